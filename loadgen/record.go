@@ -1,0 +1,109 @@
+// Package loadgen drives targets with needle prompts on a schedule and
+// records every request.
+package loadgen
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/needlestorm/needlestorm/probes"
+)
+
+// RecordSchema names the version of the Record JSON format.
+const RecordSchema = "needlestorm.record/v1"
+
+// Error classes of a failed request.
+const (
+	ErrRateLimited     = "rate_limited"
+	ErrServerError     = "server_error"
+	ErrTimeout         = "timeout"
+	ErrContextOverflow = "context_overflow"
+	ErrStreamBroken    = "stream_broken"
+	ErrBadResponse     = "bad_response"
+	ErrConnection      = "connection"
+	ErrCanceled        = "canceled"
+)
+
+// Seconds is a duration written to JSON as float seconds.
+type Seconds time.Duration
+
+// Duration returns s as a time.Duration.
+func (s Seconds) Duration() time.Duration { return time.Duration(s) }
+
+// MarshalJSON writes s as float seconds.
+func (s Seconds) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(s).Seconds())
+}
+
+// UnmarshalJSON reads float seconds.
+func (s *Seconds) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("duration must be a number of seconds: %w", err)
+	}
+	*s = Seconds(f * float64(time.Second))
+	return nil
+}
+
+// Record is everything measured about one request. Times are from the moment
+// the request was sent unless said otherwise. Zero durations mean "not
+// observed" and are left out of the JSON.
+type Record struct {
+	Schema string `json:"schema"`
+	Seq    int64  `json:"seq"`
+	Target string `json:"target"`
+	Model  string `json:"model,omitempty"`
+	// Stage is the schedule stage's index; StageLabel its label ("rate=4/s").
+	Stage      int    `json:"stage"`
+	StageLabel string `json:"stage_label"`
+	// Warmup records are kept but left out of statistics.
+	Warmup bool `json:"warmup,omitempty"`
+
+	// The Case identity.
+	CaseID           string   `json:"case_id"`
+	Task             string   `json:"task"`
+	Length           int      `json:"length"`
+	Depth            float64  `json:"depth"`
+	ActualDepth      float64  `json:"actual_depth"`
+	NeedleTokenIndex int      `json:"needle_token_index"`
+	Repeat           int      `json:"repeat"`
+	Expected         []string `json:"expected"`
+	// CanaryHead and CanaryTail are the expected canary values, if any.
+	CanaryHead string `json:"canary_head,omitempty"`
+	CanaryTail string `json:"canary_tail,omitempty"`
+
+	ScheduledAt time.Time `json:"scheduled_at"`
+	SentAt      time.Time `json:"sent_at"`
+	// SendLag = SentAt - ScheduledAt: the client's own delay.
+	SendLag Seconds `json:"send_lag"`
+	// TTFB: first response byte. TTFT: first non-empty content or reasoning
+	// delta. E2E: last byte. E2ESched: last byte minus ScheduledAt.
+	TTFB     Seconds `json:"ttfb,omitzero"`
+	TTFT     Seconds `json:"ttft,omitzero"`
+	E2E      Seconds `json:"e2e,omitzero"`
+	E2ESched Seconds `json:"e2e_sched,omitzero"`
+	// ChunkGaps are the gaps between consecutive content chunks.
+	ChunkGaps []Seconds `json:"chunk_gaps,omitempty"`
+	// TPOT = (E2E - TTFT) / (OutputTokens - 1), only when OutputTokens > 1.
+	TPOT Seconds `json:"tpot,omitzero"`
+
+	PromptTokensClient int `json:"prompt_tokens_client"`
+	PromptTokensServer int `json:"prompt_tokens_server,omitempty"`
+	OutputTokens       int `json:"output_tokens"`
+	CachedTokens       int `json:"cached_tokens,omitempty"`
+	// OutputTokensEstimated is true when the server sent no usage and
+	// OutputTokens is a client-side estimate.
+	OutputTokensEstimated bool `json:"output_tokens_estimated,omitempty"`
+
+	FinishReason string `json:"finish_reason,omitempty"`
+	Status       int    `json:"status,omitempty"`
+	ErrorClass   string `json:"error_class,omitempty"`
+	// Error is the server's or the client's error message, with secrets
+	// removed.
+	Error      string  `json:"error,omitempty"`
+	RetryAfter Seconds `json:"retry_after,omitzero"`
+
+	Answer string `json:"answer"`
+	probes.Verdict
+}
