@@ -1,0 +1,94 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ManifestSchema names the version of the manifest JSON format.
+const ManifestSchema = "needlestorm.manifest/v1"
+
+// Run statuses.
+const (
+	StatusRunning     = "running"
+	StatusComplete    = "complete"
+	StatusInterrupted = "interrupted"
+	StatusFailed      = "failed"
+)
+
+// File names inside a run directory.
+const (
+	ManifestFile = "manifest.json"
+	RecordsFile  = "records.jsonl"
+)
+
+// Manifest says what a run was asked to do and how it ended. Together with
+// records.jsonl it is all that reports need.
+type Manifest struct {
+	Schema    string    `json:"schema"`
+	Tool      string    `json:"tool"`
+	Version   string    `json:"version"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at,omitzero"`
+	Status    string    `json:"status"`
+	// Reason says why a run did not complete (signal, budget, error).
+	Reason string `json:"reason,omitempty"`
+	// Records is the number of records written.
+	Records int64 `json:"records"`
+	// Targets, Corpus, Schedule and Objectives hold what was asked. They are
+	// kept as raw JSON here so that each package owns its own part's schema.
+	Targets    json.RawMessage `json:"targets,omitempty"`
+	Corpus     json.RawMessage `json:"corpus,omitempty"`
+	Schedule   json.RawMessage `json:"schedule,omitempty"`
+	Objectives json.RawMessage `json:"objectives,omitempty"`
+}
+
+// WriteManifest writes m to dir/manifest.json atomically (write, then
+// rename), so a reader never sees half a manifest.
+func WriteManifest(dir string, m *Manifest) error {
+	if m.Schema == "" {
+		m.Schema = ManifestSchema
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding manifest: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".manifest-*.json")
+	if err != nil {
+		return fmt.Errorf("writing manifest in %s: %w", dir, err)
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing manifest: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing manifest: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, ManifestFile)); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing manifest: %w", err)
+	}
+	return nil
+}
+
+// ReadManifest reads dir/manifest.json.
+func ReadManifest(dir string) (*Manifest, error) {
+	path := filepath.Join(dir, ManifestFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w (is %s a needlestorm run directory?)", err, dir)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s is not valid JSON: %w", path, err)
+	}
+	if m.Schema != ManifestSchema {
+		return nil, fmt.Errorf("%s: schema %q, want %q", path, m.Schema, ManifestSchema)
+	}
+	return &m, nil
+}

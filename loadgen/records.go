@@ -1,0 +1,173 @@
+package loadgen
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// RecordWriter appends Records as JSON lines. It is safe for concurrent use.
+// Lines are buffered and flushed at least every FlushInterval, and on Flush
+// and Close, so an interrupted run loses no completed request that reached
+// Write more than one interval before the interruption.
+type RecordWriter struct {
+	mu    sync.Mutex
+	bw    *bufio.Writer
+	enc   *json.Encoder
+	w     io.Writer
+	n     int64
+	err   error
+	stop  chan struct{}
+	done  chan struct{}
+	close sync.Once
+}
+
+// FlushInterval is how often a RecordWriter flushes buffered lines.
+const FlushInterval = 500 * time.Millisecond
+
+// NewRecordWriter returns a RecordWriter appending to w. If w is an
+// io.Closer, Close closes it.
+func NewRecordWriter(w io.Writer) *RecordWriter {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	rw := &RecordWriter{bw: bw, enc: json.NewEncoder(bw), w: w, stop: make(chan struct{}), done: make(chan struct{})}
+	rw.enc.SetEscapeHTML(false)
+	go rw.flusher()
+	return rw
+}
+
+func (rw *RecordWriter) flusher() {
+	defer close(rw.done)
+	t := time.NewTicker(FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-rw.stop:
+			return
+		case <-t.C:
+			_ = rw.Flush()
+		}
+	}
+}
+
+// Write appends one record. Schema is filled in when empty.
+func (rw *RecordWriter) Write(r *Record) error {
+	if r.Schema == "" {
+		r.Schema = RecordSchema
+	}
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if rw.err != nil {
+		return rw.err
+	}
+	if err := rw.enc.Encode(r); err != nil {
+		rw.err = fmt.Errorf("writing record: %w", err)
+		return rw.err
+	}
+	rw.n++
+	return nil
+}
+
+// Count is the number of records written so far.
+func (rw *RecordWriter) Count() int64 {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	return rw.n
+}
+
+// Flush writes buffered lines through to the underlying writer, and syncs it
+// when it is a file.
+func (rw *RecordWriter) Flush() error {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if rw.err != nil {
+		return rw.err
+	}
+	if err := rw.bw.Flush(); err != nil {
+		rw.err = fmt.Errorf("flushing records: %w", err)
+		return rw.err
+	}
+	return nil
+}
+
+// Close flushes and stops the writer, closing the underlying writer when it
+// is an io.Closer.
+func (rw *RecordWriter) Close() error {
+	var err error
+	rw.close.Do(func() {
+		close(rw.stop)
+		<-rw.done
+		err = rw.Flush()
+		if c, ok := rw.w.(io.Closer); ok {
+			err = errors.Join(err, c.Close())
+		}
+	})
+	return err
+}
+
+// RecordReader decodes Records from JSON lines.
+type RecordReader struct {
+	sc   *bufio.Scanner
+	line int
+}
+
+// NewRecordReader returns a RecordReader over r.
+func NewRecordReader(r io.Reader) *RecordReader {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	return &RecordReader{sc: sc}
+}
+
+// Read returns the next record, or io.EOF after the last one. A blank line is
+// skipped. A malformed line is an error naming its line number.
+func (rr *RecordReader) Read() (Record, error) {
+	for rr.sc.Scan() {
+		rr.line++
+		b := rr.sc.Bytes()
+		if len(trimSpace(b)) == 0 {
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return Record{}, fmt.Errorf("records line %d: %w", rr.line, err)
+		}
+		if r.Schema != RecordSchema {
+			return Record{}, fmt.Errorf("records line %d: schema %q, want %q", rr.line, r.Schema, RecordSchema)
+		}
+		return r, nil
+	}
+	if err := rr.sc.Err(); err != nil {
+		return Record{}, fmt.Errorf("reading records after line %d: %w", rr.line, err)
+	}
+	return Record{}, io.EOF
+}
+
+// ReadRecords reads every record from r. On a malformed line it returns the
+// records before it together with the error.
+func ReadRecords(r io.Reader) ([]Record, error) {
+	rr := NewRecordReader(r)
+	var out []Record
+	for {
+		rec, err := rr.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, rec)
+	}
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
