@@ -1,0 +1,749 @@
+package corpus
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits of a prompt's length in client tokens.
+const (
+	// MaxLength is the longest prompt the builder makes.
+	MaxLength = 2_000_000
+	// minHay is the smallest haystack (tokens) a prompt may have.
+	minHay = 8
+	// startSpread: each Case's haystack starts at a random cut within the
+	// first startSpread tokens, so samples differ.
+	startSpread = 16384
+	// tailMargin: tokens kept beyond a haystack's end to draw the closing
+	// partial sentence from.
+	tailMargin = 4096
+)
+
+// Spec is the recipe of one Case.
+type Spec struct {
+	Task string `json:"task"`
+	// Length is the prompt length in client tokens (system plus user
+	// content).
+	Length int `json:"length"`
+	// Depth is the needle depth in percent of the haystack, 0 to 100.
+	Depth  float64 `json:"depth"`
+	Sample int     `json:"sample"`
+	// ValueKind is number (default), uuid or word; chain always uses
+	// five-digit numbers.
+	ValueKind string `json:"value_kind,omitempty"`
+	// Keys is the number of distractor keys (multikey), values (multivalue),
+	// keys (multiquery) or hops (chain); 0 means the task default.
+	Keys         int  `json:"keys,omitempty"`
+	Canaries     bool `json:"canaries,omitempty"`
+	SharedPrefix bool `json:"shared_prefix,omitempty"`
+}
+
+// ID is the Case identity of a spec: "single-8k-d25-s0".
+func (s Spec) ID() string {
+	return s.Task + "-" + FormatLength(s.Length) + "-d" + strconv.FormatFloat(s.Depth, 'f', -1, 64) + "-s" + strconv.Itoa(s.Sample)
+}
+
+// Builder makes Cases from one haystack, tokenized once for its encoding and
+// seed; Build only slices token ranges of it and encodes the few short
+// sentences it inserts. A Builder is safe for concurrent use.
+type Builder struct {
+	haystack string
+	encoding string
+	seed     int64
+	tok      *Tokenizer
+	store    *hayStore
+	sysCount int
+	dotCount int // tokens of ".\n\n" after a word
+	verify   bool
+	words    sync.Map // word -> wordCount
+}
+
+// BuilderOption configures a Builder.
+type BuilderOption func(*Builder)
+
+// Verify makes every Build re-count the whole prompt with the tokenizer and
+// fail if the count is not the requested length. Build's own check encodes
+// only the seams around what it inserts, which is exact by construction;
+// Verify is the slow proof (about a second per million tokens).
+func Verify(on bool) BuilderOption { return func(b *Builder) { b.verify = on } }
+
+// NewBuilder prepares a haystack ("prose", "noise" or "dir:PATH"; ""
+// means prose) for an encoding ("" means cl100k_base) and seed. A dir:
+// haystack's folder is read here; text is generated and tokenized lazily,
+// as far as the longest prompt asked so far needs.
+func NewBuilder(haystack, encoding string, seed int64, opts ...BuilderOption) (*Builder, error) {
+	if haystack == "" {
+		haystack = DefaultHaystack
+	}
+	if encoding == "" {
+		encoding = DefaultEncoding
+	}
+	tok, err := GetTokenizer(encoding)
+	if err != nil {
+		return nil, err
+	}
+	src, err := newSource(haystack, seed)
+	if err != nil {
+		return nil, err
+	}
+	b := &Builder{
+		haystack: haystack,
+		encoding: encoding,
+		seed:     seed,
+		tok:      tok,
+		store:    newHayStore(tok, src),
+		sysCount: tok.Count(SystemPrompt),
+		dotCount: tok.Count("a.\n\n") - tok.Count("a"),
+	}
+	for _, o := range opts {
+		o(b)
+	}
+	return b, nil
+}
+
+// Haystack is the builder's haystack name.
+func (b *Builder) Haystack() string { return b.haystack }
+
+// Encoding is the builder's encoding name.
+func (b *Builder) Encoding() string { return b.encoding }
+
+// Seed is the builder's seed.
+func (b *Builder) Seed() int64 { return b.seed }
+
+// Tokenizer is the builder's tokenizer.
+func (b *Builder) Tokenizer() *Tokenizer { return b.tok }
+
+// Prepare tokenizes enough haystack for prompts of up to maxLength tokens,
+// so that later Builds only slice. It stops when ctx is done.
+func (b *Builder) Prepare(ctx context.Context, maxLength int) error {
+	_, err := b.store.ensure(ctx, startSpread+maxLength+tailMargin)
+	return err
+}
+
+// stmt is one needle sentence (without leading space or separator).
+type stmt struct {
+	text string
+	main bool // the one placed at the requested depth
+	// order: statements with the same order group > 0 are placed in
+	// increasing position (chain hops).
+	order int
+}
+
+// needles is a task's drawn content.
+type needles struct {
+	stmts    []stmt
+	askKeys  []string
+	expected []string
+	values   []string // every value stated (expected and distractors)
+}
+
+// part is one piece of the user content.
+type part struct {
+	text  string // inserted text; empty for haystack parts
+	count int
+	// hay pieces span cuts k1..k2 of the snapshot; other pieces are
+	// inserted text.
+	hay    bool
+	k1, k2 int
+}
+
+// ErrTooShort is wrapped by Build's error when the length cannot hold the
+// task's fixed text.
+var ErrTooShort = errors.New("length too small for the task")
+
+// Build makes the Case of a spec.
+func (b *Builder) Build(spec Spec) (Case, error) {
+	return b.BuildContext(context.Background(), spec)
+}
+
+// BuildContext is Build with a context for the haystack's first tokenization.
+func (b *Builder) BuildContext(ctx context.Context, spec Spec) (Case, error) {
+	return b.build(ctx, spec, nil)
+}
+
+// buildInfo is what tests check beyond the Case: the haystack size and the
+// candidate needle positions (haystack tokens before each cut and the end).
+type buildInfo struct {
+	hayTokens  int
+	candidates []int
+	mainHay    int
+}
+
+func (b *Builder) build(ctx context.Context, spec Spec, info *buildInfo) (Case, error) {
+	if err := CheckTask(spec.Task); err != nil {
+		return Case{}, err
+	}
+	if spec.Length <= 0 {
+		return Case{}, fmt.Errorf("length must be a positive number of tokens, not %d (for example 8k)", spec.Length)
+	}
+	if spec.Length > MaxLength {
+		return Case{}, fmt.Errorf("length %d is more than the supported maximum of %d tokens", spec.Length, MaxLength)
+	}
+	if math.IsNaN(spec.Depth) || spec.Depth < 0 || spec.Depth > 100 {
+		return Case{}, fmt.Errorf("depth must be between 0 and 100 percent, not %v", spec.Depth)
+	}
+	if spec.Sample < 0 {
+		return Case{}, fmt.Errorf("sample must be 0 or more, not %d", spec.Sample)
+	}
+	kind, err := checkValueKind(spec.Task, spec.ValueKind)
+	if err != nil {
+		return Case{}, err
+	}
+	keys, err := resolveKeys(spec.Task, spec.Keys)
+	if err != nil {
+		return Case{}, err
+	}
+	id := spec.ID()
+	r := newRNG(seedOf(b.seed, "case", spec.Task, spec.Length, spec.Depth, spec.Sample, kind, keys))
+
+	// Fixed text: preamble, canaries, question.
+	preamble := ""
+	if !spec.SharedPrefix {
+		pr := newRNG(seedOf(b.seed, "preamble", id))
+		w := make([]string, 5)
+		for i := range w {
+			w[i] = pick(pr, preambleWords)
+		}
+		preamble = "Archive reference " + strings.Join(w, "-") + ".\n\n"
+	}
+	var can *Canaries
+	headText, tailText := "", ""
+	if spec.Canaries {
+		h := r.intn(len(canaryWords))
+		t := (h + 1 + r.intn(len(canaryWords)-1)) % len(canaryWords)
+		can = &Canaries{Head: canaryWords[h], Tail: canaryWords[t]}
+		headText = headCanaryLead + can.Head + ".\n\n"
+		tailText = tailCanaryLead + can.Tail + ".\n\n"
+	}
+
+	var last error
+	for attempt := 0; attempt < 16; attempt++ {
+		nd := drawNeedles(r, spec.Task, kind, keys)
+		q, a := questionText(spec.Task, kind, nd.askKeys, spec.Canaries)
+		questionPart := questionLead + q + "\n" + answerLead + a
+		c, retry, err := b.assemble(ctx, spec, kind, id, r, nd, preamble, headText, tailText, questionPart, can, info)
+		if err == nil {
+			return c, nil
+		}
+		last = err
+		if !retry {
+			return Case{}, err
+		}
+	}
+	return Case{}, fmt.Errorf("case %s: %w", id, last)
+}
+
+// errRetry marks a failure that fresh needle values may avoid.
+var errRetry = errors.New("a needle value occurs in the haystack text")
+
+func (b *Builder) assemble(ctx context.Context, spec Spec, kind, id string, r *rng, nd needles,
+	preamble, headText, tailText, questionPart string, can *Canaries, info *buildInfo) (Case, bool, error) {
+	tok := b.tok
+	preCount, headCount, tailCount := 0, 0, 0
+	if preamble != "" {
+		preCount = tok.Count(preamble)
+	}
+	if headText != "" {
+		headCount = tok.Count(headText)
+		tailCount = tok.Count(tailText)
+	}
+	qCount := tok.Count(questionPart)
+	inline := make([]int, len(nd.stmts))
+	needleSum := 0
+	for i, s := range nd.stmts {
+		inline[i] = tok.Count(" " + s.text)
+		needleSum += inline[i]
+	}
+	fixed := b.sysCount + preCount + headCount + tailCount + qCount
+	budget := spec.Length - fixed - needleSum
+	if budget < minHay {
+		need := fixed + needleSum + minHay
+		min := (need + 31) / 32 * 32
+		return Case{}, false, fmt.Errorf("%w: %s needs at least %d tokens with these options (its system prompt, question, needles and markers take %d), not %d: use a longer length",
+			ErrTooShort, describeTask(spec, len(nd.stmts)), min, fixed+needleSum, spec.Length)
+	}
+
+	h, err := b.store.ensure(ctx, startSpread+budget+tailMargin)
+	if err != nil {
+		return Case{}, false, err
+	}
+	a := b.chooseStart(r, &h)
+
+	// Fit the haystack, place the needles, and correct for the needles'
+	// real counts (a paragraph-style group may count differently from the
+	// inline estimate); a few rounds settle it.
+	var (
+		e, tCount     int
+		tText         string
+		groups        map[int]*group
+		mainPos       int
+		placedSum     int
+		order         []int
+		hayTokens     int
+		positionsDraw = r.next()
+	)
+	for round := 0; ; round++ {
+		if round == 6 {
+			return Case{}, false, fmt.Errorf("case %s: could not settle the haystack length (internal error)", id)
+		}
+		var ok bool
+		e, tText, tCount, ok = b.fitEnd(&h, a, budget)
+		if !ok {
+			return Case{}, false, fmt.Errorf("case %s: could not fit the haystack to %d tokens (internal error)", id, budget)
+		}
+		hayTokens = budget
+		groups, mainPos, order = b.place(&h, a, e, hayTokens, spec.Depth, nd, newRNG(positionsDraw))
+		placedSum = 0
+		for _, k := range order {
+			g := groups[k]
+			g.text, g.count, g.mainOffset = b.groupText(g)
+			placedSum += g.count
+		}
+		if placedSum == needleSum {
+			break
+		}
+		budget -= placedSum - needleSum
+		needleSum = placedSum
+		if budget < minHay {
+			return Case{}, false, fmt.Errorf("%w: %s needs a longer length than %d", ErrTooShort, describeTask(spec, len(nd.stmts)), spec.Length)
+		}
+	}
+
+	// Values must occur only where they were put.
+	hayText := h.text[h.bChar[a]:h.bChar[e]]
+	for _, v := range nd.values {
+		if containsWord(hayText, tText, v) {
+			return Case{}, true, errRetry
+		}
+	}
+	if can != nil {
+		for _, v := range []string{can.Head, can.Tail} {
+			if containsWord(hayText, tText, v) {
+				return Case{}, true, errRetry
+			}
+		}
+	}
+
+	// Assemble the user content as parts.
+	parts := make([]part, 0, 2*len(order)+8)
+	add := func(text string, count int) {
+		if text != "" {
+			parts = append(parts, part{text: text, count: count})
+		}
+	}
+	add(preamble, preCount)
+	add(headText, headCount)
+	hayStart := preCount + headCount
+	prev := a
+	for _, k := range order {
+		if k == endPos {
+			continue
+		}
+		if k > prev {
+			parts = append(parts, part{count: h.bTok[k] - h.bTok[prev], hay: true, k1: prev, k2: k})
+			prev = k
+		}
+		add(groups[k].text, groups[k].count)
+	}
+	if e > prev {
+		parts = append(parts, part{count: h.bTok[e] - h.bTok[prev], hay: true, k1: prev, k2: e})
+	}
+	add(tText, tCount)
+	if g, ok := groups[endPos]; ok {
+		add(g.text, g.count)
+	}
+	add(tailText, tailCount)
+	add(questionPart, qCount)
+
+	// Needle token index: tokens before the main needle's group plus its
+	// offset inside the group.
+	needleIndex := hayStart
+	for _, k := range order {
+		if k == mainPos {
+			break
+		}
+		needleIndex += groups[k].count
+	}
+	mainHay := hayTokens
+	if mainPos != endPos {
+		mainHay = h.bTok[mainPos] - h.bTok[a]
+	}
+	needleIndex += mainHay + groups[mainPos].mainOffset
+
+	var sb strings.Builder
+	total := 0
+	size := 0
+	for _, p := range parts {
+		size += len(p.bytes(&h))
+	}
+	sb.Grow(size)
+	for _, p := range parts {
+		if p.hay {
+			sb.Write(p.bytes(&h))
+		} else {
+			sb.WriteString(p.text)
+		}
+		total += p.count
+	}
+	user := sb.String()
+	if err := b.checkSeams(&h, parts); err != nil {
+		// Should not happen; prove the count the slow way instead.
+		if n := tok.Count(user); n != total {
+			return Case{}, false, fmt.Errorf("case %s: %v (counted %d tokens, expected %d)", id, err, n, total)
+		}
+	}
+	promptTokens := b.sysCount + total
+	if promptTokens != spec.Length {
+		return Case{}, false, fmt.Errorf("case %s: assembled %d tokens instead of %d (internal error)", id, promptTokens, spec.Length)
+	}
+	if b.verify {
+		if n := b.sysCount + tok.Count(user); n != spec.Length {
+			return Case{}, false, fmt.Errorf("case %s: full recount gives %d tokens instead of %d (internal error)", id, n, spec.Length)
+		}
+	}
+
+	if info != nil {
+		info.hayTokens, info.mainHay = hayTokens, mainHay
+		info.candidates = info.candidates[:0]
+		for k := a; k <= e; k++ {
+			info.candidates = append(info.candidates, h.bTok[k]-h.bTok[a])
+		}
+		info.candidates = append(info.candidates, hayTokens)
+	}
+	c := Case{
+		Schema:           CaseSchema,
+		ID:               id,
+		Task:             spec.Task,
+		Length:           spec.Length,
+		PromptTokens:     promptTokens,
+		Encoding:         b.encoding,
+		Depth:            spec.Depth,
+		ActualDepth:      math.Round(10000*float64(mainHay)/float64(hayTokens)) / 100,
+		NeedleTokenIndex: needleIndex,
+		Expected:         nd.expected,
+		Canaries:         can,
+		Messages: []Message{
+			{Role: "system", Content: SystemPrompt},
+			{Role: "user", Content: user},
+		},
+		Sample:       spec.Sample,
+		Seed:         b.seed,
+		Haystack:     b.haystack,
+		SharedPrefix: spec.SharedPrefix,
+	}
+	return c, false, nil
+}
+
+// describeTask names a task and its needle count for messages.
+func describeTask(spec Spec, n int) string {
+	s := "task " + spec.Task
+	if spec.Task != TaskSingle {
+		s += fmt.Sprintf(" (%d needle sentences)", n)
+	}
+	if spec.Canaries {
+		s += " with canaries"
+	}
+	return s
+}
+
+// containsWord reports whether v occurs in the haystack text or the closing
+// sentence, as written or capitalised.
+func containsWord(hayText []byte, tText, v string) bool {
+	if strings.Contains(tText, v) || bytes.Contains(hayText, []byte(v)) {
+		return true
+	}
+	c := capitalize(v)
+	return c != v && (strings.Contains(tText, c) || bytes.Contains(hayText, []byte(c)))
+}
+
+// chooseStart picks the cut the haystack starts at: random within the first
+// startSpread tokens, preferring paragraph starts.
+func (b *Builder) chooseStart(r *rng, h *hay) int {
+	kmax := h.cutAtOrBelow(startSpread)
+	var paras []int
+	for k := 0; k <= kmax; k++ {
+		if h.text[h.bChar[k]] != ' ' {
+			paras = append(paras, k)
+		}
+	}
+	if len(paras) > 0 {
+		return paras[r.intn(len(paras))]
+	}
+	return r.intn(kmax + 1)
+}
+
+// endPos is the position after the haystack's closing sentence.
+const endPos = math.MaxInt
+
+// group is the needle sentences inserted at one position.
+type group struct {
+	pos        int // cut index, or endPos
+	para       bool
+	stmts      []int
+	nd         *needles
+	text       string
+	count      int
+	mainOffset int // tokens before the main needle inside the group
+}
+
+// place decides where each needle goes: the main one at the candidate
+// position nearest the requested depth, the others at random candidates.
+// Candidates are the cuts a..e and the end. It returns the groups by
+// position, the main position, and the positions in increasing order.
+func (b *Builder) place(h *hay, a, e, hayTokens int, depth float64, nd needles, r *rng) (map[int]*group, int, []int) {
+	ncand := e - a + 2
+	posOf := func(i int) int { // candidate i -> position key
+		if i == ncand-1 {
+			return endPos
+		}
+		return a + i
+	}
+	hayAt := func(i int) int {
+		if i == ncand-1 {
+			return hayTokens
+		}
+		return h.bTok[a+i] - h.bTok[a]
+	}
+	target := depth / 100 * float64(hayTokens)
+	// nearest candidate: binary search over the increasing hayAt.
+	j := sort.Search(ncand, func(i int) bool { return float64(hayAt(i)) >= target })
+	best := j
+	if j >= ncand {
+		best = ncand - 1
+	} else if j > 0 && target-float64(hayAt(j-1)) <= float64(hayAt(j))-target {
+		best = j - 1
+	}
+
+	cand := make([]int, len(nd.stmts))
+	var ordered map[int][]int // order group -> stmt indexes
+	for i, s := range nd.stmts {
+		if s.main {
+			cand[i] = best
+			continue
+		}
+		cand[i] = r.intn(ncand)
+		if s.order > 0 {
+			if ordered == nil {
+				ordered = map[int][]int{}
+			}
+			ordered[s.order] = append(ordered[s.order], i)
+		}
+	}
+	// Chain hops of one order group read in order.
+	for _, idx := range ordered {
+		ps := make([]int, len(idx))
+		for n, i := range idx {
+			ps[n] = cand[i]
+		}
+		sort.Ints(ps)
+		for n, i := range idx {
+			cand[i] = ps[n]
+		}
+	}
+
+	groups := map[int]*group{}
+	var order []int
+	for i := range nd.stmts {
+		p := posOf(cand[i])
+		g, ok := groups[p]
+		if !ok {
+			g = &group{pos: p, nd: &nd}
+			switch {
+			case p == endPos:
+				g.para = true
+			case p == e:
+				g.para = false // the closing sentence follows, starting with a space
+			default:
+				g.para = h.text[h.bChar[p]] != ' '
+			}
+			groups[p] = g
+			order = append(order, p)
+		}
+		g.stmts = append(g.stmts, i)
+	}
+	sort.Ints(order)
+	return groups, posOf(best), order
+}
+
+// groupText renders a group: inline " S1. S2." or paragraph "S1. S2.\n\n".
+func (b *Builder) groupText(g *group) (string, int, int) {
+	var sb strings.Builder
+	offset := 0
+	for n, i := range g.stmts {
+		s := g.nd.stmts[i]
+		if s.main {
+			if n > 0 {
+				offset = b.tok.Count(sb.String())
+			}
+		}
+		if n > 0 || !g.para {
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(s.text)
+	}
+	if g.para {
+		sb.WriteString("\n\n")
+	}
+	text := sb.String()
+	return text, b.tok.Count(text), offset
+}
+
+// fitEnd finds the end cut e >= a and a closing partial sentence T (starting
+// with " " and a letter, ending with ".\n\n") such that the haystack from a
+// to e plus T has exactly budget tokens. T is the start of a sentence that
+// follows e (the next one where its words allow the exact count), or, as a
+// last resort, "There and back again and back again ...".
+func (b *Builder) fitEnd(h *hay, a, budget int) (int, string, int, bool) {
+	eMax := h.cutAtOrBelow(h.bTok[a] + budget - 2)
+	if eMax < a {
+		eMax = a
+	}
+	for e, tries := eMax, 0; e >= a && tries < 4; e, tries = e-1, tries+1 {
+		r := budget - (h.bTok[e] - h.bTok[a])
+		for j := e; j < e+6 && j < len(h.bTok); j++ {
+			if t, ok := b.prefixFit(h.words(j, r), r); ok {
+				return e, t, r, true
+			}
+		}
+	}
+	for e := eMax; e >= a; e-- {
+		r := budget - (h.bTok[e] - h.bTok[a])
+		if r > 4*tailMargin {
+			break
+		}
+		if t, ok := b.prefixFit(fillerWords(r), r); ok {
+			return e, t, r, true
+		}
+	}
+	return 0, "", 0, false
+}
+
+// fillerWords is the fallback closing text: "There and back again and back
+// again ..." with at least n words.
+func fillerWords(n int) []string {
+	w := make([]string, 0, n+4)
+	w = append(w, "There")
+	for len(w) < n+4 {
+		w = append(w, "and", "back", "again")
+	}
+	return w
+}
+
+// words returns the words of the haystack text from cut j on, enough for r
+// tokens and a little more.
+func (h *hay) words(j, r int) []string {
+	k := j
+	for k+1 < len(h.bTok) && h.bTok[k]-h.bTok[j] < r+8 {
+		k++
+	}
+	end := len(h.text)
+	if k > j {
+		end = h.bChar[k]
+	}
+	return strings.Fields(string(h.text[h.bChar[j]:end]))
+}
+
+// wordCount is the token count of " " + w, cached: words separated by
+// single spaces are separate pre-tokenizer pieces, so the count of a
+// sentence prefix is the sum of its words' counts.
+func (b *Builder) wordCount(w string) int {
+	if v, ok := b.words.Load(w); ok {
+		return v.(int)
+	}
+	n := b.tok.Count(" " + w)
+	b.words.Store(w, n)
+	return n
+}
+
+func trimEnd(w string) string {
+	return strings.TrimRightFunc(w, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) })
+}
+
+// prefixFit finds k such that " " + words[:k] (the last one's trailing
+// punctuation trimmed) + ".\n\n" has exactly r tokens, and proves the count
+// by encoding it.
+func (b *Builder) prefixFit(words []string, r int) (string, bool) {
+	if len(words) == 0 || r < 2 {
+		return "", false
+	}
+	if c, _ := utf8.DecodeRuneInString(words[0]); !unicode.IsLetter(c) {
+		return "", false
+	}
+	sum := 0
+	for k := 1; k <= len(words) && sum < r; k++ {
+		if last := trimEnd(words[k-1]); last != "" && sum+b.wordCount(last)+b.dotCount == r {
+			var sb strings.Builder
+			for _, w := range words[:k-1] {
+				sb.WriteByte(' ')
+				sb.WriteString(w)
+			}
+			sb.WriteByte(' ')
+			sb.WriteString(last)
+			sb.WriteString(".\n\n")
+			t := sb.String()
+			if b.tok.Count(t) == r {
+				return t, true
+			}
+		}
+		sum += b.wordCount(words[k-1])
+	}
+	return "", false
+}
+
+// checkSeams proves, by encoding only the sentences around each join, that
+// the parts' counts add up: for every two neighbouring parts, the last
+// sentence of the left and the first sentence of the right encode to as
+// many tokens together as apart.
+func (b *Builder) checkSeams(h *hay, parts []part) error {
+	for i := 0; i+1 < len(parts); i++ {
+		l, lc := parts[i].tail(h)
+		r, rc := parts[i+1].head(h)
+		if n := b.tok.Count(l + r); n != lc+rc {
+			return fmt.Errorf("join %d is not clean: %q + %q", i, clip(l, 40, false), clip(r, 40, true))
+		}
+	}
+	return nil
+}
+
+// bytes is the text of a part (a haystack part's bytes are the snapshot's).
+func (p *part) bytes(h *hay) []byte {
+	if p.hay {
+		return h.text[h.bChar[p.k1]:h.bChar[p.k2]]
+	}
+	return []byte(p.text)
+}
+
+func (p *part) tail(h *hay) (string, int) {
+	if !p.hay {
+		return p.text, p.count
+	}
+	k := p.k2 - 1
+	return string(h.text[h.bChar[k]:h.bChar[p.k2]]), h.bTok[p.k2] - h.bTok[k]
+}
+
+func (p *part) head(h *hay) (string, int) {
+	if !p.hay {
+		return p.text, p.count
+	}
+	k := p.k1 + 1
+	return string(h.text[h.bChar[p.k1]:h.bChar[k]]), h.bTok[k] - h.bTok[p.k1]
+}
+
+func clip(s string, n int, head bool) string {
+	if len(s) <= n {
+		return s
+	}
+	if head {
+		return s[:n] + "..."
+	}
+	return "..." + s[len(s)-n:]
+}
