@@ -1,0 +1,153 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+type anthropicUsage struct {
+	InputTokens              int `json:"input_tokens"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+	OutputTokens             int `json:"output_tokens"`
+}
+
+type anthropicMessage struct {
+	ID           string         `json:"id"`
+	Type         string         `json:"type"`
+	Role         string         `json:"role"`
+	Model        string         `json:"model"`
+	Content      []part         `json:"content"`
+	StopReason   *string        `json:"stop_reason"`
+	StopSequence *string        `json:"stop_sequence"`
+	Usage        anthropicUsage `json:"usage"`
+}
+
+// stopReason is Anthropic's name for x's finish.
+func (x *exchange) stopReason() string {
+	if x.finish == "length" {
+		return "max_tokens"
+	}
+	return "end_turn"
+}
+
+// serveAnthropic answers POST /v1/messages.
+func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request) {
+	body, e := readBody(w, r)
+	if e != nil {
+		e.write(w, apiAnthropic)
+		return
+	}
+	req, e := decodeAnthropic(body)
+	if e != nil {
+		e.write(w, apiAnthropic)
+		return
+	}
+	ctx := r.Context()
+	x, e := s.begin(ctx, apiAnthropic, req)
+	if e != nil {
+		if e.status != 499 {
+			e.write(w, apiAnthropic)
+		}
+		return
+	}
+	defer x.end()
+	x.setHeaders(w.Header())
+	if req.stream {
+		s.streamAnthropic(ctx, w, x)
+		return
+	}
+	if x.prefill(ctx) != nil || x.pace.wait(ctx, x.timing.E2E-x.timing.TTFT) != nil {
+		return
+	}
+	if x.fault == FaultBroken {
+		panic(http.ErrAbortHandler) // close the connection without a response
+	}
+	stop := x.stopReason()
+	out, err := json.Marshal(anthropicMessage{
+		ID: s.id("msg_sim"), Type: "message", Role: "assistant", Model: req.model,
+		Content:    []part{{Type: "text", Text: x.text()}},
+		StopReason: &stop,
+		Usage:      anthropicUsage{InputTokens: x.promptTokens, OutputTokens: len(x.out)},
+	})
+	if err != nil {
+		s.log.Error("encoding a message", "err", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
+
+// streamAnthropic writes the answer as the Messages API's event stream:
+// message_start, content_block_start, ping, one content_block_delta per
+// piece, content_block_stop, message_delta (stop_reason, usage), message_stop.
+func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, x *exchange) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	live := x.s.cfg.TimeScale > 0
+	flush := func() {
+		if live {
+			_ = rc.Flush()
+		}
+	}
+	buf := make([]byte, 0, 512)
+	event := func(name string, data func([]byte) []byte) {
+		buf = append(buf[:0], "event: "...)
+		buf = append(buf, name...)
+		buf = append(buf, "\ndata: "...)
+		buf = data(buf)
+		buf = append(buf, "\n\n"...)
+		_, _ = w.Write(buf)
+	}
+
+	event("message_start", func(b []byte) []byte {
+		b = append(b, `{"type":"message_start","message":{"id":"`...)
+		b = append(b, s.id("msg_sim")...)
+		b = append(b, `","type":"message","role":"assistant","model":`...)
+		b = appendJSONString(b, x.req.model)
+		b = append(b, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":`...)
+		b = strconv.AppendInt(b, int64(x.promptTokens), 10)
+		return append(b, `,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`...)
+	})
+	event("content_block_start", func(b []byte) []byte {
+		return append(b, `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`...)
+	})
+	event("ping", func(b []byte) []byte { return append(b, `{"type":"ping"}`...) })
+	flush()
+	if x.prefill(ctx) != nil {
+		return
+	}
+	broken := x.brokenAt()
+	for i, p := range x.pieces {
+		if i == broken {
+			_ = rc.Flush()
+			panic(http.ErrAbortHandler) // the stream breaks: no message_stop
+		}
+		if i > 0 && x.pace.wait(ctx, x.timing.TokenGap) != nil {
+			return
+		}
+		event("content_block_delta", func(b []byte) []byte {
+			b = append(b, `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":`...)
+			b = appendJSONString(b, p)
+			return append(b, `}}`...)
+		})
+		flush()
+	}
+	event("content_block_stop", func(b []byte) []byte {
+		return append(b, `{"type":"content_block_stop","index":0}`...)
+	})
+	event("message_delta", func(b []byte) []byte {
+		b = append(b, `{"type":"message_delta","delta":{"stop_reason":"`...)
+		b = append(b, x.stopReason()...)
+		b = append(b, `","stop_sequence":null},"usage":{"output_tokens":`...)
+		b = strconv.AppendInt(b, int64(len(x.out)), 10)
+		return append(b, `}}`...)
+	})
+	event("message_stop", func(b []byte) []byte { return append(b, `{"type":"message_stop"}`...) })
+	_ = rc.Flush()
+}

@@ -1,0 +1,31 @@
+// Package sim is needlestorm's built-in simulated model server: an OpenAI-
+// and Anthropic-compatible HTTP server whose behaviour follows a small
+// physical model, so that every part of needlestorm can be run, tested and
+// demonstrated with no model and no GPU.
+//
+// The server tokenizes each prompt, applies its context window (rejecting or
+// silently truncating), reads what survived with corpus.ReadPrompt, and
+// answers from that only, right or wrong with a probability that depends on
+// the kept length, the needle's depth and the load. Its timing follows a
+// discrete scheduler:
+//
+//   - a request waits in a bounded FIFO queue for one of MaxSeqs sequence
+//     slots (429 with Retry-After when the queue is full);
+//   - prefill runs at PrefillTPS tokens per second, shared equally by the
+//     requests prefilling at the same time, after a fixed BaseLatency;
+//   - each sequence then decodes at DecodeTPS / (1 + DecodeAlpha*(n-1))
+//     tokens per second, where n is the number of sequences decoding together;
+//   - the first token leaves when prefill ends; every further token one decode
+//     interval later.
+//
+// Timings are planned when a request gets its slot, from the load at that
+// moment, and reported in X-Sim-* response headers in simulated seconds.
+// TimeScale maps simulated time to wall time: 1 is real time, 0.01 is 100
+// times faster, and 0 never sleeps (the numbers are still computed).
+//
+// Per-request randomness (the answer's correctness, the faults) is a function
+// of the seed, the prompt's hash and how many times that prompt was seen
+// before, never of arrival order among different prompts, so concurrency does
+// not change answers. A request with temperature 0 is answered as if it were
+// the first time its prompt was seen (greedy decoding).
+package sim

@@ -1,0 +1,180 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/needlestorm/needlestorm/corpus"
+)
+
+// errClosed ends a request whose server is closing.
+var errClosed = errors.New("sim: server closed")
+
+// exchange is one admitted chat request: what the server read, what it will
+// answer, and its planned timeline.
+type exchange struct {
+	s   *Server
+	req chat
+	// sent is the prompt length the client sent (content tokens); kept what
+	// survived the window; promptTokens what usage reports (kept + template).
+	sent, kept, promptTokens int
+	queued                   int
+	load                     Load
+	fault                    Fault
+	ans                      answer
+	out                      []int
+	// pieces are the output's chunks: one token each, merged where a token
+	// ends inside a UTF-8 character.
+	pieces   []string
+	finish   string // "stop" or "length"
+	timing   Timing
+	pace     pacer
+	decoding bool
+	released bool
+}
+
+// begin reads, checks and admits a request: context window, injected
+// errors, the queue. On success the caller must call end.
+func (s *Server) begin(ctx context.Context, a api, req chat) (*exchange, *apiError) {
+	cfg := &s.cfg
+	p := tokenize(s.enc, req.contents)
+	room := cfg.ContextWindow - cfg.TemplateOverhead
+	if p.total > room && cfg.Overflow == OverflowReject {
+		return nil, overflowError(a, p.total+cfg.TemplateOverhead, cfg.ContextWindow)
+	}
+	kept := p.keep(room, cfg.Overflow)
+
+	h := hashPrompt(req.contents)
+	var occ uint64
+	if !req.greedy {
+		occ = s.occ.next(h)
+	}
+	fr := newRNG(cfg.Seed, h, occ, streamFault)
+	fault := cfg.pickFault(&fr)
+	switch fault {
+	case Fault429, Fault500, Fault503:
+		return nil, faultError(fault, cfg.RetryAfter)
+	}
+
+	arrived := time.Now()
+	queued, err := s.sched.acquire(ctx)
+	if errors.Is(err, errQueueFull) {
+		return nil, queueFullError(queued, cfg.RetryAfter)
+	}
+	if err != nil {
+		return nil, &apiError{status: 499, kind: kindInvalid, message: "client went away while queued"}
+	}
+	admitted := time.Now()
+
+	x := &exchange{s: s, req: req, sent: p.total, kept: count(kept), queued: queued, fault: fault, finish: "stop"}
+	x.promptTokens = x.kept + cfg.TemplateOverhead
+	x.load = s.sched.load(queued)
+
+	text := p.text(s.tok, kept)
+	ar := newRNG(cfg.Seed, h, occ, streamAnswer)
+	x.ans = cfg.compose(s.read(text), text, x.kept, queued, &ar)
+	x.out = outputTokens(s.enc, x.ans.text, cfg.OutputTokens)
+	if req.maxTokens > 0 && len(x.out) > req.maxTokens {
+		x.out = x.out[:req.maxTokens]
+		x.finish = "length"
+	}
+	x.pieces = pieces(s.tok, x.out)
+
+	var wait time.Duration
+	if cfg.TimeScale > 0 {
+		wait = time.Duration(float64(admitted.Sub(arrived)) / cfg.TimeScale)
+	} else {
+		service := cfg.Plan(x.promptTokens, len(x.out), x.load, 0, FaultNone).E2E
+		wait = cfg.EstimateQueueWait(queued, service)
+	}
+	x.timing = cfg.Plan(x.promptTokens, len(x.out), x.load, wait, fault)
+	x.pace = pacer{scale: cfg.TimeScale, start: admitted, done: s.done}
+	return x, nil
+}
+
+// prefill sleeps through prefill (and a stall) and starts decoding.
+func (x *exchange) prefill(ctx context.Context) error {
+	err := x.pace.wait(ctx, x.timing.Prefill+x.timing.Stall)
+	x.s.sched.decodeStarted()
+	x.decoding = true
+	return err
+}
+
+// end frees the request's slot.
+func (x *exchange) end() {
+	if x.released {
+		return
+	}
+	x.released = true
+	x.s.sched.release(x.decoding)
+}
+
+// brokenAt is the number of pieces sent before a broken stream breaks
+// (-1 when it does not break).
+func (x *exchange) brokenAt() int {
+	if x.fault != FaultBroken {
+		return -1
+	}
+	return len(x.pieces) / 2
+}
+
+// text is the whole answer as sent.
+func (x *exchange) text() string {
+	n := 0
+	for _, p := range x.pieces {
+		n += len(p)
+	}
+	b := make([]byte, 0, n)
+	for _, p := range x.pieces {
+		b = append(b, p...)
+	}
+	return string(b)
+}
+
+// setHeaders writes the X-Sim-* headers: the server's own account of the
+// request, in tokens and simulated seconds.
+func (x *exchange) setHeaders(h http.Header) {
+	secs := func(d time.Duration) []string { return []string{strconv.FormatFloat(d.Seconds(), 'f', 6, 64)} }
+	h["X-Sim-Prompt-Tokens-Sent"] = []string{strconv.Itoa(x.sent)}
+	h["X-Sim-Prompt-Tokens-Kept"] = []string{strconv.Itoa(x.kept)}
+	h["X-Sim-Queued"] = []string{strconv.Itoa(x.queued)}
+	h["X-Sim-Load"] = []string{strconv.Itoa(x.load.Prefilling) + " prefilling, " + strconv.Itoa(x.load.Decoding) + " decoding"}
+	h["X-Sim-Queue-Wait"] = secs(x.timing.QueueWait)
+	h["X-Sim-Ttft"] = secs(x.timing.TTFT)
+	h["X-Sim-Token-Gap"] = secs(x.timing.TokenGap)
+	h["X-Sim-E2e"] = secs(x.timing.E2E)
+	h["X-Sim-Fault"] = []string{x.fault.String()}
+	h["X-Sim-Accuracy"] = []string{strconv.FormatFloat(x.ans.accuracy, 'f', 4, 64)}
+	h["X-Sim-Right"] = []string{strconv.Itoa(x.ans.right) + "/" + strconv.Itoa(x.ans.asks)}
+}
+
+// pieces decodes tokens one by one, merging a token into the next while its
+// text is not valid UTF-8 on its own.
+func pieces(tok *corpus.Tokenizer, out []int) []string {
+	ps := make([]string, 0, len(out))
+	var pending []byte
+	for _, t := range out {
+		piece := tok.Decode([]int{t})
+		if len(pending) > 0 {
+			pending = append(pending, piece...)
+			if utf8.Valid(pending) {
+				ps = append(ps, string(pending))
+				pending = pending[:0]
+			}
+			continue
+		}
+		if !utf8.ValidString(piece) {
+			pending = append(pending, piece...)
+			continue
+		}
+		ps = append(ps, piece)
+	}
+	if len(pending) > 0 {
+		ps = append(ps, string(pending))
+	}
+	return ps
+}

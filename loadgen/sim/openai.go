@@ -1,0 +1,200 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+type openAIUsage struct {
+	PromptTokens        int `json:"prompt_tokens"`
+	CompletionTokens    int `json:"completion_tokens"`
+	TotalTokens         int `json:"total_tokens"`
+	PromptTokensDetails struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+}
+
+type openAIResponse struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	Model   string `json:"model"`
+	Choices []struct {
+		Index   int `json:"index"`
+		Message struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"message"`
+		Logprobs     *struct{} `json:"logprobs"`
+		FinishReason string    `json:"finish_reason"`
+	} `json:"choices"`
+	Usage openAIUsage `json:"usage"`
+}
+
+// serveOpenAI answers POST /v1/chat/completions.
+func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
+	body, e := readBody(w, r)
+	if e != nil {
+		e.write(w, apiOpenAI)
+		return
+	}
+	req, e := decodeOpenAI(body)
+	if e != nil {
+		e.write(w, apiOpenAI)
+		return
+	}
+	ctx := r.Context()
+	x, e := s.begin(ctx, apiOpenAI, req)
+	if e != nil {
+		if e.status != 499 {
+			e.write(w, apiOpenAI)
+		}
+		return
+	}
+	defer x.end()
+	x.setHeaders(w.Header())
+	if req.stream {
+		s.streamOpenAI(ctx, w, x)
+		return
+	}
+	if x.prefill(ctx) != nil || x.pace.wait(ctx, x.timing.E2E-x.timing.TTFT) != nil {
+		return
+	}
+	if x.fault == FaultBroken {
+		panic(http.ErrAbortHandler) // close the connection without a response
+	}
+	var resp openAIResponse
+	resp.ID, resp.Object, resp.Created, resp.Model = s.id("chatcmpl-sim"), "chat.completion", time.Now().Unix(), req.model
+	resp.Choices = make([]struct {
+		Index   int `json:"index"`
+		Message struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"message"`
+		Logprobs     *struct{} `json:"logprobs"`
+		FinishReason string    `json:"finish_reason"`
+	}, 1)
+	resp.Choices[0].Message.Role = "assistant"
+	resp.Choices[0].Message.Content = x.text()
+	resp.Choices[0].FinishReason = x.finish
+	resp.Usage = x.usage()
+	out, err := json.Marshal(resp)
+	if err != nil {
+		s.log.Error("encoding a chat completion", "err", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
+
+func (x *exchange) usage() openAIUsage {
+	return openAIUsage{PromptTokens: x.promptTokens, CompletionTokens: len(x.out), TotalTokens: x.promptTokens + len(x.out)}
+}
+
+// streamOpenAI writes the answer as chat.completion.chunk events: a role
+// chunk, one chunk per piece, a finish_reason chunk, the usage chunk (empty
+// choices) when stream_options.include_usage is set, then data: [DONE].
+func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, x *exchange) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	live := x.s.cfg.TimeScale > 0
+	flush := func() {
+		if live {
+			_ = rc.Flush()
+		}
+	}
+
+	prefix := make([]byte, 0, 160)
+	prefix = append(prefix, `data: {"id":"`...)
+	prefix = append(prefix, s.id("chatcmpl-sim")...)
+	prefix = append(prefix, `","object":"chat.completion.chunk","created":`...)
+	prefix = strconv.AppendInt(prefix, time.Now().Unix(), 10)
+	prefix = append(prefix, `,"model":`...)
+	prefix = appendJSONString(prefix, x.req.model)
+	prefix = append(prefix, `,"choices":[`...)
+	suffix := "]}\n\n"
+	if x.req.includeUsage {
+		suffix = `],"usage":null}` + "\n\n"
+	}
+	buf := make([]byte, 0, 512)
+	chunk := func(choice func([]byte) []byte) {
+		buf = append(buf[:0], prefix...)
+		buf = choice(buf)
+		buf = append(buf, suffix...)
+		_, _ = w.Write(buf)
+	}
+
+	chunk(func(b []byte) []byte {
+		return append(b, `{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}`...)
+	})
+	flush()
+	if x.prefill(ctx) != nil {
+		return
+	}
+	broken := x.brokenAt()
+	for i, p := range x.pieces {
+		if i == broken {
+			_ = rc.Flush()
+			panic(http.ErrAbortHandler) // the stream breaks: no finish, no [DONE]
+		}
+		if i > 0 && x.pace.wait(ctx, x.timing.TokenGap) != nil {
+			return
+		}
+		chunk(func(b []byte) []byte {
+			b = append(b, `{"index":0,"delta":{"content":`...)
+			b = appendJSONString(b, p)
+			return append(b, `},"logprobs":null,"finish_reason":null}`...)
+		})
+		flush()
+	}
+	chunk(func(b []byte) []byte {
+		b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":`...)
+		b = appendJSONString(b, x.finish)
+		return append(b, '}')
+	})
+	if x.req.includeUsage {
+		buf = append(buf[:0], prefix...)
+		buf = append(buf, `],"usage":{"prompt_tokens":`...)
+		buf = strconv.AppendInt(buf, int64(x.promptTokens), 10)
+		buf = append(buf, `,"completion_tokens":`...)
+		buf = strconv.AppendInt(buf, int64(len(x.out)), 10)
+		buf = append(buf, `,"total_tokens":`...)
+		buf = strconv.AppendInt(buf, int64(x.promptTokens+len(x.out)), 10)
+		buf = append(buf, `,"prompt_tokens_details":{"cached_tokens":0}}}`+"\n\n"...)
+		_, _ = w.Write(buf)
+	}
+	_, _ = w.Write([]byte("data: [DONE]\n\n"))
+	_ = rc.Flush()
+}
+
+type modelList struct {
+	Object string       `json:"object"`
+	Data   []modelEntry `json:"data"`
+}
+
+type modelEntry struct {
+	ID          string  `json:"id"`
+	Object      string  `json:"object"`
+	Created     int64   `json:"created"`
+	OwnedBy     string  `json:"owned_by"`
+	Root        string  `json:"root"`
+	Parent      *string `json:"parent"`
+	MaxModelLen int     `json:"max_model_len"`
+}
+
+// serveModels answers GET /v1/models with the one model and, like vLLM, its
+// context window as max_model_len.
+func (s *Server) serveModels(w http.ResponseWriter) {
+	out, _ := json.Marshal(modelList{Object: "list", Data: []modelEntry{{
+		ID: s.cfg.Model, Object: "model", Created: s.born, OwnedBy: "needlestorm-sim",
+		Root: s.cfg.Model, MaxModelLen: s.cfg.ContextWindow,
+	}}})
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
