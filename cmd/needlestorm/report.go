@@ -1,16 +1,136 @@
 package main
 
 import (
-	"errors"
+	"flag"
+	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/reports"
 )
 
-// reportCommand is a placeholder until its issue lands; it says so when run.
+// reportCommand regenerates a run directory's outputs from its manifest.json
+// and records.jsonl.
 func reportCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "report",
-		Usage:  "(not built yet)",
-		Action: func(*cli.Context) error { return errors.New("'report' is not built yet") },
+		Name:      "report",
+		Usage:     "regenerate report.html, summary.md, summary.json, envelope.json and records.csv of a run",
+		ArgsUsage: "DIR",
+		Description: "Reads DIR/manifest.json and DIR/records.jsonl (nothing else), re-scores every record and\n" +
+			"writes the report, also for an interrupted run. Objectives default to the ones the run\n" +
+			"recorded in its manifest; flags override them.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:  "slo",
+				Usage: "latency and error-rate objectives, such as ttft_p95=2s,e2e_p95=30s,error_rate=0.01 (metrics ttft, tpot, e2e, chunk_gap with _p50/_p90/_p95/_p99)",
+			},
+			&cli.Float64Flag{
+				Name:  "accuracy",
+				Usage: fmt.Sprintf("accuracy threshold, a fraction (default %.2f)", reports.DefaultAccuracy),
+			},
+			&cli.BoolFlag{
+				Name:  "accuracy-relative",
+				Usage: "take --accuracy as a fraction of each target's own accuracy at its shortest tested length",
+			},
+			&cli.IntFlag{
+				Name:  "tolerance",
+				Usage: "tokens a server's prompt count may fall short of the client's (net of template overhead) before a prompt counts as truncated (default: the larger of 16 and 5% of the prompt)",
+			},
+		},
+		Action: func(c *cli.Context) error {
+			args, err := trailingFlags(c)
+			if err != nil {
+				return err
+			}
+			if len(args) != 1 {
+				return cli.Exit("report needs one run directory: needlestorm report DIR", 2)
+			}
+			dir := args[0]
+			opts, err := reportOptions(c, dir)
+			if err != nil {
+				return err
+			}
+			s, err := reports.Write(dir, opts)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprint(c.App.Writer, s.Text())
+			return err
+		},
 	}
+}
+
+// reportOptions combines the objectives the run recorded with the flags.
+func reportOptions(c *cli.Context, dir string) (reports.Options, error) {
+	var opts reports.Options
+	if m, err := loadgen.ReadManifest(dir); err == nil {
+		obj, err := reports.DecodeObjectives(m.Objectives)
+		if err != nil {
+			return opts, fmt.Errorf("%s: %w (give --slo and --accuracy to override them)", dir, err)
+		}
+		opts.Objectives = obj
+	}
+	if c.IsSet("slo") {
+		slo, err := reports.ParseSLO(c.String("slo"))
+		if err != nil {
+			return opts, cli.Exit(fmt.Sprintf("--slo: %v", err), 2)
+		}
+		opts.Objectives.Latency, opts.Objectives.ErrorRate = slo.Latency, slo.ErrorRate
+	}
+	if c.IsSet("accuracy") {
+		a := c.Float64("accuracy")
+		if a <= 0 || a > 1 {
+			return opts, cli.Exit(fmt.Sprintf("--accuracy %v: give a fraction above 0 and at most 1, such as 0.85", a), 2)
+		}
+		opts.Objectives.Accuracy = a
+	}
+	if c.IsSet("accuracy-relative") {
+		opts.Objectives.AccuracyRelative = c.Bool("accuracy-relative")
+	}
+	opts.Tolerance = c.Int("tolerance")
+	if opts.Tolerance < 0 {
+		return opts, cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", opts.Tolerance), 2)
+	}
+	return opts, nil
+}
+
+// trailingFlags lets flags follow the positional arguments, as in
+// "needlestorm report DIR --slo ttft_p95=2s" (urfave/cli stops parsing flags
+// at the first argument). It parses what follows with the command's own
+// flags, sets them on c, and returns the positional arguments.
+func trailingFlags(c *cli.Context) ([]string, error) {
+	args := c.Args().Slice()
+	if len(args) <= 1 {
+		return args, nil
+	}
+	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	for _, f := range c.Command.Flags {
+		if err := f.Apply(set); err != nil {
+			return nil, err
+		}
+	}
+	var positional []string
+	for rest := args; len(rest) > 0; {
+		if err := set.Parse(rest); err != nil {
+			return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.Name, err), 2)
+		}
+		rest = set.Args()
+		if len(rest) > 0 {
+			positional = append(positional, rest[0])
+			rest = rest[1:]
+		}
+	}
+	var err error
+	set.Visit(func(f *flag.Flag) {
+		if err == nil {
+			err = c.Set(f.Name, f.Value.String())
+		}
+	})
+	if err != nil {
+		return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.Name, err), 2)
+	}
+	return positional, nil
 }

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/reports"
+)
+
+// writeRunDir writes a small run: 20 requests at 1000 tokens (all right)
+// and 20 at 4000 (a quarter right), ttft 300ms, under the given status.
+func writeRunDir(t *testing.T, status string, objectives json.RawMessage) string {
+	t.Helper()
+	dir := t.TempDir()
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	var buf bytes.Buffer
+	for i := range 40 {
+		length, answer := 1000, "It is 4,815,162."
+		if i%2 == 1 {
+			length = 4000
+			if i%8 != 1 {
+				answer = "It is 99."
+			}
+		}
+		at := start.Add(time.Duration(i) * 500 * time.Millisecond)
+		r := loadgen.Record{
+			Schema: loadgen.RecordSchema, Seq: int64(i), Target: "sim", Model: "simulated", StageLabel: "rate=2/s",
+			CaseID: fmt.Sprintf("c%d", i%4), Task: "single", Length: length, Depth: 50, Expected: []string{"4815162"},
+			ScheduledAt: at, SentAt: at, TTFT: loadgen.Seconds(300 * time.Millisecond), E2E: loadgen.Seconds(time.Second),
+			PromptTokensClient: length, PromptTokensServer: length + 7, OutputTokens: 6, Status: 200, Answer: answer,
+		}
+		b, err := json.Marshal(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.Write(append(b, '\n'))
+	}
+	if err := os.WriteFile(filepath.Join(dir, loadgen.RecordsFile), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := &loadgen.Manifest{Tool: "needlestorm", StartedAt: start, Status: status, Records: 40, Objectives: objectives}
+	if err := loadgen.WriteManifest(dir, m); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func runApp(args ...string) (string, error) {
+	app := newApp()
+	var out bytes.Buffer
+	app.Writer = &out
+	app.ErrWriter = &out
+	app.ExitErrHandler = func(*cli.Context, error) {} // keep the test process alive
+	err := app.Run(append([]string{"needlestorm"}, args...))
+	return out.String(), err
+}
+
+func TestReportCommand(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     string
+		objectives json.RawMessage
+		args       []string
+		effective  int
+		text       []string
+	}{
+		{"default threshold", loadgen.StatusComplete, nil, nil, 1000, []string{"run complete: 40 records", "effective context 1000 tokens"}},
+		{"lower threshold", loadgen.StatusComplete, nil, []string{"--accuracy", "0.2"}, 4000, []string{"accuracy >= 0.20"}},
+		{"flags before the directory", loadgen.StatusComplete, nil, []string{"--accuracy=0.2"}, 4000, []string{"accuracy >= 0.20"}},
+		{"relative threshold", loadgen.StatusComplete, nil, []string{"--accuracy", "0.2", "--accuracy-relative"}, 4000, []string{"shortest length"}},
+		{"slo from flags fails every point", loadgen.StatusComplete, nil, []string{"--slo", "ttft_p95=100ms"}, 1000, []string{"ttft_p95 300ms > 100ms"}},
+		{"objectives from the manifest", loadgen.StatusComplete, json.RawMessage(`{"latency":[{"metric":"e2e","percentile":95,"max":0.5}],"accuracy":0.2}`), nil, 4000, []string{"e2e_p95 1s > 500ms"}},
+		{"interrupted run", loadgen.StatusInterrupted, nil, nil, 1000, []string{"run INTERRUPTED", "interrupted"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeRunDir(t, tt.status, tt.objectives)
+			out, err := runApp(append([]string{"report", dir}, tt.args...)...)
+			if err != nil {
+				t.Fatalf("report: %v\n%s", err, out)
+			}
+			for _, want := range append(tt.text, filepath.Join(dir, reports.HTMLFile)) {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			b, err := os.ReadFile(filepath.Join(dir, reports.EnvelopeFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var env reports.Envelope
+			if err := json.Unmarshal(b, &env); err != nil {
+				t.Fatal(err)
+			}
+			if got := env.Targets[0].EffectiveContextLength; got != tt.effective {
+				t.Errorf("effective context %d, want %d", got, tt.effective)
+			}
+			for _, f := range []string{reports.HTMLFile, reports.MarkdownFile, reports.JSONFile, reports.CSVFile} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+func TestReportCommandErrors(t *testing.T) {
+	dir := writeRunDir(t, loadgen.StatusComplete, nil)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report"}, "needs one run directory"},
+		{[]string{"report", dir, "--slo", "speed_p95=2s"}, "--slo: unknown objective"},
+		{[]string{"report", dir, "--accuracy", "85"}, "give a fraction"},
+		{[]string{"report", dir, "--tolerance", "-3"}, "--tolerance -3"},
+		{[]string{"report", t.TempDir()}, "a needlestorm run directory?"},
+	}
+	for _, tt := range tests {
+		out, err := runApp(tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: error %v (output %q), want one containing %q", tt.args, err, out, tt.want)
+		}
+	}
+}

@@ -1,0 +1,288 @@
+package probes
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Error classes probes tells apart. They are the strings loadgen writes in a
+// record's error_class (loadgen imports probes, not the other way round).
+const (
+	errContextOverflow = "context_overflow"
+)
+
+// Cut ends: which part of a prompt a server dropped.
+const (
+	CutNone    = ""
+	CutHead    = "head"
+	CutTail    = "tail"
+	CutBoth    = "both"
+	CutUnknown = "unknown"
+)
+
+// Tolerance defaults: a server's prompt count may fall short of the client's
+// (net of the template overhead) by this much before the prompt counts as
+// truncated. Tokenizers differ between client and server, so the tolerance
+// grows with the prompt.
+const (
+	DefaultToleranceTokens   = 16
+	DefaultToleranceFraction = 0.05
+)
+
+// Calibration is what is known about a target's token accounting.
+type Calibration struct {
+	// Overhead is the target's chat-template overhead in tokens: how many
+	// more prompt tokens the server counts than the client sends, measured
+	// on prompts short enough not to be truncated (see MeasureOverhead).
+	Overhead int
+	// OverheadKnown is false until Overhead has been measured; truncation
+	// is then judged with an overhead of 0 (which under-reports it) and
+	// from canaries.
+	OverheadKnown bool
+	// Tolerance is the shortfall in tokens allowed before a prompt counts
+	// as truncated; 0 means DefaultTolerance of the client count.
+	Tolerance int
+	// CutEnd is the end this target is known to drop (CutHead or CutTail),
+	// learned from the canaries of its other truncated prompts; it names
+	// the cut end of a truncated prompt whose own answer does not. Empty
+	// when unknown.
+	CutEnd string
+}
+
+// DefaultTolerance is the truncation tolerance for a prompt of client tokens:
+// the larger of DefaultToleranceTokens and DefaultToleranceFraction of it.
+func DefaultTolerance(client int) int {
+	t := int(float64(client)*DefaultToleranceFraction + 0.5)
+	return max(t, DefaultToleranceTokens)
+}
+
+// Observation is everything attribution needs to know about one request.
+type Observation struct {
+	// Expected are the values a correct answer contains.
+	Expected []string
+	// CanaryHead and CanaryTail are the expected canary values; empty when
+	// the Case had none.
+	CanaryHead, CanaryTail string
+	// NeedleTokenIndex is where the needle starts in the client's prompt.
+	NeedleTokenIndex int
+
+	Answer       string
+	FinishReason string
+	// ErrorClass is loadgen's error class; empty for a successful request.
+	ErrorClass string
+	// Error is the error message, if any.
+	Error string
+	// Status is the HTTP status; 0 when no response arrived.
+	Status int
+
+	PromptTokensClient int
+	// PromptTokensServer is the server's count from usage; 0 when the
+	// server sent none.
+	PromptTokensServer int
+
+	Calibration Calibration
+}
+
+// Assessment is the full judgement of one answer: the Verdict, and for a
+// truncated prompt which end was cut and by how much.
+type Assessment struct {
+	Verdict
+	// Cut is which end of the prompt the server dropped (CutHead, CutTail,
+	// CutBoth, CutUnknown), or CutNone when no truncation was seen.
+	Cut string
+	// Shortfall is how many tokens the server counted fewer than the client
+	// sent, net of the template overhead; 0 when not short.
+	Shortfall int
+	// NeedleLost is true when the truncation evidence places the needle in
+	// the dropped part: the model never saw it.
+	NeedleLost bool
+	// Reason explains a failure in words.
+	Reason string
+}
+
+// Assess scores and attributes one answer. A correct answer (every expected
+// value present) is AttrCorrect. A wrong one is, in order of precedence:
+//
+//   - AttrRejected: the server refused the length (error class
+//     context_overflow, a 413, or a 400 whose message speaks of the context
+//     or the length);
+//   - AttrError: any other failed request;
+//   - AttrServerTruncated: the server counted fewer prompt tokens than the
+//     client sent, net of the template overhead, beyond the tolerance;
+//   - AttrCutOff: the answer stopped at the output limit (finish reason
+//     "length" or "max_tokens");
+//   - AttrServerTruncated: a head or tail canary is missing from an answer
+//     that shows the model read the prompt (it holds the other canary or an
+//     expected value), unless the server's token count shows it saw the
+//     whole prompt; the canaries' values are asked for, so the missing one
+//     names the end that was cut;
+//   - AttrRefused: the model declined (see IsRefusal);
+//   - AttrModelMissed: the model saw the whole prompt and got it wrong.
+func Assess(o Observation) Assessment {
+	m := MatchAnswer(o.Expected, o.Answer)
+	a := Assessment{Verdict: Verdict{Correct: m.Strict, Recall: m.Recall, Any: m.Any, Null: m.Null}}
+
+	// Truncation evidence is gathered for correct answers too, so that a
+	// report can say how often truncation did not matter.
+	a.Shortfall = shortfall(o)
+	tol := o.Calibration.Tolerance
+	if tol <= 0 {
+		tol = DefaultTolerance(o.PromptTokensClient)
+	}
+	tokenCut := a.Shortfall > tol
+	// When the server's count matches what was sent (net of a measured
+	// overhead), it saw the whole prompt: a missing canary is then the
+	// model's miss, not evidence of a cut.
+	countsIntact := o.Calibration.OverheadKnown && o.PromptTokensServer > 0 && o.PromptTokensClient > 0 && a.Shortfall == 0
+	headLost, tailLost := false, false
+	if !countsIntact {
+		headLost, tailLost = canariesLost(o, m)
+	}
+
+	if m.Strict {
+		a.Attribution = AttrCorrect
+		a.Cut = cutEnd(tokenCut || headLost || tailLost, headLost, tailLost)
+		return a
+	}
+	switch {
+	case isRejection(o):
+		a.Attribution = AttrRejected
+		a.Reason = fmt.Sprintf("the server refused the prompt of %d tokens (%s)", o.PromptTokensClient, describeError(o))
+	case o.ErrorClass != "":
+		a.Attribution = AttrError
+		a.Reason = "request failed: " + describeError(o)
+	case tokenCut:
+		a.Attribution = AttrServerTruncated
+		a.Cut = cutEnd(true, headLost, tailLost)
+		if a.Cut == CutUnknown && (o.Calibration.CutEnd == CutHead || o.Calibration.CutEnd == CutTail) {
+			a.Cut = o.Calibration.CutEnd
+		}
+		a.NeedleLost = needleLost(o, a.Cut, a.Shortfall)
+		a.Reason = fmt.Sprintf("the server counted %d prompt tokens, %d fewer than the %d sent plus %d of template overhead",
+			o.PromptTokensServer, a.Shortfall, o.PromptTokensClient, o.Calibration.Overhead)
+	case isCutOff(o.FinishReason):
+		a.Attribution = AttrCutOff
+		a.Reason = fmt.Sprintf("the answer stopped at the output limit (finish_reason %q)", o.FinishReason)
+	case headLost || tailLost:
+		a.Attribution = AttrServerTruncated
+		a.Cut = cutEnd(true, headLost, tailLost)
+		a.NeedleLost = needleLost(o, a.Cut, a.Shortfall)
+		a.Reason = "the answer lacks the " + canaryWords(headLost, tailLost) + ", so the server dropped that end of the prompt"
+	case IsRefusal(o.Answer):
+		a.Attribution = AttrRefused
+		a.Reason = "the model declined to answer"
+	default:
+		a.Attribution = AttrModelMissed
+		switch {
+		case m.Null:
+			a.Reason = "empty answer"
+		case m.Any:
+			a.Reason = fmt.Sprintf("partial answer (recall %.2f)", m.Recall)
+		default:
+			a.Reason = "the model saw the whole prompt and did not give the expected value"
+		}
+	}
+	return a
+}
+
+// shortfall is client + overhead - server, or 0 when the server sent no
+// count or counted at least as many.
+func shortfall(o Observation) int {
+	if o.PromptTokensServer <= 0 || o.PromptTokensClient <= 0 {
+		return 0
+	}
+	overhead := 0
+	if o.Calibration.OverheadKnown {
+		overhead = o.Calibration.Overhead
+	}
+	return max(o.PromptTokensClient+overhead-o.PromptTokensServer, 0)
+}
+
+// canariesLost says which canaries an answer lacks, counting a loss only
+// when the answer shows the model read the prompt: it holds an expected
+// value or the other canary. An empty or evasive answer proves nothing.
+func canariesLost(o Observation, m Match) (head, tail bool) {
+	if m.Null || (o.CanaryHead == "" && o.CanaryTail == "") {
+		return false, false
+	}
+	hasHead := o.CanaryHead != "" && Contains(o.Answer, o.CanaryHead)
+	hasTail := o.CanaryTail != "" && Contains(o.Answer, o.CanaryTail)
+	head = o.CanaryHead != "" && !hasHead && (m.Any || hasTail)
+	tail = o.CanaryTail != "" && !hasTail && (m.Any || hasHead)
+	return head, tail
+}
+
+func cutEnd(cut, head, tail bool) string {
+	switch {
+	case !cut:
+		return CutNone
+	case head && tail:
+		return CutBoth
+	case head:
+		return CutHead
+	case tail:
+		return CutTail
+	}
+	return CutUnknown
+}
+
+// needleLost says whether a cut of shortfall tokens from the given end took
+// the needle with it. With the end unknown it cannot tell and says no.
+func needleLost(o Observation, cut string, shortfall int) bool {
+	switch cut {
+	case CutHead:
+		return o.NeedleTokenIndex < shortfall
+	case CutTail:
+		return o.NeedleTokenIndex >= o.PromptTokensClient-shortfall
+	}
+	return false
+}
+
+func canaryWords(head, tail bool) string {
+	switch {
+	case head && tail:
+		return "head and tail canaries"
+	case head:
+		return "head canary"
+	}
+	return "tail canary"
+}
+
+func isCutOff(finish string) bool {
+	switch strings.ToLower(finish) {
+	case "length", "max_tokens", "model_length":
+		return true
+	}
+	return false
+}
+
+// isRejection reports whether the server refused the prompt's length.
+func isRejection(o Observation) bool {
+	if o.ErrorClass == errContextOverflow || o.Status == 413 {
+		return true
+	}
+	if o.Status != 400 {
+		return false
+	}
+	msg := strings.ToLower(o.Error)
+	for _, p := range []string{"context", "too long", "too many tokens", "maximum", "exceeds", "num_ctx", "length"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func describeError(o Observation) string {
+	var parts []string
+	if o.ErrorClass != "" {
+		parts = append(parts, o.ErrorClass)
+	}
+	if o.Status != 0 {
+		parts = append(parts, fmt.Sprintf("HTTP %d", o.Status))
+	}
+	if len(parts) == 0 {
+		return "no detail"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,564 @@
+package reports
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/probes"
+)
+
+// SummarySchema names the version of the summary.json format.
+const SummarySchema = "needlestorm.summary/v1"
+
+// Stats are the figures of a group of non-warm-up records. See the package
+// documentation for how rate, percentiles and goodput are defined.
+type Stats struct {
+	Requests int `json:"requests"`
+	// Rate is requests per second (0 for groups spanning several stages).
+	Rate     float64 `json:"rate"`
+	Correct  int     `json:"correct"`
+	Accuracy float64 `json:"accuracy"`
+	// AccuracyCI is the Wilson 95% interval of Accuracy.
+	AccuracyCI [2]float64 `json:"accuracy_ci95"`
+	// Recall is the mean recall (RULER's match-all).
+	Recall float64 `json:"recall"`
+	// AnyMatch is the share of answers holding at least one expected value.
+	AnyMatch     float64        `json:"any"`
+	Nulls        int            `json:"nulls"`
+	Errors       int            `json:"errors"`
+	ErrorRate    float64        `json:"error_rate"`
+	ErrorClasses map[string]int `json:"errors_by_class,omitempty"`
+	Attribution  map[string]int `json:"attribution"`
+	TTFT         Quantiles      `json:"ttft"`
+	TPOT         Quantiles      `json:"tpot"`
+	ChunkGap     Quantiles      `json:"chunk_gap"`
+	E2E          Quantiles      `json:"e2e"`
+	// Good counts successful requests meeting every latency objective;
+	// CorrectGood those that were also answered right.
+	Good           int     `json:"good"`
+	Goodput        float64 `json:"goodput"`
+	CorrectGood    int     `json:"correct_good"`
+	CorrectGoodput float64 `json:"correct_goodput"`
+	Cost           *Cost   `json:"cost,omitempty"`
+}
+
+// Cost is what a group of requests cost.
+type Cost struct {
+	Currency   string  `json:"currency,omitempty"`
+	Total      float64 `json:"total"`
+	PerRequest float64 `json:"per_request"`
+	// PerCorrect is nil when no answer was correct.
+	PerCorrect *float64 `json:"per_correct"`
+}
+
+// Cell is one (target, stage, length, depth) group.
+type Cell struct {
+	Target     string  `json:"target"`
+	Model      string  `json:"model,omitempty"`
+	Stage      int     `json:"stage"`
+	StageLabel string  `json:"stage_label"`
+	Length     int     `json:"length"`
+	Depth      float64 `json:"depth"`
+	Stats
+}
+
+// Point is one (target, stage, length) group, over all depths: one point
+// of the envelope, judged against the objectives.
+type Point struct {
+	Target     string `json:"target"`
+	Model      string `json:"model,omitempty"`
+	Stage      int    `json:"stage"`
+	StageLabel string `json:"stage_label"`
+	Length     int    `json:"length"`
+	// StageRate is the target's whole rate in the stage, over all lengths:
+	// the load this point was measured under, and its x in the envelope.
+	StageRate float64 `json:"stage_rate"`
+	Stats
+	Pass    bool     `json:"pass"`
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// StageInfo is one stage of one target.
+type StageInfo struct {
+	Stage    int       `json:"stage"`
+	Label    string    `json:"label"`
+	Requests int       `json:"requests"`
+	Rate     float64   `json:"rate"`
+	First    time.Time `json:"first_scheduled"`
+	Last     time.Time `json:"last_scheduled"`
+}
+
+// Truncation sums up what servers dropped from one target's prompts.
+type Truncation struct {
+	// Wrong is the number of wrong answers attributed server_truncated.
+	Wrong int `json:"wrong"`
+	// Cut counts them by the end that was cut: head, tail, both, unknown.
+	Cut map[string]int `json:"cut,omitempty"`
+	// NeedleLost counts those whose needle lay in the dropped part.
+	NeedleLost int `json:"needle_lost"`
+	// CorrectAnyway counts correct answers to prompts that were truncated.
+	CorrectAnyway int `json:"correct_anyway"`
+}
+
+// ConsistencySummary sums up agreement over repeats for one target.
+type ConsistencySummary struct {
+	// Cases is the number of Cases answered more than once.
+	Cases int `json:"cases"`
+	// MeanAgreement and MeanDistinct average over those Cases.
+	MeanAgreement float64 `json:"mean_agreement"`
+	MeanDistinct  float64 `json:"mean_distinct"`
+	// Least are up to five least consistent Cases.
+	Least []probes.Consistency `json:"least,omitempty"`
+}
+
+// TargetSummary is one target over the whole run.
+type TargetSummary struct {
+	Target string `json:"target"`
+	Model  string `json:"model,omitempty"`
+	Stats
+	Warmup int `json:"warmup"`
+	// Overhead is the measured chat-template overhead in tokens.
+	Overhead      int  `json:"template_overhead"`
+	OverheadKnown bool `json:"template_overhead_known"`
+	// CutEnd is the end of a prompt this target's server drops (head or
+	// tail), learned from canaries; empty when not seen.
+	CutEnd      string             `json:"cut_end,omitempty"`
+	Truncation  Truncation         `json:"truncation"`
+	Consistency ConsistencySummary `json:"consistency"`
+	Stages      []StageInfo        `json:"stages"`
+}
+
+// RunInfo describes the run a summary was built from.
+type RunInfo struct {
+	Dir       string    `json:"dir,omitempty"`
+	Tool      string    `json:"tool,omitempty"`
+	Version   string    `json:"version,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	EndedAt   time.Time `json:"ended_at,omitzero"`
+	Status    string    `json:"status"`
+	Reason    string    `json:"reason,omitempty"`
+	// Records is the number of records read; Warmup how many of them were
+	// warm-up.
+	Records int `json:"records"`
+	Warmup  int `json:"warmup"`
+	// Complete is false for an interrupted, failed or still running run;
+	// Note then says what the figures cover.
+	Complete bool   `json:"complete"`
+	Note     string `json:"note,omitempty"`
+}
+
+// Summary is everything a report shows.
+type Summary struct {
+	Schema     string          `json:"schema"`
+	Run        RunInfo         `json:"run"`
+	Objectives Objectives      `json:"objectives"`
+	Targets    []TargetSummary `json:"targets"`
+	Envelope   *Envelope       `json:"envelope"`
+	Points     []Point         `json:"points"`
+	Cells      []Cell          `json:"cells"`
+	// Files are the outputs written, by name, when Write made them.
+	Files map[string]string `json:"files,omitempty"`
+
+	records []scored
+}
+
+// scored is one record with its report-time assessment.
+type scored struct {
+	rec  *loadgen.Record
+	a    probes.Assessment
+	good bool
+}
+
+type stageKey struct {
+	target string
+	stage  int
+}
+
+type pointKey struct {
+	stageKey
+	length int
+}
+
+type cellKey struct {
+	pointKey
+	depth float64
+}
+
+// Build scores and aggregates records. It re-attributes every record with
+// each target's template overhead measured over the whole run, so the
+// Verdict in records (written live, with a provisional overhead) is
+// replaced. m may be nil. records are modified in place.
+func Build(m *loadgen.Manifest, records []loadgen.Record, opts Options) (*Summary, error) {
+	s := &Summary{Schema: SummarySchema, Objectives: opts.Objectives, Run: runInfo(m)}
+	s.Run.Records = len(records)
+	if opts.Objectives.Accuracy < 0 || opts.Objectives.Accuracy > 1 {
+		return nil, fmt.Errorf("accuracy threshold %v: give a fraction between 0 and 1, such as 0.85", opts.Objectives.Accuracy)
+	}
+
+	byTarget := map[string][]int{}
+	for i := range records {
+		byTarget[records[i].Target] = append(byTarget[records[i].Target], i)
+	}
+	targets := make([]string, 0, len(byTarget))
+	for t := range byTarget {
+		targets = append(targets, t)
+	}
+	slices.Sort(targets)
+
+	s.records = make([]scored, len(records))
+	cal := map[string]probes.Calibration{}
+	for _, t := range targets {
+		samples := make([]probes.OverheadSample, 0, len(byTarget[t]))
+		for _, i := range byTarget[t] {
+			r := &records[i]
+			samples = append(samples, probes.OverheadSample{Length: r.Length, Client: r.PromptTokensClient, Server: r.PromptTokensServer, OK: r.ErrorClass == ""})
+		}
+		c, _ := probes.MeasureOverhead(samples)
+		c.Tolerance = opts.Tolerance
+		cal[t] = c
+	}
+	for i := range records {
+		r := &records[i]
+		s.records[i] = scored{rec: r, a: probes.Assess(observation(r, cal[r.Target])), good: meetsLatency(r, opts.Objectives.Latency)}
+		if r.Warmup {
+			s.Run.Warmup++
+		}
+	}
+	// A server cuts prompts the same way every time: where some answers'
+	// canaries show which end it drops, that names the end for truncated
+	// prompts whose answers do not.
+	for _, t := range targets {
+		c := cal[t]
+		if c.CutEnd = learnCutEnd(s.records, byTarget[t]); c.CutEnd == "" {
+			continue
+		}
+		cal[t] = c
+		for _, i := range byTarget[t] {
+			if s.records[i].a.Cut == probes.CutUnknown {
+				s.records[i].a = probes.Assess(observation(s.records[i].rec, c))
+			}
+		}
+	}
+	for i := range s.records {
+		s.records[i].rec.Verdict = s.records[i].a.Verdict
+	}
+
+	// Stage rates, over non-warm-up records.
+	stages := map[stageKey]*StageInfo{}
+	for _, sc := range s.records {
+		r := sc.rec
+		if r.Warmup {
+			continue
+		}
+		k := stageKey{r.Target, r.Stage}
+		st := stages[k]
+		if st == nil {
+			st = &StageInfo{Stage: r.Stage, Label: r.StageLabel, First: r.ScheduledAt, Last: r.ScheduledAt}
+			stages[k] = st
+		}
+		st.Requests++
+		if r.ScheduledAt.Before(st.First) {
+			st.First = r.ScheduledAt
+		}
+		if r.ScheduledAt.After(st.Last) {
+			st.Last = r.ScheduledAt
+		}
+	}
+	for _, st := range stages {
+		if span := st.Last.Sub(st.First); st.Requests > 1 && span > 0 {
+			st.Rate = float64(st.Requests-1) / span.Seconds()
+		}
+	}
+
+	cells := map[cellKey][]*scored{}
+	points := map[pointKey][]*scored{}
+	totals := map[string][]*scored{}
+	models := map[string]string{}
+	for i := range s.records {
+		sc := &s.records[i]
+		r := sc.rec
+		if models[r.Target] == "" {
+			models[r.Target] = r.Model
+		}
+		if r.Warmup {
+			continue
+		}
+		pk := pointKey{stageKey{r.Target, r.Stage}, r.Length}
+		cells[cellKey{pk, r.Depth}] = append(cells[cellKey{pk, r.Depth}], sc)
+		points[pk] = append(points[pk], sc)
+		totals[r.Target] = append(totals[r.Target], sc)
+	}
+
+	perRequest := func(k stageKey) float64 {
+		st := stages[k]
+		if st == nil || st.Requests == 0 {
+			return 0
+		}
+		return st.Rate / float64(st.Requests)
+	}
+	for k, group := range cells {
+		st := stages[k.stageKey]
+		s.Cells = append(s.Cells, Cell{
+			Target: k.target, Model: models[k.target], Stage: k.stage, StageLabel: st.Label,
+			Length: k.length, Depth: k.depth,
+			Stats: computeStats(group, perRequest(k.stageKey), opts, k.target),
+		})
+	}
+	slices.SortFunc(s.Cells, func(a, b Cell) int {
+		return cmp.Or(cmp.Compare(a.Target, b.Target), cmp.Compare(a.Stage, b.Stage), cmp.Compare(a.Length, b.Length), cmp.Compare(a.Depth, b.Depth))
+	})
+	for k, group := range points {
+		st := stages[k.stageKey]
+		s.Points = append(s.Points, Point{
+			Target: k.target, Model: models[k.target], Stage: k.stage, StageLabel: st.Label,
+			Length: k.length, StageRate: st.Rate,
+			Stats: computeStats(group, perRequest(k.stageKey), opts, k.target),
+		})
+	}
+	slices.SortFunc(s.Points, func(a, b Point) int {
+		return cmp.Or(cmp.Compare(a.Target, b.Target), cmp.Compare(a.Length, b.Length), cmp.Compare(a.StageRate, b.StageRate), cmp.Compare(a.Stage, b.Stage))
+	})
+
+	for _, t := range targets {
+		ts := TargetSummary{
+			Target: t, Model: models[t],
+			Stats:         computeStats(totals[t], 0, opts, t),
+			Overhead:      cal[t].Overhead,
+			OverheadKnown: cal[t].OverheadKnown,
+			CutEnd:        cal[t].CutEnd,
+		}
+		var answers []probes.CaseAnswer
+		for _, i := range byTarget[t] {
+			sc := &s.records[i]
+			if sc.rec.Warmup {
+				ts.Warmup++
+				continue
+			}
+			answers = append(answers, probes.CaseAnswer{CaseID: sc.rec.CaseID, Answer: sc.rec.Answer})
+			switch {
+			case sc.a.Attribution == probes.AttrServerTruncated:
+				ts.Truncation.Wrong++
+				if ts.Truncation.Cut == nil {
+					ts.Truncation.Cut = map[string]int{}
+				}
+				ts.Truncation.Cut[sc.a.Cut]++
+				if sc.a.NeedleLost {
+					ts.Truncation.NeedleLost++
+				}
+			case sc.a.Correct && sc.a.Cut != probes.CutNone:
+				ts.Truncation.CorrectAnyway++
+			}
+		}
+		ts.Consistency = summarizeConsistency(probes.ConsistencyOf(answers))
+		for k, st := range stages {
+			if k.target == t {
+				ts.Stages = append(ts.Stages, *st)
+			}
+		}
+		slices.SortFunc(ts.Stages, func(a, b StageInfo) int { return cmp.Compare(a.Stage, b.Stage) })
+		s.Targets = append(s.Targets, ts)
+	}
+
+	judgePoints(s.Points, opts.Objectives)
+	s.Envelope = buildEnvelope(s, opts)
+	return s, nil
+}
+
+func runInfo(m *loadgen.Manifest) RunInfo {
+	if m == nil {
+		return RunInfo{Status: "unknown", Note: "no manifest: what the run was asked to do is unknown"}
+	}
+	ri := RunInfo{Tool: m.Tool, Version: m.Version, StartedAt: m.StartedAt, EndedAt: m.EndedAt, Status: m.Status, Reason: m.Reason}
+	ri.Complete = m.Status == loadgen.StatusComplete
+	switch m.Status {
+	case loadgen.StatusComplete:
+	case loadgen.StatusInterrupted:
+		ri.Note = "this run was interrupted"
+	case loadgen.StatusFailed:
+		ri.Note = "this run failed"
+	case loadgen.StatusRunning:
+		ri.Note = "this run had not finished when the report was made (still running, or killed without a chance to record it)"
+	default:
+		ri.Note = fmt.Sprintf("this run's status is %q", m.Status)
+	}
+	if ri.Note != "" {
+		if m.Reason != "" {
+			ri.Note += " (" + m.Reason + ")"
+		}
+		ri.Note += "; the figures cover only the requests recorded before it stopped"
+	}
+	return ri
+}
+
+func observation(r *loadgen.Record, c probes.Calibration) probes.Observation {
+	return probes.Observation{
+		Expected:           r.Expected,
+		CanaryHead:         r.CanaryHead,
+		CanaryTail:         r.CanaryTail,
+		NeedleTokenIndex:   r.NeedleTokenIndex,
+		Answer:             r.Answer,
+		FinishReason:       r.FinishReason,
+		ErrorClass:         r.ErrorClass,
+		Error:              r.Error,
+		Status:             r.Status,
+		PromptTokensClient: r.PromptTokensClient,
+		PromptTokensServer: r.PromptTokensServer,
+		Calibration:        c,
+	}
+}
+
+// meetsLatency reports whether one successful request is within every
+// latency objective's bound (see the package documentation).
+func meetsLatency(r *loadgen.Record, objs []LatencyObjective) bool {
+	if r.ErrorClass != "" {
+		return false
+	}
+	for _, o := range objs {
+		var v time.Duration
+		switch o.Metric {
+		case MetricTTFT:
+			if r.TTFT <= 0 {
+				return false
+			}
+			v = r.TTFT.Duration()
+		case MetricE2E:
+			if r.E2E <= 0 {
+				return false
+			}
+			v = r.E2E.Duration()
+		case MetricTPOT:
+			v = r.TPOT.Duration()
+		case MetricChunkGap:
+			for _, g := range r.ChunkGaps {
+				v = max(v, g.Duration())
+			}
+		}
+		if v.Seconds() > o.Max {
+			return false
+		}
+	}
+	return true
+}
+
+// computeStats aggregates a group. perRequest is the stage's rate divided by
+// its request count (0 for groups across stages).
+func computeStats(group []*scored, perRequest float64, opts Options, target string) Stats {
+	st := Stats{Requests: len(group), Attribution: map[string]int{}}
+	var ttft, tpot, gaps, e2e []time.Duration
+	var recall, anyMatch, cost float64
+	price, priced := opts.Prices.lookup(target)
+	for _, sc := range group {
+		r := sc.rec
+		st.Attribution[sc.a.Attribution]++
+		recall += sc.a.Recall
+		if sc.a.Any {
+			anyMatch++
+		}
+		if sc.a.Correct {
+			st.Correct++
+		}
+		if sc.a.Null {
+			st.Nulls++
+		}
+		if priced {
+			cost += price.cost(r.PromptTokensClient, r.PromptTokensServer, r.CachedTokens, r.OutputTokens)
+		}
+		if r.ErrorClass != "" {
+			st.Errors++
+			if st.ErrorClasses == nil {
+				st.ErrorClasses = map[string]int{}
+			}
+			st.ErrorClasses[r.ErrorClass]++
+			continue
+		}
+		if sc.good {
+			st.Good++
+			if sc.a.Correct {
+				st.CorrectGood++
+			}
+		}
+		if r.TTFT > 0 {
+			ttft = append(ttft, r.TTFT.Duration())
+		}
+		if r.TPOT > 0 {
+			tpot = append(tpot, r.TPOT.Duration())
+		}
+		if r.E2E > 0 {
+			e2e = append(e2e, r.E2E.Duration())
+		}
+		for _, g := range r.ChunkGaps {
+			gaps = append(gaps, g.Duration())
+		}
+	}
+	if n := float64(st.Requests); n > 0 {
+		st.Accuracy = float64(st.Correct) / n
+		st.Recall = recall / n
+		st.AnyMatch = anyMatch / n
+		st.ErrorRate = float64(st.Errors) / n
+	}
+	lo, hi := Wilson(st.Correct, st.Requests)
+	st.AccuracyCI = [2]float64{lo, hi}
+	st.TTFT, st.TPOT, st.ChunkGap, st.E2E = quantilesOf(ttft), quantilesOf(tpot), quantilesOf(gaps), quantilesOf(e2e)
+	st.Rate = perRequest * float64(st.Requests)
+	st.Goodput = perRequest * float64(st.Good)
+	st.CorrectGoodput = perRequest * float64(st.CorrectGood)
+	if priced && st.Requests > 0 {
+		c := &Cost{Currency: opts.Prices.Currency, Total: cost, PerRequest: cost / float64(st.Requests)}
+		if st.Correct > 0 {
+			pc := cost / float64(st.Correct)
+			c.PerCorrect = &pc
+		}
+		st.Cost = c
+	}
+	return st
+}
+
+func summarizeConsistency(cs []probes.Consistency) ConsistencySummary {
+	var out ConsistencySummary
+	var repeated []probes.Consistency
+	for _, c := range cs {
+		if c.Answers < 2 {
+			continue
+		}
+		repeated = append(repeated, c)
+		out.MeanAgreement += c.Agreement
+		out.MeanDistinct += float64(c.Distinct)
+	}
+	out.Cases = len(repeated)
+	if out.Cases == 0 {
+		return out
+	}
+	out.MeanAgreement /= float64(out.Cases)
+	out.MeanDistinct /= float64(out.Cases)
+	slices.SortStableFunc(repeated, func(a, b probes.Consistency) int {
+		return cmp.Or(cmp.Compare(a.Agreement, b.Agreement), cmp.Compare(b.Distinct, a.Distinct))
+	})
+	out.Least = repeated[:min(5, len(repeated))]
+	return out
+}
+
+// learnCutEnd returns the end a target's server drops, as named by the
+// canaries of its truncated prompts: the end named at least twice as often
+// as the other, or "" when neither is. Canaries are noisy (a model can miss
+// one it did see), so one stray vote does not decide.
+func learnCutEnd(recs []scored, idx []int) string {
+	head, tail := 0, 0
+	for _, i := range idx {
+		switch recs[i].a.Cut {
+		case probes.CutHead:
+			head++
+		case probes.CutTail:
+			tail++
+		}
+	}
+	switch {
+	case head > 2*tail:
+		return probes.CutHead
+	case tail > 2*head:
+		return probes.CutTail
+	}
+	return ""
+}

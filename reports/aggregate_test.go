@@ -1,0 +1,179 @@
+package reports
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/probes"
+)
+
+func TestErrorClassesMatchProbes(t *testing.T) {
+	// probes cannot import loadgen; it spells context_overflow itself.
+	a := probes.Assess(probes.Observation{Expected: []string{"1"}, ErrorClass: loadgen.ErrContextOverflow})
+	if a.Attribution != probes.AttrRejected {
+		t.Errorf("loadgen.ErrContextOverflow is attributed %s, want rejected", a.Attribution)
+	}
+}
+
+// TestAttributionTruncationVersusMiss: a server with a template overhead of
+// 10 tokens that keeps only 2048 tokens of a 4000-token prompt. The live
+// verdicts all say model_missed; the report must re-attribute.
+func TestAttributionTruncationVersusMiss(t *testing.T) {
+	var recs []loadgen.Record
+	i := 0
+	add := func(f fx) {
+		f.target, f.i = "ollama", i
+		i++
+		r := f.record()
+		r.Verdict = probes.Verdict{Attribution: probes.AttrModelMissed} // as written live
+		recs = append(recs, r)
+	}
+	for range 5 { // short prompts: the overhead is measured here
+		add(fx{length: 1000, depth: 50, correct: true, server: 1010, canaries: true, answer: "alpha-31 4815162 omega-77"})
+	}
+	for range 4 { // needle at depth 0, head dropped: the server never saw it
+		add(fx{length: 4000, depth: 0, server: 2048 + 10, canaries: true, answer: "omega-77 and 1111111"})
+	}
+	for range 3 { // whole prompt seen, wrong anyway
+		add(fx{length: 4000, depth: 50, server: 4010, canaries: true, answer: "alpha-31 1111111 omega-77"})
+	}
+	add(fx{length: 4000, depth: 50, server: 4010, answer: "I'm sorry, but I can't help with that."})
+	add(fx{length: 8000, depth: 50, errorClass: loadgen.ErrContextOverflow, status: 400, answer: " "})
+	add(fx{length: 1000, depth: 50, finish: "length", answer: "Let me think about"})
+	add(fx{length: 1000, depth: 50, errorClass: loadgen.ErrServerError, status: 500, answer: " "})
+
+	s, err := Build(nil, recs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := s.Targets[0]
+	if !ts.OverheadKnown || ts.Overhead != 10 {
+		t.Errorf("overhead %d (known %v), want 10 measured", ts.Overhead, ts.OverheadKnown)
+	}
+	want := map[string]int{
+		probes.AttrCorrect: 5, probes.AttrServerTruncated: 4, probes.AttrModelMissed: 3,
+		probes.AttrRefused: 1, probes.AttrRejected: 1, probes.AttrCutOff: 1, probes.AttrError: 1,
+	}
+	for k, v := range want {
+		if ts.Attribution[k] != v {
+			t.Errorf("attribution %s = %d, want %d (all: %v)", k, ts.Attribution[k], v, ts.Attribution)
+		}
+	}
+	if ts.Truncation.Wrong != 4 || ts.Truncation.Cut[probes.CutHead] != 4 || ts.Truncation.NeedleLost != 4 {
+		t.Errorf("truncation %+v, want 4 wrong, head cut, needle lost in all", ts.Truncation)
+	}
+	// The records themselves carry the report-time verdict.
+	for _, sc := range s.records {
+		if sc.rec.Length == 4000 && sc.rec.Depth == 0 && sc.rec.Attribution != probes.AttrServerTruncated {
+			t.Errorf("record %s kept its live attribution %s", sc.rec.CaseID, sc.rec.Attribution)
+		}
+	}
+	if txt := s.Text(); !strings.Contains(txt, "not the model's misses") || !strings.Contains(txt, "needle was in the dropped part") {
+		t.Errorf("Text() does not say the truncated misses are not the model's:\n%s", txt)
+	}
+}
+
+func TestConsistencyFigures(t *testing.T) {
+	var recs []loadgen.Record
+	answers := map[string][]string{
+		"case-x": {"42", "42.", "The answer: 42", "41"}, // normalised: 42, 42, the answer 42, 41
+		"case-y": {"7", "7", "7"},
+		"case-z": {"once"},
+	}
+	i := 0
+	for _, id := range []string{"case-x", "case-y", "case-z"} {
+		for rep, a := range answers[id] {
+			recs = append(recs, fx{target: "c", caseID: id, repeat: rep, i: i, length: 1000, answer: a}.record())
+			i++
+		}
+	}
+	s, err := Build(nil, recs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Targets[0].Consistency
+	// case-x: modal "42" 2 of 4, 3 distinct; case-y: 3 of 3, 1 distinct.
+	if c.Cases != 2 || !near(c.MeanAgreement, (0.5+1)/2) || !near(c.MeanDistinct, 2) {
+		t.Errorf("consistency %+v, want 2 cases, agreement 0.75, distinct 2", c)
+	}
+	if len(c.Least) == 0 || c.Least[0].CaseID != "case-x" || c.Least[0].Distinct != 3 {
+		t.Errorf("least consistent %+v, want case-x first with 3 distinct answers", c.Least)
+	}
+}
+
+func TestRatesGoodputAndCost(t *testing.T) {
+	// 10 requests scheduled at 2/s; e2e 1s for the first 6, 5s for the
+	// rest; the first 4 correct. One warm-up record at a wild time.
+	var recs []loadgen.Record
+	for i := range 10 {
+		e2e := time.Second
+		if i >= 6 {
+			e2e = 5 * time.Second
+		}
+		recs = append(recs, fx{target: "g", rate: 2, i: i, length: 1000, correct: i < 4, e2e: e2e,
+			server: 1010, cached: 10, output: 8, gaps: []time.Duration{10 * time.Millisecond, 30 * time.Millisecond}}.record())
+	}
+	w := fx{target: "g", rate: 2, i: 1000, length: 1000, warmup: true, e2e: time.Hour}.record()
+	recs = append(recs, w)
+	obj, _ := ParseSLO("e2e_p50=2s")
+	prices := Prices{Currency: "USD", Targets: map[string]Price{"g": {Input: 1, Output: 2, Cached: 0.5}}}
+	s, err := Build(nil, recs, Options{Objectives: obj, Prices: prices})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Run.Warmup != 1 || len(s.Cells) != 1 {
+		t.Fatalf("warm-up %d, cells %d; want 1 and 1", s.Run.Warmup, len(s.Cells))
+	}
+	c := s.Cells[0]
+	if c.Requests != 10 || !near(c.Rate, 2) {
+		t.Errorf("requests %d rate %v, want 10 at 2/s (warm-up left out)", c.Requests, c.Rate)
+	}
+	if c.Good != 6 || !near(c.Goodput, 1.2) || c.CorrectGood != 4 || !near(c.CorrectGoodput, 0.8) {
+		t.Errorf("good %d goodput %v correct good %d correct goodput %v, want 6, 1.2, 4, 0.8", c.Good, c.Goodput, c.CorrectGood, c.CorrectGoodput)
+	}
+	if !near(c.E2E.P50, 1) || !near(c.E2E.P95, 5) || c.ChunkGap.N != 20 || !near(c.ChunkGap.P50, 0.01) || !near(c.ChunkGap.P95, 0.03) {
+		t.Errorf("e2e %+v chunk gaps %+v", c.E2E, c.ChunkGap)
+	}
+	lo, hi := Wilson(4, 10)
+	if !near(c.Accuracy, 0.4) || c.AccuracyCI != [2]float64{lo, hi} {
+		t.Errorf("accuracy %v %v, want 0.4 %v", c.Accuracy, c.AccuracyCI, [2]float64{lo, hi})
+	}
+	// Per request: (1000 input at 1 + 10 cached at 0.5 + 8 output at 2)
+	// per million tokens, where input is the server's 1010 minus 10 cached.
+	per := (1000*1 + 10*0.5 + 8*2) / 1e6
+	if c.Cost == nil || !near(c.Cost.Total, 10*per) || !near(c.Cost.PerRequest, per) || c.Cost.PerCorrect == nil || !near(*c.Cost.PerCorrect, 10*per/4) {
+		t.Errorf("cost %+v, want %v per request", c.Cost, per)
+	}
+}
+
+func TestBuildRejectsBadThreshold(t *testing.T) {
+	if _, err := Build(nil, nil, Options{Objectives: Objectives{Accuracy: 85}}); err == nil || !strings.Contains(err.Error(), "between 0 and 1") {
+		t.Errorf("Build with accuracy 85: %v, want an error asking for a fraction", err)
+	}
+}
+
+func BenchmarkBuild100k(b *testing.B) {
+	var recs []loadgen.Record
+	lengths := []int{1000, 2000, 4000, 8000, 16000, 32000}
+	depths := []float64{0, 25, 50, 75, 100}
+	for i := range 100_000 {
+		st := i / 25_000
+		recs = append(recs, fx{
+			target: []string{"a", "b"}[i%2], stage: st, rate: float64(int(1) << st), i: i % 25_000,
+			length: lengths[i%len(lengths)], depth: depths[(i/7)%len(depths)], correct: i%5 != 0,
+			caseID: "case-" + string(rune('a'+i%26)), ttft: time.Duration(50+i%300) * time.Millisecond,
+			gaps: []time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond},
+		}.record())
+	}
+	obj, _ := ParseSLO("ttft_p95=200ms,e2e_p95=1s,error_rate=0.01")
+	work := make([]loadgen.Record, len(recs))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(work, recs)
+		if _, err := Build(nil, work, Options{Objectives: obj}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

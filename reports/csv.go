@@ -1,0 +1,85 @@
+package reports
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/needlestorm/needlestorm/loadgen"
+)
+
+// CSVColumns returns the columns of records.csv, in order. Durations are
+// float seconds, times RFC 3339 with nanoseconds; the verdict columns are
+// the report's re-attribution, not the one written live.
+func CSVColumns() []string {
+	return []string{
+		"seq", "target", "model", "stage", "stage_label", "warmup",
+		"case_id", "task", "length", "depth", "actual_depth", "needle_token_index", "repeat",
+		"scheduled_at", "sent_at", "send_lag", "ttfb", "ttft", "e2e", "e2e_sched", "tpot",
+		"chunk_gaps", "chunk_gap_max",
+		"prompt_tokens_client", "prompt_tokens_server", "output_tokens", "cached_tokens", "output_tokens_estimated",
+		"finish_reason", "status", "error_class", "error", "retry_after",
+		"correct", "recall", "any", "null", "attribution", "cut", "needle_lost",
+		"expected", "answer",
+	}
+}
+
+// WriteCSV writes one row per record (warm-up included, marked), in the
+// order read, under a header of CSVColumns().
+func WriteCSV(w io.Writer, s *Summary) error {
+	cw := csv.NewWriter(w)
+	cols := CSVColumns()
+	if err := cw.Write(cols); err != nil {
+		return fmt.Errorf("writing records.csv: %w", err)
+	}
+	row := make([]string, 0, len(cols))
+	for _, sc := range s.records {
+		row = csvRow(row[:0], sc)
+		if err := cw.Write(row); err != nil {
+			return fmt.Errorf("writing records.csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("writing records.csv: %w", err)
+	}
+	return nil
+}
+
+func csvRow(row []string, sc scored) []string {
+	r := sc.rec
+	var gapMax loadgen.Seconds
+	for _, g := range r.ChunkGaps {
+		gapMax = max(gapMax, g)
+	}
+	return append(row,
+		strconv.FormatInt(r.Seq, 10), r.Target, r.Model, strconv.Itoa(r.Stage), r.StageLabel, strconv.FormatBool(r.Warmup),
+		r.CaseID, r.Task, strconv.Itoa(r.Length), ftoa(r.Depth), ftoa(r.ActualDepth), strconv.Itoa(r.NeedleTokenIndex), strconv.Itoa(r.Repeat),
+		timeString(r.ScheduledAt), timeString(r.SentAt), secs(r.SendLag), secs(r.TTFB), secs(r.TTFT), secs(r.E2E), secs(r.E2ESched), secs(r.TPOT),
+		strconv.Itoa(len(r.ChunkGaps)), secs(gapMax),
+		strconv.Itoa(r.PromptTokensClient), strconv.Itoa(r.PromptTokensServer), strconv.Itoa(r.OutputTokens), strconv.Itoa(r.CachedTokens), strconv.FormatBool(r.OutputTokensEstimated),
+		r.FinishReason, strconv.Itoa(r.Status), r.ErrorClass, r.Error, secs(r.RetryAfter),
+		strconv.FormatBool(sc.a.Correct), ftoa(sc.a.Recall), strconv.FormatBool(sc.a.Any), strconv.FormatBool(sc.a.Null), sc.a.Attribution, sc.a.Cut, strconv.FormatBool(sc.a.NeedleLost),
+		strings.Join(r.Expected, ";"), r.Answer,
+	)
+}
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// secs writes a duration as float seconds, empty when not observed.
+func secs(s loadgen.Seconds) string {
+	if s == 0 {
+		return ""
+	}
+	return ftoa(s.Duration().Seconds())
+}
+
+func timeString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}

@@ -1,0 +1,260 @@
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// EnvelopeSchema names the version of the envelope.json format.
+const EnvelopeSchema = "needlestorm.envelope/v1"
+
+// Envelope is where each target holds every objective: the longest context
+// it still reads right, and per length the highest rate it sustains.
+type Envelope struct {
+	Schema string `json:"schema"`
+	// Status is the run's status; an envelope from an interrupted run
+	// covers only what was measured.
+	Status     string           `json:"status"`
+	Objectives Objectives       `json:"objectives"`
+	Targets    []EnvelopeTarget `json:"targets"`
+}
+
+// EnvelopeTarget is one target's envelope.
+type EnvelopeTarget struct {
+	Target string `json:"target"`
+	Model  string `json:"model,omitempty"`
+	// AccuracyThreshold is the absolute threshold applied (for a relative
+	// objective, the fraction times BaselineAccuracy).
+	AccuracyThreshold float64 `json:"accuracy_threshold"`
+	// BaselineAccuracy is the target's accuracy at its shortest tested
+	// length, set for a relative objective.
+	BaselineAccuracy *float64 `json:"baseline_accuracy,omitempty"`
+	// EffectiveContextLength is the longest tested length at which
+	// accuracy, and accuracy at every shorter tested length, is at or
+	// above the threshold; 0 when even the shortest fails. Accuracy per
+	// length is taken at the lightest load that length was tested at.
+	EffectiveContextLength int `json:"effective_context_length"`
+	// LimitedBy says what stopped the effective length from going further.
+	LimitedBy string           `json:"limited_by,omitempty"`
+	Lengths   []EnvelopeLength `json:"lengths"`
+}
+
+// EnvelopeLength is one tested length of one target.
+type EnvelopeLength struct {
+	Length int `json:"length"`
+	// Accuracy at the lightest load this length was tested at.
+	Accuracy float64 `json:"accuracy"`
+	// MaxRate is the highest tested rate that held every objective with
+	// accuracy at or above the threshold, counting only rates below which
+	// every tested rate held too; nil when none did.
+	MaxRate *float64 `json:"max_rate"`
+	// At is the point at MaxRate.
+	At *EnvelopePoint `json:"at,omitempty"`
+	// Points are every tested rate, lightest first.
+	Points []EnvelopePoint `json:"points"`
+}
+
+// EnvelopePoint is one tested (length, rate).
+type EnvelopePoint struct {
+	Stage      int        `json:"stage"`
+	StageLabel string     `json:"stage_label"`
+	Rate       float64    `json:"rate"`
+	Requests   int        `json:"requests"`
+	Pass       bool       `json:"pass"`
+	Reasons    []string   `json:"reasons,omitempty"`
+	Accuracy   float64    `json:"accuracy"`
+	AccuracyCI [2]float64 `json:"accuracy_ci95"`
+	ErrorRate  float64    `json:"error_rate"`
+	TTFT       Quantiles  `json:"ttft"`
+	TPOT       Quantiles  `json:"tpot"`
+	E2E        Quantiles  `json:"e2e"`
+	Goodput    float64    `json:"goodput"`
+	// CorrectGoodput is requests per second meeting every latency
+	// objective and answered right.
+	CorrectGoodput float64 `json:"correct_goodput"`
+	Cost           *Cost   `json:"cost,omitempty"`
+}
+
+// threshold is one target's accuracy threshold.
+type threshold struct {
+	abs      float64
+	baseline *float64
+}
+
+// lightest returns, for each (target, length), the index of the point with
+// the lowest stage rate. points must be sorted by target, length, rate.
+func lightest(points []Point) map[pointKey]int {
+	out := map[pointKey]int{}
+	for i, p := range points {
+		k := pointKey{stageKey{p.Target, 0}, p.Length}
+		if _, ok := out[k]; !ok {
+			out[k] = i
+		}
+	}
+	return out
+}
+
+func thresholds(points []Point, obj Objectives) map[string]threshold {
+	out := map[string]threshold{}
+	light := lightest(points)
+	for _, p := range points { // sorted: the first per target is its shortest length
+		if _, ok := out[p.Target]; ok {
+			continue
+		}
+		th := threshold{abs: obj.AccuracyThreshold()}
+		if obj.AccuracyRelative {
+			base := points[light[pointKey{stageKey{p.Target, 0}, p.Length}]].Accuracy
+			th.baseline = &base
+			th.abs = obj.AccuracyThreshold() * base
+		}
+		out[p.Target] = th
+	}
+	return out
+}
+
+// judgePoints sets Pass and Reasons on every point.
+func judgePoints(points []Point, obj Objectives) {
+	ths := thresholds(points, obj)
+	for i := range points {
+		p := &points[i]
+		p.Reasons = checkPoint(p.Stats, obj, ths[p.Target])
+		p.Pass = len(p.Reasons) == 0
+	}
+}
+
+// checkPoint lists every objective a group missed, in words such as
+// "ttft_p95 3.1s > 2s".
+func checkPoint(st Stats, obj Objectives, th threshold) []string {
+	if st.Requests == 0 {
+		return []string{"no requests"}
+	}
+	var reasons []string
+	for _, l := range obj.Latency {
+		q := st.quantiles(l.Metric)
+		if q.N == 0 {
+			if st.Errors == st.Requests {
+				reasons = append(reasons, l.Name()+" not observed: every request failed")
+			}
+			continue
+		}
+		if v := q.Get(l.Percentile); v > l.Max {
+			reasons = append(reasons, fmt.Sprintf("%s %s > %s", l.Name(), formatSeconds(v), formatSeconds(l.Max)))
+		}
+	}
+	if obj.ErrorRate != nil && st.ErrorRate > *obj.ErrorRate {
+		reasons = append(reasons, fmt.Sprintf("error_rate %.3g > %.3g", st.ErrorRate, *obj.ErrorRate))
+	}
+	if st.Accuracy < th.abs {
+		reasons = append(reasons, fmt.Sprintf("accuracy %.2f < %.2f", st.Accuracy, th.abs))
+	}
+	return reasons
+}
+
+func (st Stats) quantiles(metric string) Quantiles {
+	switch metric {
+	case MetricTTFT:
+		return st.TTFT
+	case MetricTPOT:
+		return st.TPOT
+	case MetricE2E:
+		return st.E2E
+	case MetricChunkGap:
+		return st.ChunkGap
+	}
+	return Quantiles{}
+}
+
+func buildEnvelope(s *Summary, opts Options) *Envelope {
+	env := &Envelope{Schema: EnvelopeSchema, Status: s.Run.Status, Objectives: opts.Objectives, Targets: []EnvelopeTarget{}}
+	ths := thresholds(s.Points, opts.Objectives)
+	light := lightest(s.Points)
+	for _, ts := range s.Targets {
+		th, ok := ths[ts.Target]
+		if !ok {
+			th = threshold{abs: opts.Objectives.AccuracyThreshold()}
+		}
+		et := EnvelopeTarget{Target: ts.Target, Model: ts.Model, AccuracyThreshold: th.abs, BaselineAccuracy: th.baseline, Lengths: []EnvelopeLength{}}
+		var lengths []int
+		var accs []float64
+		for i, p := range s.Points {
+			if p.Target != ts.Target {
+				continue
+			}
+			k := pointKey{stageKey{p.Target, 0}, p.Length}
+			if light[k] == i {
+				lengths = append(lengths, p.Length)
+				accs = append(accs, p.Accuracy)
+				et.Lengths = append(et.Lengths, EnvelopeLength{Length: p.Length, Accuracy: p.Accuracy, Points: []EnvelopePoint{}})
+			}
+			el := &et.Lengths[len(et.Lengths)-1]
+			el.Points = append(el.Points, envelopePoint(p))
+		}
+		et.EffectiveContextLength, et.LimitedBy = EffectiveLength(lengths, accs, th.abs)
+		if th.baseline != nil && *th.baseline == 0 {
+			et.LimitedBy = "no correct answer at the shortest length, so a relative threshold means nothing"
+			et.EffectiveContextLength = 0
+		}
+		for i := range et.Lengths {
+			el := &et.Lengths[i]
+			if j := HighestPassing(el.Points); j >= 0 {
+				at := el.Points[j]
+				el.MaxRate, el.At = &at.Rate, &at
+			}
+		}
+		env.Targets = append(env.Targets, et)
+	}
+	return env
+}
+
+func envelopePoint(p Point) EnvelopePoint {
+	return EnvelopePoint{
+		Stage: p.Stage, StageLabel: p.StageLabel, Rate: p.StageRate, Requests: p.Requests,
+		Pass: p.Pass, Reasons: p.Reasons,
+		Accuracy: p.Accuracy, AccuracyCI: p.AccuracyCI, ErrorRate: p.ErrorRate,
+		TTFT: p.TTFT, TPOT: p.TPOT, E2E: p.E2E,
+		Goodput: p.Goodput, CorrectGoodput: p.CorrectGoodput, Cost: p.Cost,
+	}
+}
+
+// EffectiveLength returns the longest of lengths (ascending) whose accuracy,
+// and the accuracy at every shorter length, is at or above threshold, with
+// a note on what stopped it. A pass at a longer length after a failure at a
+// shorter one does not count. It returns 0 when the shortest length fails.
+func EffectiveLength(lengths []int, accuracy []float64, threshold float64) (int, string) {
+	eff := 0
+	for i, l := range lengths {
+		if accuracy[i] < threshold {
+			return eff, fmt.Sprintf("accuracy %.2f < %.2f at length %d", accuracy[i], threshold, l)
+		}
+		eff = l
+	}
+	if len(lengths) == 0 {
+		return 0, "no length tested"
+	}
+	return eff, "longest tested length"
+}
+
+// HighestPassing returns the index of the highest-rate point that passed
+// with every lighter point passing too, or -1. points must be sorted by
+// rate, lightest first.
+func HighestPassing(points []EnvelopePoint) int {
+	best := -1
+	for i, p := range points {
+		if !p.Pass {
+			break
+		}
+		best = i
+	}
+	return best
+}
+
+// WriteEnvelope encodes the envelope as indented JSON.
+func WriteEnvelope(w io.Writer, env *Envelope) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(env); err != nil {
+		return fmt.Errorf("writing envelope: %w", err)
+	}
+	return nil
+}

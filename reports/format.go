@@ -1,0 +1,105 @@
+package reports
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/needlestorm/needlestorm/probes"
+)
+
+// attributionOrder is the order attribution labels are shown in.
+func attributionOrder() []string {
+	return []string{
+		probes.AttrCorrect, probes.AttrServerTruncated, probes.AttrRejected, probes.AttrCutOff,
+		probes.AttrRefused, probes.AttrError, probes.AttrModelMissed,
+	}
+}
+
+func formatRate(r float64) string {
+	if r == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3g/s", r)
+}
+
+func formatMaxRate(r *float64) string {
+	if r == nil {
+		return "none"
+	}
+	return formatRate(*r)
+}
+
+// formatQuantile writes a latency percentile, "-" when not observed.
+func formatQuantile(q Quantiles, p int) string {
+	if q.N == 0 {
+		return "-"
+	}
+	return formatSeconds(q.Get(p))
+}
+
+func formatCost(c *Cost) string {
+	if c == nil {
+		return "-"
+	}
+	return strings.TrimSpace(fmt.Sprintf("%.4g %s", c.PerRequest, c.Currency))
+}
+
+func formatLength(l int) string {
+	if l == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d", l)
+}
+
+// formatCounts writes a count map as "a 3, b 1", in the given order first
+// and the rest sorted.
+func formatCounts(m map[string]int, order []string) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, k := range order {
+		seen[k] = true
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !seen[k] && m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// truncationSentence says in words what the servers dropped, or "" when
+// nothing was.
+func truncationSentence(ts TargetSummary) string {
+	t := ts.Truncation
+	if t.Wrong == 0 && t.CorrectAnyway == 0 {
+		return ""
+	}
+	var b strings.Builder
+	if t.Wrong > 0 {
+		fmt.Fprintf(&b, "%d wrong answers came from prompts the server truncated (%s)", t.Wrong,
+			formatCounts(t.Cut, []string{probes.CutHead, probes.CutTail, probes.CutBoth, probes.CutUnknown}))
+		if t.NeedleLost > 0 {
+			fmt.Fprintf(&b, "; in %d of them the needle was in the dropped part, so the server never showed it to the model", t.NeedleLost)
+		}
+		b.WriteString(": these are not the model's misses")
+		if ts.CutEnd != "" {
+			fmt.Fprintf(&b, ". The server drops the %s of a prompt it cannot take (shown by the canaries)", ts.CutEnd)
+		}
+	}
+	if t.CorrectAnyway > 0 {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%d answers were right although the prompt was truncated", t.CorrectAnyway)
+	}
+	b.WriteString(".")
+	return b.String()
+}

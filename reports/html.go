@@ -1,0 +1,111 @@
+package reports
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+	"strings"
+)
+
+//go:embed report.html.tmpl
+var reportTemplateText string
+
+// maxWrongShown is how many wrong answers per target report.html quotes.
+const maxWrongShown = 25
+
+// maxAnswerShown is how many bytes of an answer report.html quotes.
+const maxAnswerShown = 400
+
+type htmlTarget struct {
+	T          TargetSummary
+	E          EnvelopeTarget
+	Charts     []Chart
+	Points     []Point
+	Wrong      []wrongAnswer
+	WrongTotal int
+	Truncation string
+}
+
+type wrongAnswer struct {
+	CaseID      string
+	StageLabel  string
+	Length      int
+	Depth       float64
+	Expected    string
+	Answer      string
+	Attribution string
+	Cut         string
+	Reason      string
+}
+
+type htmlView struct {
+	S       *Summary
+	Targets []htmlTarget
+	Order   []string
+}
+
+func templateFuncs() template.FuncMap {
+	return template.FuncMap{
+		"f2":      func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+		"f3":      func(f float64) string { return strconv.FormatFloat(f, 'g', 3, 64) },
+		"num":     func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
+		"rate":    formatRate,
+		"maxrate": formatMaxRate,
+		"q":       formatQuantile,
+		"cost":    formatCost,
+		"length":  formatLength,
+		"counts":  func(m map[string]int) string { return formatCounts(m, attributionOrder()) },
+		"join":    strings.Join,
+		"count":   func(m map[string]int, k string) int { return m[k] },
+	}
+}
+
+// WriteHTML writes report.html: one self-contained page (inline CSS, a small
+// inline script, charts as inline SVG) that makes no network request. Every
+// string that came from a response, a model, a target or a file is escaped
+// by html/template.
+func WriteHTML(w io.Writer, s *Summary) error {
+	tmpl, err := template.New("report").Funcs(templateFuncs()).Parse(reportTemplateText)
+	if err != nil {
+		return fmt.Errorf("report template: %w", err)
+	}
+	v := htmlView{S: s, Order: attributionOrder()}
+	for i, ts := range s.Targets {
+		ht := htmlTarget{T: ts, E: s.Envelope.Targets[i], Charts: targetCharts(s, ts.Target), Points: targetPoints(s, ts.Target), Truncation: truncationSentence(ts)}
+		for _, sc := range s.records {
+			r := sc.rec
+			if r.Target != ts.Target || r.Warmup || sc.a.Correct {
+				continue
+			}
+			ht.WrongTotal++
+			if len(ht.Wrong) >= maxWrongShown {
+				continue
+			}
+			ht.Wrong = append(ht.Wrong, wrongAnswer{
+				CaseID: r.CaseID, StageLabel: r.StageLabel, Length: r.Length, Depth: r.Depth,
+				Expected: strings.Join(r.Expected, ", "), Answer: clip(r.Answer, maxAnswerShown),
+				Attribution: sc.a.Attribution, Cut: sc.a.Cut, Reason: sc.a.Reason,
+			})
+		}
+		v.Targets = append(v.Targets, ht)
+	}
+	if err := tmpl.Execute(w, v); err != nil {
+		return fmt.Errorf("writing report.html: %w", err)
+	}
+	return nil
+}
+
+// clip shortens s to at most n bytes on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !isRuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + " [...]"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

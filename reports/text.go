@@ -1,0 +1,69 @@
+package reports
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+)
+
+// Text is a one-screen summary for a terminal: the run's status, the
+// objectives, the envelope per target and where report.html is.
+func (s *Summary) Text() string {
+	var b strings.Builder
+	status := s.Run.Status
+	if !s.Run.Complete {
+		status = strings.ToUpper(status)
+	}
+	fmt.Fprintf(&b, "run %s: %d records (%d warm-up)\n", status, s.Run.Records, s.Run.Warmup)
+	if s.Run.Note != "" {
+		fmt.Fprintf(&b, "note: %s\n", s.Run.Note)
+	}
+	fmt.Fprintf(&b, "objectives: %s\n", s.Objectives.Describe())
+	for _, et := range s.Envelope.Targets {
+		model := ""
+		if et.Model != "" {
+			model = " (" + et.Model + ")"
+		}
+		fmt.Fprintf(&b, "\n%s%s: effective context %s tokens (%s)\n", plain(et.Target), plain(model), formatLength(et.EffectiveContextLength), et.LimitedBy)
+		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  length\taccuracy\tmax rate\tttft p95\te2e p95\tcost/request\tfirst failure")
+		for _, el := range et.Lengths {
+			ttft, e2e, cost := "-", "-", "-"
+			if el.At != nil {
+				ttft, e2e, cost = formatQuantile(el.At.TTFT, 95), formatQuantile(el.At.E2E, 95), formatCost(el.At.Cost)
+			}
+			fail := ""
+			for _, p := range el.Points {
+				if !p.Pass {
+					fail = fmt.Sprintf("%s: %s", formatRate(p.Rate), plain(strings.Join(p.Reasons, "; ")))
+					break
+				}
+			}
+			fmt.Fprintf(tw, "  %d\t%.2f\t%s\t%s\t%s\t%s\t%s\n", el.Length, el.Accuracy, formatMaxRate(el.MaxRate), ttft, e2e, cost, fail)
+		}
+		tw.Flush()
+		for _, ts := range s.Targets {
+			if ts.Target == et.Target {
+				if sent := truncationSentence(ts); sent != "" {
+					fmt.Fprintf(&b, "  %s\n", sent)
+				}
+			}
+		}
+	}
+	if p, ok := s.Files[HTMLFile]; ok {
+		fmt.Fprintf(&b, "\nreport: %s\n", p)
+	}
+	return b.String()
+}
+
+// plain replaces control characters (escape sequences from a model or
+// target name would drive the terminal) with spaces.
+func plain(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
