@@ -1,0 +1,267 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/needlestorm/needlestorm/corpus"
+)
+
+// The anthropic target: a small client for the Anthropic Messages API
+// (POST {base}/v1/messages with "stream": true). anthropic-sdk-go retries by
+// default and brings a large dependency tree; this one endpoint and its event
+// stream are small enough to speak directly.
+//
+// The stream, as documented (docs.anthropic.com, "Streaming Messages"):
+//
+//	event: message_start        {"type":"message_start","message":{...,"usage":{"input_tokens":N,"cache_read_input_tokens":N,"cache_creation_input_tokens":N,"output_tokens":1}}}
+//	event: content_block_start  {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+//	event: ping                 {"type":"ping"}
+//	event: content_block_delta  {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}
+//	                            (or "thinking_delta" with "thinking", "signature_delta", "input_json_delta")
+//	event: content_block_stop   {"type":"content_block_stop","index":0}
+//	event: message_delta        {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}
+//	event: message_stop         {"type":"message_stop"}
+//	event: error                {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}
+//
+// Unknown event types are ignored, as Anthropic's versioning policy asks.
+
+// AnthropicVersion is the anthropic-version header sent with every request.
+const AnthropicVersion = "2023-06-01"
+
+// anthropicReserved are request fields extra_body may not set.
+var anthropicReserved = []string{"model", "messages", "stream", "system"}
+
+// anthropicTarget is an Anthropic Messages API target.
+type anthropicTarget struct {
+	*targetBase
+	endpoint string
+	fields   []byte
+	sse      sync.Pool // *sseReader
+}
+
+// NewAnthropic returns a target for the Anthropic Messages API. It reads the
+// API key from cfg.APIKeyEnv (default ANTHROPIC_API_KEY) once, now, and sends
+// it as x-api-key; an empty key sends none (for compatible local servers). The
+// target implements io.Closer.
+func NewAnthropic(cfg TargetConfig, opts ...TargetOption) (Target, error) {
+	base, err := newTargetBase(cfg, KindAnthropic, opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg = base.cfg
+	t := &anthropicTarget{targetBase: base}
+	own := [][2]string{{"max_tokens", strconv.Itoa(cfg.MaxTokens)}}
+	// Extended thinking requires the default temperature: leave it out then.
+	if _, thinking := cfg.ExtraBody["thinking"]; !thinking {
+		own = append(own, [2]string{"temperature", strconv.FormatFloat(cfg.Temperature, 'g', -1, 64)})
+	}
+	t.fields, err = targetBodyFields(own, cfg.ExtraBody, anthropicReserved)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", cfg.Name, err)
+	}
+	t.endpoint = base.base.String() + "/v1/messages"
+	t.info.endpoint = redactURL(base.base) + "/v1/messages"
+	t.sse.New = func() any { return newSSEReader(nil) }
+	return t, nil
+}
+
+// anthropicRequest is the body of a Messages API request, without the fields
+// the target merges in (max_tokens, temperature, extra body).
+type anthropicRequest struct {
+	Model    string           `json:"model"`
+	System   string           `json:"system,omitempty"`
+	Messages []corpus.Message `json:"messages"`
+	Stream   bool             `json:"stream"`
+}
+
+// anthropicEvent is the part of a stream event the measurement reads.
+type anthropicEvent struct {
+	Type    string `json:"type"`
+	Message *struct {
+		Usage *anthropicUsage `json:"usage"`
+	} `json:"message"`
+	Delta struct {
+		Type       string `json:"type"`
+		Text       string `json:"text"`
+		Thinking   string `json:"thinking"`
+		StopReason string `json:"stop_reason"`
+	} `json:"delta"`
+	Usage *anthropicUsage `json:"usage"`
+}
+
+type anthropicUsage struct {
+	InputTokens              int `json:"input_tokens"`
+	OutputTokens             int `json:"output_tokens"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+}
+
+// Send sends c's messages and measures the streamed answer into rec.
+//
+// PromptTokensServer is input_tokens + cache_read_input_tokens +
+// cache_creation_input_tokens (Anthropic's input_tokens leaves out the cached
+// part); CachedTokens is cache_read_input_tokens.
+func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
+	started := time.Now()
+	t.prepare(c, rec)
+	areq := anthropicRequest{Model: t.cfg.Model, Stream: true, Messages: make([]corpus.Message, 0, len(c.Messages))}
+	var system []string
+	for _, m := range c.Messages {
+		if m.Role == "system" {
+			system = append(system, m.Content)
+			continue
+		}
+		areq.Messages = append(areq.Messages, m)
+	}
+	areq.System = strings.Join(system, "\n\n")
+	body, err := json.Marshal(areq)
+	if err == nil {
+		body, err = httpclientSplice(body, t.fields)
+	}
+	if err != nil {
+		rec.SentAt = started
+		t.fail(rec, ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
+		return
+	}
+
+	var call targetCall
+	call.init()
+	ctx, cancel := context.WithTimeoutCause(ctx, t.cfg.Timeout, errTargetTimeout)
+	defer cancel()
+	ctx = httptrace.WithClientTrace(ctx, &call.trace)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(body))
+	if err != nil {
+		rec.SentAt = started
+		t.fail(rec, ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Anthropic-Version", AnthropicVersion)
+	if t.key != "" {
+		req.Header.Set("X-Api-Key", t.key)
+	}
+	resp, err := t.http.do(req, &call)
+	t.sendTimes(rec, &call, started)
+	if err != nil {
+		class, msg := t.info.transportFailure(ctx, err)
+		t.fail(rec, class, msg)
+		return
+	}
+	defer resp.Body.Close()
+	if call.status < 200 || call.status > 299 {
+		rec.E2E = Seconds(time.Since(call.sentAt))
+		t.failHTTP(rec, &call)
+		return
+	}
+	t.readStream(ctx, cancel, resp.Body, c, rec, call.sentAt)
+}
+
+// readStream reads the event stream of a 2xx response.
+func (t *anthropicTarget) readStream(ctx context.Context, cancel context.CancelFunc, body io.Reader, c *corpus.Case, rec *Record, sentAt time.Time) {
+	r := t.sse.Get().(*sseReader)
+	r.reset(body)
+	defer func() {
+		r.reset(nil)
+		t.sse.Put(r)
+	}()
+	m := targetMeter{rec: rec, sentAt: sentAt}
+	for {
+		ev, err := r.Next()
+		now := time.Now()
+		if err != nil {
+			t.streamEnd(ctx, r, &m, err)
+			m.end(now, c)
+			return
+		}
+		var e anthropicEvent
+		if err := json.Unmarshal(ev.Data, &e); err != nil {
+			t.fail(rec, ErrBadResponse, fmt.Sprintf("a stream event is not JSON (%v): %s", err, oneLine(string(ev.Data), 200)))
+			m.end(now, c)
+			return
+		}
+		typ := e.Type
+		if typ == "" {
+			typ = string(ev.Name)
+		}
+		switch typ {
+		case "message_start":
+			if e.Message != nil && e.Message.Usage != nil {
+				u := e.Message.Usage
+				rec.PromptTokensServer = u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens
+				rec.CachedTokens = u.CacheReadInputTokens
+				rec.OutputTokens = u.OutputTokens
+			}
+		case "content_block_delta":
+			switch e.Delta.Type {
+			case "text_delta":
+				m.delta(now, e.Delta.Text, "")
+			case "thinking_delta":
+				m.delta(now, "", e.Delta.Thinking)
+			}
+		case "message_delta":
+			if e.Delta.StopReason != "" {
+				rec.FinishReason = e.Delta.StopReason
+				m.finished = true
+			}
+			if u := e.Usage; u != nil {
+				rec.OutputTokens = u.OutputTokens
+				if in := u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens; in > 0 {
+					rec.PromptTokensServer = in
+					rec.CachedTokens = u.CacheReadInputTokens
+				}
+				m.usage = true
+			}
+		case "message_stop":
+			m.done = true
+			m.end(now, c)
+			targetDrain(r, body, cancel)
+			return
+		case "error":
+			t.failStreamError(rec, anthropicErrorStatus(ev.Data), ev.Data)
+			m.end(now, c)
+			return
+		}
+	}
+}
+
+// anthropicErrorStatus maps the error type of an Anthropic error event to the
+// HTTP status the same error has outside a stream.
+func anthropicErrorStatus(data []byte) int {
+	var e struct {
+		Error struct {
+			Type string `json:"type"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(data, &e)
+	switch e.Error.Type {
+	case "invalid_request_error":
+		return http.StatusBadRequest
+	case "authentication_error":
+		return http.StatusUnauthorized
+	case "permission_error":
+		return http.StatusForbidden
+	case "not_found_error":
+		return http.StatusNotFound
+	case "request_too_large":
+		return http.StatusRequestEntityTooLarge
+	case "rate_limit_error":
+		return http.StatusTooManyRequests
+	case "timeout_error":
+		return http.StatusGatewayTimeout
+	case "overloaded_error":
+		return 529
+	default:
+		return http.StatusInternalServerError
+	}
+}

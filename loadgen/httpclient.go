@@ -1,0 +1,197 @@
+package loadgen
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"time"
+)
+
+// The instrumented HTTP client of the targets: one http.Transport per target,
+// tuned for many concurrent streamed requests to one host, and a per-request
+// call that records when the request was sent, when the first response byte
+// arrived, the status, the headers, and the body of an error response.
+// It never retries.
+
+// Defaults of the HTTP client.
+const (
+	// DefaultTimeout bounds one whole request, first byte to last. Long
+	// prompts on slow servers take minutes.
+	DefaultTimeout = 10 * time.Minute
+	// DefaultConnectTimeout bounds establishing a connection (TCP and TLS).
+	DefaultConnectTimeout = 10 * time.Second
+	// DefaultIdleConnsPerHost is how many idle keep-alive connections a
+	// target keeps to its host. net/http's default of 2 would make every
+	// request beyond the second open a new connection at high rates.
+	DefaultIdleConnsPerHost = 2048
+)
+
+// httpclientErrorDrain bounds how much of an error body is read past the part
+// kept, so the connection can be reused.
+const httpclientErrorDrain = 256 << 10
+
+// newHTTPTransport returns a transport for one target: HTTP/1.1 keep-alive,
+// a connect timeout on the dialer and the TLS handshake, no response header
+// timeout (prefill of a long prompt can take minutes before the first byte),
+// no transparent compression (a gzip reader would hold back stream chunks),
+// and a large idle pool.
+func newHTTPTransport(connectTimeout time.Duration, idlePerHost int) *http.Transport {
+	d := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		TLSHandshakeTimeout:   connectTimeout,
+		MaxIdleConns:          0, // no total limit
+		MaxIdleConnsPerHost:   idlePerHost,
+		MaxConnsPerHost:       0,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: 0,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+		WriteBufferSize:       16 << 10,
+		ReadBufferSize:        8 << 10,
+	}
+}
+
+// targetHTTP sends the requests of one target.
+type targetHTTP struct {
+	rt http.RoundTripper
+	// transport is rt when the target built its own; nil when one was given.
+	transport *http.Transport
+	// headers are set on every request after the target's own headers, so a
+	// user can override any of them.
+	headers [][2]string
+	host    string // a "Host" header from the configuration
+}
+
+// targetCallKey is the context key of a request's *targetCall, which
+// go-openai passes through to the HTTPDoer.
+type targetCallKey struct{}
+
+// targetCall is the instrumented state of one request.
+type targetCall struct {
+	sentAt    time.Time // just before the request was handed to the transport
+	firstByte time.Time // first response byte (httptrace), or headers received
+	resp      *http.Response
+	status    int
+	header    http.Header
+	errBody   []byte // the first errorBodyLimit bytes of a non-2xx body
+	doErr     error  // the transport's error, when no response came
+	trace     httptrace.ClientTrace
+}
+
+// init prepares c for a new request.
+func (c *targetCall) init() {
+	*c = targetCall{}
+	c.trace.GotFirstResponseByte = c.gotFirstResponseByte
+}
+
+func (c *targetCall) gotFirstResponseByte() { c.firstByte = time.Now() }
+
+// do sends req and records it in call. For a status outside 2xx it reads the
+// body into call.errBody, closes it, and hands back a response whose body
+// replays those bytes, so go-openai can still read its error.
+func (h *targetHTTP) do(req *http.Request, call *targetCall) (*http.Response, error) {
+	for _, kv := range h.headers {
+		req.Header.Set(kv[0], kv[1])
+	}
+	if h.host != "" {
+		req.Host = h.host
+	}
+	call.sentAt = time.Now()
+	resp, err := h.rt.RoundTrip(req)
+	if err != nil {
+		call.doErr = err
+		return nil, err
+	}
+	if call.firstByte.IsZero() {
+		// A RoundTripper that does not trace (an in-process one): the headers
+		// are the first thing known to have arrived.
+		call.firstByte = time.Now()
+	}
+	call.resp = resp
+	call.status = resp.StatusCode
+	call.header = resp.Header
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
+		// Drain a little more so the connection can be reused, then close.
+		_, _ = io.CopyN(io.Discard, resp.Body, httpclientErrorDrain)
+		resp.Body.Close()
+		call.errBody = body
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if rerr != nil && len(body) == 0 {
+			call.errBody = []byte(fmt.Sprintf("(the error body could not be read: %v)", rerr))
+		}
+	}
+	return resp, nil
+}
+
+// close releases the idle connections of a transport the target owns.
+func (h *targetHTTP) close() {
+	if h.transport != nil {
+		h.transport.CloseIdleConnections()
+	}
+}
+
+// errNotJSONObject means a request body to merge fields into is not a JSON
+// object.
+var errNotJSONObject = errors.New("the request body is not a JSON object")
+
+// httpclientSplice returns body, a JSON object, with the members in extra
+// (",\"k\":v" pairs, each starting with a comma) added before its closing
+// brace. It appends in place when body has the capacity, so body must not be
+// used afterwards.
+func httpclientSplice(body, extra []byte) ([]byte, error) {
+	if len(extra) == 0 {
+		return body, nil
+	}
+	end := len(body)
+	for end > 0 && isJSONSpace(body[end-1]) {
+		end--
+	}
+	if end < 2 || body[end-1] != '}' {
+		return nil, errNotJSONObject
+	}
+	start := 0
+	for start < end && isJSONSpace(body[start]) {
+		start++
+	}
+	inner := bytes.TrimFunc(body[start+1:end-1], func(r rune) bool { return r < 0x80 && isJSONSpace(byte(r)) })
+	out := body[:end-1]
+	if len(inner) == 0 {
+		extra = extra[1:] // no member before: drop the leading comma
+	}
+	out = append(out, extra...)
+	out = append(out, '}')
+	return out, nil
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// httpclientReplaceBody replaces the body of a request that has not been sent.
+func httpclientReplaceBody(req *http.Request, body []byte) {
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+}
+
+// httpclientReadBody reads the whole body of a request that has not been sent,
+// into a buffer with spare bytes of capacity left for httpclientSplice.
+func httpclientReadBody(req *http.Request, spare int) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	defer req.Body.Close()
+	if req.ContentLength > 0 {
+		buf := make([]byte, req.ContentLength, int(req.ContentLength)+spare)
+		if _, err := io.ReadFull(req.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(req.Body)
+}

@@ -1,0 +1,59 @@
+package loadgen
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestRedactScrub(t *testing.T) {
+	key := "sk-abc/123+xyz<9>"
+	r := newRedactor(key, "Bearer "+key, "", "second-secret")
+	tests := []struct{ in, want string }{
+		{"plain " + key + " end", "plain [REDACTED] end"},
+		{"Authorization: Bearer " + key, "Authorization: [REDACTED]"},
+		{"twice " + key + key, "twice [REDACTED][REDACTED]"},
+		{"in a URL ?k=" + url.QueryEscape(key), "in a URL ?k=[REDACTED]"},
+		{"in a path /" + url.PathEscape(key), "in a path /[REDACTED]"},
+		{`in JSON {"k":"sk-abc/123+xyz\u003c9\u003e"}`, `in JSON {"k":"[REDACTED]"}`},
+		{"other second-secret here", "other [REDACTED] here"},
+		{"nothing to hide", "nothing to hide"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := r.Scrub(tt.in); got != tt.want {
+			t.Errorf("Scrub(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := newRedactor().Scrub("x"); got != "x" {
+		t.Errorf("an empty redactor changed text: %q", got)
+	}
+	var nilR *redactor
+	if got := nilR.Scrub("x"); got != "x" {
+		t.Errorf("a nil redactor changed text: %q", got)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	u, _ := url.Parse("http://user:hunter2@host:8000/v1")
+	if got := redactURL(u); strings.Contains(got, "hunter2") || !strings.Contains(got, "host:8000/v1") {
+		t.Errorf("redactURL = %q", got)
+	}
+}
+
+func TestRedactTargetErrors(t *testing.T) {
+	// A target's construction errors never quote a credential-looking value.
+	for _, cfg := range []TargetConfig{
+		{Kind: KindOpenAI, Model: "m", APIKeyEnv: testCanaryKey},
+		{Kind: KindOpenAI, Model: "m", Headers: map[string]string{"Authorization": "Bearer " + testCanaryKey}},
+		{Kind: KindAnthropic, Model: "m", Headers: map[string]string{"X-Api-Key": testCanaryKey}},
+	} {
+		_, err := NewTarget(cfg, TargetEnv(testEnv))
+		if err == nil {
+			t.Fatalf("%+v accepted", cfg)
+		}
+		if strings.Contains(err.Error(), testCanaryKey) {
+			t.Errorf("error %q holds the key", err)
+		}
+	}
+}

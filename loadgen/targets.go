@@ -1,0 +1,638 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/needlestorm/needlestorm/corpus"
+)
+
+// Target kinds.
+const (
+	// KindOpenAI is an OpenAI-compatible chat completions endpoint: vLLM,
+	// llama.cpp's server, Ollama, TGI, LM Studio, OpenAI.
+	KindOpenAI = "openai"
+	// KindAnthropic is the Anthropic Messages API.
+	KindAnthropic = "anthropic"
+)
+
+// Defaults of a target configuration.
+const (
+	// DefaultMaxTokens caps the answer when max_tokens is not set. Needle
+	// answers are short; reasoning models need more.
+	DefaultMaxTokens = 256
+	// DefaultOpenAIKeyEnv and DefaultAnthropicKeyEnv name the variables an
+	// API key is read from when api_key_env is not set.
+	DefaultOpenAIKeyEnv    = "OPENAI_API_KEY"
+	DefaultAnthropicKeyEnv = "ANTHROPIC_API_KEY"
+	// DefaultOpenAIBaseURL and DefaultAnthropicBaseURL are used when base_url
+	// is not set.
+	DefaultOpenAIBaseURL    = "https://api.openai.com/v1"
+	DefaultAnthropicBaseURL = "https://api.anthropic.com"
+)
+
+// TargetConfig describes one endpoint to measure. It holds no secret:
+// APIKeyEnv is the NAME of the environment variable holding the key, and a
+// header value of the form "${NAME}" is read from the environment too.
+type TargetConfig struct {
+	// Name identifies the target in records and reports (default: Model).
+	Name string `json:"name"`
+	// Kind is "openai" or "anthropic".
+	Kind string `json:"kind"`
+	// BaseURL is the API root: "http://127.0.0.1:8000/v1" for an
+	// OpenAI-compatible server (requests go to BaseURL/chat/completions),
+	// "https://api.anthropic.com" for Anthropic (requests go to
+	// BaseURL/v1/messages). A trailing slash is accepted.
+	BaseURL string `json:"base_url"`
+	// Model is the model name the server serves.
+	Model string `json:"model"`
+	// APIKeyEnv names the variable holding the API key (default
+	// OPENAI_API_KEY or ANTHROPIC_API_KEY). An empty or unset default
+	// variable sends no key; a variable named here must be set.
+	APIKeyEnv string `json:"api_key_env,omitempty"`
+	// MaxTokens caps the answer (0 means DefaultMaxTokens).
+	MaxTokens int `json:"max_tokens,omitempty"`
+	// Temperature of sampling (default 0, for reproducible answers).
+	Temperature float64 `json:"temperature"`
+	// Headers are added to every request. A value "${NAME}" is read from the
+	// environment variable NAME and kept out of every output.
+	Headers map[string]string `json:"headers,omitempty"`
+	// ExtraBody fields are merged into the JSON request body, such as
+	// Ollama's {"options": {"num_ctx": 8192}}. They may override max_tokens,
+	// temperature and stream_options, not model, messages or stream; a null
+	// value removes one of those fields (say, stream_options for a server that
+	// rejects it).
+	ExtraBody map[string]any `json:"extra_body,omitempty"`
+	// Timeout bounds one whole request (0 means DefaultTimeout).
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// ConnectTimeout bounds connecting (0 means DefaultConnectTimeout).
+	ConnectTimeout time.Duration `json:"connect_timeout,omitempty"`
+}
+
+// targetConfigJSON is TargetConfig as written to files: durations as float
+// seconds, like every duration needlestorm writes.
+type targetConfigJSON struct {
+	Name           string            `json:"name"`
+	Kind           string            `json:"kind"`
+	BaseURL        string            `json:"base_url"`
+	Model          string            `json:"model"`
+	APIKeyEnv      string            `json:"api_key_env,omitempty"`
+	MaxTokens      int               `json:"max_tokens,omitempty"`
+	Temperature    float64           `json:"temperature"`
+	Headers        map[string]string `json:"headers,omitempty"`
+	ExtraBody      map[string]any    `json:"extra_body,omitempty"`
+	Timeout        json.RawMessage   `json:"timeout,omitempty"`
+	ConnectTimeout json.RawMessage   `json:"connect_timeout,omitempty"`
+}
+
+// MarshalJSON writes c with its durations as float seconds.
+func (c TargetConfig) MarshalJSON() ([]byte, error) {
+	j := targetConfigJSON{
+		Name: c.Name, Kind: c.Kind, BaseURL: c.BaseURL, Model: c.Model, APIKeyEnv: c.APIKeyEnv,
+		MaxTokens: c.MaxTokens, Temperature: c.Temperature, Headers: c.Headers, ExtraBody: c.ExtraBody,
+	}
+	if c.Timeout != 0 {
+		j.Timeout, _ = json.Marshal(c.Timeout.Seconds())
+	}
+	if c.ConnectTimeout != 0 {
+		j.ConnectTimeout, _ = json.Marshal(c.ConnectTimeout.Seconds())
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads c; durations may be numbers of seconds or Go duration
+// strings such as "10m".
+func (c *TargetConfig) UnmarshalJSON(b []byte) error {
+	var j targetConfigJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	timeout, err := targetDuration("timeout", j.Timeout)
+	if err != nil {
+		return err
+	}
+	connect, err := targetDuration("connect_timeout", j.ConnectTimeout)
+	if err != nil {
+		return err
+	}
+	*c = TargetConfig{
+		Name: j.Name, Kind: j.Kind, BaseURL: j.BaseURL, Model: j.Model, APIKeyEnv: j.APIKeyEnv,
+		MaxTokens: j.MaxTokens, Temperature: j.Temperature, Headers: j.Headers, ExtraBody: j.ExtraBody,
+		Timeout: timeout, ConnectTimeout: connect,
+	}
+	return nil
+}
+
+func targetDuration(field string, raw json.RawMessage) (time.Duration, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err == nil {
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return 0, fmt.Errorf("%s must be a number of seconds or a duration such as \"10m\"", field)
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q is not a duration such as \"90s\" or \"10m\": %w", field, s, err)
+	}
+	return d, nil
+}
+
+// TargetOption changes how a target is built.
+type TargetOption func(*targetOptions)
+
+type targetOptions struct {
+	lookupEnv func(string) (string, bool)
+	rt        http.RoundTripper
+	idle      int
+}
+
+// TargetEnv makes the target read environment variables (the API key and
+// "${NAME}" header values) through lookup instead of os.LookupEnv.
+func TargetEnv(lookup func(name string) (string, bool)) TargetOption {
+	return func(o *targetOptions) { o.lookupEnv = lookup }
+}
+
+// TargetRoundTripper makes the target send its requests through rt instead of
+// a transport of its own. The connect timeout and idle pool settings then
+// belong to rt.
+func TargetRoundTripper(rt http.RoundTripper) TargetOption {
+	return func(o *targetOptions) { o.rt = rt }
+}
+
+// TargetIdleConns sets how many idle keep-alive connections the target keeps
+// to its host (default DefaultIdleConnsPerHost).
+func TargetIdleConns(n int) TargetOption {
+	return func(o *targetOptions) { o.idle = n }
+}
+
+// NewTarget builds the target cfg.Kind names. The returned target also
+// implements io.Closer, which releases its idle connections.
+func NewTarget(cfg TargetConfig, opts ...TargetOption) (Target, error) {
+	switch cfg.Kind {
+	case KindOpenAI:
+		return NewOpenAI(cfg, opts...)
+	case KindAnthropic:
+		return NewAnthropic(cfg, opts...)
+	case "":
+		return nil, errors.New("target kind is not set: use \"openai\" (vLLM, llama.cpp, Ollama, TGI, LM Studio, OpenAI) or \"anthropic\"")
+	default:
+		return nil, fmt.Errorf("unknown target kind %q: use \"openai\" or \"anthropic\"", cfg.Kind)
+	}
+}
+
+// targetBase is what both target kinds share.
+type targetBase struct {
+	cfg    TargetConfig // normalized: defaults filled in
+	base   *url.URL
+	key    string // the API key; never stored anywhere else
+	info   targetInfo
+	http   *targetHTTP
+	redact *redactor
+}
+
+var _ io.Closer = (*targetBase)(nil)
+
+// Name identifies the target in records and reports.
+func (t *targetBase) Name() string { return t.cfg.Name }
+
+// Close releases the target's idle connections.
+func (t *targetBase) Close() error {
+	t.http.close()
+	return nil
+}
+
+// Config returns the target's configuration with its defaults filled in.
+func (t *targetBase) Config() TargetConfig { return t.cfg }
+
+// newTargetBase validates cfg for kind and builds the shared parts. reserved
+// lists the request body fields ExtraBody may not set.
+func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetBase, error) {
+	o := targetOptions{lookupEnv: os.LookupEnv, idle: DefaultIdleConnsPerHost}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if cfg.Kind == "" {
+		cfg.Kind = kind
+	}
+	if cfg.Kind != kind {
+		return nil, fmt.Errorf("target kind %q given to the %s constructor", cfg.Kind, kind)
+	}
+	label := cfg.Name
+	if label == "" {
+		label = cfg.Model
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("target %q: "+format, append([]any{label}, args...)...)
+	}
+	if strings.TrimSpace(cfg.Model) == "" {
+		return nil, fail("model is not set: give the model name the server serves")
+	}
+	if cfg.Name == "" {
+		cfg.Name = cfg.Model
+	}
+	switch {
+	case cfg.MaxTokens < 0:
+		return nil, fail("max_tokens %d is negative", cfg.MaxTokens)
+	case cfg.MaxTokens == 0:
+		cfg.MaxTokens = DefaultMaxTokens
+	}
+	if cfg.Temperature < 0 || cfg.Temperature > 2 {
+		return nil, fail("temperature %g is outside 0..2", cfg.Temperature)
+	}
+	switch {
+	case cfg.Timeout < 0:
+		return nil, fail("timeout %s is negative", cfg.Timeout)
+	case cfg.Timeout == 0:
+		cfg.Timeout = DefaultTimeout
+	}
+	switch {
+	case cfg.ConnectTimeout < 0:
+		return nil, fail("connect_timeout %s is negative", cfg.ConnectTimeout)
+	case cfg.ConnectTimeout == 0:
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.idle <= 0 {
+		return nil, fail("idle connections per host must be positive, not %d", o.idle)
+	}
+
+	base, err := targetParseBaseURL(cfg.BaseURL, kind)
+	if err != nil {
+		return nil, fail("%w", err)
+	}
+	cfg.BaseURL = base.String()
+
+	defaultEnv := DefaultOpenAIKeyEnv
+	if kind == KindAnthropic {
+		defaultEnv = DefaultAnthropicKeyEnv
+	}
+	explicit := cfg.APIKeyEnv != ""
+	if !explicit {
+		cfg.APIKeyEnv = defaultEnv
+	}
+	if !targetIsEnvName(cfg.APIKeyEnv) {
+		// Never echo the value: it may be the key itself.
+		return nil, fail("api_key_env must be the NAME of an environment variable (letters, digits and underscores), not the key itself")
+	}
+	key, set := o.lookupEnv(cfg.APIKeyEnv)
+	if explicit && !set {
+		return nil, fail("api_key_env names %s, but %s is not set: export it or remove api_key_env", cfg.APIKeyEnv, cfg.APIKeyEnv)
+	}
+	key = strings.TrimSpace(key)
+	secrets := []string{key, "Bearer " + key}
+	if p, ok := base.User.Password(); ok {
+		secrets = append(secrets, p)
+	}
+
+	h := &targetHTTP{}
+	names := make([]string, 0, len(cfg.Headers))
+	for k := range cfg.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := cfg.Headers[k]
+		if !targetIsHeaderName(k) {
+			return nil, fail("header name %q is not a valid HTTP header name", k)
+		}
+		if name, ok := targetEnvRef(v); ok {
+			val, set := o.lookupEnv(name)
+			if !set {
+				return nil, fail("header %s reads ${%s}, but %s is not set", k, name, name)
+			}
+			v = val
+			secrets = append(secrets, val)
+		} else if targetIsCredentialHeader(k) && v != "" {
+			return nil, fail("header %s holds a literal credential: put it in an environment variable and write \"${NAME}\" as the value", k)
+		}
+		if strings.ContainsAny(v, "\r\n") {
+			return nil, fail("header %s has a line break in its value", k)
+		}
+		if http.CanonicalHeaderKey(k) == "Host" {
+			h.host = v
+			continue
+		}
+		h.headers = append(h.headers, [2]string{http.CanonicalHeaderKey(k), v})
+	}
+	if o.rt != nil {
+		h.rt = o.rt
+	} else {
+		h.transport = newHTTPTransport(cfg.ConnectTimeout, o.idle)
+		h.rt = h.transport
+	}
+
+	t := &targetBase{cfg: cfg, base: base, key: key, http: h, redact: newRedactor(secrets...)}
+	t.info = targetInfo{
+		name:      cfg.Name,
+		kind:      kind,
+		baseURL:   redactURL(base),
+		model:     cfg.Model,
+		apiKeyEnv: cfg.APIKeyEnv,
+		keySent:   key != "",
+		timeout:   cfg.Timeout,
+		connect:   cfg.ConnectTimeout,
+	}
+	return t, nil
+}
+
+// targetParseBaseURL checks a base URL and returns it without a trailing
+// slash. An empty one means the kind's hosted API.
+func targetParseBaseURL(raw, kind string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		raw = DefaultOpenAIBaseURL
+		if kind == KindAnthropic {
+			raw = DefaultAnthropicBaseURL
+		}
+	}
+	example := "http://127.0.0.1:8000/v1"
+	if kind == KindAnthropic {
+		example = DefaultAnthropicBaseURL
+	}
+	if !strings.Contains(raw, "://") {
+		return nil, fmt.Errorf("base_url %q has no scheme: write it as http://%s (or https://), such as %s",
+			raw, strings.TrimLeft(raw, "/"), example)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("base_url is not a URL (such as %s): %w", example, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("base_url %q must start with http:// or https://", u.Redacted())
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("base_url %q has no host, such as %s", u.Redacted(), example)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("base_url %q must not have a query or fragment", u.Redacted())
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	switch kind {
+	case KindOpenAI:
+		if p, ok := strings.CutSuffix(u.Path, "/chat/completions"); ok {
+			v := *u
+			v.Path = p
+			return nil, fmt.Errorf("base_url %q includes the endpoint: stop before /chat/completions, as in %s",
+				u.Redacted(), v.Redacted())
+		}
+	case KindAnthropic:
+		if p, ok := strings.CutSuffix(u.Path, "/messages"); ok {
+			v := *u
+			v.Path = strings.TrimSuffix(p, "/v1")
+			return nil, fmt.Errorf("base_url %q includes the endpoint: stop before /v1/messages, as in %s",
+				u.Redacted(), v.Redacted())
+		}
+		// Requests go to /v1/messages; accept a base that already ends in /v1.
+		u.Path = strings.TrimSuffix(u.Path, "/v1")
+	}
+	return u, nil
+}
+
+// targetIsEnvName reports whether s is a plausible environment variable name.
+func targetIsEnvName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// targetEnvRef recognises a header value "${NAME}".
+func targetEnvRef(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if !strings.HasPrefix(v, "${") || !strings.HasSuffix(v, "}") {
+		return "", false
+	}
+	name := v[2 : len(v)-1]
+	return name, targetIsEnvName(name)
+}
+
+// targetIsCredentialHeader reports headers that carry credentials.
+func targetIsCredentialHeader(k string) bool {
+	switch strings.ToLower(k) {
+	case "authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "x-goog-api-key":
+		return true
+	}
+	return false
+}
+
+// targetIsHeaderName reports whether k is an HTTP token.
+func targetIsHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// targetBodyFields renders the JSON members a target adds to every request
+// body: its own fields (skipped when extra sets them) and then the extra body
+// fields, sorted. Each member starts with a comma. reserved fields may not be
+// set by extra.
+func targetBodyFields(own [][2]string, extra map[string]any, reserved []string) ([]byte, error) {
+	for _, r := range reserved {
+		if _, ok := extra[r]; ok {
+			return nil, fmt.Errorf("extra_body may not set %q: needlestorm sets it for every request", r)
+		}
+	}
+	var b []byte
+	for _, kv := range own {
+		if _, ok := extra[kv[0]]; ok {
+			continue
+		}
+		b = append(b, ',')
+		b = append(b, fmt.Sprintf("%q", kv[0])...)
+		b = append(b, ':')
+		b = append(b, kv[1]...)
+	}
+	ownKey := make(map[string]bool, len(own))
+	for _, kv := range own {
+		ownKey[kv[0]] = true
+	}
+	keys := make([]string, 0, len(extra))
+	for k, v := range extra {
+		if v == nil && ownKey[k] {
+			continue // null removes a field needlestorm would send
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v, err := json.Marshal(extra[k])
+		if err != nil {
+			return nil, fmt.Errorf("extra_body field %q cannot be written as JSON: %w", k, err)
+		}
+		kj, _ := json.Marshal(k)
+		b = append(b, ',')
+		b = append(b, kj...)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	return b, nil
+}
+
+// prepare fills the request-independent fields of rec.
+func (t *targetBase) prepare(c *corpus.Case, rec *Record) {
+	if rec.Schema == "" {
+		rec.Schema = RecordSchema
+	}
+	if rec.Target == "" {
+		rec.Target = t.cfg.Name
+	}
+	if rec.Model == "" {
+		rec.Model = t.cfg.Model
+	}
+	rec.PromptTokensClient = c.PromptTokens
+}
+
+// fail records a failure in rec, with every secret removed from msg.
+func (t *targetBase) fail(rec *Record, class, msg string) {
+	rec.ErrorClass = class
+	rec.Error = t.redact.Scrub(msg)
+}
+
+// failHTTP records a non-2xx response.
+func (t *targetBase) failHTTP(rec *Record, call *targetCall) {
+	class, msg := t.info.httpFailure(call.status, call.errBody)
+	t.fail(rec, class, msg)
+	rec.RetryAfter = Seconds(parseRetryAfter(call.header, time.Now()))
+}
+
+// failStreamError records an error the server reported inside a stream.
+// status is the HTTP status the error implies; a message that says the
+// prompt did not fit wins over it, as the stream's own status was 200.
+func (t *targetBase) failStreamError(rec *Record, status int, raw []byte) {
+	class := ClassifyHTTPError(status, raw)
+	if IsContextOverflow(string(raw)) {
+		class = ErrContextOverflow
+	}
+	t.fail(rec, class, "the server reported an error in the stream: "+errorBodyMessage(raw))
+}
+
+// sendTimes records SentAt, TTFB and Status from an instrumented call.
+func (t *targetBase) sendTimes(rec *Record, call *targetCall, started time.Time) {
+	if call.sentAt.IsZero() {
+		rec.SentAt = started
+		return
+	}
+	rec.SentAt = call.sentAt
+	if call.resp != nil {
+		rec.Status = call.status
+		if d := call.firstByte.Sub(call.sentAt); d > 0 {
+			rec.TTFB = Seconds(d)
+		}
+	}
+}
+
+// targetMeter measures one streamed answer.
+type targetMeter struct {
+	rec       *Record
+	sentAt    time.Time
+	last      time.Time
+	chunks    int
+	answer    strings.Builder
+	reasoning strings.Builder
+	usage     bool // the server sent output token usage
+	finished  bool // a finish or stop reason arrived
+	done      bool // the stream's explicit end arrived
+}
+
+// delta records one content or reasoning delta arriving at now. Empty deltas
+// (go-openai's first chunk carries only the role) are not chunks.
+func (m *targetMeter) delta(now time.Time, content, reasoning string) {
+	if content == "" && reasoning == "" {
+		return
+	}
+	if m.chunks == 0 {
+		m.rec.TTFT = Seconds(now.Sub(m.sentAt))
+	} else {
+		m.rec.ChunkGaps = append(m.rec.ChunkGaps, Seconds(now.Sub(m.last)))
+	}
+	m.chunks++
+	m.last = now
+	m.answer.WriteString(content)
+	m.reasoning.WriteString(reasoning)
+}
+
+// end closes the measurement at now, the last byte: E2E, the answer, an
+// output token estimate when the server sent no usage, and TPOT when the
+// request succeeded.
+func (m *targetMeter) end(now time.Time, c *corpus.Case) {
+	rec := m.rec
+	rec.E2E = Seconds(now.Sub(m.sentAt))
+	rec.Answer = m.answer.String()
+	if !m.usage {
+		rec.OutputTokensEstimated = true
+		rec.OutputTokens = 0
+		if m.chunks > 0 {
+			if tok, err := corpus.GetTokenizer(c.Encoding); err == nil {
+				rec.OutputTokens = tok.Count(rec.Answer) + tok.Count(m.reasoning.String())
+			}
+		}
+	}
+	if rec.ErrorClass == "" && rec.OutputTokens > 1 && rec.TTFT > 0 && rec.E2E > rec.TTFT {
+		rec.TPOT = Seconds(time.Duration(rec.E2E-rec.TTFT) / time.Duration(rec.OutputTokens-1))
+	}
+}
+
+// streamEnd records how a stream that stopped with err ended.
+func (t *targetBase) streamEnd(ctx context.Context, r *sseReader, m *targetMeter, err error) {
+	rec := m.rec
+	truncated := errors.Is(err, errSSETruncated)
+	switch {
+	case (err == io.EOF || truncated) && (m.finished || m.done):
+		// A missing "[DONE]" (or message_stop) after the finish reason is a
+		// normal end.
+	case (err == io.EOF || truncated) && r.events == 0 && (r.unknownLines > 0 || truncated && !r.partialField):
+		t.fail(rec, ErrBadResponse, "the server answered 2xx but not with an event stream: check that base_url points at an OpenAI-compatible (or Anthropic) API")
+	case err == io.EOF && r.events == 0:
+		t.fail(rec, ErrStreamBroken, "the stream ended before any event arrived")
+	case err == io.EOF:
+		t.fail(rec, ErrStreamBroken, "the stream ended before the model finished (no finish reason and no end event)")
+	default:
+		class, msg := t.info.streamFailure(ctx, err)
+		t.fail(rec, class, msg)
+	}
+}
+
+// targetDrainWait bounds how long the rest of a response is awaited after its
+// end event, so the connection can be reused.
+const targetDrainWait = 2 * time.Second
+
+// targetDrain reads the body to its end after the stream's end event (so the
+// keep-alive connection goes back to the pool) unless the reader already saw
+// it. A server that keeps the response open is cut after targetDrainWait.
+func targetDrain(r *sseReader, body io.Reader, cancel context.CancelFunc) {
+	if r.err != nil {
+		return
+	}
+	timer := time.AfterFunc(targetDrainWait, cancel)
+	_, _ = io.CopyN(io.Discard, body, 64<<10)
+	timer.Stop()
+}
