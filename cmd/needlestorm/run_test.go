@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/needlestorm/needlestorm/loadgen"
+)
+
+// runTestApp runs `needlestorm args...` in-process and returns its stdout,
+// stderr and error. Exit codes are returned as errors, not acted on.
+func runTestApp(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	app := newApp()
+	app.Writer, app.ErrWriter = &out, &errOut
+	app.ExitErrHandler = func(*cli.Context, error) {}
+	err := app.Run(append([]string{"needlestorm"}, args...))
+	return out.String(), errOut.String(), err
+}
+
+func runTestReadDir(t *testing.T, dir string) (*loadgen.Manifest, []loadgen.Record) {
+	t.Helper()
+	m, err := loadgen.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, loadgen.RecordsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := loadgen.ReadRecords(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, recs
+}
+
+func TestRunCommandSimulator(t *testing.T) {
+	// A VictoriaMetrics stand-in receiving the pushed metrics.
+	var pushMu sync.Mutex
+	var pushed []string
+	vm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var rd io.Reader = r.Body
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			rd = zr
+		}
+		b, _ := io.ReadAll(rd)
+		pushMu.Lock()
+		pushed = append(pushed, r.Method+" "+r.URL.Path+"\n"+string(b))
+		pushMu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer vm.Close()
+
+	dir := filepath.Join(t.TempDir(), "run")
+	out, errOut, err := runTestApp(t, "run", "--out", dir, "--rates", "40", "--stage-duration", "500ms", "--warmup", "250ms",
+		"--lengths", "300", "--depths", "0,100", "--quiet", "--sim-time-scale", "0",
+		"--metrics-addr", "127.0.0.1:0", "--metrics-push", vm.URL+"/api/v1/import/prometheus")
+	if err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, errOut)
+	}
+	if !strings.Contains(errOut, "serving live metrics on http://127.0.0.1:") {
+		t.Errorf("stderr does not say where metrics are served:\n%s", errOut)
+	}
+	pushMu.Lock()
+	if len(pushed) == 0 || !strings.HasPrefix(pushed[len(pushed)-1], "POST /api/v1/import/prometheus") ||
+		!strings.Contains(pushed[len(pushed)-1], `needlestorm_requests_total{target="sim-fast",stage="rate=40/s",length="300",status="200"} 20`) {
+		t.Errorf("the final metrics push is missing or incomplete: %q", pushed)
+	}
+	pushMu.Unlock()
+	if !strings.Contains(errOut, "started the built-in simulator") || !strings.Contains(errOut, "127.0.0.1:") {
+		t.Errorf("stderr does not say the simulator was started on loopback:\n%s", errOut)
+	}
+	m, recs := runTestReadDir(t, dir)
+	if m.Status != loadgen.StatusComplete || m.Records != int64(len(recs)) {
+		t.Errorf("manifest status %q records %d, file %d", m.Status, m.Records, len(recs))
+	}
+	// 0.25 s of warm-up and 0.5 s at 40/s: 10 + 20 requests.
+	var warm, measured, correct int
+	for _, r := range recs {
+		if r.Warmup {
+			warm++
+			continue
+		}
+		measured++
+		if r.Correct {
+			correct++
+		}
+		if r.Target != "sim-fast" || r.Length != 300 || r.ErrorClass != "" {
+			t.Errorf("record %d: target %q length %d error %q %s", r.Seq, r.Target, r.Length, r.ErrorClass, r.Error)
+		}
+	}
+	if warm != 10 || measured != 20 {
+		t.Errorf("%d warm-up and %d measured records, want 10 and 20", warm, measured)
+	}
+	for _, want := range []string{"run complete: 30 records", "errors: none",
+		fmt.Sprintf("strict accuracy: %.1f%% (%d of 20, warm-up excluded)", 100*float64(correct)/20, correct), "run directory: " + dir} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(errOut, "stage 1/") {
+		t.Errorf("--quiet still drew progress:\n%s", errOut)
+	}
+}
+
+// runTestOpenAI is a loopback OpenAI-compatible server that streams a short
+// answer after delay, checks the API key, and counts completed responses.
+type runTestOpenAI struct {
+	key       string
+	delay     time.Duration
+	status    int // non-200: answer with an error echoing the key
+	completed atomic.Int64
+	mu        sync.Mutex
+	auth      []string
+}
+
+func (f *runTestOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	f.mu.Lock()
+	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	f.mu.Unlock()
+	if f.status != 0 && f.status != 200 {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(f.status)
+		fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: %s","type":"invalid_request_error","code":"invalid_api_key"}}`, f.key)
+		return
+	}
+	select {
+	case <-time.After(f.delay):
+	case <-r.Context().Done():
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	chunk := func(s string) {
+		fmt.Fprintf(w, "data: %s\n\n", s)
+		w.(http.Flusher).Flush()
+	}
+	head := `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"fake"`
+	chunk(head + `,"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`)
+	chunk(head + `,"choices":[{"index":0,"delta":{"content":"I do not"},"finish_reason":null}]}`)
+	chunk(head + `,"choices":[{"index":0,"delta":{"content":" know."},"finish_reason":null}]}`)
+	chunk(head + `,"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`)
+	chunk(head + `,"choices":[],"usage":{"prompt_tokens":310,"completion_tokens":4,"total_tokens":314}}`)
+	chunk("[DONE]")
+	f.completed.Add(1)
+}
+
+func TestRunCommandKeepsKeysOut(t *testing.T) {
+	const canary = "sk-canary-7f3a9c1e5b2d4680"
+	t.Setenv("NS_TEST_KEY", canary)
+	tests := []struct {
+		name   string
+		status int
+	}{
+		{"answers", 200},
+		{"key rejected", 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &runTestOpenAI{key: canary, status: tt.status}
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			dir := filepath.Join(t.TempDir(), "run")
+			out, errOut, err := runTestApp(t, "run", "--target", srv.URL+"/v1", "--kind", "openai", "--model", "fake",
+				"--api-key-env", "NS_TEST_KEY", "--header", "X-Extra=${NS_TEST_KEY}", "--out", dir,
+				"--rates", "20", "--requests-per-stage", "5", "--lengths", "300", "--depths", "50")
+			if err != nil {
+				t.Fatalf("run: %v\nstderr:\n%s", err, errOut)
+			}
+			fake.mu.Lock()
+			auth := append([]string(nil), fake.auth...)
+			fake.mu.Unlock()
+			if len(auth) != 5 || auth[0] != "Bearer "+canary {
+				t.Errorf("the server saw %d requests, first Authorization %q: want 5 with the key", len(auth), auth)
+			}
+			files := map[string]string{"stdout": out, "stderr": errOut}
+			for _, name := range []string{loadgen.ManifestFile, loadgen.RecordsFile} {
+				b, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				files[name] = string(b)
+			}
+			for where, text := range files {
+				if strings.Contains(text, canary) || strings.Contains(text, canary[3:15]) {
+					t.Errorf("the API key appears in %s", where)
+				}
+			}
+			_, recs := runTestReadDir(t, dir)
+			if len(recs) != 5 {
+				t.Fatalf("%d records, want 5", len(recs))
+			}
+			if tt.status != 200 && (recs[0].Status != tt.status || recs[0].ErrorClass == "") {
+				t.Errorf("a %d answer recorded as status %d class %q", tt.status, recs[0].Status, recs[0].ErrorClass)
+			}
+			if tt.status != 200 && !strings.Contains(out, "errors: 5") {
+				t.Errorf("summary does not count the errors:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestRunFlagErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"rates and concurrency", []string{"--rates", "1", "--concurrency", "2"}, "not both"},
+		{"bad rate", []string{"--rates", "1,fast"}, "--rates"},
+		{"zero rate", []string{"--rates", "0"}, "--rates"},
+		{"unending stage", []string{"--stage-duration", "0"}, "needs an end"},
+		{"bad kind", []string{"--kind", "grpc"}, "--kind"},
+		{"bad target", []string{"--target", "ftp://example.com", "--kind", "openai"}, "not an http(s) URL"},
+		{"sim kind with a URL", []string{"--target", "http://127.0.0.1:1/v1", "--kind", "sim"}, "--kind sim"},
+		{"header without value", []string{"--header", "Authorization: Bearer sk-secret-123"}, "Name=value"},
+		{"extra body not an object", []string{"--extra-body", "[1]"}, "--extra-body"},
+		{"bad lengths", []string{"--lengths", "big"}, "--lengths"},
+		{"bad depths", []string{"--depths", "150"}, "--depths"},
+		{"zero samples", []string{"--samples", "0"}, "--samples"},
+		{"bad profile", []string{"--sim-profile", "nope", "--requests-per-stage", "1"}, "--sim-profile"},
+		{"argument", []string{"extra"}, "no arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"run", "--quiet", "--lengths", "300", "--out", filepath.Join(t.TempDir(), "r")}, tt.args...)
+			_, _, err := runTestApp(t, args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "sk-secret") {
+				t.Errorf("the error repeats a header value: %v", err)
+			}
+		})
+	}
+}
+
+// TestRunCommandSIGINT runs the command in a child process (this test
+// binary, re-executed), interrupts it with SIGINT mid-run, and checks the
+// exit status, the manifest and that every response the server completed is
+// in records.jsonl.
+func TestRunCommandSIGINT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-executes the test binary")
+	}
+	fake := &runTestOpenAI{delay: 150 * time.Millisecond}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "run")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestRunCommandChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), runTestChildEnv+"="+strings.Join([]string{
+		"run", "--target", srv.URL + "/v1", "--kind", "openai", "--model", "fake", "--out", dir,
+		"--rates", "40", "--stage-duration", "60s", "--lengths", "300", "--depths", "50", "--grace", "5s",
+	}, "\x1f"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for fake.completed.Load() < 20 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the server completed %d requests in 30 s; stderr:\n%s", fake.completed.Load(), stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != runExitInterrupted {
+		t.Fatalf("exit: %v, want status %d; stderr:\n%s", err, runExitInterrupted, stderr.String())
+	}
+	m, recs := runTestReadDir(t, dir)
+	if m.Status != loadgen.StatusInterrupted || !strings.Contains(m.Reason, "interrupt") || m.Records != int64(len(recs)) {
+		t.Errorf("manifest: status %q reason %q records %d (file %d)", m.Status, m.Reason, m.Records, len(recs))
+	}
+	ok := 0
+	for _, r := range recs {
+		if r.ErrorClass == "" && r.Answer == "I do not know." {
+			ok++
+		}
+	}
+	// The grace period (5 s) outlasts every request (150 ms), so every
+	// response the server completed arrived and was recorded.
+	if n := fake.completed.Load(); int64(ok) != n || len(recs) != ok {
+		t.Errorf("the server completed %d responses; records.jsonl has %d records, %d of them complete", n, len(recs), ok)
+	}
+	if !strings.Contains(stdout.String(), "run interrupted") || !strings.Contains(stderr.String(), "sending stopped") {
+		t.Errorf("output does not say the run was interrupted:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+}
+
+const runTestChildEnv = "NEEDLESTORM_RUN_CHILD_ARGS"
+
+// TestRunCommandChild is the child of TestRunCommandSIGINT: it runs main
+// with the arguments in the environment.
+func TestRunCommandChild(t *testing.T) {
+	args := os.Getenv(runTestChildEnv)
+	if args == "" {
+		t.Skip("only runs as the child of TestRunCommandSIGINT")
+	}
+	os.Args = append([]string{"needlestorm"}, strings.Split(args, "\x1f")...)
+	main()
+}
+
+func FuzzRunParseRates(f *testing.F) {
+	for _, s := range []string{"1,2,4,8", "0.5", "10/s, 20/s", "", "1,,2", "-1", "NaN", "1e300", "inf"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		rates, err := runParseRates(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "--rates") {
+				t.Errorf("error %q does not name --rates", err)
+			}
+			return
+		}
+		if len(rates) == 0 {
+			t.Fatalf("%q: no rates and no error", s)
+		}
+		for _, r := range rates {
+			if !(r > 0) || r > 1e6 {
+				t.Errorf("%q gave rate %g", s, r)
+			}
+		}
+	})
+}

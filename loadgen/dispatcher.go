@@ -1,0 +1,531 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/probes"
+)
+
+// Defaults of a Dispatcher.
+const (
+	// DefaultMaxInFlight caps the requests in flight, to protect the client.
+	DefaultMaxInFlight = 4096
+	// DefaultGrace is how long requests in flight may still finish after a
+	// run is interrupted before they are canceled.
+	DefaultGrace = 10 * time.Second
+)
+
+// RecordSink receives every completed request's Record. A *RecordWriter is
+// one. Write is called concurrently and must not keep rec.
+type RecordSink interface {
+	Write(rec *Record) error
+}
+
+// Observer is told about stages and requests as they happen; live progress
+// and metrics are Observers. Its methods are called concurrently, from the
+// request goroutines, and must be quick and must not keep rec.
+type Observer interface {
+	// StageStarted is called when stage index begins.
+	StageStarted(index int, s Stage)
+	// Sent is called just before a request is handed to the target; rec
+	// holds the Case identity, the stage and ScheduledAt.
+	Sent(rec *Record)
+	// Completed is called once the request's record is final and written.
+	Completed(rec *Record)
+}
+
+// ScoreFunc scores an answer: rec holds the whole response (answer, finish
+// reason, token counts, error class).
+type ScoreFunc func(c *corpus.Case, rec *Record) probes.Verdict
+
+// Option configures a Dispatcher or a Runner.
+type Option func(*runConfig)
+
+type runConfig struct {
+	maxInFlight int
+	grace       time.Duration
+	model       string
+	seed        int64
+	observers   []Observer
+	score       ScoreFunc
+	spin        time.Duration
+
+	// Runner only.
+	tool, version   string
+	targets, corpus []byte
+	overwrite       bool
+	// wrapSink, when set, wraps the Runner's record writer (a test seam).
+	wrapSink func(RecordSink) RecordSink
+}
+
+func defaultRunConfig() runConfig {
+	return runConfig{
+		maxInFlight: DefaultMaxInFlight,
+		grace:       DefaultGrace,
+		score:       strictMatch,
+		spin:        defaultSpinWindow,
+		tool:        "needlestorm",
+		version:     "dev",
+	}
+}
+
+// MaxInFlight caps the number of requests in flight (default 4096). A request
+// the cap holds back is sent as soon as a slot frees up, and its record shows
+// the delay in send_lag.
+func MaxInFlight(n int) Option { return func(c *runConfig) { c.maxInFlight = n } }
+
+// Grace sets how long requests in flight may finish after the run's context
+// is canceled before they are canceled too (default 10 s).
+func Grace(d time.Duration) Option { return func(c *runConfig) { c.grace = d } }
+
+// Model names the model in every record.
+func Model(name string) Option { return func(c *runConfig) { c.model = name } }
+
+// Seed is the run's seed: a Poisson stage without its own seed uses it plus
+// the stage's index.
+func Seed(n int64) Option { return func(c *runConfig) { c.seed = n } }
+
+// Observe adds observers (progress, metrics).
+func Observe(obs ...Observer) Option {
+	return func(c *runConfig) { c.observers = append(c.observers, obs...) }
+}
+
+// Score replaces the scorer of answers (by default a strict match).
+func Score(fn ScoreFunc) Option { return func(c *runConfig) { c.score = fn } }
+
+// SpinWindow sets how long before a scheduled send the dispatcher stops
+// waiting on the runtime's timers and waits precisely instead (on Linux a
+// nanosleep, elsewhere a yield loop, which costs CPU). 0 uses the runtime's
+// timers only, which can be a millisecond or two late.
+func SpinWindow(d time.Duration) Option { return func(c *runConfig) { c.spin = d } }
+
+// Dispatcher sends requests to one Target on a Schedule and writes one Record
+// per completed request. Open-loop stages send on schedule whatever is still
+// in flight; closed-loop stages keep exactly N requests in flight.
+type Dispatcher struct {
+	target Target
+	cases  []corpus.Case
+	sink   RecordSink
+	cfg    runConfig
+
+	slots    chan struct{}
+	seq      atomic.Int64
+	sent     atomic.Int64
+	heldBack atomic.Int64
+}
+
+// NewDispatcher returns a Dispatcher that cycles through cases in order
+// (cases × repeats) in every stage and writes records to sink.
+func NewDispatcher(t Target, cases []corpus.Case, sink RecordSink, opts ...Option) (*Dispatcher, error) {
+	cfg := defaultRunConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return newDispatcher(t, cases, sink, cfg)
+}
+
+func newDispatcher(t Target, cases []corpus.Case, sink RecordSink, cfg runConfig) (*Dispatcher, error) {
+	switch {
+	case t == nil:
+		return nil, errors.New("no target to send requests to")
+	case len(cases) == 0:
+		return nil, errors.New("no cases to send: the corpus matrix is empty")
+	case sink == nil:
+		return nil, errors.New("no place to write records to")
+	case cfg.maxInFlight < 1:
+		return nil, fmt.Errorf("the cap on requests in flight must be at least 1, got %d", cfg.maxInFlight)
+	case cfg.grace < 0:
+		return nil, fmt.Errorf("the grace period must not be negative, got %s", cfg.grace)
+	}
+	if cfg.score == nil {
+		cfg.score = strictMatch
+	}
+	return &Dispatcher{
+		target: t,
+		cases:  cases,
+		sink:   sink,
+		cfg:    cfg,
+		slots:  make(chan struct{}, cfg.maxInFlight),
+	}, nil
+}
+
+// Sent is the number of requests handed to the target so far.
+func (d *Dispatcher) Sent() int64 { return d.sent.Load() }
+
+// HeldBack is the number of requests the in-flight cap held back past their
+// scheduled time.
+func (d *Dispatcher) HeldBack() int64 { return d.heldBack.Load() }
+
+// InFlight is the number of requests in flight now.
+func (d *Dispatcher) InFlight() int { return len(d.slots) }
+
+// Run runs the schedule's stages in order. Between stages it waits for the
+// requests in flight to finish, so each stage is measured alone. When ctx is
+// canceled it stops sending, lets the requests in flight finish for the grace
+// period, then cancels them; every one of them still gets its record (the
+// canceled ones with error_class "canceled"). It returns nil when every stage
+// ran, an error wrapping ctx's error when interrupted, or the first error
+// writing a record (which also stops the run).
+func (d *Dispatcher) Run(ctx context.Context, sched Schedule) error {
+	if err := sched.Validate(); err != nil {
+		return err
+	}
+	for i, st := range sched {
+		if st.Kind == StageConcurrency && st.Concurrency > d.cfg.maxInFlight {
+			return fmt.Errorf("stage %d: concurrency %d is above the cap on requests in flight (%d); raise the cap", i, st.Concurrency, d.cfg.maxInFlight)
+		}
+	}
+	// Requests outlive ctx by the grace period.
+	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReqs()
+	// Sending stops on ctx, or on a failure to write a record.
+	sendCtx, stopSending := context.WithCancelCause(ctx)
+	defer stopSending(nil)
+
+	var all sync.WaitGroup
+	allDone := make(chan struct{})
+	graceDone := make(chan struct{})
+	go func() {
+		defer close(graceDone)
+		select {
+		case <-sendCtx.Done():
+			t := time.NewTimer(d.cfg.grace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				cancelReqs()
+			case <-allDone:
+			}
+		case <-allDone:
+		}
+	}()
+
+	run := &dispatch{d: d, reqCtx: reqCtx, stop: stopSending, wg: &all}
+	for i, st := range sched {
+		if sendCtx.Err() != nil {
+			break
+		}
+		if st.Kind == StagePoisson && st.Seed == 0 {
+			st.Seed = d.cfg.seed + int64(i)
+		}
+		for _, o := range d.cfg.observers {
+			o.StageStarted(i, st)
+		}
+		var stage sync.WaitGroup
+		sr := &stageRun{index: i, stage: st, label: st.Name(), wg: &stage}
+		var err error
+		if st.OpenLoop() {
+			err = run.open(sendCtx, sr)
+		} else {
+			run.closed(sendCtx, sr)
+		}
+		if err != nil {
+			stopSending(err)
+			break
+		}
+		// Drain before the next stage (or until interrupted).
+		drained := make(chan struct{})
+		go func() { stage.Wait(); close(drained) }()
+		select {
+		case <-drained:
+		case <-sendCtx.Done():
+		}
+	}
+	all.Wait()
+	close(allDone)
+	<-graceDone
+	if sendCtx.Err() != nil {
+		cause := context.Cause(sendCtx)
+		if err := ctx.Err(); err != nil {
+			if cause != nil && cause != err {
+				return fmt.Errorf("run interrupted (%v): %w", cause, err)
+			}
+			return fmt.Errorf("run interrupted: %w", err)
+		}
+		return cause
+	}
+	return nil
+}
+
+// dispatch is the state of one Run.
+type dispatch struct {
+	d      *Dispatcher
+	reqCtx context.Context
+	stop   context.CancelCauseFunc
+	wg     *sync.WaitGroup
+}
+
+// stageRun is one stage being run.
+type stageRun struct {
+	index int
+	stage Stage
+	label string
+	wg    *sync.WaitGroup
+}
+
+// open runs an open-loop stage: one scheduler goroutine takes each send time
+// from the stage's ideal clock (so the schedule never drifts with the
+// client's own delays), waits for it precisely, and hands the request to a
+// new goroutine. A slow server never slows the sender; only the in-flight cap
+// can hold a request back, and its send_lag then shows by how much.
+func (r *dispatch) open(ctx context.Context, sr *stageRun) error {
+	clock, err := newStageClock(sr.stage)
+	if err != nil {
+		return fmt.Errorf("stage %d: %w", sr.index, err)
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	start := time.Now()
+	for n := 0; ; n++ {
+		offset, ok := clock.next()
+		if !ok {
+			return nil
+		}
+		at := start.Add(offset)
+		if !sleepUntil(ctx, timer, at, r.d.cfg.spin) {
+			return nil
+		}
+		if !r.acquire(ctx) {
+			return nil
+		}
+		r.wg.Add(1)
+		sr.wg.Add(1)
+		go r.do(sr, n, r.d.seq.Add(1), at)
+		// Let the new request's goroutine start before the scheduler sleeps.
+		runtime.Gosched()
+	}
+}
+
+// pacerMaxStep bounds how far ahead a pacer's answer is trusted before it is
+// asked again; this keeps pacers that linearise (vegeta's LinearPacer and
+// SinePacer) accurate when the next hit is far away.
+const pacerMaxStep = 50 * time.Millisecond
+
+// stageClock computes an open-loop stage's send times, as offsets from the
+// stage's start, on an ideal clock: the pacer is asked at the ideal time of
+// the previous hit, never at the real time, so the times depend only on the
+// stage (and its seed). The first hit is at offset 0.
+type stageClock struct {
+	pacer    Pacer
+	dur      time.Duration
+	requests uint64
+	hits     uint64
+	t        time.Duration // the pacer's elapsed time
+	first    time.Duration // pacer time of the first hit
+}
+
+func newStageClock(st Stage) (*stageClock, error) {
+	p, err := st.Pacer()
+	if err != nil {
+		return nil, err
+	}
+	return &stageClock{pacer: p, dur: st.Duration.Duration(), requests: uint64(st.Requests)}, nil
+}
+
+// next returns the offset of the next hit, or false when the stage is over.
+func (c *stageClock) next() (time.Duration, bool) {
+	if c.requests > 0 && c.hits >= c.requests {
+		return 0, false
+	}
+	for {
+		wait, stop := c.pacer.Pace(c.t, c.hits)
+		if stop {
+			return 0, false
+		}
+		if wait > pacerMaxStep {
+			c.t += pacerMaxStep
+			if c.hits > 0 && c.dur > 0 && c.t-c.first >= c.dur {
+				return 0, false
+			}
+			continue
+		}
+		c.t += wait
+		if c.hits == 0 {
+			c.first = c.t
+		}
+		offset := c.t - c.first
+		if c.dur > 0 && offset >= c.dur {
+			return 0, false
+		}
+		c.hits++
+		return offset, true
+	}
+}
+
+// closed runs a closed-loop stage: Concurrency workers, each sending its next
+// request as soon as its last one completes.
+func (r *dispatch) closed(ctx context.Context, sr *stageRun) {
+	st := sr.stage
+	if dur := st.Duration.Duration(); dur > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, dur)
+		defer cancel()
+	}
+	var claimed atomic.Int64
+	var workers sync.WaitGroup
+	for range st.Concurrency {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for ctx.Err() == nil {
+				n := claimed.Add(1) - 1
+				if st.Requests > 0 && n >= int64(st.Requests) {
+					return
+				}
+				if !r.acquire(ctx) {
+					return
+				}
+				r.wg.Add(1)
+				sr.wg.Add(1)
+				r.do(sr, int(n), r.d.seq.Add(1), time.Now())
+			}
+		}()
+	}
+	workers.Wait()
+}
+
+// acquire takes a slot under the in-flight cap, waiting for one when the cap
+// is reached. It returns false when ctx ends first.
+func (r *dispatch) acquire(ctx context.Context) bool {
+	select {
+	case r.d.slots <- struct{}{}:
+		return true
+	default:
+	}
+	r.d.heldBack.Add(1)
+	select {
+	case r.d.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// do sends request n (the seq-th of the run) of a stage, completes its record, writes it and tells
+// the observers. It releases its in-flight slot when done.
+func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time) {
+	d := r.d
+	defer r.wg.Done()
+	defer sr.wg.Done()
+	defer func() { <-d.slots }()
+
+	c := &d.cases[n%len(d.cases)]
+	rec := &Record{
+		Schema:             RecordSchema,
+		Seq:                seq,
+		Target:             d.target.Name(),
+		Model:              d.cfg.model,
+		Stage:              sr.index,
+		StageLabel:         sr.label,
+		Warmup:             sr.stage.Warmup,
+		CaseID:             c.ID,
+		Task:               c.Task,
+		Length:             c.Length,
+		Depth:              c.Depth,
+		ActualDepth:        c.ActualDepth,
+		NeedleTokenIndex:   c.NeedleTokenIndex,
+		Repeat:             n / len(d.cases),
+		Expected:           c.Expected,
+		ScheduledAt:        scheduled,
+		PromptTokensClient: c.PromptTokens,
+	}
+	if c.Canaries != nil {
+		rec.CanaryHead, rec.CanaryTail = c.Canaries.Head, c.Canaries.Tail
+	}
+	d.sent.Add(1)
+	for _, o := range d.cfg.observers {
+		o.Sent(rec)
+	}
+
+	d.target.Send(r.reqCtx, c, rec)
+
+	if rec.SentAt.IsZero() {
+		// The target failed before sending; count its time as lag.
+		rec.SentAt = time.Now()
+	}
+	rec.SendLag = Seconds(rec.SentAt.Sub(rec.ScheduledAt))
+	if rec.E2E > 0 {
+		rec.E2ESched = Seconds(rec.SentAt.Add(rec.E2E.Duration()).Sub(rec.ScheduledAt))
+	}
+	if r.reqCtx.Err() != nil && rec.ErrorClass != "" {
+		// Canceled by the end of the grace period, whatever the target saw.
+		rec.ErrorClass = ErrCanceled
+	}
+	rec.Verdict = d.cfg.score(c, rec)
+	if err := d.sink.Write(rec); err != nil {
+		r.stop(fmt.Errorf("writing a record failed, so the run stopped: %w", err))
+		return
+	}
+	for _, o := range d.cfg.observers {
+		o.Completed(rec)
+	}
+}
+
+// sleepUntil waits until at, or returns false when ctx ends first. The wait
+// up to spin before at uses timer: the runtime's timers wake up to a couple
+// of milliseconds late (they round short waits up to a millisecond), which
+// the spin window absorbs. The rest uses a precise sleep (see
+// preciseSleep), then yields in a loop for the final tens of microseconds.
+func sleepUntil(ctx context.Context, timer *time.Timer, at time.Time, spin time.Duration) bool {
+	for {
+		if ctx.Err() != nil {
+			return false
+		}
+		rem := time.Until(at)
+		switch {
+		case rem <= 0:
+			return true
+		case rem > spin:
+			timer.Reset(rem - spin)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return false
+			}
+		case rem > preciseSleepMin:
+			preciseSleep(rem - preciseSleepMin)
+		default:
+			runtime.Gosched()
+		}
+	}
+}
+
+// strictMatch is a TEMPORARY scorer, used until the probes package's full
+// scorer lands (then Score(...) or the default here switches to it): strict
+// means every expected value appears in the answer, case-insensitively.
+// Attribution is only "correct", "error" (the request failed), "cut_off"
+// (finish_reason length) or "model_missed".
+func strictMatch(c *corpus.Case, rec *Record) probes.Verdict {
+	answer := strings.ToLower(rec.Answer)
+	v := probes.Verdict{Null: strings.TrimSpace(rec.Answer) == ""}
+	found := 0
+	for _, e := range c.Expected {
+		if e != "" && strings.Contains(answer, strings.ToLower(e)) {
+			found++
+		}
+	}
+	if n := len(c.Expected); n > 0 {
+		v.Recall = float64(found) / float64(n)
+		v.Correct = found == n
+		v.Any = found > 0
+	}
+	switch {
+	case v.Correct:
+		v.Attribution = probes.AttrCorrect
+	case rec.ErrorClass != "":
+		v.Attribution = probes.AttrError
+	case rec.FinishReason == "length":
+		v.Attribution = probes.AttrCutOff
+	default:
+		v.Attribution = probes.AttrModelMissed
+	}
+	return v
+}

@@ -1,0 +1,512 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/probes"
+)
+
+// fakeTarget is a Target with a controllable latency. It answers every Case
+// with its first expected value, counts requests in flight and remembers
+// which requests it completed (by Seq).
+type fakeTarget struct {
+	latency func(seq int64) time.Duration
+	// answer, when set, replaces the default answer.
+	answer func(c *corpus.Case) string
+
+	inFlight  atomic.Int64
+	maxFlight atomic.Int64
+	mu        sync.Mutex
+	completed map[int64]bool
+}
+
+func newFakeTarget(latency time.Duration) *fakeTarget {
+	return &fakeTarget{latency: func(int64) time.Duration { return latency }, completed: map[int64]bool{}}
+}
+
+func (f *fakeTarget) Name() string { return "fake" }
+
+func (f *fakeTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
+	rec.SentAt = time.Now()
+	n := f.inFlight.Add(1)
+	defer f.inFlight.Add(-1)
+	for {
+		m := f.maxFlight.Load()
+		if n <= m || f.maxFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	t := time.NewTimer(f.latency(rec.Seq))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		rec.ErrorClass, rec.Error = ErrCanceled, ctx.Err().Error()
+		rec.E2E = Seconds(time.Since(rec.SentAt))
+		return
+	}
+	e := time.Since(rec.SentAt)
+	rec.Status, rec.TTFB, rec.TTFT, rec.E2E = 200, Seconds(e/2), Seconds(e/2), Seconds(e)
+	rec.OutputTokens, rec.FinishReason = 3, "stop"
+	if f.answer != nil {
+		rec.Answer = f.answer(c)
+	} else if len(c.Expected) > 0 {
+		rec.Answer = "The value is " + c.Expected[0] + "."
+	}
+	f.mu.Lock()
+	f.completed[rec.Seq] = true
+	f.mu.Unlock()
+}
+
+func (f *fakeTarget) completedSeqs() map[int64]bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[int64]bool, len(f.completed))
+	for k := range f.completed {
+		out[k] = true
+	}
+	return out
+}
+
+// memSink keeps records in memory.
+type memSink struct {
+	mu   sync.Mutex
+	recs []Record
+	fail error
+}
+
+func (s *memSink) Write(r *Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.recs = append(s.recs, *r)
+	return nil
+}
+
+func (s *memSink) records() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := append([]Record(nil), s.recs...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+func testCases(n int) []corpus.Case {
+	cs := make([]corpus.Case, n)
+	for i := range cs {
+		cs[i] = corpus.Case{
+			ID: fmt.Sprintf("case-%d", i), Task: "single", Length: 1000 * (i + 1), PromptTokens: 1000 * (i + 1),
+			Depth: 50, ActualDepth: 49.5, NeedleTokenIndex: 10 * i, Expected: []string{fmt.Sprintf("%d", 4000+i)},
+			Canaries: &corpus.Canaries{Head: "h", Tail: "t"},
+		}
+	}
+	return cs
+}
+
+// achievedRate is (n-1)/(last-first) over sorted times.
+func achievedRate(ts []time.Time) float64 {
+	if len(ts) < 2 {
+		return 0
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+	return float64(len(ts)-1) / ts[len(ts)-1].Sub(ts[0]).Seconds()
+}
+
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[int(math.Min(float64(len(s)-1), q*float64(len(s))))]
+}
+
+func runDispatcher(t *testing.T, ctx context.Context, tgt Target, sched Schedule, opts ...Option) (*Dispatcher, []Record, error) {
+	t.Helper()
+	sink := &memSink{}
+	d, err := NewDispatcher(tgt, testCases(3), sink, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Run(ctx, sched)
+	return d, sink.records(), err
+}
+
+func TestConstantRateAchieved(t *testing.T) {
+	// 200 req/s over 5 s: the achieved rate, measured from the scheduled and
+	// the sent timestamps, is within 2%.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tgt := newFakeTarget(20 * time.Millisecond)
+	_, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConstant, Rate: 200, Duration: Seconds(5 * time.Second)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) < 990 || len(recs) > 1000 {
+		t.Fatalf("a 200 req/s stage over 5 s sent %d requests, want 1000", len(recs))
+	}
+	var sched, sent []time.Time
+	var lags []time.Duration
+	for _, r := range recs {
+		sched = append(sched, r.ScheduledAt)
+		sent = append(sent, r.SentAt)
+		lags = append(lags, r.SendLag.Duration())
+	}
+	for name, ts := range map[string][]time.Time{"scheduled_at": sched, "sent_at": sent} {
+		if got := achievedRate(ts); math.Abs(got-200)/200 > 0.02 {
+			t.Errorf("achieved rate from %s = %.2f req/s, want 200 ± 2%%", name, got)
+		}
+	}
+	t.Logf("send_lag p50 %s p99 %s max %s", quantile(lags, 0.5), quantile(lags, 0.99), quantile(lags, 1))
+}
+
+func TestPoissonRate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tgt := newFakeTarget(5 * time.Millisecond)
+	_, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StagePoisson, Rate: 300, Duration: Seconds(1500 * time.Millisecond), Seed: 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 450 expected; a Poisson count has sd ~21, and the seed fixes it.
+	if n := len(recs); n < 400 || n > 500 {
+		t.Fatalf("a 300 req/s Poisson stage over 1.5 s sent %d requests, want about 450", n)
+	}
+	var sent []time.Time
+	for _, r := range recs {
+		sent = append(sent, r.SentAt)
+	}
+	if got := achievedRate(sent); math.Abs(got-300)/300 > 0.12 {
+		t.Errorf("Poisson achieved rate %.1f req/s, want 300 ± 12%%", got)
+	}
+}
+
+func TestConcurrencyStageHoldsN(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const n = 8
+	tgt := newFakeTarget(0)
+	tgt.latency = func(seq int64) time.Duration { return time.Duration(2+seq%5) * time.Millisecond }
+
+	// Sample the target's requests in flight while the stage runs.
+	var samples, atN, above atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(500 * time.Microsecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				switch v := tgt.inFlight.Load(); {
+				case v == n:
+					atN.Add(1)
+				case v > n:
+					above.Add(1)
+				}
+				samples.Add(1)
+			}
+		}
+	}()
+	d, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConcurrency, Concurrency: n, Duration: Seconds(time.Second)}})
+	close(stop)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := tgt.maxFlight.Load(); m != n {
+		t.Errorf("max requests in flight = %d, want exactly %d", m, n)
+	}
+	if above.Load() > 0 {
+		t.Errorf("%d samples saw more than %d in flight", above.Load(), n)
+	}
+	// The stage keeps N in flight, apart from the start and the drain at
+	// the end and the instants between one request and the next.
+	if frac := float64(atN.Load()) / float64(samples.Load()); frac < 0.8 {
+		t.Errorf("only %.0f%% of %d samples saw %d in flight, want at least 80%%", 100*frac, samples.Load(), n)
+	}
+	if int64(len(recs)) != d.Sent() || len(recs) < 500 {
+		t.Errorf("records %d, sent %d: want every sent request recorded and at least 500 in 1 s", len(recs), d.Sent())
+	}
+}
+
+func TestConcurrencyStageByRequests(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tgt := newFakeTarget(time.Millisecond)
+	_, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConcurrency, Concurrency: 4, Requests: 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 30 {
+		t.Fatalf("a 30-request stage wrote %d records", len(recs))
+	}
+	// Cases are cycled in order: case i%3, repeat i/3.
+	seen := map[string]int{}
+	for _, r := range recs {
+		seen[fmt.Sprintf("%s/%d", r.CaseID, r.Repeat)]++
+	}
+	for i := range 30 {
+		k := fmt.Sprintf("case-%d/%d", i%3, i/3)
+		if seen[k] != 1 {
+			t.Errorf("case/repeat %s sent %d times, want once", k, seen[k])
+		}
+	}
+}
+
+func TestInFlightCapRecordsSendLag(t *testing.T) {
+	// 100 req/s for 40 requests against a 50 ms server with at most 2 in
+	// flight: the cap holds requests back, and their records say so.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tgt := newFakeTarget(50 * time.Millisecond)
+	d, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConstant, Rate: 100, Requests: 40}}, MaxInFlight(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 40 {
+		t.Fatalf("wrote %d records, want 40", len(recs))
+	}
+	if m := tgt.maxFlight.Load(); m > 2 {
+		t.Errorf("the target saw %d in flight, above the cap of 2", m)
+	}
+	if d.HeldBack() == 0 {
+		t.Error("HeldBack = 0, want requests held back by the cap")
+	}
+	// The schedule itself is untouched: 10 ms apart from the first.
+	first := recs[0].ScheduledAt
+	for i, r := range recs {
+		want := time.Duration(i) * 10 * time.Millisecond
+		if got := r.ScheduledAt.Sub(first); got != want {
+			t.Fatalf("record %d scheduled at +%s, want +%s: the cap must not move the schedule", i, got, want)
+		}
+	}
+	// The last requests waited for slots: ~40*25 ms = 1 s against 0.4 s.
+	last := recs[len(recs)-1]
+	if lag := last.SendLag.Duration(); lag < 300*time.Millisecond {
+		t.Errorf("last record's send_lag = %s, want the held-back time (> 300 ms)", lag)
+	}
+	if got, want := last.E2ESched.Duration(), last.SendLag.Duration()+last.E2E.Duration(); got != want {
+		t.Errorf("e2e_sched = %s, want send_lag + e2e = %s", got, want)
+	}
+}
+
+func TestWarmupFlagged(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tgt := newFakeTarget(time.Millisecond)
+	sched := Schedule{{Kind: StageConstant, Rate: 500, Requests: 10}}.WithWarmup(20 * time.Millisecond)
+	if len(sched) != 2 || !sched[0].Warmup || sched[1].Warmup {
+		t.Fatalf("WithWarmup gave %+v", sched)
+	}
+	_, recs, err := runDispatcher(t, ctx, tgt, sched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warm, measured int
+	for _, r := range recs {
+		switch {
+		case r.Stage == 0 && r.Warmup && r.StageLabel == "warmup rate=500/s":
+			warm++
+		case r.Stage == 1 && !r.Warmup && r.StageLabel == "rate=500/s":
+			measured++
+		default:
+			t.Errorf("record seq %d: stage %d %q warmup=%v", r.Seq, r.Stage, r.StageLabel, r.Warmup)
+		}
+	}
+	if warm == 0 || measured != 10 {
+		t.Errorf("warm-up records %d (want > 0), measured %d (want 10)", warm, measured)
+	}
+}
+
+func TestRecordFields(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tgt := newFakeTarget(2 * time.Millisecond)
+	tgt.answer = func(c *corpus.Case) string {
+		if c.ID == "case-1" {
+			return "no idea"
+		}
+		return "It is " + c.Expected[0]
+	}
+	_, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConstant, Rate: 200, Requests: 3}}, Model("m-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 {
+		t.Fatalf("got %d records", len(recs))
+	}
+	cs := testCases(3)
+	for i, r := range recs {
+		c := cs[i]
+		if r.Seq != int64(i+1) || r.CaseID != c.ID || r.Task != c.Task || r.Length != c.Length || r.Depth != c.Depth ||
+			r.ActualDepth != c.ActualDepth || r.NeedleTokenIndex != c.NeedleTokenIndex || r.Expected[0] != c.Expected[0] ||
+			r.CanaryHead != "h" || r.CanaryTail != "t" || r.Target != "fake" || r.Model != "m-1" || r.Schema != RecordSchema {
+			t.Errorf("record %d identity: %+v", i, r)
+		}
+		if r.SendLag.Duration() != r.SentAt.Sub(r.ScheduledAt) {
+			t.Errorf("record %d: send_lag %s != sent_at - scheduled_at", i, r.SendLag.Duration())
+		}
+		wantCorrect := c.ID != "case-1"
+		if r.Correct != wantCorrect {
+			t.Errorf("record %d (%s): correct = %v, want %v", i, c.ID, r.Correct, wantCorrect)
+		}
+	}
+}
+
+func TestStrictMatch(t *testing.T) {
+	tests := []struct {
+		name     string
+		expected []string
+		rec      Record
+		want     probes.Verdict
+	}{
+		{"all present", []string{"4217", "Blue"}, Record{Answer: "blue and 4217"}, probes.Verdict{Correct: true, Recall: 1, Any: true, Attribution: probes.AttrCorrect}},
+		{"one of two", []string{"4217", "blue"}, Record{Answer: "4217"}, probes.Verdict{Recall: 0.5, Any: true, Attribution: probes.AttrModelMissed}},
+		{"empty answer", []string{"4217"}, Record{Answer: "  "}, probes.Verdict{Null: true, Attribution: probes.AttrModelMissed}},
+		{"error", []string{"4217"}, Record{ErrorClass: ErrTimeout}, probes.Verdict{Null: true, Attribution: probes.AttrError}},
+		{"cut off", []string{"4217"}, Record{Answer: "Let me think", FinishReason: "length"}, probes.Verdict{Attribution: probes.AttrCutOff}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := strictMatch(&corpus.Case{Expected: tt.expected}, &tt.rec)
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestInterruptKeepsCompletedRecords(t *testing.T) {
+	tests := []struct {
+		name         string
+		grace        time.Duration
+		wantCanceled bool
+	}{
+		{"grace lets in-flight finish", 2 * time.Second, false},
+		{"no grace cancels in-flight", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tgt := newFakeTarget(150 * time.Millisecond)
+			sink := &memSink{}
+			d, err := NewDispatcher(tgt, testCases(3), sink, Grace(tt.grace))
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.AfterFunc(300*time.Millisecond, cancel)
+			start := time.Now()
+			err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: Seconds(10 * time.Second)}})
+			took := time.Since(start)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run after cancel returned %v, want an error wrapping context.Canceled", err)
+			}
+			if took > 300*time.Millisecond+tt.grace+time.Second {
+				t.Errorf("Run took %s to stop after a cancel at 300 ms with grace %s", took, tt.grace)
+			}
+			recs := sink.records()
+			if int64(len(recs)) != d.Sent() || len(recs) < 20 {
+				t.Fatalf("%d records for %d sent requests (want equal, at least 20)", len(recs), d.Sent())
+			}
+			bySeq := map[int64]Record{}
+			canceled := 0
+			for _, r := range recs {
+				bySeq[r.Seq] = r
+				if r.ErrorClass == ErrCanceled {
+					canceled++
+				} else if r.ErrorClass != "" || !r.Correct {
+					t.Errorf("record %d: error %q correct %v", r.Seq, r.ErrorClass, r.Correct)
+				}
+			}
+			for seq := range tgt.completedSeqs() {
+				if r, ok := bySeq[seq]; !ok || r.ErrorClass != "" {
+					t.Errorf("request %d completed at the target but its record is missing or wrong: %+v", seq, r)
+				}
+			}
+			if tt.wantCanceled && canceled == 0 {
+				t.Error("no record canceled with no grace period, want the requests in flight canceled")
+			}
+			if !tt.wantCanceled && canceled != 0 {
+				t.Errorf("%d records canceled despite a grace period longer than the requests", canceled)
+			}
+		})
+	}
+}
+
+func TestSinkFailureStopsRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sink := &memSink{fail: errors.New("disk full")}
+	d, err := NewDispatcher(newFakeTarget(time.Millisecond), testCases(1), sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: Seconds(5 * time.Second)}})
+	if err == nil || !errors.Is(err, sink.fail) {
+		t.Fatalf("Run with a failing sink returned %v, want the sink's error", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("Run took %s to stop after a write failure", time.Since(start))
+	}
+}
+
+func TestNewDispatcherErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		tgt   Target
+		cases []corpus.Case
+		sink  RecordSink
+		opts  []Option
+	}{
+		{"no target", nil, testCases(1), &memSink{}, nil},
+		{"no cases", newFakeTarget(0), nil, &memSink{}, nil},
+		{"no sink", newFakeTarget(0), testCases(1), nil, nil},
+		{"zero cap", newFakeTarget(0), testCases(1), &memSink{}, []Option{MaxInFlight(0)}},
+		{"negative grace", newFakeTarget(0), testCases(1), &memSink{}, []Option{Grace(-time.Second)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewDispatcher(tt.tgt, tt.cases, tt.sink, tt.opts...); err == nil {
+				t.Error("want an error")
+			}
+		})
+	}
+	d, err := NewDispatcher(newFakeTarget(0), testCases(1), &memSink{}, MaxInFlight(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Run(context.Background(), Schedule{{Kind: StageConcurrency, Concurrency: 5, Requests: 1}}); err == nil {
+		t.Error("a concurrency above the in-flight cap ran, want an error")
+	}
+}
+
+func TestInterruptCause(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(50*time.Millisecond, func() { cancel(errors.New("received interrupt")) })
+	d, err := NewDispatcher(newFakeTarget(time.Millisecond), testCases(1), &memSink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: Seconds(5 * time.Second)}})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "received interrupt") {
+		t.Errorf("Run returned %v, want an error wrapping context.Canceled that names the cause", err)
+	}
+}

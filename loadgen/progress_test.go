@@ -1,0 +1,169 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a settable clock for Tracker tests.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestTrackerSnapshot(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	sched := Schedule{
+		{Kind: StageConstant, Rate: 10, Duration: Seconds(2 * time.Second), Warmup: true},
+		{Kind: StageConstant, Rate: 10, Duration: Seconds(10 * time.Second)},
+		{Kind: StageConstant, Rate: 20, Duration: Seconds(10 * time.Second)},
+	}
+	tr := newTracker("sim", sched, clk.now)
+	tr.StageStarted(0, sched[0])
+	for range 4 {
+		tr.Sent(&Record{})
+		tr.Completed(&Record{Warmup: true, TTFT: Seconds(time.Second)})
+	}
+	clk.add(2 * time.Second)
+	tr.StageStarted(1, sched[1])
+	for i := range 10 {
+		tr.Sent(&Record{})
+		r := &Record{TTFT: Seconds(time.Duration(i+1) * 10 * time.Millisecond)}
+		r.Correct = i < 8
+		if i == 9 {
+			r.ErrorClass = ErrTimeout
+		}
+		if i < 9 {
+			tr.Completed(r)
+		}
+	}
+	clk.add(4 * time.Second)
+	s := tr.Snapshot()
+	want := Snapshot{Target: "sim", Stage: 1, Stages: 3, StageLabel: "rate=10/s", Sent: 14, Completed: 13, Errors: 0,
+		Rate: 2.25, Correct: 8, Scored: 9, Elapsed: 6 * time.Second, Remaining: 16 * time.Second, RemainingKnown: true}
+	// Quantiles come from a sampling histogram: check them separately.
+	p50, p95 := s.TTFTP50, s.TTFTP95
+	s.TTFTP50, s.TTFTP95 = 0, 0
+	if s != want {
+		t.Errorf("snapshot\n got %+v\nwant %+v", s, want)
+	}
+	if p50 < 50*time.Millisecond || p50 > 100*time.Millisecond || p95 < 90*time.Millisecond || p95 > time.Second {
+		t.Errorf("ttft p50 %s p95 %s, want about 90ms and 1s", p50, p95)
+	}
+	if s.InFlight() != 1 {
+		t.Errorf("in flight = %d", s.InFlight())
+	}
+	if acc, ok := s.Accuracy(); !ok || acc != 8.0/9 {
+		t.Errorf("accuracy = %v, %v", acc, ok)
+	}
+}
+
+func TestRenderScreen(t *testing.T) {
+	s := Snapshot{Target: "sim", Stage: 1, Stages: 4, StageLabel: "rate=4/s", Sent: 120, Completed: 118, Errors: 2,
+		Rate: 3.96, TTFTP50: 120 * time.Millisecond, TTFTP95: 1500 * time.Millisecond, Correct: 117, Scored: 118,
+		Elapsed: 95 * time.Second, Remaining: 28 * time.Second, RemainingKnown: true}
+	var b bytes.Buffer
+	n := RenderScreen(&b, s, 0)
+	first := b.String()
+	if n != 4 || strings.Count(first, "\n") != 4 {
+		t.Fatalf("drew %d lines:\n%s", n, first)
+	}
+	if strings.Contains(first, "\x1b[4A") {
+		t.Error("the first screen moved the cursor up")
+	}
+	for _, want := range []string{"sim", "stage 2/4 rate=4/s", "sent 120", "completed 118", "in flight 2", "errors 2",
+		"rate 4.0/s", "ttft p50 120ms", "p95 1.50s", "accuracy 99.2% (117/118)", "elapsed 1:35", "remaining ~0:28"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("screen lacks %q:\n%s", want, first)
+		}
+	}
+	b.Reset()
+	RenderScreen(&b, s, n)
+	again := b.String()
+	if !strings.HasPrefix(again, "\x1b[4A") || strings.Count(again, "\r\x1b[2K") != 4 {
+		t.Errorf("the redraw does not move up 4 lines and clear each: %q", again)
+	}
+}
+
+func TestRenderLine(t *testing.T) {
+	tests := []struct {
+		name string
+		s    Snapshot
+		want []string
+	}{
+		{"running", Snapshot{Stage: 0, Stages: 2, StageLabel: "concurrency=8", Sent: 10, Completed: 9, Errors: 1, Rate: 12.34,
+			TTFTP50: 800 * time.Microsecond, TTFTP95: 2 * time.Millisecond, Correct: 9, Scored: 9, Elapsed: time.Hour + 2*time.Second},
+			[]string{"[1:00:02] stage 1/2 concurrency=8:", "sent 10", "completed 9", "errors 1", "rate 12.3/s", "ttft p50 800µs p95 2ms", "accuracy 100.0% (9/9)", "remaining unknown"}},
+		{"nothing yet", Snapshot{Stages: 1, StageLabel: "rate=1/s", RemainingKnown: true, Remaining: 10 * time.Second},
+			[]string{"ttft p50 - p95 -", "accuracy -", "remaining ~0:10"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			RenderLine(&b, tt.s)
+			out := b.String()
+			if strings.Count(out, "\n") != 1 || strings.Contains(out, "\x1b") {
+				t.Errorf("not one plain line: %q", out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("line lacks %q: %s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestProgressPlainLines(t *testing.T) {
+	var b syncBuffer
+	tr := NewTracker("sim", Schedule{{Kind: StageConstant, Rate: 1, Duration: Seconds(time.Second)}})
+	p := NewProgress(&b, tr, 20*time.Millisecond)
+	if p.Terminal() {
+		t.Fatal("a buffer is not a terminal")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 110*time.Millisecond)
+	defer cancel()
+	p.Run(ctx)
+	lines := strings.Count(b.String(), "\n")
+	if lines < 3 || lines > 7 {
+		t.Errorf("%d lines in 110 ms at one per 20 ms (plus a final one):\n%s", lines, b.String())
+	}
+	// A regular file is not a terminal either.
+	f, err := os.CreateTemp(t.TempDir(), "progress")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if NewProgress(f, tr, 0).Terminal() {
+		t.Error("a file is a terminal")
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

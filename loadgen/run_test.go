@@ -1,0 +1,362 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/needlestorm/needlestorm/corpus"
+)
+
+func readRunDir(t *testing.T, dir string) (*Manifest, []Record) {
+	t.Helper()
+	m, err := ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, RecordsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := ReadRecords(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, recs
+}
+
+func TestRunnerComplete(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dir := filepath.Join(t.TempDir(), "run")
+	sched := Schedule{
+		{Kind: StageConstant, Rate: 200, Requests: 10, Warmup: true},
+		{Kind: StagePoisson, Rate: 200, Requests: 20},
+		{Kind: StageConcurrency, Concurrency: 2, Requests: 6},
+	}
+	tgt := newFakeTarget(time.Millisecond)
+	tgt.answer = func(c *corpus.Case) string {
+		if c.ID == "case-0" {
+			return "none"
+		}
+		return c.Expected[0]
+	}
+	type targetCfg struct {
+		Name   string `json:"name"`
+		APIKey string `json:"-"`
+	}
+	r, err := NewRunner(tgt, testCases(3), sched, Seed(100), Tool("needlestorm", "v9"),
+		Asked([]targetCfg{{Name: "fake", APIKey: "sk-canary"}}, map[string]any{"lengths": []int{1000}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, recs := readRunDir(t, dir)
+	if res.Status != StatusComplete || m.Status != StatusComplete || m.Reason != "" {
+		t.Errorf("status %q / manifest %q %q, want complete", res.Status, m.Status, m.Reason)
+	}
+	if len(recs) != 36 || m.Records != 36 || res.Records != 36 || res.Sent != 36 {
+		t.Errorf("records: file %d, manifest %d, result %d, sent %d; want 36", len(recs), m.Records, res.Records, res.Sent)
+	}
+	if m.Tool != "needlestorm" || m.Version != "v9" || m.StartedAt.IsZero() || m.EndedAt.Before(m.StartedAt) {
+		t.Errorf("manifest header %+v", m)
+	}
+	var got Schedule
+	if err := json.Unmarshal(m.Schedule, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[1].Seed != 101 || got[0].Seed != 0 || !got[0].Warmup {
+		t.Errorf("manifest schedule %s: want 3 stages, the Poisson one with seed 101", m.Schedule)
+	}
+	var tb, cb bytes.Buffer
+	if json.Compact(&tb, m.Targets) != nil || json.Compact(&cb, m.Corpus) != nil ||
+		tb.String() != `[{"name":"fake"}]` || cb.String() != `{"lengths":[1000]}` {
+		t.Errorf("manifest targets %s corpus %s", m.Targets, m.Corpus)
+	}
+	// 26 scored records outside warm-up; case-0 (every third) is wrong.
+	if res.Scored != 26 || res.Correct != 26-9 {
+		t.Errorf("scored %d correct %d, want 26 and 17", res.Scored, res.Correct)
+	}
+	// A second run into the same directory is refused.
+	r2, _ := NewRunner(tgt, testCases(1), sched)
+	if _, err := r2.Run(ctx, dir); err == nil || !strings.Contains(err.Error(), "already holds a run") {
+		t.Errorf("second run into %s: %v, want a refusal", dir, err)
+	}
+	// Unless asked to overwrite it.
+	r3, _ := NewRunner(tgt, testCases(1), Schedule{{Kind: StageConstant, Rate: 100, Requests: 2}}, Overwrite(true))
+	if _, err := r3.Run(ctx, dir); err != nil {
+		t.Fatalf("overwriting run: %v", err)
+	}
+	if m, recs := readRunDir(t, dir); len(recs) != 2 || m.Records != 2 || m.Status != StatusComplete {
+		t.Errorf("after overwriting: %d records, manifest %d %q; want 2, complete", len(recs), m.Records, m.Status)
+	}
+}
+
+func TestRunnerManifestWhileRunning(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	r, err := NewRunner(newFakeTarget(time.Millisecond), testCases(1), Schedule{{Kind: StageConstant, Rate: 50, Duration: Seconds(400 * time.Millisecond)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := r.Run(ctx, dir); done <- err }()
+	time.Sleep(200 * time.Millisecond)
+	m, err := ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != StatusRunning || !m.EndedAt.IsZero() {
+		t.Errorf("manifest mid-run: status %q ended %v, want running", m.Status, m.EndedAt)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// failAfter fails every write after the first n.
+type failAfter struct {
+	RecordSink
+	mu sync.Mutex
+	n  int
+}
+
+func (f *failAfter) Write(r *Record) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		return errors.New("no space left on device")
+	}
+	f.n--
+	return f.RecordSink.Write(r)
+}
+
+func TestRunnerStatuses(t *testing.T) {
+	tests := []struct {
+		name       string
+		cancelAt   time.Duration
+		failAfter  int
+		wantStatus string
+		wantReason string
+	}{
+		{"interrupted", 250 * time.Millisecond, -1, StatusInterrupted, "context canceled"},
+		{"failed", 0, 5, StatusFailed, "no space left on device"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if tt.cancelAt > 0 {
+				time.AfterFunc(tt.cancelAt, cancel)
+			}
+			opts := []Option{Grace(time.Second)}
+			if tt.failAfter >= 0 {
+				opts = append(opts, func(c *runConfig) {
+					c.wrapSink = func(s RecordSink) RecordSink { return &failAfter{RecordSink: s, n: tt.failAfter} }
+				})
+			}
+			tgt := newFakeTarget(100 * time.Millisecond)
+			r, err := NewRunner(tgt, testCases(2), Schedule{{Kind: StageConstant, Rate: 100, Duration: Seconds(5 * time.Second)}}, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			start := time.Now()
+			res, err := r.Run(ctx, dir)
+			if err == nil {
+				t.Fatal("Run succeeded, want an error")
+			}
+			if time.Since(start) > 3*time.Second {
+				t.Errorf("Run took %s to stop", time.Since(start))
+			}
+			m, recs := readRunDir(t, dir)
+			if res.Status != tt.wantStatus || m.Status != tt.wantStatus || !strings.Contains(m.Reason, tt.wantReason) {
+				t.Errorf("status %q, manifest %q reason %q; want %q with reason containing %q", res.Status, m.Status, m.Reason, tt.wantStatus, tt.wantReason)
+			}
+			if m.EndedAt.IsZero() || m.Records != int64(len(recs)) {
+				t.Errorf("manifest ended %v records %d, file has %d", m.EndedAt, m.Records, len(recs))
+			}
+			if tt.wantStatus == StatusInterrupted {
+				have := map[int64]bool{}
+				for _, r := range recs {
+					have[r.Seq] = true
+				}
+				for seq := range tgt.completedSeqs() {
+					if !have[seq] {
+						t.Errorf("request %d completed but is not in records.jsonl", seq)
+					}
+				}
+				if int64(len(recs)) != res.Sent {
+					t.Errorf("%d records for %d sent", len(recs), res.Sent)
+				}
+			}
+		})
+	}
+}
+
+// The signal test: the parent runs a loopback HTTP server and re-executes
+// this test binary as a child that runs a Runner against it; the parent
+// sends SIGINT mid-run and checks that every request the server completed
+// is in the child's records.jsonl.
+
+const signalChildEnv = "NEEDLESTORM_SIGNAL_CHILD"
+
+// httpTestTarget is a minimal streaming HTTP target for the signal test.
+type httpTestTarget struct {
+	url string
+	c   *http.Client
+}
+
+func (h *httpTestTarget) Name() string { return "http-test" }
+
+func (h *httpTestTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, strings.NewReader(c.ID))
+	if err != nil {
+		rec.ErrorClass, rec.Error = ErrBadResponse, err.Error()
+		return
+	}
+	req.Header.Set("X-Seq", strconv.FormatInt(rec.Seq, 10))
+	rec.SentAt = time.Now()
+	resp, err := h.c.Do(req)
+	if err != nil {
+		rec.ErrorClass, rec.Error = ErrConnection, err.Error()
+		if ctx.Err() != nil {
+			rec.ErrorClass = ErrCanceled
+		}
+		return
+	}
+	defer resp.Body.Close()
+	rec.Status = resp.StatusCode
+	b, err := io.ReadAll(resp.Body)
+	rec.E2E = Seconds(time.Since(rec.SentAt))
+	rec.Answer = string(b)
+	if err != nil {
+		rec.ErrorClass, rec.Error = ErrStreamBroken, err.Error()
+		if ctx.Err() != nil {
+			rec.ErrorClass = ErrCanceled
+		}
+	}
+}
+
+func TestRunnerSIGINTChild(t *testing.T) {
+	spec := os.Getenv(signalChildEnv)
+	if spec == "" {
+		t.Skip("only runs as the child of TestRunnerSIGINT")
+	}
+	dir, url, _ := strings.Cut(spec, "|")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tgt := &httpTestTarget{url: url, c: &http.Client{}}
+	r, err := NewRunner(tgt, testCases(3), Schedule{{Kind: StageConstant, Rate: 100, Duration: Seconds(20 * time.Second)}}, Grace(2*time.Second))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	res, err := r.Run(ctx, dir)
+	fmt.Fprintf(os.Stderr, "child: status %s, %d records, err %v\n", res.Status, res.Records, err)
+	if res.Status == StatusInterrupted {
+		os.Exit(3)
+	}
+	os.Exit(0)
+}
+
+func TestRunnerSIGINT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-executes the test binary")
+	}
+	var mu sync.Mutex
+	completed := map[int64]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seq, _ := strconv.ParseInt(r.Header.Get("X-Seq"), 10, 64)
+		io.Copy(io.Discard, r.Body)
+		fl := w.(http.Flusher)
+		for i := range 5 {
+			fmt.Fprintf(w, "part%d ", i)
+			fl.Flush()
+			select {
+			case <-time.After(30 * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		mu.Lock()
+		completed[seq] = true
+		mu.Unlock()
+	}))
+	defer srv.Close()
+
+	dir := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestRunnerSIGINTChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), signalChildEnv+"="+dir+"|"+srv.URL)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the server has completed a few requests, then interrupt.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		mu.Lock()
+		n := len(completed)
+		mu.Unlock()
+		if n >= 20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the child completed only %d requests in 15 s; stderr:\n%s", n, stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("child exit: %v, want exit code 3 (interrupted); stderr:\n%s", err, stderr.String())
+	}
+	m, recs := readRunDir(t, dir)
+	if m.Status != StatusInterrupted || m.EndedAt.IsZero() || m.Records != int64(len(recs)) {
+		t.Errorf("manifest status %q ended %v records %d (file %d)", m.Status, m.EndedAt, m.Records, len(recs))
+	}
+	have := map[int64]Record{}
+	for _, r := range recs {
+		have[r.Seq] = r
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for seq := range completed {
+		r, ok := have[seq]
+		if !ok {
+			t.Errorf("the server completed request %d but records.jsonl lacks it", seq)
+		} else if r.ErrorClass == "" && r.Answer != "part0 part1 part2 part3 part4 " {
+			t.Errorf("request %d: answer %q", seq, r.Answer)
+		}
+	}
+	if len(recs) < len(completed) {
+		t.Errorf("%d records for %d completed requests", len(recs), len(completed))
+	}
+}
