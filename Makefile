@@ -21,7 +21,7 @@ bench:
 # The main job: a short campaign against the built-in simulator, writing a
 # report to $(OUT).
 run: build
-	$(BIN) run --out $(OUT)
+	$(BIN) run --out $(OUT) --overwrite
 
 fmt:
 	gofmt -w .

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,6 +60,7 @@ type runConfig struct {
 	// Runner only.
 	tool, version   string
 	targets, corpus []byte
+	objectives      []byte
 	overwrite       bool
 	// wrapSink, when set, wraps the Runner's record writer (a test seam).
 	wrapSink func(RecordSink) RecordSink
@@ -70,7 +70,7 @@ func defaultRunConfig() runConfig {
 	return runConfig{
 		maxInFlight: DefaultMaxInFlight,
 		grace:       DefaultGrace,
-		score:       strictMatch,
+		score:       judgeRecord,
 		spin:        defaultSpinWindow,
 		tool:        "needlestorm",
 		version:     "dev",
@@ -146,7 +146,7 @@ func newDispatcher(t Target, cases []corpus.Case, sink RecordSink, cfg runConfig
 		return nil, fmt.Errorf("the grace period must not be negative, got %s", cfg.grace)
 	}
 	if cfg.score == nil {
-		cfg.score = strictMatch
+		cfg.score = judgeRecord
 	}
 	return &Dispatcher{
 		target: t,
@@ -498,34 +498,18 @@ func sleepUntil(ctx context.Context, timer *time.Timer, at time.Time, spin time.
 	}
 }
 
-// strictMatch is a TEMPORARY scorer, used until the probes package's full
-// scorer lands (then Score(...) or the default here switches to it): strict
-// means every expected value appears in the answer, case-insensitively.
-// Attribution is only "correct", "error" (the request failed), "cut_off"
-// (finish_reason length) or "model_missed".
-func strictMatch(c *corpus.Case, rec *Record) probes.Verdict {
-	answer := strings.ToLower(rec.Answer)
-	v := probes.Verdict{Null: strings.TrimSpace(rec.Answer) == ""}
-	found := 0
-	for _, e := range c.Expected {
-		if e != "" && strings.Contains(answer, strings.ToLower(e)) {
-			found++
-		}
-	}
-	if n := len(c.Expected); n > 0 {
-		v.Recall = float64(found) / float64(n)
-		v.Correct = found == n
-		v.Any = found > 0
-	}
-	switch {
-	case v.Correct:
-		v.Attribution = probes.AttrCorrect
-	case rec.ErrorClass != "":
-		v.Attribution = probes.AttrError
-	case rec.FinishReason == "length":
-		v.Attribution = probes.AttrCutOff
-	default:
-		v.Attribution = probes.AttrModelMissed
-	}
-	return v
+// judgeRecord is the default scorer: probes.Judge over the record's
+// response. Live verdicts use no template-overhead calibration (it is not
+// known until the shortest prompts have been answered); reports re-judge
+// every record with the overhead measured over the whole run.
+func judgeRecord(c *corpus.Case, rec *Record) probes.Verdict {
+	return probes.Judge(c, probes.ResponseFacts{
+		Answer:             rec.Answer,
+		FinishReason:       rec.FinishReason,
+		ErrorClass:         rec.ErrorClass,
+		Error:              rec.Error,
+		Status:             rec.Status,
+		PromptTokensClient: rec.PromptTokensClient,
+		PromptTokensServer: rec.PromptTokensServer,
+	})
 }

@@ -369,24 +369,29 @@ func TestRecordFields(t *testing.T) {
 	}
 }
 
-func TestStrictMatch(t *testing.T) {
+// TestDefaultScorer checks that the dispatcher's default scorer hands every
+// response fact the probes need to probes.Judge: each row differs from a
+// plain miss only in one fact, and must come out with that fact's label.
+func TestDefaultScorer(t *testing.T) {
 	tests := []struct {
 		name     string
 		expected []string
 		rec      Record
-		want     probes.Verdict
+		correct  bool
+		attr     string
 	}{
-		{"all present", []string{"4217", "Blue"}, Record{Answer: "blue and 4217"}, probes.Verdict{Correct: true, Recall: 1, Any: true, Attribution: probes.AttrCorrect}},
-		{"one of two", []string{"4217", "blue"}, Record{Answer: "4217"}, probes.Verdict{Recall: 0.5, Any: true, Attribution: probes.AttrModelMissed}},
-		{"empty answer", []string{"4217"}, Record{Answer: "  "}, probes.Verdict{Null: true, Attribution: probes.AttrModelMissed}},
-		{"error", []string{"4217"}, Record{ErrorClass: ErrTimeout}, probes.Verdict{Null: true, Attribution: probes.AttrError}},
-		{"cut off", []string{"4217"}, Record{Answer: "Let me think", FinishReason: "length"}, probes.Verdict{Attribution: probes.AttrCutOff}},
+		{"all present", []string{"4217", "Blue"}, Record{Answer: "blue and 4217"}, true, probes.AttrCorrect},
+		{"one of two", []string{"4217", "blue"}, Record{Answer: "4217"}, false, probes.AttrModelMissed},
+		{"error class", []string{"4217"}, Record{ErrorClass: ErrTimeout}, false, probes.AttrError},
+		{"context overflow", []string{"4217"}, Record{ErrorClass: ErrContextOverflow, Status: 400}, false, probes.AttrRejected},
+		{"finish length", []string{"4217"}, Record{Answer: "Let me think", FinishReason: "length"}, false, probes.AttrCutOff},
+		{"server kept less", []string{"4217"}, Record{Answer: "no idea", PromptTokensClient: 4096, PromptTokensServer: 2048}, false, probes.AttrServerTruncated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := strictMatch(&corpus.Case{Expected: tt.expected}, &tt.rec)
-			if got != tt.want {
-				t.Errorf("got %+v, want %+v", got, tt.want)
+			got := judgeRecord(&corpus.Case{Expected: tt.expected}, &tt.rec)
+			if got.Correct != tt.correct || got.Attribution != tt.attr {
+				t.Errorf("got correct=%v attribution=%q, want %v %q (%+v)", got.Correct, got.Attribution, tt.correct, tt.attr, got)
 			}
 		})
 	}

@@ -29,6 +29,11 @@ func Asked(targets, corpus any) Option {
 	}
 }
 
+// Objectives records the run's objectives (latency, error rate, accuracy) in
+// its manifest, encoded as JSON, so that reports regenerated later judge the
+// run by what it was asked to meet.
+func Objectives(v any) Option { return func(c *runConfig) { c.objectives = runJSON(v) } }
+
 // Overwrite lets Runner.Run replace a run already in its directory (its
 // records.jsonl is truncated and its manifest rewritten) instead of
 // refusing to.
@@ -157,13 +162,14 @@ func (r *Runner) Run(ctx context.Context, dir string) (*RunResult, error) {
 	}
 	res := &RunResult{Dir: dir, StartedAt: time.Now().UTC(), Errors: map[string]int64{}}
 	m := &Manifest{
-		Tool:      r.cfg.tool,
-		Version:   r.cfg.version,
-		StartedAt: res.StartedAt,
-		Status:    StatusRunning,
-		Targets:   r.cfg.targets,
-		Corpus:    r.cfg.corpus,
-		Schedule:  sched,
+		Tool:       r.cfg.tool,
+		Version:    r.cfg.version,
+		StartedAt:  res.StartedAt,
+		Status:     StatusRunning,
+		Targets:    r.cfg.targets,
+		Corpus:     r.cfg.corpus,
+		Objectives: r.cfg.objectives,
+		Schedule:   sched,
 	}
 	if err := WriteManifest(dir, m); err != nil {
 		f.Close()

@@ -21,24 +21,7 @@ func reportCommand() *cli.Command {
 		Description: "Reads DIR/manifest.json and DIR/records.jsonl (nothing else), re-scores every record and\n" +
 			"writes the report, also for an interrupted run. Objectives default to the ones the run\n" +
 			"recorded in its manifest; flags override them.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{
-				Name:  "slo",
-				Usage: "latency and error-rate objectives, such as ttft_p95=2s,e2e_p95=30s,error_rate=0.01 (metrics ttft, tpot, e2e, chunk_gap with _p50/_p90/_p95/_p99)",
-			},
-			&cli.Float64Flag{
-				Name:  "accuracy",
-				Usage: fmt.Sprintf("accuracy threshold, a fraction (default %.2f)", reports.DefaultAccuracy),
-			},
-			&cli.BoolFlag{
-				Name:  "accuracy-relative",
-				Usage: "take --accuracy as a fraction of each target's own accuracy at its shortest tested length",
-			},
-			&cli.IntFlag{
-				Name:  "tolerance",
-				Usage: "tokens a server's prompt count may fall short of the client's (net of template overhead) before a prompt counts as truncated (default: the larger of 16 and 5% of the prompt)",
-			},
-		},
+		Flags: objectiveFlags(""),
 		Action: func(c *cli.Context) error {
 			args, err := trailingFlags(c)
 			if err != nil {
@@ -72,26 +55,8 @@ func reportOptions(c *cli.Context, dir string) (reports.Options, error) {
 		}
 		opts.Objectives = obj
 	}
-	if c.IsSet("slo") {
-		slo, err := reports.ParseSLO(c.String("slo"))
-		if err != nil {
-			return opts, cli.Exit(fmt.Sprintf("--slo: %v", err), 2)
-		}
-		opts.Objectives.Latency, opts.Objectives.ErrorRate = slo.Latency, slo.ErrorRate
-	}
-	if c.IsSet("accuracy") {
-		a := c.Float64("accuracy")
-		if a <= 0 || a > 1 {
-			return opts, cli.Exit(fmt.Sprintf("--accuracy %v: give a fraction above 0 and at most 1, such as 0.85", a), 2)
-		}
-		opts.Objectives.Accuracy = a
-	}
-	if c.IsSet("accuracy-relative") {
-		opts.Objectives.AccuracyRelative = c.Bool("accuracy-relative")
-	}
-	opts.Tolerance = c.Int("tolerance")
-	if opts.Tolerance < 0 {
-		return opts, cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", opts.Tolerance), 2)
+	if err := applyObjectiveFlags(c, &opts); err != nil {
+		return opts, err
 	}
 	return opts, nil
 }

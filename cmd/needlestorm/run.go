@@ -20,6 +20,7 @@ import (
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/loadgen/sim"
+	"github.com/needlestorm/needlestorm/reports"
 )
 
 // Defaults of `needlestorm run`: small enough that a run against the
@@ -30,6 +31,9 @@ const (
 	runDefaultRates         = "1,2,4,8"
 	runDefaultStageDuration = 10 * time.Second
 	runExitInterrupted      = 130
+	// runDefaultSLO are the latency objectives a run is judged by unless
+	// --slo says otherwise: interactive-chat figures.
+	runDefaultSLO = "ttft_p95=2s,e2e_p95=30s,error_rate=0.01"
 )
 
 func runCommand() *cli.Command {
@@ -49,7 +53,7 @@ loopback and measured. API keys are read from the environment variable
 Ctrl-C (or SIGTERM) stops sending, lets requests in flight finish for
 --grace, writes every completed request, marks the run interrupted and exits
 with status 130.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "the endpoint's base URL (such as http://127.0.0.1:8000/v1), or sim for the built-in simulator", Value: "sim"},
 			&cli.StringFlag{Name: "kind", Usage: "API of the target: openai, anthropic, or sim (the simulator, spoken to as openai)"},
 			&cli.StringFlag{Name: "model", Usage: "model name to ask for (default: the simulator's model)"},
@@ -81,7 +85,7 @@ with status 130.`,
 			&cli.DurationFlag{Name: "metrics-push-interval", Usage: "how often to push metrics", Value: 10 * time.Second},
 			&cli.StringFlag{Name: "sim-profile", Usage: "simulator profile: " + strings.Join(sim.Profiles(), ", "), Value: "fast"},
 			&cli.Float64Flag{Name: "sim-time-scale", Usage: "simulator wall seconds per simulated second (1 real time, 0 never sleep; default: the profile's)"},
-		},
+		}, objectiveFlags(runDefaultSLO)...),
 		Action: runAction,
 	}
 }
@@ -94,6 +98,7 @@ type runOptions struct {
 	matrix     corpus.Matrix
 	sched      loadgen.Schedule
 	out        string
+	report     reports.Options
 }
 
 func runAction(c *cli.Context) error {
@@ -165,6 +170,7 @@ func runAction(c *cli.Context) error {
 	runOpts := []loadgen.Option{
 		loadgen.Tool("needlestorm", version()),
 		loadgen.Asked([]loadgen.TargetConfig{opts.target}, opts.matrix),
+		loadgen.Objectives(opts.report.Objectives),
 		loadgen.Model(opts.target.Model),
 		loadgen.Seed(c.Int64("seed")),
 		loadgen.MaxInFlight(c.Int("max-in-flight")),
@@ -231,7 +237,7 @@ func runAction(c *cli.Context) error {
 	// The single call site of report rendering (the reports issue fills in
 	// runRenderReport). It runs for interrupted runs too: their records are
 	// complete up to the interruption.
-	if err := runRenderReport(bg, res.Dir, c.App.Writer); err != nil {
+	if err := runRenderReport(res.Dir, opts.report, c.App.Writer); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("rendering the report: %w", err))
 	}
 
@@ -244,11 +250,15 @@ func runAction(c *cli.Context) error {
 	return runErr
 }
 
-// runRenderReport is where the reports package will render the run's report
-// into dir once it exists. NOT BUILT YET: it does nothing for now.
-func runRenderReport(ctx context.Context, dir string, w io.Writer) error {
-	_, _, _ = ctx, dir, w
-	return nil
+// runRenderReport writes the run's reports into dir and prints the
+// one-screen summary: the envelope per target and where report.html is.
+func runRenderReport(dir string, opts reports.Options, w io.Writer) error {
+	s, err := reports.Write(dir, opts)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(w, s.Text())
+	return err
 }
 
 // runParse reads and checks every flag.
@@ -365,6 +375,9 @@ func runParse(c *cli.Context) (*runOptions, error) {
 	o.out = c.String("out")
 	if o.out == "" {
 		o.out = filepath.Join("runs", time.Now().Format("20060102-150405"))
+	}
+	if err := applyObjectiveFlags(c, &o.report); err != nil {
+		return nil, err
 	}
 	return o, nil
 }

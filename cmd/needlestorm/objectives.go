@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/needlestorm/needlestorm/reports"
+)
+
+// objectiveFlags are the flags that set a run's objectives, shared by run
+// and report. defaultSLO is the --slo default ("" for none).
+func objectiveFlags(defaultSLO string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:  "slo",
+			Value: defaultSLO,
+			Usage: "latency and error-rate objectives, such as ttft_p95=2s,e2e_p95=30s,error_rate=0.01 (metrics ttft, tpot, e2e, chunk_gap with _p50/_p90/_p95/_p99)",
+		},
+		&cli.Float64Flag{
+			Name:  "accuracy",
+			Usage: fmt.Sprintf("accuracy threshold, a fraction (default %.2f)", reports.DefaultAccuracy),
+		},
+		&cli.BoolFlag{
+			Name:  "accuracy-relative",
+			Usage: "take --accuracy as a fraction of each target's own accuracy at its shortest tested length",
+		},
+		&cli.IntFlag{
+			Name:  "tolerance",
+			Usage: "tokens a server's prompt count may fall short of the client's (net of template overhead) before a prompt counts as truncated (default: the larger of 16 and 5% of the prompt)",
+		},
+	}
+}
+
+// applyObjectiveFlags lays the objective flags over opts: --slo when set (or
+// when it has a default and opts has no objectives of its own), --accuracy,
+// --accuracy-relative and --tolerance when set.
+func applyObjectiveFlags(c *cli.Context, opts *reports.Options) error {
+	haveOwn := len(opts.Objectives.Latency) > 0 || opts.Objectives.ErrorRate != nil
+	if c.IsSet("slo") || (!haveOwn && c.String("slo") != "") {
+		slo, err := reports.ParseSLO(c.String("slo"))
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("--slo: %v", err), 2)
+		}
+		opts.Objectives.Latency, opts.Objectives.ErrorRate = slo.Latency, slo.ErrorRate
+	}
+	if c.IsSet("accuracy") {
+		a := c.Float64("accuracy")
+		if a <= 0 || a > 1 {
+			return cli.Exit(fmt.Sprintf("--accuracy %v: give a fraction above 0 and at most 1, such as 0.85", a), 2)
+		}
+		opts.Objectives.Accuracy = a
+	}
+	if c.IsSet("accuracy-relative") {
+		opts.Objectives.AccuracyRelative = c.Bool("accuracy-relative")
+	}
+	if c.IsSet("tolerance") {
+		opts.Tolerance = c.Int("tolerance")
+		if opts.Tolerance < 0 {
+			return cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", opts.Tolerance), 2)
+		}
+	}
+	return nil
+}
