@@ -66,8 +66,11 @@ type TargetConfig struct {
 	// Headers are added to every request. A value "${NAME}" is read from the
 	// environment variable NAME and kept out of every output.
 	Headers map[string]string `json:"headers,omitempty"`
-	// ExtraBody fields are merged into the JSON request body, such as
-	// Ollama's {"options": {"num_ctx": 8192}}. They may override max_tokens,
+	// ExtraBody fields are merged into the JSON request body, such as vLLM's
+	// {"chat_template_kwargs": {"enable_thinking": false}} or {"top_k": 1}.
+	// (Ollama's OpenAI-compatible endpoint ignores {"options": {"num_ctx":
+	// N}}: its context size is set in the Modelfile or the server's
+	// OLLAMA_CONTEXT_LENGTH, and preflight says so.) They may override max_tokens,
 	// temperature and stream_options, not model, messages or stream; a null
 	// value removes one of those fields (say, stream_options for a server that
 	// rejects it).

@@ -60,7 +60,7 @@ with status 130.`,
 			&cli.StringFlag{Name: "name", Usage: "name of the target in records and reports (default: the model)"},
 			&cli.StringFlag{Name: "api-key-env", Usage: "name of the environment variable holding the API key (default OPENAI_API_KEY or ANTHROPIC_API_KEY)"},
 			&cli.StringSliceFlag{Name: "header", Usage: "extra request header K=V (repeatable); a value ${NAME} is read from the environment"},
-			&cli.StringFlag{Name: "extra-body", Usage: `JSON object merged into every request body, such as '{"options":{"num_ctx":8192}}'`},
+			&cli.StringFlag{Name: "extra-body", Usage: `JSON object merged into every request body, such as '{"top_k":1}'`},
 			&cli.StringFlag{Name: "lengths", Usage: "prompt lengths in tokens, such as 1k,8k,32k", Value: runDefaultLengths},
 			&cli.StringFlag{Name: "depths", Usage: "needle depths in percent, such as 0,25,50,75,100", Value: runDefaultDepths},
 			&cli.StringFlag{Name: "task", Usage: "tasks, comma-separated: " + strings.Join(corpus.Tasks, ", "), Value: corpus.TaskSingle},
@@ -312,7 +312,7 @@ func runParse(c *cli.Context) (*runOptions, error) {
 	}
 	if eb := c.String("extra-body"); eb != "" {
 		if err := json.Unmarshal([]byte(eb), &o.target.ExtraBody); err != nil || o.target.ExtraBody == nil {
-			return nil, fmt.Errorf("--extra-body must be a JSON object such as '{\"options\":{\"num_ctx\":8192}}': %v", err)
+			return nil, fmt.Errorf("--extra-body must be a JSON object such as '{\"top_k\":1}': %v", err)
 		}
 	}
 
