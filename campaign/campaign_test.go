@@ -1,0 +1,399 @@
+package campaign
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/loadgen/sim"
+	"github.com/needlestorm/needlestorm/reports"
+)
+
+const full = `name: full
+description: every field
+targets:
+  - name: hosted
+    kind: openai
+    base_url: https://api.example.com/v1
+    model: big-1
+    api_key_env: EXAMPLE_KEY
+    headers: {X-Team: platform, Authorization: "Bearer ${EXAMPLE_TOKEN}"}
+    extra_body: {options: {num_ctx: 8192}}
+    max_tokens: 100
+    temperature: 0.5
+    timeout: 2m
+    connect_timeout: 5s
+    prices: {input: 2, output: 10, cached: 1}
+    currency: USD
+    context_window: 128000
+  - name: local
+    kind: sim
+    sim_profile: ollama-default
+    sim: {context_window: 4096, overflow: truncate_middle, output_tokens: 12}
+    time_scale: 0.01
+corpus:
+  tasks: [single, chain]
+  lengths: [1k, 2000, "1.5k"]
+  depths: [10, 90]
+  samples: 2
+  haystack: noise
+  encoding: o200k_base
+  seed: 7
+  repeats: 3
+  canaries: true
+  shared_prefix: true
+  value_kind: word
+  keys: 4
+  length_basis: server
+load:
+  warmup: 5s
+  stages:
+    - {rate: 2, duration: 10s, label: easy}
+    - {kind: ramp, rate: 1, to_rate: 5, duration: 20s}
+    - {kind: sine, rate: 4, amplitude: 2, period: 10s, duration: 30s}
+    - {concurrency: 3, requests: 12}
+    - {kind: poisson, rate: 3}
+slo:
+  ttft_p95: 2s
+  e2e_p99: 30s
+  chunk_gap_p90: 500ms
+  error_rate: 0.01
+accuracy: {threshold: 0.9, relative: true}
+budget: {max_cost_usd: 100, max_duration: 1h}
+output: {dir: out/full}
+`
+
+// TestRoundTrip decodes a campaign with every field and checks what each
+// converter makes of it.
+func TestRoundTrip(t *testing.T) {
+	c, err := Parse("/tmp/x/full.yaml", []byte(full))
+	if err != nil {
+		t.Fatalf("%s", Detail(err))
+	}
+	wantM := corpus.Matrix{
+		Tasks: []string{"single", "chain"}, Lengths: []int{1000, 2000, 1500}, Depths: []float64{10, 90},
+		Samples: 2, Haystack: "noise", Encoding: "o200k_base", Seed: 7, Canaries: true, SharedPrefix: true,
+		ValueKind: "word", Keys: 4,
+	}
+	if m := c.Matrix(); !reflect.DeepEqual(m, wantM) {
+		t.Errorf("Matrix\n%+v\nwant\n%+v", m, wantM)
+	}
+	if c.Repeats() != 3 || c.LengthBasis() != BasisServer || c.Seed() != 7 {
+		t.Errorf("repeats %d, basis %s, seed %d", c.Repeats(), c.LengthBasis(), c.Seed())
+	}
+
+	ts := c.Targets()
+	if len(ts) != 2 {
+		t.Fatalf("%d targets", len(ts))
+	}
+	wantCfg := loadgen.TargetConfig{
+		Name: "hosted", Kind: "openai", BaseURL: "https://api.example.com/v1", Model: "big-1", APIKeyEnv: "EXAMPLE_KEY",
+		MaxTokens: 100, Temperature: 0.5,
+		Headers:   map[string]string{"X-Team": "platform", "Authorization": "Bearer ${EXAMPLE_TOKEN}"},
+		ExtraBody: map[string]any{"options": map[string]any{"num_ctx": uint64(8192)}},
+		Timeout:   2 * time.Minute, ConnectTimeout: 5 * time.Second,
+	}
+	if !reflect.DeepEqual(ts[0].Config, wantCfg) {
+		t.Errorf("Config\n%#v\nwant\n%#v", ts[0].Config, wantCfg)
+	}
+	if ts[0].Price != (reports.Price{Input: 2, Output: 10, Cached: 1}) || ts[0].Currency != "USD" || ts[0].ContextWindow != 128000 || ts[0].IsSim() {
+		t.Errorf("hosted spec %+v", ts[0])
+	}
+	want, _ := sim.Profile("ollama-default")
+	want.ContextWindow, want.Overflow, want.OutputTokens, want.TimeScale = 4096, sim.OverflowTruncateMiddle, 12, 0.01
+	if ts[1].Sim == nil || *ts[1].Sim != want {
+		t.Errorf("sim config\n%+v\nwant\n%+v", ts[1].Sim, want)
+	}
+	if ts[1].Config.Kind != loadgen.KindOpenAI || ts[1].SimProfile != "ollama-default" || ts[1].TimeScale != 0.01 || ts[1].ContextWindow != 4096 {
+		t.Errorf("sim spec %+v", ts[1])
+	}
+
+	cases := 2 * 3 * 2 * 2
+	wantS := loadgen.Schedule{
+		{Kind: "constant", Rate: 2, Duration: loadgen.Seconds(5 * time.Second), Label: "warmup easy", Warmup: true},
+		{Kind: "constant", Rate: 2, Duration: loadgen.Seconds(10 * time.Second), Label: "easy"},
+		{Kind: "ramp", Rate: 1, ToRate: 5, Duration: loadgen.Seconds(20 * time.Second)},
+		{Kind: "sine", Rate: 4, Amplitude: 2, Period: loadgen.Seconds(10 * time.Second), Duration: loadgen.Seconds(30 * time.Second)},
+		{Kind: "concurrency", Concurrency: 3, Requests: 12},
+		{Kind: "poisson", Rate: 3, Requests: cases * 3},
+	}
+	if s := c.Schedule(); !reflect.DeepEqual(s, wantS) {
+		t.Errorf("Schedule\n%+v\nwant\n%+v", s, wantS)
+	}
+	if c.Search() != nil {
+		t.Error("Search is set for a campaign with stages")
+	}
+
+	er := 0.01
+	wantO := reports.Objectives{
+		Latency: []reports.LatencyObjective{
+			{Metric: "ttft", Percentile: 95, Max: 2}, {Metric: "e2e", Percentile: 99, Max: 30}, {Metric: "chunk_gap", Percentile: 90, Max: 0.5},
+		},
+		ErrorRate: &er, Accuracy: 0.9, AccuracyRelative: true,
+	}
+	if o := c.Objectives(); !reflect.DeepEqual(o, wantO) {
+		t.Errorf("Objectives\n%+v\nwant\n%+v", o, wantO)
+	}
+	wantP := reports.Prices{Currency: "USD", Targets: map[string]reports.Price{"hosted": {Input: 2, Output: 10, Cached: 1}}}
+	if p := c.Prices(); !reflect.DeepEqual(p, wantP) {
+		t.Errorf("Prices %+v, want %+v", p, wantP)
+	}
+	if c.OutputDir(time.Now()) != "out/full" || c.Name != "full" || c.Description != "every field" {
+		t.Errorf("output %q name %q", c.OutputDir(time.Now()), c.Name)
+	}
+	if *c.Budget.MaxCostUSD != 100 || c.Budget.MaxDuration.D() != time.Hour {
+		t.Errorf("budget %+v", c.Budget)
+	}
+}
+
+// TestDefaults checks what a minimal campaign gets.
+func TestDefaults(t *testing.T) {
+	c, err := Parse("runs/mini.yaml", []byte("targets: [{name: a, kind: sim}]\ncorpus: {lengths: [1k]}\nload: {search: {max_rate: 8}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Matrix()
+	if !reflect.DeepEqual(m.Tasks, []string{"single"}) || !reflect.DeepEqual(m.Depths, corpus.DefaultDepths) || m.Samples != 1 ||
+		m.Haystack != "prose" || m.Encoding != "cl100k_base" || m.Seed != 1 {
+		t.Errorf("matrix defaults %+v", m)
+	}
+	ts := c.Targets()
+	if ts[0].SimProfile != "fast" || ts[0].Currency != "USD" || ts[0].Sim == nil {
+		t.Errorf("target defaults %+v", ts[0])
+	}
+	o := c.Objectives()
+	if o.Accuracy != reports.DefaultAccuracy || o.Latency != nil || o.ErrorRate != nil {
+		t.Errorf("objective defaults %+v", o)
+	}
+	s := c.Search()
+	if s == nil || s.StartRate != 1 || s.MaxRate != 8 || s.Resolution != 0.1 || s.StepDuration != 20*time.Second {
+		t.Errorf("search defaults %+v", s)
+	}
+	if c.Schedule() != nil {
+		t.Error("Schedule is set in search mode")
+	}
+	if c.Name != "mini" || !strings.HasPrefix(c.OutputDir(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)), "runs/mini-20250102-030405") {
+		t.Errorf("name %q, dir %q", c.Name, c.OutputDir(time.Now()))
+	}
+	if len(c.Prices().Targets) != 0 {
+		t.Errorf("prices %+v for an unpriced campaign", c.Prices())
+	}
+}
+
+// TestHaystackDir checks that a relative dir: haystack is read from the
+// campaign file's folder, and a missing one is an error.
+func TestHaystackDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "docs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := "targets: [{name: a, kind: sim}]\ncorpus: {lengths: [1k], haystack: dir:./docs}\nload: {stages: [{rate: 1, duration: 1s}]}\n"
+	path := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Matrix().Haystack, "dir:"+filepath.Join(dir, "docs"); got != want {
+		t.Errorf("haystack %q, want %q", got, want)
+	}
+	_, err = Parse(filepath.Join(dir, "sub", "c.yaml"), []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:2:35: corpus.haystack: folder") {
+		t.Errorf("missing folder: %v", err)
+	}
+}
+
+// TestPlanFigures checks the plan against figures computed by hand.
+func TestPlanFigures(t *testing.T) {
+	src := `name: small
+targets:
+  - name: paid
+    kind: openai
+    model: m
+    max_tokens: 100
+    prices: {input: 2, output: 10}
+corpus:
+  lengths: [1k, 2k]
+  depths: [0, 100]
+load:
+  warmup: 2s
+  stages:
+    - {rate: 2, duration: 5s}
+    - {rate: 1, requests: 3}
+`
+	c, err := Parse("small.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cases in order: 1000, 1000, 2000, 2000 (task, length, depth).
+	// warm-up: 2/s for 2s = 4 requests = one cycle = 6000 tokens;
+	// stage 1: 2/s for 5s = 10 requests = 2 cycles + 1000 + 1000 = 14000;
+	// stage 2: 3 requests = 1000 + 1000 + 2000 = 4000.
+	tp := p.Targets[0]
+	var stages [][2]int64
+	for _, s := range tp.Stages {
+		stages = append(stages, [2]int64{s.Requests, s.InputTokens})
+	}
+	if want := [][2]int64{{4, 6000}, {10, 14000}, {3, 4000}}; !reflect.DeepEqual(stages, want) {
+		t.Errorf("stages (requests, input) %v, want %v", stages, want)
+	}
+	if tp.Requests != 17 || tp.InputTokens != 24000 || tp.OutputTokensMax != 1700 || tp.OutputTokensTypical != 340 {
+		t.Errorf("requests %d input %d output %d/%d, want 17, 24000, 1700/340", tp.Requests, tp.InputTokens, tp.OutputTokensTypical, tp.OutputTokensMax)
+	}
+	// (24000*2 + 1700*10)/1e6 and (24000*2 + 340*10)/1e6.
+	if math.Abs(tp.CostMax-0.065) > 1e-12 || math.Abs(tp.CostTypical-0.0514) > 1e-12 {
+		t.Errorf("cost %g/%g, want 0.0514/0.065", tp.CostTypical, tp.CostMax)
+	}
+	if !tp.DurationKnown || tp.Duration != 10*time.Second || tp.Count != CountExact {
+		t.Errorf("duration %s (%v), count %s", tp.Duration, tp.DurationKnown, tp.Count)
+	}
+	if p.CostMax != tp.CostMax || p.Requests != 17 {
+		t.Errorf("totals %g, %d", p.CostMax, p.Requests)
+	}
+}
+
+// TestPlanSearch checks the worst case of a search.
+func TestPlanSearch(t *testing.T) {
+	src := `targets: [{name: a, kind: openai, model: m, max_tokens: 10}]
+corpus: {lengths: [1k, 4k], depths: [50]}
+load:
+  search: {start_rate: 1, max_rate: 8, resolution: 0.25, step_duration: 2s}
+`
+	c, err := Parse("s.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Search()
+	if got := s.RampRates(); !reflect.DeepEqual(got, []float64{1, 2, 4, 8}) {
+		t.Errorf("ramp %v", got)
+	}
+	if s.BisectionSteps() != 2 || s.WorstCaseSteps() != 6 {
+		t.Errorf("bisection %d, worst %d, want 2, 6", s.BisectionSteps(), s.WorstCaseSteps())
+	}
+	p, err := c.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Per length: 2 + 4 + 8 + 16 (ramp) + 16 + 16 (bisection at <= 8/s) = 62.
+	tp := p.Targets[0]
+	if tp.Requests != 124 || tp.InputTokens != 62*1000+62*4000 || tp.Count != CountUpperBound || tp.Duration != 24*time.Second {
+		t.Errorf("search plan: %d requests, %d tokens, %s, %s", tp.Requests, tp.InputTokens, tp.Count, tp.Duration)
+	}
+	s.MaxSteps = 3
+	if s.WorstCaseSteps() != 3 {
+		t.Errorf("max_steps not applied: %d", s.WorstCaseSteps())
+	}
+}
+
+// TestPlanClosedLoop checks closed-loop estimates: from the simulator's
+// model for a sim target, unknown for a real server.
+func TestPlanClosedLoop(t *testing.T) {
+	src := `targets:
+  - {name: s, kind: sim, sim_profile: vllm-8b, time_scale: 1}
+  - {name: r, kind: openai, model: m, prices: {input: 1, output: 1}}
+corpus: {lengths: [1k], depths: [50]}
+load:
+  stages: [{concurrency: 4, duration: 10s}]
+`
+	c, err := Parse("c.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	simT, real := p.Targets[0], p.Targets[1]
+	// vllm-8b, 1k + 7 tokens: 0.02 + 1007/10000 s prefill, then 19 tokens
+	// at 60/(1+0.02*3) tokens/s: about 0.456 s per request, 4 at a time.
+	if simT.Count != CountEstimate || simT.Requests < 80 || simT.Requests > 95 {
+		t.Errorf("sim estimate %d (%s), want about 88", simT.Requests, simT.Count)
+	}
+	if real.RequestsKnown || real.Count != CountUnknown {
+		t.Errorf("real target count %d (%s) should be unknown", real.Requests, real.Count)
+	}
+	budget := 1.0
+	p.MaxCostUSD = &budget
+	if err := p.CheckBudget(); err == nil || !strings.Contains(err.Error(), "request count of r is unknown") {
+		t.Errorf("budget with an unknown count: %v", err)
+	}
+}
+
+// TestBudget checks the refusal of a plan over budget.
+func TestBudget(t *testing.T) {
+	src := `targets:
+  - {name: cheap, kind: openai, model: m, max_tokens: 10, prices: {input: 1, output: 1}}
+  - {name: dear, kind: openai, model: m, max_tokens: 10, prices: {input: 30, output: 60}}
+corpus: {lengths: [10k], depths: [50]}
+load:
+  stages: [{rate: 1, requests: 100}]
+budget: {max_cost_usd: 5, max_duration: 1m}
+`
+	c, err := Parse("b.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// cheap: 1e6 input + 1000 output at 1/M = 1.001; dear: 30 + 0.06 = 30.06.
+	err = p.CheckBudget()
+	if err == nil {
+		t.Fatal("a plan over budget passed")
+	}
+	for _, want := range []string{"$31.06", "over budget.max_cost_usd $5.00", "costliest: dear $30.06, cheap $1.00", "estimated duration 3m20s is over budget.max_duration 1m0s"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("budget error lacks %q:\n%v", want, err)
+		}
+	}
+	more := 40.0
+	p.MaxCostUSD, p.MaxDuration = &more, 0
+	if err := p.CheckBudget(); err != nil {
+		t.Errorf("a plan within budget was refused: %v", err)
+	}
+}
+
+// TestOverride checks flags on top of a file.
+func TestOverride(t *testing.T) {
+	c, err := Parse("full.yaml", []byte(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slo := "ttft_p50=1s"
+	ts := 0.5
+	seed := int64(9)
+	if err := c.Override(Overrides{Only: []string{"local"}, Lengths: []int{500}, SLO: &slo, TimeScale: &ts, Seed: &seed}); err != nil {
+		t.Fatalf("%s", Detail(err))
+	}
+	if len(c.Targets()) != 1 || c.Targets()[0].Config.Name != "local" || c.Targets()[0].Sim.TimeScale != 0.5 {
+		t.Errorf("targets after override %+v", c.Targets())
+	}
+	if m := c.Matrix(); !reflect.DeepEqual(m.Lengths, []int{500}) || m.Seed != 9 {
+		t.Errorf("matrix after override %+v", m)
+	}
+	if o := c.Objectives(); len(o.Latency) != 1 || o.Latency[0].Name() != "ttft_p50" || o.ErrorRate != nil {
+		t.Errorf("objectives after override %+v", o)
+	}
+	err = c.Override(Overrides{Only: []string{"nope"}})
+	if err == nil || err.Error() != `--targets: no target is named "nope"; the campaign has local` {
+		t.Errorf("unknown target: %v", err)
+	}
+	bad := "ttft_p95=fast"
+	if err := c.Override(Overrides{SLO: &bad}); err == nil || !strings.HasPrefix(err.Error(), "--slo: ") {
+		t.Errorf("bad slo: %v", err)
+	}
+}

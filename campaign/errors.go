@@ -1,0 +1,191 @@
+package campaign
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Error is one mistake in a campaign file, with where it is:
+//
+//	campaign.yaml:12:5: targets[1].kind: "opanai" is not a target kind; use openai, anthropic or sim
+//
+// Line and Column are 1-based; they are 0 when the mistake has no place in
+// the file (a flag override, say). Field is the dotted path of the field,
+// such as "targets[1].kind", or empty for the file as a whole.
+type Error struct {
+	File   string
+	Line   int
+	Column int
+	Field  string
+	Msg    string
+	// excerpt is the source line and a caret under the column; empty when
+	// the line may hold a secret.
+	excerpt string
+}
+
+// Error writes the mistake on one line: file:line:column: field: message.
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
+		}
+		b.WriteString(": ")
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Excerpt is the line of the file the mistake is on, with a caret under its
+// column, ready to print under Error(); empty when there is none or when the
+// line may hold a secret (an API key written into the file).
+func (e *Error) Excerpt() string { return e.excerpt }
+
+// Errors are every mistake found in one file, in the order they appear.
+type Errors []*Error
+
+// Error writes one mistake per line.
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap lets errors.As find each *Error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// Detail writes every mistake followed by its excerpt, for a terminal.
+func Detail(err error) string {
+	var list Errors
+	switch e := err.(type) {
+	case Errors:
+		list = e
+	case *Error:
+		list = Errors{e}
+	default:
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, e := range list {
+		b.WriteString(e.Error())
+		b.WriteByte('\n')
+		if x := e.Excerpt(); x != "" {
+			b.WriteString(x)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// sortErrors orders errors by position (those without one last, in the
+// order found).
+func sortErrors(es Errors) {
+	slices.SortStableFunc(es, func(a, b *Error) int {
+		if (a.Line == 0) != (b.Line == 0) {
+			if a.Line == 0 {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
+}
+
+// excerpt renders source line `line` with a caret under column `col`.
+func excerpt(src []byte, line, col int) string {
+	if line < 1 {
+		return ""
+	}
+	lines := strings.Split(string(src), "\n")
+	if line > len(lines) {
+		return ""
+	}
+	text := strings.TrimRight(lines[line-1], "\r")
+	if len(text) > 200 {
+		text = text[:200] + "…"
+	}
+	num := fmt.Sprintf("%5d | ", line)
+	pad := strings.Repeat(" ", len(num)-2) + "| "
+	// Keep tabs as tabs under the caret so it lines up.
+	var under strings.Builder
+	for i, r := range text {
+		if i >= col-1 {
+			break
+		}
+		if r == '\t' {
+			under.WriteByte('\t')
+		} else {
+			under.WriteByte(' ')
+		}
+	}
+	return num + text + "\n" + pad + under.String() + "^\n"
+}
+
+// closest returns the name among known nearest to s by edit distance, or ""
+// when none is near enough to be a likely misspelling.
+func closest(s string, known []string) string {
+	best, bestD := "", -1
+	for _, k := range known {
+		d := editDistance(strings.ToLower(s), k)
+		if bestD < 0 || d < bestD {
+			best, bestD = k, d
+		}
+	}
+	limit := max(2, len(s)/3)
+	if bestD < 0 || bestD > limit {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, counting a swap of
+// two neighbouring letters as one edit.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}
+
+// orList writes "a, b or c".
+func orList(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}

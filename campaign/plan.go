@@ -1,0 +1,586 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/loadgen/sim"
+)
+
+// TypicalAnswerTokens is the answer length the plan assumes for its typical
+// figures: a needle answer is a value or a few, 10 to 30 tokens. The upper
+// bound assumes every answer runs to max_tokens.
+const TypicalAnswerTokens = 20
+
+// How a request count was found.
+const (
+	// CountExact: fixed by the stage (a request count, or a constant rate
+	// over a duration).
+	CountExact = "exact"
+	// CountExpected: the mean of a varying rate over a duration.
+	CountExpected = "expected"
+	// CountEstimate: a closed-loop stage's throughput estimated from the
+	// simulator's model.
+	CountEstimate = "estimate"
+	// CountUpperBound: the most a search can send, or a closed-loop
+	// stage's request cap.
+	CountUpperBound = "upper bound"
+	// CountUnknown: a closed-loop stage bounded by time only against a
+	// real server: its throughput is what the run measures.
+	CountUnknown = "unknown"
+)
+
+// Plan is what a campaign will send and spend, computed without sending
+// anything. Targets run one after the other.
+type Plan struct {
+	Campaign string
+	// Cases is the number of cases in the matrix; Specs describes it.
+	Cases  int
+	Matrix corpus.Matrix
+	Search bool
+	// Targets are in campaign order.
+	Targets []TargetPlan
+	// Totals over the targets; CostCurrency is empty when no target is
+	// priced. DurationKnown is false when one target's is unknown.
+	Requests        int64
+	RequestsKnown   bool
+	InputTokens     int64
+	OutputTokensMax int64
+	CostMax         float64
+	CostTypical     float64
+	CostCurrency    string
+	Duration        time.Duration
+	DurationKnown   bool
+	// Budget is the campaign's budget, checked by CheckBudget.
+	MaxCostUSD  *float64
+	MaxDuration time.Duration
+}
+
+// TargetPlan is the plan of one target.
+type TargetPlan struct {
+	Target string
+	Kind   string
+	Model  string
+	// Requests is the number of requests (warm-up included); Count says
+	// how it was found (CountExact ... CountUnknown: the least certain
+	// stage's).
+	Requests      int64
+	Count         string
+	RequestsKnown bool
+	// InputTokens is the sum of the prompts' client token counts, exact for
+	// Requests (the server adds its chat template's few tokens each).
+	InputTokens int64
+	// OutputTokensMax assumes every answer runs to max_tokens (an upper
+	// bound); OutputTokensTypical assumes TypicalAnswerTokens (or the
+	// simulator's padded answer length).
+	OutputTokensMax     int64
+	OutputTokensTypical int64
+	MaxTokens           int
+	// Priced is false when the target gives no prices (its costs are 0).
+	Priced      bool
+	Currency    string
+	CostMax     float64
+	CostTypical float64
+	// Duration is the expected wall time; DurationKnown is false when a
+	// stage's length cannot be known before the run.
+	Duration      time.Duration
+	DurationKnown bool
+	Stages        []StagePlan
+	// Notes say what the figures do not cover or what to expect.
+	Notes []string
+}
+
+// StagePlan is one stage (or, for a search, one length's worst case).
+type StagePlan struct {
+	Label         string
+	Requests      int64
+	Count         string
+	InputTokens   int64
+	Duration      time.Duration
+	DurationKnown bool
+}
+
+// countRank orders how certain a count is, most certain first.
+var countRank = []string{CountExact, CountExpected, CountEstimate, CountUpperBound, CountUnknown}
+
+func lessCertain(a, b string) string {
+	if slices.Index(countRank, b) > slices.Index(countRank, a) {
+		return b
+	}
+	return a
+}
+
+// Plan computes, per target and without sending anything, the requests,
+// input and output tokens, cost and duration the campaign asks for.
+func (c *Campaign) Plan(ctx context.Context) (*Plan, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m := c.Matrix()
+	specs, err := m.Specs()
+	if err != nil {
+		return nil, fmt.Errorf("the corpus matrix: %w", err)
+	}
+	if len(specs) == 0 {
+		return nil, errors.New("the corpus matrix holds no cases: give corpus.lengths")
+	}
+	lengths := make([]int, len(specs))
+	for i, s := range specs {
+		lengths[i] = s.Length
+	}
+	p := &Plan{
+		Campaign:      c.Name,
+		Cases:         len(specs),
+		Matrix:        m,
+		Search:        c.Load.Search != nil,
+		RequestsKnown: true,
+		DurationKnown: true,
+		MaxCostUSD:    c.Budget.MaxCostUSD,
+		MaxDuration:   c.Budget.MaxDuration.D(),
+	}
+	for _, t := range c.Targets() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var tp TargetPlan
+		if p.Search {
+			tp = c.planSearch(t, m, specs)
+		} else {
+			tp = c.planStages(t, lengths)
+		}
+		tp.finish(t, m)
+		p.Targets = append(p.Targets, tp)
+		p.Requests += tp.Requests
+		p.RequestsKnown = p.RequestsKnown && tp.RequestsKnown
+		p.InputTokens += tp.InputTokens
+		p.OutputTokensMax += tp.OutputTokensMax
+		if tp.Priced {
+			p.CostMax += tp.CostMax
+			p.CostTypical += tp.CostTypical
+			p.CostCurrency = tp.Currency
+		}
+		p.Duration += tp.Duration
+		p.DurationKnown = p.DurationKnown && tp.DurationKnown
+	}
+	return p, nil
+}
+
+// cycledTokens is the sum of the lengths of n requests cycling through the
+// cases in order, as the dispatcher sends them in every stage.
+func cycledTokens(lengths []int, n int64) int64 {
+	if n <= 0 || len(lengths) == 0 {
+		return 0
+	}
+	var sum int64
+	for _, l := range lengths {
+		sum += int64(l)
+	}
+	full, rem := n/int64(len(lengths)), n%int64(len(lengths))
+	total := full * sum
+	for _, l := range lengths[:rem] {
+		total += int64(l)
+	}
+	return total
+}
+
+func (c *Campaign) planStages(t TargetSpec, lengths []int) TargetPlan {
+	tp := TargetPlan{Count: CountExact, RequestsKnown: true, DurationKnown: true}
+	for _, st := range c.Schedule() {
+		sp := planStage(st, t, lengths)
+		tp.Stages = append(tp.Stages, sp)
+		tp.Count = lessCertain(tp.Count, sp.Count)
+		if sp.Count == CountUnknown {
+			tp.RequestsKnown = false
+			tp.Notes = append(tp.Notes, fmt.Sprintf("stage %s: a closed-loop stage bounded by time only sends as many requests as the server answers; its count and cost are unknown before the run (give it requests: N to bound them)", sp.Label))
+		} else if sp.Requests < int64(len(lengths)) && !st.Warmup {
+			tp.Notes = append(tp.Notes, fmt.Sprintf("stage %s sends %d requests, fewer than the %d cases: the later cases are not sent in it", sp.Label, sp.Requests, len(lengths)))
+		}
+		tp.Requests += sp.Requests
+		tp.InputTokens += sp.InputTokens
+		tp.Duration += sp.Duration
+		tp.DurationKnown = tp.DurationKnown && sp.DurationKnown
+	}
+	return tp
+}
+
+// planStage estimates one stage's requests and duration.
+func planStage(st loadgen.Stage, t TargetSpec, lengths []int) StagePlan {
+	sp := StagePlan{Label: st.Name()}
+	dur := st.Duration.Duration()
+	if st.OpenLoop() {
+		mean := st.Rate
+		if st.Kind == loadgen.StageRamp {
+			mean = (st.Rate + st.ToRate) / 2
+		}
+		var n int64
+		sp.Count = CountExact
+		if dur > 0 {
+			x := mean * dur.Seconds()
+			if st.Kind == loadgen.StageConstant {
+				// Sends at 0, 1/r, 2/r ... before the duration ends.
+				n = int64(math.Ceil(x - 1e-9))
+			} else {
+				n = int64(math.Round(x))
+				sp.Count = CountExpected
+			}
+			if st.Requests > 0 && int64(st.Requests) <= n {
+				n, sp.Count = int64(st.Requests), CountExact
+			}
+		} else {
+			n = int64(st.Requests)
+		}
+		sp.Requests = n
+		sp.Duration, sp.DurationKnown = st.ExpectedDuration()
+	} else {
+		tput := simThroughput(t, st.Concurrency, lengths)
+		switch {
+		case st.Requests > 0 && dur == 0:
+			sp.Requests, sp.Count = int64(st.Requests), CountExact
+			if tput > 0 {
+				sp.Duration, sp.DurationKnown = time.Duration(float64(st.Requests)/tput*float64(time.Second)), true
+			}
+		case tput > 0:
+			n := int64(math.Round(tput * dur.Seconds()))
+			sp.Count = CountEstimate
+			if st.Requests > 0 && int64(st.Requests) <= n {
+				n = int64(st.Requests)
+			}
+			sp.Requests = n
+			sp.Duration, sp.DurationKnown = time.Duration(float64(n)/tput*float64(time.Second)), true
+			if sp.Duration > dur || st.Requests == 0 {
+				sp.Duration = dur
+			}
+		case st.Requests > 0:
+			sp.Requests, sp.Count = int64(st.Requests), CountUpperBound
+			sp.Duration, sp.DurationKnown = dur, true
+		default:
+			sp.Count = CountUnknown
+			sp.Duration, sp.DurationKnown = dur, true
+		}
+	}
+	sp.InputTokens = cycledTokens(lengths, sp.Requests)
+	return sp
+}
+
+// simThroughput estimates a simulator's completed requests per wall second
+// with concurrency requests kept in flight, from its latency model: each of
+// the min(concurrency, max_seqs) sequences decodes alongside the others and
+// prefills alone. 0 when unknown (not a simulator, or a time scale of 0,
+// where the client alone limits the rate).
+func simThroughput(t TargetSpec, concurrency int, lengths []int) float64 {
+	if t.Sim == nil || t.Sim.TimeScale <= 0 || concurrency < 1 || len(lengths) == 0 {
+		return 0
+	}
+	cfg := *t.Sim
+	active := min(concurrency, cfg.MaxSeqs)
+	out := cfg.OutputTokens
+	if out <= 0 {
+		out = TypicalAnswerTokens
+	}
+	var total time.Duration
+	for _, l := range lengths {
+		prompt := l + cfg.TemplateOverhead
+		if cfg.ContextWindow > 0 && prompt > cfg.ContextWindow {
+			if cfg.Overflow == sim.OverflowReject {
+				total += time.Duration(cfg.BaseLatency * float64(time.Second))
+				continue
+			}
+			prompt = cfg.ContextWindow
+		}
+		total += cfg.Plan(prompt, out, sim.Load{Decoding: active - 1}, 0, sim.FaultNone).E2E
+	}
+	mean := total.Seconds() / float64(len(lengths)) * cfg.TimeScale
+	if mean <= 0 {
+		return 0
+	}
+	return float64(active) / mean
+}
+
+func (c *Campaign) planSearch(t TargetSpec, m corpus.Matrix, specs []corpus.Spec) TargetPlan {
+	s := c.Search()
+	tp := TargetPlan{Count: CountUpperBound, RequestsKnown: true, DurationKnown: true}
+	steps := s.WorstCaseSteps()
+	ramp := s.RampRates()
+	if len(ramp) > steps {
+		ramp = ramp[:steps]
+	}
+	rates := slices.Clone(ramp)
+	for len(rates) < steps {
+		rates = append(rates, s.MaxRate) // bisection steps: at most MaxRate
+	}
+	stepRequests := func(r float64) int64 {
+		var n int64
+		if s.StepDuration > 0 {
+			n = int64(math.Ceil(r*s.StepDuration.Seconds() - 1e-9))
+			if s.StepRequests > 0 {
+				n = min(n, int64(s.StepRequests))
+			}
+		} else {
+			n = int64(s.StepRequests)
+		}
+		return n
+	}
+	stepDuration := func(r float64) time.Duration {
+		if s.StepDuration > 0 {
+			return s.StepDuration
+		}
+		// Bounded by requests only: at the lowest rate a step could probe.
+		return time.Duration(float64(s.StepRequests) / min(r, s.StartRate) * float64(time.Second))
+	}
+	if s.Warmup > 0 {
+		n := int64(math.Ceil(s.StartRate*s.Warmup.Seconds() - 1e-9))
+		all := make([]int, len(specs))
+		for i, sp := range specs {
+			all[i] = sp.Length
+		}
+		tp.Stages = append(tp.Stages, StagePlan{Label: "warmup " + loadgen.Stage{Kind: loadgen.StageConstant, Rate: s.StartRate}.Name(),
+			Requests: n, Count: CountExact, InputTokens: cycledTokens(all, n), Duration: s.Warmup, DurationKnown: true})
+	}
+	for _, l := range m.Lengths {
+		var n int64
+		var d time.Duration
+		for _, r := range rates {
+			n += stepRequests(r)
+			d += stepDuration(r)
+		}
+		tp.Stages = append(tp.Stages, StagePlan{
+			Label:    fmt.Sprintf("search at %s: up to %d steps", corpus.FormatLength(l), steps),
+			Requests: n, Count: CountUpperBound, InputTokens: n * int64(l), Duration: d, DurationKnown: true,
+		})
+	}
+	for _, sp := range tp.Stages {
+		tp.Requests += sp.Requests
+		tp.InputTokens += sp.InputTokens
+		tp.Duration += sp.Duration
+	}
+	tp.Notes = append(tp.Notes, fmt.Sprintf("search: an upper bound, per length %d ramp steps (%s/s doubling to %s/s) then up to %d bisection steps at no more than %s/s; a search that fails early sends far fewer",
+		len(ramp), fmtFloat(s.StartRate), fmtFloat(s.MaxRate), steps-len(ramp), fmtFloat(s.MaxRate)))
+	return tp
+}
+
+// finish fills the token, cost and note figures from the request counts.
+func (tp *TargetPlan) finish(t TargetSpec, m corpus.Matrix) {
+	tp.Target = t.Config.Name
+	tp.Kind = t.Config.Kind
+	tp.Model = t.Config.Model
+	if t.IsSim() {
+		tp.Kind = KindSim + " (" + t.SimProfile + ")"
+		if tp.Model == "" {
+			tp.Model = t.Sim.Model
+		}
+	}
+	tp.MaxTokens = t.Config.MaxTokens
+	if tp.MaxTokens <= 0 {
+		tp.MaxTokens = loadgen.DefaultMaxTokens
+	}
+	typical := TypicalAnswerTokens
+	if t.IsSim() && t.Sim.OutputTokens > 0 {
+		typical = t.Sim.OutputTokens
+	}
+	typical = min(typical, tp.MaxTokens)
+	tp.OutputTokensMax = tp.Requests * int64(tp.MaxTokens)
+	tp.OutputTokensTypical = tp.Requests * int64(typical)
+	tp.Currency = t.Currency
+	tp.Priced = t.Price.Input > 0 || t.Price.Output > 0
+	if tp.Priced {
+		tp.CostMax = (float64(tp.InputTokens)*t.Price.Input + float64(tp.OutputTokensMax)*t.Price.Output) / 1e6
+		tp.CostTypical = (float64(tp.InputTokens)*t.Price.Input + float64(tp.OutputTokensTypical)*t.Price.Output) / 1e6
+		if m.SharedPrefix && t.Price.Cached > 0 {
+			tp.Notes = append(tp.Notes, "shared_prefix: cached input may be billed at the cached price; the estimate bills all input at the input price")
+		}
+	}
+	if w := t.ContextWindow; w > 0 {
+		var over []string
+		for _, l := range m.Lengths {
+			if l > w {
+				over = append(over, corpus.FormatLength(l))
+			}
+		}
+		if len(over) > 0 {
+			what := "declared context window"
+			if t.IsSim() {
+				what = "simulator's context window"
+			}
+			lengths := "lengths " + strings.Join(over, ", ") + " are"
+			if len(over) == 1 {
+				lengths = "length " + over[0] + " is"
+			}
+			tp.Notes = append(tp.Notes, fmt.Sprintf("%s beyond the %s of %s tokens: expect rejections or silent truncation there",
+				lengths, what, strconv.Itoa(w)))
+		}
+	}
+}
+
+// Write prints the plan as a table.
+func (p *Plan) Write(w io.Writer) error {
+	var b strings.Builder
+	mode := "explicit stages"
+	if p.Search {
+		mode = "envelope search"
+	}
+	fmt.Fprintf(&b, "Plan for campaign %s: %d %s, %s, %s; nothing has been sent.\n",
+		p.Campaign, len(p.Targets), plural(len(p.Targets), "target"), casesLine(p), mode)
+	if len(p.Targets) > 1 {
+		b.WriteString("Targets run one after the other.\n")
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 2, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "target\tkind\trequests\tinput tokens\toutput tokens (typical / max)\test. cost (typical / max)\test. duration\t")
+	for _, t := range p.Targets {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s / %s\t%s\t%s\t\n", t.Target, t.Kind, fmtCount(t.Requests, t.Count, t.RequestsKnown),
+			fmtInt(t.InputTokens), fmtInt(t.OutputTokensTypical), fmtInt(t.OutputTokensMax), fmtCost(t.Priced, t.Currency, t.CostTypical, t.CostMax), fmtDur(t.Duration, t.DurationKnown))
+	}
+	if len(p.Targets) > 1 {
+		cur := p.CostCurrency
+		fmt.Fprintf(tw, "total\t\t%s\t%s\t- / %s\t%s\t%s\t\n", fmtCount(p.Requests, "", p.RequestsKnown), fmtInt(p.InputTokens), fmtInt(p.OutputTokensMax),
+			fmtCost(cur != "", cur, p.CostTypical, p.CostMax), fmtDur(p.Duration, p.DurationKnown))
+	}
+	tw.Flush()
+	for _, t := range p.Targets {
+		fmt.Fprintf(&b, "\n%s (model %s, max_tokens %d):\n", t.Target, orDash(t.Model), t.MaxTokens)
+		sw := tabwriter.NewWriter(&b, 2, 0, 2, ' ', 0)
+		for _, s := range t.Stages {
+			fmt.Fprintf(sw, "  %s\t%s requests\t%s input tokens\t%s\t\n", s.Label, fmtCount(s.Requests, s.Count, s.Count != CountUnknown), fmtInt(s.InputTokens), fmtDur(s.Duration, s.DurationKnown))
+		}
+		sw.Flush()
+		for _, n := range t.Notes {
+			fmt.Fprintf(&b, "  note: %s\n", n)
+		}
+	}
+	b.WriteString("\nInput tokens are exact client counts of the prompts; servers add a few chat-template tokens per request.\n")
+	b.WriteString("Output tokens and cost are shown for a typical needle answer and for every answer running to max_tokens (the bound the budget is checked against).\n")
+	if p.MaxCostUSD != nil {
+		fmt.Fprintf(&b, "Budget: at most $%.2f.\n", *p.MaxCostUSD)
+	}
+	if p.MaxDuration > 0 {
+		fmt.Fprintf(&b, "Time budget: at most %s.\n", p.MaxDuration)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// CheckBudget refuses a plan whose estimate is over budget.max_cost_usd
+// (checked against the upper bound, every answer max_tokens long) or whose
+// expected duration is over budget.max_duration. A priced target whose
+// request count cannot be known is refused too when a cost budget is set.
+func (p *Plan) CheckBudget() error {
+	var errs []error
+	if p.MaxCostUSD != nil {
+		var unknown []string
+		for _, t := range p.Targets {
+			if t.Priced && !t.RequestsKnown {
+				unknown = append(unknown, t.Target)
+			}
+		}
+		if len(unknown) > 0 {
+			errs = append(errs, fmt.Errorf("cannot check budget.max_cost_usd $%.2f: the request count of %s is unknown before the run (a closed-loop stage bounded by time only); give that stage requests: N",
+				*p.MaxCostUSD, orList(unknown)))
+		} else if p.CostMax > *p.MaxCostUSD {
+			ranked := slices.Clone(p.Targets)
+			slices.SortStableFunc(ranked, func(a, b TargetPlan) int {
+				switch {
+				case a.CostMax > b.CostMax:
+					return -1
+				case a.CostMax < b.CostMax:
+					return 1
+				}
+				return 0
+			})
+			var top []string
+			for _, t := range ranked[:min(3, len(ranked))] {
+				if t.CostMax > 0 {
+					top = append(top, fmt.Sprintf("%s $%.2f", t.Target, t.CostMax))
+				}
+			}
+			errs = append(errs, fmt.Errorf("the estimated cost $%.2f (upper bound: every answer max_tokens long; typical $%.2f) is over budget.max_cost_usd $%.2f; costliest: %s. Lower lengths, rates, durations or max_tokens, drop a target, or raise the budget",
+				p.CostMax, p.CostTypical, *p.MaxCostUSD, strings.Join(top, ", ")))
+		}
+	}
+	if p.MaxDuration > 0 && p.DurationKnown && p.Duration > p.MaxDuration {
+		errs = append(errs, fmt.Errorf("the estimated duration %s is over budget.max_duration %s: shorten the stages or drop a target, or raise the limit",
+			p.Duration.Round(time.Second), p.MaxDuration))
+	}
+	return errors.Join(errs...)
+}
+
+func casesLine(p *Plan) string {
+	m := p.Matrix
+	return fmt.Sprintf("%d %s (%d %s × %d %s × %d %s × %d %s)", p.Cases, plural(p.Cases, "case"),
+		len(m.Tasks), plural(len(m.Tasks), "task"), len(m.Lengths), plural(len(m.Lengths), "length"),
+		len(m.Depths), plural(len(m.Depths), "depth"), max(m.Samples, 1), plural(max(m.Samples, 1), "sample"))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
+}
+
+func fmtCount(n int64, how string, known bool) string {
+	if !known {
+		return "unknown"
+	}
+	s := fmtInt(n)
+	switch how {
+	case CountUpperBound:
+		return "≤" + s
+	case CountExpected, CountEstimate:
+		return "~" + s
+	}
+	return s
+}
+
+// fmtInt writes 1234567 as 1,234,567.
+func fmtInt(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func fmtCost(priced bool, cur string, typical, upper float64) string {
+	if !priced {
+		return "no prices"
+	}
+	return fmt.Sprintf("%s %.2f / %.2f", cur, typical, upper)
+}
+
+func fmtDur(d time.Duration, known bool) string {
+	if !known {
+		return "unknown"
+	}
+	if d >= time.Minute {
+		return "~" + d.Round(time.Second).String()
+	}
+	return "~" + d.Round(100*time.Millisecond).String()
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
