@@ -35,26 +35,12 @@ func (x *exchange) stopReason() string {
 
 // serveAnthropic answers POST /v1/messages.
 func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request) {
-	body, e := readBody(w, r)
-	if e != nil {
-		e.write(w, apiAnthropic)
-		return
-	}
-	req, e := decodeAnthropic(body)
-	if e != nil {
-		e.write(w, apiAnthropic)
-		return
-	}
-	ctx := r.Context()
-	x, e := s.begin(ctx, apiAnthropic, req)
-	if e != nil {
-		if e.status != 499 {
-			e.write(w, apiAnthropic)
-		}
+	req, x := s.accept(w, r, apiAnthropic, decodeAnthropic)
+	if x == nil {
 		return
 	}
 	defer x.end()
-	x.setHeaders(w.Header())
+	ctx := r.Context()
 	if req.stream {
 		s.streamAnthropic(ctx, w, x)
 		return

@@ -178,3 +178,24 @@ func pieces(tok *corpus.Tokenizer, out []int) []string {
 	}
 	return ps
 }
+
+// accept reads and decodes a request of API a and admits it to the
+// scheduler. On failure it has already written the API's own error (or, for a
+// client that went away, nothing) and returns nil.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, a api, decode func([]byte) (chat, *apiError)) (chat, *exchange) {
+	body, e := readBody(w, r)
+	if e == nil {
+		var req chat
+		if req, e = decode(body); e == nil {
+			var x *exchange
+			if x, e = s.begin(r.Context(), a, req); e == nil {
+				x.setHeaders(w.Header())
+				return req, x
+			}
+		}
+	}
+	if e.status != 499 {
+		e.write(w, a)
+	}
+	return chat{}, nil
+}

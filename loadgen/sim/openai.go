@@ -36,26 +36,12 @@ type openAIResponse struct {
 
 // serveOpenAI answers POST /v1/chat/completions.
 func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
-	body, e := readBody(w, r)
-	if e != nil {
-		e.write(w, apiOpenAI)
-		return
-	}
-	req, e := decodeOpenAI(body)
-	if e != nil {
-		e.write(w, apiOpenAI)
-		return
-	}
-	ctx := r.Context()
-	x, e := s.begin(ctx, apiOpenAI, req)
-	if e != nil {
-		if e.status != 499 {
-			e.write(w, apiOpenAI)
-		}
+	req, x := s.accept(w, r, apiOpenAI, decodeOpenAI)
+	if x == nil {
 		return
 	}
 	defer x.end()
-	x.setHeaders(w.Header())
+	ctx := r.Context()
 	if req.stream {
 		s.streamOpenAI(ctx, w, x)
 		return
