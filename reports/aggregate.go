@@ -129,6 +129,23 @@ type TargetSummary struct {
 	Truncation  Truncation         `json:"truncation"`
 	Consistency ConsistencySummary `json:"consistency"`
 	Stages      []StageInfo        `json:"stages"`
+	// Spend is what every record of this target cost, warm-up included
+	// (Cost covers the measured requests only); nil without a price.
+	Spend *float64 `json:"spend,omitempty"`
+	// Steps are the target's stages per length in the order they ran, set
+	// when each stage held one length (as the steps of a rate search do).
+	Steps []Step `json:"steps,omitempty"`
+}
+
+// Step is one stage at one length: a step of a rate search.
+type Step struct {
+	Stage      int      `json:"stage"`
+	StageLabel string   `json:"stage_label"`
+	Length     int      `json:"length"`
+	Rate       float64  `json:"rate"`
+	Requests   int      `json:"requests"`
+	Pass       bool     `json:"pass"`
+	Reasons    []string `json:"reasons,omitempty"`
 }
 
 // RunInfo describes the run a summary was built from.
@@ -159,6 +176,19 @@ type Summary struct {
 	Envelope   *Envelope       `json:"envelope"`
 	Points     []Point         `json:"points"`
 	Cells      []Cell          `json:"cells"`
+	// Currency labels every amount; Spend is what the whole run cost,
+	// warm-up included (nil without prices).
+	Currency string   `json:"currency,omitempty"`
+	Spend    *float64 `json:"spend,omitempty"`
+	// Requirement, Choice and Candidates answer a stated requirement:
+	// Choice is the best covering target (nil when none covers),
+	// Candidates every target, covering ones first, best first. Answer
+	// says it in one line; RankedBy says how covering targets were ranked.
+	Requirement *Requirement `json:"requirement,omitempty"`
+	Choice      *Candidate   `json:"choice,omitempty"`
+	Candidates  []Candidate  `json:"candidates,omitempty"`
+	Answer      string       `json:"answer,omitempty"`
+	RankedBy    string       `json:"ranked_by,omitempty"`
 	// Files are the outputs written, by name, when Write made them.
 	Files map[string]string `json:"files,omitempty"`
 
@@ -170,6 +200,9 @@ type scored struct {
 	rec  *loadgen.Record
 	a    probes.Assessment
 	good bool
+	// cost is what the request cost, when priced is set.
+	cost   float64
+	priced bool
 }
 
 type stageKey struct {
@@ -197,6 +230,11 @@ func Build(m *loadgen.Manifest, records []loadgen.Record, opts Options) (*Summar
 	if opts.Objectives.Accuracy < 0 || opts.Objectives.Accuracy > 1 {
 		return nil, fmt.Errorf("accuracy threshold %v: give a fraction between 0 and 1, such as 0.85", opts.Objectives.Accuracy)
 	}
+	if opts.Requirement != nil {
+		if err := opts.Requirement.Validate(); err != nil {
+			return nil, err
+		}
+	}
 
 	byTarget := map[string][]int{}
 	for i := range records {
@@ -223,6 +261,10 @@ func Build(m *loadgen.Manifest, records []loadgen.Record, opts Options) (*Summar
 	for i := range records {
 		r := &records[i]
 		s.records[i] = scored{rec: r, a: probes.Assess(observation(r, cal[r.Target])), good: meetsLatency(r, opts.Objectives.Latency)}
+		if price, ok := opts.Prices.lookup(r.Target); ok {
+			s.records[i].cost = price.cost(r.PromptTokensClient, r.PromptTokensServer, r.CachedTokens, r.OutputTokens, r.ErrorClass != "")
+			s.records[i].priced = true
+		}
 		if r.Warmup {
 			s.Run.Warmup++
 		}
@@ -364,7 +406,69 @@ func Build(m *loadgen.Manifest, records []loadgen.Record, opts Options) (*Summar
 
 	judgePoints(s.Points, opts.Objectives)
 	s.Envelope = buildEnvelope(s, opts)
+	addSpend(s, opts)
+	for i := range s.Targets {
+		s.Targets[i].Steps = stepsOf(s.Points, s.Targets[i].Target)
+	}
+	if opts.Requirement != nil {
+		req := *opts.Requirement
+		s.Requirement = &req
+		s.Candidates, s.RankedBy = Choose(s.Envelope, req)
+		if len(s.Candidates) > 0 && s.Candidates[0].Covers {
+			s.Choice = &s.Candidates[0]
+		}
+		s.Answer = requirementAnswer(req, s.Candidates, s.RankedBy)
+	}
 	return s, nil
+}
+
+// addSpend sets what each priced target, and the run, actually cost,
+// warm-up included.
+func addSpend(s *Summary, opts Options) {
+	spend := map[string]float64{}
+	priced := map[string]bool{}
+	for _, sc := range s.records {
+		if sc.priced {
+			spend[sc.rec.Target] += sc.cost
+			priced[sc.rec.Target] = true
+		}
+	}
+	var total float64
+	for i := range s.Targets {
+		t := s.Targets[i].Target
+		if !priced[t] {
+			continue
+		}
+		v := spend[t]
+		s.Targets[i].Spend = &v
+		total += v
+	}
+	if len(priced) > 0 {
+		s.Currency, s.Spend = opts.Prices.Currency, &total
+	}
+}
+
+// stepsOf returns a target's (stage, length) points in the order the
+// stages ran, when every stage held one length (the shape of a rate
+// search); nil otherwise. Points must be judged.
+func stepsOf(points []Point, target string) []Step {
+	var steps []Step
+	lengths := map[int]int{}
+	for _, p := range points {
+		if p.Target != target {
+			continue
+		}
+		if n, ok := lengths[p.Stage]; ok && n != p.Length {
+			return nil
+		}
+		lengths[p.Stage] = p.Length
+		steps = append(steps, Step{Stage: p.Stage, StageLabel: p.StageLabel, Length: p.Length, Rate: p.StageRate, Requests: p.Requests, Pass: p.Pass, Reasons: p.Reasons})
+	}
+	if len(steps) < 2 {
+		return nil
+	}
+	slices.SortFunc(steps, func(a, b Step) int { return cmp.Or(cmp.Compare(a.Length, b.Length), cmp.Compare(a.Stage, b.Stage)) })
+	return steps
 }
 
 func runInfo(m *loadgen.Manifest) RunInfo {
@@ -449,7 +553,7 @@ func computeStats(group []*scored, perRequest float64, opts Options, target stri
 	st := Stats{Requests: len(group), Attribution: map[string]int{}}
 	var ttft, tpot, gaps, e2e []time.Duration
 	var recall, anyMatch, cost float64
-	price, priced := opts.Prices.lookup(target)
+	_, priced := opts.Prices.lookup(target)
 	for _, sc := range group {
 		r := sc.rec
 		st.Attribution[sc.a.Attribution]++
@@ -463,9 +567,7 @@ func computeStats(group []*scored, perRequest float64, opts Options, target stri
 		if sc.a.Null {
 			st.Nulls++
 		}
-		if priced {
-			cost += price.cost(r.PromptTokensClient, r.PromptTokensServer, r.CachedTokens, r.OutputTokens)
-		}
+		cost += sc.cost
 		if r.ErrorClass != "" {
 			st.Errors++
 			if st.ErrorClasses == nil {

@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/probes"
 )
 
@@ -61,29 +62,63 @@ func targetCharts(s *Summary, target string) []Chart {
 	}
 	var out []Chart
 	for _, b := range builders {
-		c := Chart{Kind: b.kind, Title: b.title}
 		p, note := b.build(s, target)
-		if p == nil {
-			c.Note = note
-		} else if svg, err := renderSVG(p); err != nil {
-			c.Note = "could not draw this chart: " + err.Error()
-		} else {
-			c.SVG = svg
-		}
-		out = append(out, c)
+		out = append(out, chartOf(b.kind, b.title, p, note))
 	}
 	return out
 }
 
+// chartOf renders p, or keeps note when there is no plot.
+func chartOf(kind, title string, p *plot.Plot, note string) Chart {
+	c := Chart{Kind: kind, Title: title}
+	if p == nil {
+		c.Note = note
+	} else if svg, err := renderSVG(p); err != nil {
+		c.Note = "could not draw this chart: " + err.Error()
+	} else {
+		c.SVG = svg
+	}
+	return c
+}
+
 // renderSVG renders p as SVG and strips the XML prolog and comment so the
-// markup can sit inline in HTML.
+// markup can sit inline in HTML. The legend is drawn outside the data
+// area, never over it: to the right of the plot when it is narrow, else
+// below it (the chart then grows taller).
 func renderSVG(p *plot.Plot) (template.HTML, error) {
-	wt, err := p.WriterTo(chartW, chartH, "svg")
+	leg := p.Legend
+	p.Legend = plot.NewLegend()
+	size := leg.Rectangle(draw.Canvas{}).Size()
+	w, h := chartW, chartH
+	legendBelow := size.X > chartW*3/10
+	if legendBelow {
+		h += size.Y + 2*legendGap
+	}
+	cw, err := draw.NewFormattedCanvas(w, h, "svg")
 	if err != nil {
 		return "", fmt.Errorf("rendering chart: %w", err)
 	}
+	dc := draw.New(cw)
+	if size.X > 0 {
+		leg.Top, leg.Left, leg.XOffs, leg.YOffs = true, true, 0, 0
+		var area vg.Rectangle
+		if legendBelow {
+			area = vg.Rectangle{Min: vg.Point{X: legendGap, Y: legendGap}, Max: vg.Point{X: w - legendGap, Y: legendGap + size.Y}}
+			p.Draw(draw.Crop(dc, 0, 0, size.Y+2*legendGap, 0))
+		} else {
+			top := h - legendGap
+			if p.Title.Text != "" {
+				top -= p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
+			}
+			area = vg.Rectangle{Min: vg.Point{X: w - size.X - legendGap, Y: legendGap}, Max: vg.Point{X: w - legendGap, Y: top}}
+			p.Draw(draw.Crop(dc, 0, -(size.X + 2*legendGap), 0, 0))
+		}
+		leg.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: area})
+	} else {
+		p.Draw(dc)
+	}
 	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
+	if _, err := cw.WriteTo(&buf); err != nil {
 		return "", fmt.Errorf("rendering chart: %w", err)
 	}
 	b := buf.Bytes()
@@ -94,7 +129,11 @@ func renderSVG(p *plot.Plot) (template.HTML, error) {
 	return template.HTML(b[i:]), nil // #nosec: gonum escapes all text it draws
 }
 
-// newPlot returns a plot in a sans-serif face with a legend at the top left.
+// legendGap is the space around a legend drawn beside or below a plot.
+const legendGap = 4 * vg.Millimeter
+
+// newPlot returns a plot in a sans-serif face (its legend is drawn outside
+// the data area by renderSVG).
 func newPlot(xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
 	sans := font.Font{Typeface: "Liberation", Variant: "Sans"}
@@ -104,7 +143,6 @@ func newPlot(xLabel, yLabel string) *plot.Plot {
 		a.Tick.Label.Font = font.From(sans, 9)
 	}
 	p.Legend.TextStyle.Font = font.From(sans, 9)
-	p.Legend.Top = true
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
 	p.Add(plotter.NewGrid())
@@ -236,7 +274,7 @@ func heatmapPlot(s *Summary, target string) (*plot.Plot, string) {
 	}
 	ls := make([]string, len(lengths))
 	for i, l := range lengths {
-		ls[i] = strconv.Itoa(l)
+		ls[i] = corpus.FormatLength(l)
 	}
 	ds := make([]string, len(depths))
 	for i, d := range depths {
@@ -275,7 +313,7 @@ func perLengthLines(p *plot.Plot, points []Point, suffix string, dashes []vg.Len
 		pts.Color = plotutil.Color(i)
 		pts.Shape = draw.CircleGlyph{}
 		p.Add(line, pts)
-		p.Legend.Add(fmt.Sprintf("%d%s", l, suffix), line)
+		p.Legend.Add(corpus.FormatLength(l)+suffix, line)
 		added++
 	}
 	return added
@@ -290,7 +328,6 @@ func ttftPlot(s *Summary, target string) (*plot.Plot, string) {
 		return nil, "no time to first token was observed"
 	}
 	p.Y.Min = 0
-	p.Legend.Left = true
 	addObjectiveLine(p, s.Objectives, MetricTTFT, points)
 	return p, ""
 }
@@ -335,7 +372,6 @@ func accuracyPlot(s *Summary, target string) (*plot.Plot, string) {
 		}
 	}
 	p.Y.Min, p.Y.Max = 0, 1.05
-	p.Legend.Top, p.Legend.Left = false, true
 	return p, ""
 }
 
@@ -377,7 +413,7 @@ func envelopePlot(s *Summary, target string) (*plot.Plot, string) {
 	}
 	ls := make([]string, len(lengths))
 	for i, l := range lengths {
-		ls[i] = strconv.Itoa(l)
+		ls[i] = corpus.FormatLength(l)
 	}
 	p.Y.Tick.Marker = categoryTicks(ls)
 	p.Y.Min, p.Y.Max = -0.5, float64(len(lengths))-0.5
@@ -504,7 +540,6 @@ func attributionPlot(s *Summary, target string) (*plot.Plot, string) {
 	slices.Sort(lengths)
 	p := newPlot("prompt length (tokens)", "requests")
 	var below *plotter.BarChart
-	entries := 0
 	for _, label := range attributionOrder() {
 		vals := make(plotter.Values, len(lengths))
 		total := 0
@@ -526,21 +561,13 @@ func attributionPlot(s *Summary, target string) (*plot.Plot, string) {
 		}
 		p.Add(bar)
 		p.Legend.Add(label, bar)
-		entries++
 		below = bar
 	}
 	ls := make([]string, len(lengths))
-	peak := 0
 	for i, l := range lengths {
-		ls[i] = strconv.Itoa(l)
-		total := 0
-		for _, n := range byLength[l] {
-			total += n
-		}
-		peak = max(peak, total)
+		ls[i] = corpus.FormatLength(l)
 	}
 	p.NominalX(ls...)
-	// Head room above the tallest bar for the legend.
-	p.Y.Min, p.Y.Max = 0, float64(peak)*(1+0.1*float64(entries))+1
+	p.Y.Min = 0
 	return p, ""
 }

@@ -13,14 +13,15 @@ import (
 
 // CSVColumns returns the columns of records.csv, in order. Durations are
 // float seconds, times RFC 3339 with nanoseconds; the verdict columns are
-// the report's re-attribution, not the one written live.
+// the report's re-attribution, not the one written live; cost is what the
+// request cost at the target's price (empty when no price was given).
 func CSVColumns() []string {
 	return []string{
 		"seq", "target", "model", "stage", "stage_label", "warmup",
 		"case_id", "task", "length", "depth", "actual_depth", "needle_token_index", "repeat",
 		"scheduled_at", "sent_at", "send_lag", "ttfb", "ttft", "e2e", "e2e_sched", "tpot",
 		"chunk_gaps", "chunk_gap_max",
-		"prompt_tokens_client", "prompt_tokens_server", "output_tokens", "cached_tokens", "output_tokens_estimated",
+		"prompt_tokens_client", "prompt_tokens_server", "output_tokens", "cached_tokens", "output_tokens_estimated", "cost",
 		"finish_reason", "status", "error_class", "error", "retry_after",
 		"correct", "recall", "any", "null", "attribution", "cut", "needle_lost",
 		"expected", "answer",
@@ -60,7 +61,7 @@ func csvRow(row []string, sc scored) []string {
 		r.CaseID, r.Task, strconv.Itoa(r.Length), ftoa(r.Depth), ftoa(r.ActualDepth), strconv.Itoa(r.NeedleTokenIndex), strconv.Itoa(r.Repeat),
 		timeString(r.ScheduledAt), timeString(r.SentAt), secs(r.SendLag), secs(r.TTFB), secs(r.TTFT), secs(r.E2E), secs(r.E2ESched), secs(r.TPOT),
 		strconv.Itoa(len(r.ChunkGaps)), secs(gapMax),
-		strconv.Itoa(r.PromptTokensClient), strconv.Itoa(r.PromptTokensServer), strconv.Itoa(r.OutputTokens), strconv.Itoa(r.CachedTokens), strconv.FormatBool(r.OutputTokensEstimated),
+		strconv.Itoa(r.PromptTokensClient), strconv.Itoa(r.PromptTokensServer), strconv.Itoa(r.OutputTokens), strconv.Itoa(r.CachedTokens), strconv.FormatBool(r.OutputTokensEstimated), costString(sc),
 		r.FinishReason, strconv.Itoa(r.Status), r.ErrorClass, r.Error, secs(r.RetryAfter),
 		strconv.FormatBool(sc.a.Correct), ftoa(sc.a.Recall), strconv.FormatBool(sc.a.Any), strconv.FormatBool(sc.a.Null), sc.a.Attribution, sc.a.Cut, strconv.FormatBool(sc.a.NeedleLost),
 		strings.Join(r.Expected, ";"), r.Answer,
@@ -82,4 +83,12 @@ func timeString(t time.Time) string {
 		return ""
 	}
 	return t.Format(time.RFC3339Nano)
+}
+
+// costString writes a record's cost, empty when its target has no price.
+func costString(sc scored) string {
+	if !sc.priced {
+		return ""
+	}
+	return ftoa(sc.cost)
 }

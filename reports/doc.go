@@ -28,4 +28,44 @@
 //     objective's maximum (the percentile applies to the group, not to one
 //     request): ttft and e2e must be observed; tpot and chunk_gap (the
 //     request's largest gap) count as met when not observed.
+//   - Cost is per record: input tokens at the server's count when it sent
+//     one (else the client's), cached tokens at the cached price, output
+//     tokens at the output price. A failed request the server counted
+//     nothing for and sent nothing back (a rejection, a 429) costs nothing.
+//     Cells, points and targets sum their non-warm-up records; a target's
+//     and the run's spend also count warm-up, which was paid for too.
+//   - Search steps: when every stage of a target held one length, as the
+//     steps of a rate search do, the report lists them per length in the
+//     order they ran, each judged like any point. The envelope then reads
+//     the max rate from the steps sorted by rate, so a bisection step
+//     between the last pass and the first fail counts where it belongs.
+//
+// A Requirement (length L, rate R, optional latency bounds and accuracy)
+// is covered by a target when L is within its effective context and, at
+// some tested length at or above L, a point whose rate is at least R (less
+// 1%, for pacing noise) is within the passing run of points below the
+// length's max rate, with its latency percentiles within the requirement's
+// bounds (the run's objectives when it gives none) and its accuracy at or
+// above the threshold. Only tested lengths count: a requirement longer
+// than every tested length is not covered, and the report says the run
+// cannot tell. The covering point is the lightest such point at the
+// shortest such length: the closest the run came to the requirement.
+//
+// Covering targets are ranked by cost per request at the covering point,
+// cost per correct answer breaking ties. Per request is the primary key
+// because it is what serving R requests per second costs (R times it):
+// every covering target already answers at or above the accuracy
+// threshold, so cost per correct answer differs from it by less than that
+// threshold's margin and would rank by accuracy more than by price; a user
+// who cares about accuracy beyond the threshold states it in the
+// requirement. When some covering target has no price the cost is unknown
+// and the ranking is by max rate at the covering length, then by latency
+// there (the first latency bound's percentile, else ttft p95).
+//
+// With two or more targets the report compares them: a row per target in
+// the envelope table, and charts with one line per target in a fixed
+// colour and marker each. Latency against rate is drawn at the longest
+// length every target was tested at (one chart, where the targets differ
+// most; each target's own section has every length). Chart legends are
+// drawn beside the plot, or below it when too wide, never over the data.
 package reports

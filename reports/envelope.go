@@ -68,6 +68,7 @@ type EnvelopePoint struct {
 	ErrorRate  float64    `json:"error_rate"`
 	TTFT       Quantiles  `json:"ttft"`
 	TPOT       Quantiles  `json:"tpot"`
+	ChunkGap   Quantiles  `json:"chunk_gap"`
 	E2E        Quantiles  `json:"e2e"`
 	Goodput    float64    `json:"goodput"`
 	// CorrectGoodput is requests per second meeting every latency
@@ -212,7 +213,7 @@ func envelopePoint(p Point) EnvelopePoint {
 		Stage: p.Stage, StageLabel: p.StageLabel, Rate: p.StageRate, Requests: p.Requests,
 		Pass: p.Pass, Reasons: p.Reasons,
 		Accuracy: p.Accuracy, AccuracyCI: p.AccuracyCI, ErrorRate: p.ErrorRate,
-		TTFT: p.TTFT, TPOT: p.TPOT, E2E: p.E2E,
+		TTFT: p.TTFT, TPOT: p.TPOT, ChunkGap: p.ChunkGap, E2E: p.E2E,
 		Goodput: p.Goodput, CorrectGoodput: p.CorrectGoodput, Cost: p.Cost,
 	}
 }

@@ -43,7 +43,7 @@ func formatCost(c *Cost) string {
 	if c == nil {
 		return "-"
 	}
-	return strings.TrimSpace(fmt.Sprintf("%.4g %s", c.PerRequest, c.Currency))
+	return formatMoney(c.PerRequest, c.Currency)
 }
 
 func formatLength(l int) string {
@@ -102,4 +102,13 @@ func truncationSentence(ts TargetSummary) string {
 	}
 	b.WriteString(".")
 	return b.String()
+}
+
+// formatPer1k writes the cost of 1000 correct answers, "-" when unknown.
+func formatPer1k(c *Cost) string {
+	v := per1k(c)
+	if v == nil {
+		return "-"
+	}
+	return formatMoney(*v, c.Currency)
 }

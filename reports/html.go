@@ -44,6 +44,11 @@ type htmlView struct {
 	S       *Summary
 	Targets []htmlTarget
 	Order   []string
+	// Multi is set for two or more targets: the report then compares them.
+	Multi          bool
+	Compare        []comparisonRow
+	CompareLengths []int
+	CompareCharts  []Chart
 }
 
 func templateFuncs() template.FuncMap {
@@ -59,6 +64,38 @@ func templateFuncs() template.FuncMap {
 		"counts":  func(m map[string]int) string { return formatCounts(m, attributionOrder()) },
 		"join":    strings.Join,
 		"count":   func(m map[string]int, k string) int { return m[k] },
+		"flen":    formatLengthShort,
+		"money": func(v *float64, currency string) string {
+			if v == nil {
+				return "-"
+			}
+			return formatMoney(*v, currency)
+		},
+		"per1k": per1k,
+		"percorrect": func(c *Cost) *float64 {
+			if c == nil {
+				return nil
+			}
+			return c.PerCorrect
+		},
+		"total": func(c *Cost) *float64 {
+			if c == nil {
+				return nil
+			}
+			return &c.Total
+		},
+		"perrequest": func(c *Cost) *float64 {
+			if c == nil {
+				return nil
+			}
+			return &c.PerRequest
+		},
+		"currency": func(c *Cost) string {
+			if c == nil {
+				return ""
+			}
+			return c.Currency
+		},
 	}
 }
 
@@ -71,7 +108,10 @@ func WriteHTML(w io.Writer, s *Summary) error {
 	if err != nil {
 		return fmt.Errorf("report template: %w", err)
 	}
-	v := htmlView{S: s, Order: attributionOrder()}
+	v := htmlView{S: s, Order: attributionOrder(), Multi: len(s.Targets) > 1}
+	if v.Multi {
+		v.Compare, v.CompareLengths, v.CompareCharts = comparisonRows(s), s.ComparisonLengths(), comparisonCharts(s)
+	}
 	for i, ts := range s.Targets {
 		ht := htmlTarget{T: ts, E: s.Envelope.Targets[i], Charts: targetCharts(s, ts.Target), Points: targetPoints(s, ts.Target), Truncation: truncationSentence(ts)}
 		for _, sc := range s.records {

@@ -24,8 +24,17 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		fmt.Fprintf(&b, "- **note: %s**\n", md(s.Run.Note))
 	}
 	fmt.Fprintf(&b, "- objectives: %s\n", md(s.Objectives.Describe()))
+	if s.Spend != nil {
+		fmt.Fprintf(&b, "- spent: %s in all (every request, warm-up included)\n", md(formatMoney(*s.Spend, s.Currency)))
+	}
 
 	b.WriteString("\n## Envelope\n")
+	if len(s.Targets) > 1 {
+		writeComparisonMarkdown(&b, s)
+	}
+	if s.Requirement != nil {
+		writeRequirementMarkdown(&b, s)
+	}
 	for _, et := range s.Envelope.Targets {
 		fmt.Fprintf(&b, "\n### %s", md(et.Target))
 		if et.Model != "" {
@@ -36,11 +45,11 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 			fmt.Fprintf(&b, ", relative to accuracy %.2f at the shortest length", *et.BaselineAccuracy)
 		}
 		b.WriteString(").\n\n")
-		b.WriteString("| length | accuracy | max rate | ttft p95 | e2e p95 | accuracy there | cost/request | failures |\n|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		b.WriteString("| length | accuracy | max rate | ttft p95 | e2e p95 | accuracy there | cost/request | cost/1k correct | failures |\n|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		for _, el := range et.Lengths {
-			ttft, e2e, acc, cost := "-", "-", "-", "-"
+			ttft, e2e, acc, cost, k := "-", "-", "-", "-", "-"
 			if el.At != nil {
-				ttft, e2e, acc, cost = formatQuantile(el.At.TTFT, 95), formatQuantile(el.At.E2E, 95), fmt.Sprintf("%.2f", el.At.Accuracy), formatCost(el.At.Cost)
+				ttft, e2e, acc, cost, k = formatQuantile(el.At.TTFT, 95), formatQuantile(el.At.E2E, 95), fmt.Sprintf("%.2f", el.At.Accuracy), formatCost(el.At.Cost), formatPer1k(el.At.Cost)
 			}
 			var fails []string
 			for _, p := range el.Points {
@@ -48,7 +57,34 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 					fails = append(fails, fmt.Sprintf("%s: %s", formatRate(p.Rate), strings.Join(p.Reasons, "; ")))
 				}
 			}
-			fmt.Fprintf(&b, "| %d | %.2f | %s | %s | %s | %s | %s | %s |\n", el.Length, el.Accuracy, formatMaxRate(el.MaxRate), ttft, e2e, acc, md(cost), md(strings.Join(fails, " / ")))
+			fmt.Fprintf(&b, "| %d | %.2f | %s | %s | %s | %s | %s | %s | %s |\n", el.Length, el.Accuracy, formatMaxRate(el.MaxRate), ttft, e2e, acc, md(cost), md(k), md(strings.Join(fails, " / ")))
+		}
+		for _, ts := range s.Targets {
+			if ts.Target == et.Target && len(ts.Steps) > 0 {
+				b.WriteString("\nSearch steps (per length, in the order they ran):\n\n| length | stage | rate | requests | result |\n|---:|---|---:|---:|---|\n")
+				for _, st := range ts.Steps {
+					res := "pass"
+					if !st.Pass {
+						res = "fail: " + strings.Join(st.Reasons, "; ")
+					}
+					fmt.Fprintf(&b, "| %s | %s | %s | %d | %s |\n", formatLengthShort(st.Length), md(st.StageLabel), formatRate(st.Rate), st.Requests, md(res))
+				}
+			}
+		}
+	}
+
+	if s.Spend != nil {
+		b.WriteString("\n## Cost\n\n| target | spent (warm-up included) | measured requests | per request | per correct answer |\n|---|---:|---:|---:|---:|\n")
+		for _, ts := range s.Targets {
+			if ts.Spend == nil || ts.Cost == nil {
+				fmt.Fprintf(&b, "| %s | no price | - | - | - |\n", md(ts.Target))
+				continue
+			}
+			perCorrect := "-"
+			if ts.Cost.PerCorrect != nil {
+				perCorrect = formatMoney(*ts.Cost.PerCorrect, ts.Cost.Currency)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", md(ts.Target), md(formatMoney(*ts.Spend, s.Currency)), md(formatMoney(ts.Cost.Total, ts.Cost.Currency)), md(formatCost(ts.Cost)), md(perCorrect))
 		}
 	}
 
@@ -87,22 +123,94 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		fmt.Fprintf(&b, "| %s | %d | %.2f | %.2f |\n", md(ts.Target), c.Cases, c.MeanAgreement, c.MeanDistinct)
 	}
 
-	b.WriteString("\n## Points (target, stage, length)\n\n| target | stage | rate | length | requests | accuracy (95% CI) | recall | ttft p50 | ttft p95 | e2e p95 | error rate | goodput | correct goodput | pass |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("\n## Points (target, stage, length)\n\n| target | stage | rate | length | requests | accuracy (95% CI) | recall | ttft p50 | ttft p95 | e2e p95 | error rate | goodput | correct goodput | cost/request | cost/correct | pass |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, p := range s.Points {
 		pass := "pass"
 		if !p.Pass {
 			pass = "fail: " + strings.Join(p.Reasons, "; ")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %.2f (%.2f-%.2f) | %.2f | %s | %s | %s | %.3g | %s | %s | %s |\n",
+		perCorrect := "-"
+		if p.Cost != nil && p.Cost.PerCorrect != nil {
+			perCorrect = formatMoney(*p.Cost.PerCorrect, p.Cost.Currency)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %.2f (%.2f-%.2f) | %.2f | %s | %s | %s | %.3g | %s | %s | %s | %s | %s |\n",
 			md(p.Target), md(p.StageLabel), formatRate(p.StageRate), p.Length, p.Requests, p.Accuracy, p.AccuracyCI[0], p.AccuracyCI[1], p.Recall,
 			formatQuantile(p.TTFT, 50), formatQuantile(p.TTFT, 95), formatQuantile(p.E2E, 95), p.ErrorRate,
-			formatRate(p.Goodput), formatRate(p.CorrectGoodput), md(pass))
+			formatRate(p.Goodput), formatRate(p.CorrectGoodput), md(formatCost(p.Cost)), md(perCorrect), md(pass))
 	}
 	b.WriteString("\nPer-cell figures (by depth) are in summary.json and report.html; every request is in records.csv.\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("writing summary.md: %w", err)
 	}
 	return nil
+}
+
+// writeComparisonMarkdown writes the envelope comparison: a row per
+// target, a column per length tested on any target.
+func writeComparisonMarkdown(b *strings.Builder, s *Summary) {
+	lengths := s.ComparisonLengths()
+	b.WriteString("\nTargets compared. Per length: max rate (ttft p95 / e2e p95, accuracy, cost/request, cost/1k correct) at that rate.\n\n| target | effective context | spent |")
+	for _, l := range lengths {
+		fmt.Fprintf(b, " %s |", formatLengthShort(l))
+	}
+	b.WriteString("\n|---|---:|---:|")
+	b.WriteString(strings.Repeat("---|", len(lengths)))
+	b.WriteString("\n")
+	for _, r := range comparisonRows(s) {
+		spent := "-"
+		if r.T.Spend != nil {
+			spent = formatMoney(*r.T.Spend, s.Currency)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s |", md(r.E.Target), formatLengthShort(r.E.EffectiveContextLength), md(spent))
+		for _, c := range r.Cells {
+			switch {
+			case !c.Tested:
+				b.WriteString(" not tested |")
+			case c.L.At == nil:
+				fmt.Fprintf(b, " none (accuracy %.2f) |", c.L.Accuracy)
+			default:
+				at := c.L.At
+				fmt.Fprintf(b, " %s (%s / %s, %.2f, %s, %s) |", formatMaxRate(c.L.MaxRate), formatQuantile(at.TTFT, 95), formatQuantile(at.E2E, 95), at.Accuracy, md(formatCost(at.Cost)), md(formatPer1k(at.Cost)))
+			}
+		}
+		b.WriteString("\n")
+	}
+}
+
+// writeRequirementMarkdown writes the answer to the stated requirement and
+// the ranking behind it.
+func writeRequirementMarkdown(b *strings.Builder, s *Summary) {
+	fmt.Fprintf(b, "\n## Requirement: %s\n\n", md(s.Requirement.Describe()))
+	if s.Choice != nil {
+		fmt.Fprintf(b, "**%s**\n\n", md(s.Answer))
+	} else {
+		fmt.Fprintf(b, "**No target covers %s.**\n\n", md(s.Requirement.Describe()))
+	}
+	b.WriteString("| rank | target | covers | effective context | length | max rate | covering point | ttft p95 | e2e p95 | accuracy | cost/request | cost/1k correct | why not |\n|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, c := range s.Candidates {
+		rank, covers := "-", "no"
+		if c.Rank > 0 {
+			rank, covers = fmt.Sprint(c.Rank), "yes"
+		}
+		length := "-"
+		if c.Length > 0 {
+			length = formatLengthShort(c.Length)
+		}
+		point, ttft, e2e, acc, cost, k := "-", "-", "-", "-", "-", "-"
+		if c.At != nil {
+			point, ttft, e2e, acc, cost, k = formatRate(c.At.Rate), formatQuantile(c.At.TTFT, 95), formatQuantile(c.At.E2E, 95), fmt.Sprintf("%.2f", c.At.Accuracy), formatCost(c.At.Cost), formatPer1k(c.At.Cost)
+			if c.At.Cost == nil {
+				cost = "unknown"
+			}
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", rank, md(c.Target), covers, formatLengthShort(c.EffectiveContextLength), length,
+			formatMaxRate(c.MaxRate), point, ttft, e2e, acc, md(cost), md(k), md(strings.Join(c.Reasons, "; ")))
+	}
+	b.WriteString("\nA target covers the requirement when the length is within its effective context and, at a tested length at or above it (only lengths actually tested count), a rate at or above the required one held every objective, with latency and accuracy there within the requirement's bounds.")
+	if s.RankedBy != "" {
+		fmt.Fprintf(b, " Covering targets are ranked by %s.", md(s.RankedBy))
+	}
+	b.WriteString("\n")
 }
 
 // md makes text safe inside a Markdown table cell: control characters become

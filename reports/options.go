@@ -9,6 +9,9 @@ type Options struct {
 	// Tolerance is the truncation tolerance in tokens; 0 means
 	// probes.DefaultTolerance of each prompt.
 	Tolerance int
+	// Requirement, when set, makes the report name the cheapest target
+	// whose envelope covers it.
+	Requirement *Requirement
 }
 
 // Price is what a target charges, per million tokens.
@@ -35,8 +38,12 @@ func (p Prices) lookup(target string) (Price, bool) {
 
 // cost is what one request cost: input tokens are the server's count when
 // it sent one, else the client's; cached tokens are billed at the cached
-// price.
-func (pr Price) cost(client, server, cached, output int) float64 {
+// price. A failed request for which the server counted nothing and sent
+// nothing (a rejection, a 429, a refused connection) cost nothing.
+func (pr Price) cost(client, server, cached, output int, failed bool) float64 {
+	if failed && server <= 0 && output <= 0 {
+		return 0
+	}
 	in := server
 	if in <= 0 {
 		in = client

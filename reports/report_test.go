@@ -207,6 +207,15 @@ func TestReportHTML(t *testing.T) {
 			t.Errorf("chart %s: %d inline <svg>, want one per target (%d)", k, charts[k], len(s.Targets))
 		}
 	}
+	// Two targets: the overlaid charts, once each (cost only with prices).
+	for _, k := range []string{ChartCompareAccuracy, ChartCompareTTFT, ChartCompareEnvelope} {
+		if charts[k] != 1 {
+			t.Errorf("comparison chart %s: %d inline <svg>, want 1", k, charts[k])
+		}
+	}
+	if charts[ChartCompareCost] != 0 {
+		t.Error("a cost comparison without prices")
+	}
 	if bytes.Contains(page, []byte("<?xml")) {
 		t.Error("an SVG kept its XML prolog")
 	}

@@ -20,6 +20,9 @@ func (s *Summary) Text() string {
 		fmt.Fprintf(&b, "note: %s\n", s.Run.Note)
 	}
 	fmt.Fprintf(&b, "objectives: %s\n", s.Objectives.Describe())
+	if s.Spend != nil {
+		fmt.Fprintf(&b, "spent: %s in all (warm-up included)\n", plain(formatMoney(*s.Spend, s.Currency)))
+	}
 	for _, et := range s.Envelope.Targets {
 		model := ""
 		if et.Model != "" {
@@ -45,11 +48,17 @@ func (s *Summary) Text() string {
 		tw.Flush()
 		for _, ts := range s.Targets {
 			if ts.Target == et.Target {
+				if ts.Spend != nil {
+					fmt.Fprintf(&b, "  spent %s (warm-up included)\n", plain(formatMoney(*ts.Spend, s.Currency)))
+				}
 				if sent := truncationSentence(ts); sent != "" {
 					fmt.Fprintf(&b, "  %s\n", sent)
 				}
 			}
 		}
+	}
+	if s.Answer != "" {
+		fmt.Fprintf(&b, "\n%s\n", plain(s.Answer))
 	}
 	if p, ok := s.Files[HTMLFile]; ok {
 		fmt.Fprintf(&b, "\nreport: %s\n", p)

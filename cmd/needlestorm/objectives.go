@@ -25,6 +25,10 @@ func objectiveFlags(defaultSLO string) []cli.Flag {
 			Name:  "accuracy-relative",
 			Usage: "take --accuracy as a fraction of each target's own accuracy at its shortest tested length",
 		},
+		&cli.StringFlag{
+			Name:  "require",
+			Usage: "a requirement to name the cheapest covering target for, such as length=32k,rate=4 (also ttft_p95=2s, e2e_p99=30s, accuracy=0.9)",
+		},
 		&cli.IntFlag{
 			Name:  "tolerance",
 			Usage: "tokens a server's prompt count may fall short of the client's (net of template overhead) before a prompt counts as truncated (default: the larger of 16 and 5% of the prompt)",
@@ -34,7 +38,7 @@ func objectiveFlags(defaultSLO string) []cli.Flag {
 
 // applyObjectiveFlags lays the objective flags over opts: --slo when set (or
 // when it has a default and opts has no objectives of its own), --accuracy,
-// --accuracy-relative and --tolerance when set.
+// --accuracy-relative, --require and --tolerance when set.
 func applyObjectiveFlags(c *cli.Context, opts *reports.Options) error {
 	haveOwn := len(opts.Objectives.Latency) > 0 || opts.Objectives.ErrorRate != nil
 	if c.IsSet("slo") || (!haveOwn && c.String("slo") != "") {
@@ -53,6 +57,13 @@ func applyObjectiveFlags(c *cli.Context, opts *reports.Options) error {
 	}
 	if c.IsSet("accuracy-relative") {
 		opts.Objectives.AccuracyRelative = c.Bool("accuracy-relative")
+	}
+	if c.IsSet("require") {
+		req, err := reports.ParseRequirement(c.String("require"))
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("--require: %v", err), 2)
+		}
+		opts.Requirement = &req
 	}
 	if c.IsSet("tolerance") {
 		opts.Tolerance = c.Int("tolerance")

@@ -80,6 +80,8 @@ func TestReportCommand(t *testing.T) {
 		{"slo from flags fails every point", loadgen.StatusComplete, nil, []string{"--slo", "ttft_p95=100ms"}, 1000, []string{"ttft_p95 300ms > 100ms"}},
 		{"objectives from the manifest", loadgen.StatusComplete, json.RawMessage(`{"latency":[{"metric":"e2e","percentile":95,"max":0.5}],"accuracy":0.2}`), nil, 4000, []string{"e2e_p95 1s > 500ms"}},
 		{"interrupted run", loadgen.StatusInterrupted, nil, nil, 1000, []string{"run INTERRUPTED", "interrupted"}},
+		{"requirement met", loadgen.StatusComplete, nil, []string{"--require", "length=1k,rate=1.5"}, 1000, []string{"best target for length 1k at 1.5/s: sim (cost unknown"}},
+		{"requirement beyond the effective context", loadgen.StatusComplete, nil, []string{"--require=length=4k,ttft_p95=1s"}, 1000, []string{"no target covers length 4k, ttft_p95 <= 1s (sim: effective context 1k < 4k"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,6 +125,9 @@ func TestReportCommandErrors(t *testing.T) {
 		{[]string{"report", dir, "--slo", "speed_p95=2s"}, "--slo: unknown objective"},
 		{[]string{"report", dir, "--accuracy", "85"}, "give a fraction"},
 		{[]string{"report", dir, "--tolerance", "-3"}, "--tolerance -3"},
+		{[]string{"report", dir, "--require", "rate=4"}, "--require: a requirement needs a length"},
+		{[]string{"report", dir, "--require", "length=32k,speed=3"}, `--require: unknown requirement part "speed"`},
+		{[]string{"report", dir, "--require", "length=32q"}, "--require: requirement length=32q"},
 		{[]string{"report", t.TempDir()}, "a needlestorm run directory?"},
 	}
 	for _, tt := range tests {
