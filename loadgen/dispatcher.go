@@ -175,6 +175,14 @@ func (d *Dispatcher) InFlight() int { return len(d.slots) }
 // ran, an error wrapping ctx's error when interrupted, or the first error
 // writing a record (which also stops the run).
 func (d *Dispatcher) Run(ctx context.Context, sched Schedule) error {
+	return d.RunFrom(ctx, 0, sched)
+}
+
+// RunFrom is Run with the stages numbered from first: stage i of sched is
+// stage first+i in records, observers and Poisson seeds. A caller that runs
+// one schedule in several calls (the envelope search, one step at a time)
+// keeps every stage's index distinct with it.
+func (d *Dispatcher) RunFrom(ctx context.Context, first int, sched Schedule) error {
 	if err := sched.Validate(); err != nil {
 		return err
 	}
@@ -209,10 +217,11 @@ func (d *Dispatcher) Run(ctx context.Context, sched Schedule) error {
 	}()
 
 	run := &dispatch{d: d, reqCtx: reqCtx, stop: stopSending, wg: &all}
-	for i, st := range sched {
+	for j, st := range sched {
 		if sendCtx.Err() != nil {
 			break
 		}
+		i := first + j
 		if st.Kind == StagePoisson && st.Seed == 0 {
 			st.Seed = d.cfg.seed + int64(i)
 		}

@@ -313,7 +313,6 @@ type Searcher struct {
 	judge  StepJudge
 	cfg    runConfig
 	sink   *searchSink
-	shim   *searchStageShim
 	stage  int
 	seq    int64
 }
@@ -335,18 +334,12 @@ func NewSearcher(target Target, spec SearchSpec, judge StepJudge, sink RecordSin
 	if _, err := newDispatcher(target, []corpus.Case{{}}, sink, cfg); err != nil {
 		return nil, err
 	}
-	// The shim is the dispatcher's only observer: it numbers each step's
-	// records with the step's stage index before anything else sees them,
-	// then tells the caller's observers.
-	shim := &searchStageShim{inner: cfg.observers}
-	cfg.observers = []Observer{shim}
 	return &Searcher{
 		target: target,
 		spec:   spec.WithDefaults(),
 		judge:  judge,
 		cfg:    cfg,
 		sink:   &searchSink{inner: sink},
-		shim:   shim,
 	}, nil
 }
 
@@ -534,11 +527,11 @@ func (s *Searcher) runStep(ctx context.Context, d *Dispatcher, length int, rate 
 	}
 	w := &searchWatch{rules: rules, stop: stop, nextCheck: rules.MinCompletions}
 	s.sink.watch = w
-	s.shim.stage = s.stage
+	stage := s.stage
 	s.stage++
 	d.seq.Store(s.seq)
 	start := time.Now()
-	err := d.Run(stepCtx, Schedule{st})
+	err := d.RunFrom(stepCtx, stage, Schedule{st})
 	res.Duration = Seconds(time.Since(start))
 	s.seq = d.seq.Load()
 	s.sink.watch = nil
@@ -553,33 +546,4 @@ func (s *Searcher) runStep(ctx context.Context, d *Dispatcher, length int, rate 
 		return res, recs, fmt.Errorf("search at %s tokens, %s requests/s: %w", corpus.FormatLength(length), stageFmtRate(rate), err)
 	}
 	return res, recs, nil
-}
-
-// searchStageShim is a Searcher dispatcher's only observer. It sets each
-// request's stage index to the current step's before any other observer,
-// the target or the sink sees the record (the dispatcher calls Sent before
-// sending), and passes every event on to the caller's observers with that
-// index.
-type searchStageShim struct {
-	stage int // set between runs, read by the run's goroutines
-	inner []Observer
-}
-
-func (o *searchStageShim) StageStarted(_ int, st Stage) {
-	for _, x := range o.inner {
-		x.StageStarted(o.stage, st)
-	}
-}
-
-func (o *searchStageShim) Sent(rec *Record) {
-	rec.Stage = o.stage
-	for _, x := range o.inner {
-		x.Sent(rec)
-	}
-}
-
-func (o *searchStageShim) Completed(rec *Record) {
-	for _, x := range o.inner {
-		x.Completed(rec)
-	}
 }
