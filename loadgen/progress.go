@@ -65,6 +65,7 @@ type Tracker struct {
 	mu         sync.Mutex
 	start      time.Time
 	stage      int
+	cur        Stage // the stage running now, as StageStarted gave it
 	stageStart time.Time
 	stageSent  int64
 	sent       int64
@@ -89,10 +90,10 @@ func newTracker(target string, sched Schedule, now func() time.Time) *Tracker {
 }
 
 // StageStarted implements Observer.
-func (t *Tracker) StageStarted(index int, _ Stage) {
+func (t *Tracker) StageStarted(index int, st Stage) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.stage = index
+	t.stage, t.cur = index, st
 	t.stageStart = t.now()
 	t.stageSent = 0
 }
@@ -140,10 +141,13 @@ func (t *Tracker) Snapshot() Snapshot {
 		Scored:    t.scored,
 		Elapsed:   now.Sub(t.start),
 	}
-	if t.stage < len(t.sched) {
-		st := t.sched[t.stage]
-		s.StageLabel, s.Warmup = st.Name(), st.Warmup
+	// Stages not in the schedule (envelope search steps) show their own
+	// label; the time remaining is then unknown.
+	inSched := t.stage < len(t.sched) && t.sched[t.stage].Name() == t.cur.Name()
+	if t.cur.Kind == "" && t.stage < len(t.sched) {
+		t.cur, inSched = t.sched[t.stage], true
 	}
+	s.StageLabel, s.Warmup = t.cur.Name(), t.cur.Warmup
 	inStage := now.Sub(t.stageStart)
 	if inStage > 0 && t.stageSent > 1 {
 		// A stage sends its first request at its start: n requests span
@@ -156,8 +160,8 @@ func (t *Tracker) Snapshot() Snapshot {
 			s.TTFTP95 = time.Duration(t.ttft.Quantile(0.95) * float64(time.Second))
 		}
 	}
-	s.RemainingKnown = true
-	if t.stage < len(t.sched) {
+	s.RemainingKnown = inSched
+	if inSched {
 		d, ok := t.sched[t.stage].ExpectedDuration()
 		rest, okRest := t.sched[t.stage+1:].ExpectedDuration()
 		s.RemainingKnown = ok && okRest

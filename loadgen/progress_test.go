@@ -167,3 +167,25 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestTrackerUnscheduledStage checks that a stage the tracker's schedule does
+// not hold (an envelope search step) shows its own label, with the time
+// remaining unknown rather than taken from an unrelated scheduled stage.
+func TestTrackerUnscheduledStage(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	sched := Schedule{{Kind: StageConstant, Rate: 1, Duration: Seconds(time.Minute)}}
+	tr := newTracker("sim", sched, clk.now)
+	step := Stage{Kind: StageConstant, Rate: 12.5, Requests: 40, Label: "search len=4k rate=12.5/s"}
+	tr.StageStarted(0, step)
+	s := tr.Snapshot()
+	if s.StageLabel != step.Label {
+		t.Errorf("label %q, want %q", s.StageLabel, step.Label)
+	}
+	if s.RemainingKnown {
+		t.Errorf("remaining known (%s) for a stage outside the schedule", s.Remaining)
+	}
+	tr.StageStarted(0, sched[0])
+	if s := tr.Snapshot(); s.StageLabel != sched[0].Name() || !s.RemainingKnown {
+		t.Errorf("scheduled stage: label %q, remaining known %v", s.StageLabel, s.RemainingKnown)
+	}
+}
