@@ -238,7 +238,11 @@ func (s Stage) stage() loadgen.Stage {
 // Schedule is the explicit schedule, with the warm-up stage first when
 // load.warmup is set. A stage with neither a duration nor a request count
 // sends every case Repeats times. It is nil in search mode (see Search).
-func (c *Campaign) Schedule() loadgen.Schedule {
+func (c *Campaign) Schedule() loadgen.Schedule { return c.scheduleFor(c.cases()) }
+
+// scheduleFor is the schedule for a target sent cases cases (fewer than the
+// matrix's when preflight left lengths out).
+func (c *Campaign) scheduleFor(cases int) loadgen.Schedule {
 	if len(c.Load.Stages) == 0 {
 		return nil
 	}
@@ -246,7 +250,7 @@ func (c *Campaign) Schedule() loadgen.Schedule {
 	for _, s := range c.Load.Stages {
 		st := s.stage()
 		if st.Duration == 0 && st.Requests == 0 {
-			st.Requests = c.cases() * c.Repeats()
+			st.Requests = cases * c.Repeats()
 		}
 		sched = append(sched, st)
 	}

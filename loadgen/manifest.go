@@ -44,6 +44,11 @@ type Manifest struct {
 	Corpus     json.RawMessage `json:"corpus,omitempty"`
 	Schedule   json.RawMessage `json:"schedule,omitempty"`
 	Objectives json.RawMessage `json:"objectives,omitempty"`
+	// Preflight holds what preflight learned about each target (a list of
+	// PreflightReport, in target order) and Budget the campaign's budget and
+	// what was spent; both are written by campaigns.
+	Preflight json.RawMessage `json:"preflight,omitempty"`
+	Budget    json.RawMessage `json:"budget,omitempty"`
 }
 
 // WriteManifest writes m to dir/manifest.json atomically (write, then

@@ -140,12 +140,67 @@ func (runDiscardSink) Write(*Record) error { return nil }
 // period, every completed request was written) or "failed". It returns the
 // result together with an error for any status but complete.
 func (r *Runner) Run(ctx context.Context, dir string) (*RunResult, error) {
+	sched, err := json.Marshal(r.sched)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the schedule: %w", err)
+	}
+	s, err := openSession(dir, r.cfg, sched)
+	if err != nil {
+		return nil, err
+	}
+	runErr := s.Dispatch(ctx, r.target, r.cases, r.sched)
+	return s.Close(ctx, runErr)
+}
+
+// Session is a run directory being written, by one target or by several in
+// turn: one manifest.json (written with status "running" when the session
+// opens, rewritten by UpdateManifest and at Close) and one records.jsonl
+// that every target's requests are appended to. Runner.Run is a session with
+// one Dispatch; a campaign opens one session and dispatches each target's
+// schedule (or search) into it, so one report compares them. Record
+// sequence numbers continue across dispatches, so every record in the file
+// has its own.
+//
+// Dispatch, Search and UpdateManifest must not be called concurrently with
+// each other or after Close.
+type Session struct {
+	dir     string
+	recPath string
+	cfg     runConfig
+	w       *RecordWriter
+	sink    RecordSink
+	tally   *resultTally
+	res     *RunResult
+
+	mu       sync.Mutex // guards m
+	m        *Manifest
+	seq      int64
+	sent     int64
+	heldBack int64
+	closed   bool
+}
+
+// OpenSession creates dir (which must not already hold a run unless
+// Overwrite) and starts a run in it: records.jsonl is created and the
+// manifest written with status "running". Options are those of NewRunner:
+// Tool, Asked, Objectives and Overwrite describe the run; Model, Observe,
+// Score, Seed, MaxInFlight, Grace and SpinWindow apply to every Dispatch and
+// Search (each may add its own).
+func OpenSession(dir string, opts ...Option) (*Session, error) {
+	cfg := defaultRunConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return openSession(dir, cfg, nil)
+}
+
+func openSession(dir string, cfg runConfig, sched []byte) (*Session, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the run directory: %w", err)
 	}
 	recPath := filepath.Join(dir, RecordsFile)
 	mode := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if r.cfg.overwrite {
+	if cfg.overwrite {
 		mode = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	}
 	f, err := os.OpenFile(recPath, mode, 0o644)
@@ -155,47 +210,126 @@ func (r *Runner) Run(ctx context.Context, dir string) (*RunResult, error) {
 		}
 		return nil, fmt.Errorf("creating %s: %w", recPath, err)
 	}
-	sched, err := json.Marshal(r.sched)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("encoding the schedule: %w", err)
-	}
 	res := &RunResult{Dir: dir, StartedAt: time.Now().UTC(), Errors: map[string]int64{}}
 	m := &Manifest{
-		Tool:       r.cfg.tool,
-		Version:    r.cfg.version,
+		Tool:       cfg.tool,
+		Version:    cfg.version,
 		StartedAt:  res.StartedAt,
 		Status:     StatusRunning,
-		Targets:    r.cfg.targets,
-		Corpus:     r.cfg.corpus,
-		Objectives: r.cfg.objectives,
+		Targets:    cfg.targets,
+		Corpus:     cfg.corpus,
+		Objectives: cfg.objectives,
 		Schedule:   sched,
 	}
 	if err := WriteManifest(dir, m); err != nil {
 		f.Close()
 		return nil, err
 	}
-
 	w := NewRecordWriter(f)
-	tally := &resultTally{res: res}
-	cfg := r.cfg
-	cfg.observers = append(append([]Observer(nil), cfg.observers...), tally)
 	var sink RecordSink = w
 	if cfg.wrapSink != nil {
 		sink = cfg.wrapSink(w)
 	}
-	d, err := newDispatcher(r.target, r.cases, sink, cfg)
+	return &Session{dir: dir, recPath: recPath, cfg: cfg, w: w, sink: sink, tally: &resultTally{res: res}, res: res, m: m}, nil
+}
+
+// Dir is the run directory.
+func (s *Session) Dir() string { return s.dir }
+
+// Sink is the session's records file as a RecordSink: every record written
+// to it is counted in the result. Dispatch and Search write to it; a caller
+// driving a Dispatcher of its own may too.
+func (s *Session) Sink() RecordSink { return sessionSink{s} }
+
+type sessionSink struct{ s *Session }
+
+func (k sessionSink) Write(rec *Record) error {
+	if err := k.s.sink.Write(rec); err != nil {
+		return err
+	}
+	k.s.tally.Completed(rec)
+	return nil
+}
+
+// dispatchConfig is the session's configuration with opts added.
+func (s *Session) dispatchConfig(opts []Option) runConfig {
+	cfg := s.cfg
+	cfg.observers = append([]Observer(nil), s.cfg.observers...)
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
+// Dispatch runs sched against target, cycling through cases, and appends
+// every completed request to the session's records. opts add to the
+// session's options for this dispatch only (typically Model and Observe).
+// It returns what Dispatcher.Run returns: nil when every stage ran, an error
+// wrapping ctx's when ctx ended (requests in flight had the grace period),
+// or the first error writing a record.
+func (s *Session) Dispatch(ctx context.Context, target Target, cases []corpus.Case, sched Schedule, opts ...Option) error {
+	if s.closed {
+		return errors.New("the run is already finished")
+	}
+	d, err := newDispatcher(target, cases, s.Sink(), s.dispatchConfig(opts))
 	if err != nil {
-		w.Close()
+		return err
+	}
+	d.seq.Store(s.seq)
+	runErr := d.Run(ctx, sched)
+	s.seq = d.seq.Load()
+	s.sent += d.Sent()
+	s.heldBack += d.HeldBack()
+	return runErr
+}
+
+// Search runs an envelope search (see Search) against target, appending
+// every step's records to the session, and returns each length's result.
+// opts add to the session's options for this search only.
+func (s *Session) Search(ctx context.Context, target Target, cases []corpus.Case, spec SearchSpec, judge StepJudge, opts ...Option) ([]SearchResult, error) {
+	if s.closed {
+		return nil, errors.New("the run is already finished")
+	}
+	cfg := s.dispatchConfig(opts)
+	sr, err := NewSearcher(target, spec, judge, s.Sink(), func(c *runConfig) { *c = cfg })
+	if err != nil {
 		return nil, err
 	}
-	runErr := d.Run(ctx, r.sched)
-	closeErr := w.Close()
+	sr.NumberFrom(0, s.seq)
+	results, runErr := sr.SearchAll(ctx, cases)
+	for _, r := range results {
+		s.sent += int64(r.Requests)
+	}
+	s.seq = sr.LastSeq()
+	return results, runErr
+}
 
+// UpdateManifest changes the manifest with fn (say, to add what preflight
+// learned or how a target's turn ended) and rewrites it.
+func (s *Session) UpdateManifest(fn func(m *Manifest)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.m)
+	return WriteManifest(s.dir, s.m)
+}
+
+// Close finishes the run: it closes records.jsonl and rewrites the manifest
+// with the end time, the record count and the status: "complete" when
+// runErr is nil, "interrupted" when ctx ended (the reason is ctx's cause,
+// such as "received interrupt" or a budget's), "failed" otherwise. runErr is
+// what the dispatches returned; ctx is the context they ran under. Close
+// returns the result together with an error for any status but complete.
+func (s *Session) Close(ctx context.Context, runErr error) (*RunResult, error) {
+	if s.closed {
+		return s.res, errors.New("the run is already finished")
+	}
+	s.closed = true
+	closeErr := s.w.Close()
+	res := s.res
 	res.EndedAt = time.Now().UTC()
-	res.Sent, res.Records, res.HeldBack = d.Sent(), w.Count(), d.HeldBack()
+	res.Sent, res.Records, res.HeldBack = s.sent, s.w.Count(), s.heldBack
 	if closeErr != nil {
-		closeErr = fmt.Errorf("finishing %s: %w", recPath, closeErr)
+		closeErr = fmt.Errorf("finishing %s: %w", s.recPath, closeErr)
 	}
 	switch {
 	case closeErr != nil:
@@ -212,8 +346,10 @@ func (r *Runner) Run(ctx context.Context, dir string) (*RunResult, error) {
 	if res.Status == StatusFailed {
 		res.Reason = runErr.Error()
 	}
-	m.EndedAt, m.Status, m.Reason, m.Records = res.EndedAt, res.Status, res.Reason, res.Records
-	if err := WriteManifest(dir, m); err != nil {
+	err := s.UpdateManifest(func(m *Manifest) {
+		m.EndedAt, m.Status, m.Reason, m.Records = res.EndedAt, res.Status, res.Reason, res.Records
+	})
+	if err != nil {
 		runErr = errors.Join(runErr, err)
 	}
 	return res, runErr
@@ -234,8 +370,6 @@ type resultTally struct {
 	res *RunResult
 }
 
-func (t *resultTally) StageStarted(int, Stage) {}
-func (t *resultTally) Sent(*Record)            {}
 func (t *resultTally) Completed(rec *Record) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -360,3 +360,89 @@ func TestRunnerSIGINT(t *testing.T) {
 		t.Errorf("%d records for %d completed requests", len(recs), len(completed))
 	}
 }
+
+// runnerNamed gives a fake target its own name.
+type runnerNamed struct {
+	*fakeTarget
+	name string
+}
+
+func (n runnerNamed) Name() string { return n.name }
+
+// TestRunnerSessionSeveralTargets writes two targets into one run directory:
+// one manifest, one records file whose sequence numbers continue across the
+// targets, and an interruption of the second keeping the first's records.
+func TestRunnerSessionSeveralTargets(t *testing.T) {
+	tests := []struct {
+		name       string
+		stopSecond bool
+		wantStatus string
+	}{
+		{"both run", false, StatusComplete},
+		{"second interrupted", true, StatusInterrupted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			dir := filepath.Join(t.TempDir(), "run")
+			s, err := OpenSession(dir, Tool("needlestorm", "v9"), Asked([]string{"a", "b"}, nil), Grace(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m, err := ReadManifest(dir); err != nil || m.Status != StatusRunning {
+				t.Fatalf("manifest while running: %+v, %v", m, err)
+			}
+			sched := Schedule{{Kind: StageConstant, Rate: 200, Requests: 5}}
+			runErr := s.Dispatch(ctx, runnerNamed{newFakeTarget(time.Millisecond), "a"}, testCases(2), sched)
+			if runErr != nil {
+				t.Fatal(runErr)
+			}
+			if err := s.UpdateManifest(func(m *Manifest) { m.Preflight = json.RawMessage(`[{"target":"a"}]`) }); err != nil {
+				t.Fatal(err)
+			}
+			runCtx, stop := context.WithCancelCause(ctx)
+			defer stop(nil)
+			second := Schedule{{Kind: StageConstant, Rate: 200, Requests: 5}}
+			if tt.stopSecond {
+				stop(errors.New("budget: spent $2.00 of $1.00"))
+			}
+			if err := s.Dispatch(runCtx, runnerNamed{newFakeTarget(time.Millisecond), "b"}, testCases(2), second); err != nil {
+				runErr = err
+			}
+			res, err := s.Close(runCtx, runErr)
+			if (err != nil) != tt.stopSecond {
+				t.Errorf("close: %v", err)
+			}
+			m, recs := readRunDir(t, dir)
+			if res.Status != tt.wantStatus || m.Status != tt.wantStatus {
+				t.Errorf("status %q, manifest %q; want %q", res.Status, m.Status, tt.wantStatus)
+			}
+			if tt.stopSecond && m.Reason != "budget: spent $2.00 of $1.00" {
+				t.Errorf("reason %q, want the cause of the stop", m.Reason)
+			}
+			if string(m.Preflight) == "" || !strings.Contains(string(m.Preflight), `"a"`) {
+				t.Errorf("manifest preflight lost: %s", m.Preflight)
+			}
+			byTarget := map[string]int{}
+			seqs := map[int64]bool{}
+			for _, r := range recs {
+				byTarget[r.Target]++
+				if seqs[r.Seq] {
+					t.Errorf("sequence number %d appears twice", r.Seq)
+				}
+				seqs[r.Seq] = true
+			}
+			wantB := 5
+			if tt.stopSecond {
+				wantB = 0
+			}
+			if byTarget["a"] != 5 || byTarget["b"] != wantB || m.Records != int64(len(recs)) || res.Sent != int64(len(recs)) {
+				t.Errorf("records per target %v (manifest %d, sent %d); want a 5, b %d", byTarget, m.Records, res.Sent, wantB)
+			}
+			if _, err := s.Close(runCtx, nil); err == nil {
+				t.Error("a second Close succeeded")
+			}
+		})
+	}
+}

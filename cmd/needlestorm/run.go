@@ -17,6 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/needlestorm/needlestorm/campaign"
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/loadgen/sim"
@@ -39,22 +40,48 @@ const (
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "drive one target with needle prompts on a schedule and record every request",
-		ArgsUsage: " ",
-		Description: `Builds the needle-in-a-haystack cases (tasks × lengths × depths × samples),
-sends them to one target on a schedule (one constant-rate stage per --rates
-entry, or one closed-loop stage of --concurrency requests in flight), scores
-every answer, and writes a run directory: manifest.json and records.jsonl.
+		Usage:     "run a campaign (or one target given by flags) and write its run directory and report",
+		ArgsUsage: "[campaign.yaml]",
+		Description: `With a campaign file, runs what it asks: every target one after the other
+(simulator targets each start their own simulator on loopback), into one run
+directory (manifest.json, records.jsonl) and one report comparing them. Flags
+given on the command line override the file's values (--lengths, --depths,
+--task, --samples, --repeats, --seed, --haystack, --slo, --accuracy, --warmup,
+--sim-time-scale, --out, --targets, --max-cost, --max-duration); flags that
+describe a single target (--target, --rates ...) belong to runs without a
+file.
 
-With no --target (or --target sim) the built-in simulator is started on
-loopback and measured. API keys are read from the environment variable
---api-key-env names and never appear in any output.
+Without a file, the flags describe the one target and its schedule: one
+constant-rate stage per --rates entry, or one closed-loop stage of
+--concurrency requests in flight. With no --target (or --target sim) the
+built-in simulator is started on loopback and measured.
+
+Before anything is spent: the plan (requests, tokens, cost, duration per
+target) is printed and checked against the budget (budget.max_cost_usd,
+budget.max_duration); --dry-run prints it and stops, sending nothing. Then
+preflight checks every target (it answers, the model is listed, the context
+window, token calibration); an unreachable target or an unlisted model stops
+the campaign before any load (--no-preflight skips it). Lengths beyond a
+target's window are flagged; --skip-too-long leaves them out for that
+target.
+
+API keys are read from the environment variable each target names
+(api_key_env, --api-key-env) and never appear in any output.
 
 Ctrl-C (or SIGTERM) stops sending, lets requests in flight finish for
---grace, writes every completed request, marks the run interrupted and exits
-with status 130.`,
+--grace, writes every completed request, skips the remaining targets, marks
+the run interrupted and exits with status 130. A budget reached during the
+run stops it the same way, with the budget as the manifest's reason, and
+exits with status 3.`,
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "target", Usage: "the endpoint's base URL (such as http://127.0.0.1:8000/v1), or sim for the built-in simulator", Value: "sim"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (requests, tokens, cost and duration per target) and exit without sending anything"},
+			&cli.BoolFlag{Name: "no-preflight", Usage: "skip preflight (reachability, model listing, context window, token calibration)"},
+			&cli.BoolFlag{Name: "skip-too-long", Usage: "leave out, per target, the lengths preflight finds beyond its context window"},
+			&cli.StringFlag{Name: "targets", Usage: "with a campaign file: run only these targets, comma-separated"},
+			&cli.Float64Flag{Name: "max-cost", Usage: "budget in US dollars: refuse a plan over it, stop the run when spend reaches it (budget.max_cost_usd)"},
+			&cli.DurationFlag{Name: "max-duration", Usage: "time budget: refuse a plan over it, stop the run when it is reached (budget.max_duration)"},
+			&cli.IntFlag{Name: "repeats", Usage: "times each case is sent in a stage bounded by neither duration nor requests (corpus.repeats)"},
+			&cli.StringFlag{Name: "target", Usage: "without a campaign file: the endpoint's base URL (such as http://127.0.0.1:8000/v1), or sim for the built-in simulator", Value: "sim"},
 			&cli.StringFlag{Name: "kind", Usage: "API of the target: openai, anthropic, or sim (the simulator, spoken to as openai)"},
 			&cli.StringFlag{Name: "model", Usage: "model name to ask for (default: the simulator's model)"},
 			&cli.StringFlag{Name: "name", Usage: "name of the target in records and reports (default: the model)"},
@@ -66,7 +93,7 @@ with status 130.`,
 			&cli.StringFlag{Name: "task", Usage: "tasks, comma-separated: " + strings.Join(corpus.Tasks, ", "), Value: corpus.TaskSingle},
 			&cli.IntFlag{Name: "samples", Usage: "cases per (task, length, depth)", Value: 1},
 			&cli.StringFlag{Name: "haystack", Usage: "haystack: prose, noise or dir:PATH", Value: corpus.HaystackProse},
-			&cli.Int64Flag{Name: "seed", Usage: "seed of the cases, of Poisson schedules and of the simulator", Value: 1},
+			&cli.Int64Flag{Name: "seed", Usage: "seed of the cases, of Poisson schedules and (without a file) of the simulator", Value: 1},
 			&cli.StringFlag{Name: "rates", Usage: "request rates per second, one constant stage each", Value: runDefaultRates},
 			&cli.IntFlag{Name: "concurrency", Usage: "instead of --rates: one stage keeping N requests in flight"},
 			&cli.DurationFlag{Name: "stage-duration", Usage: "how long each stage lasts (0: bounded by --requests-per-stage only)", Value: runDefaultStageDuration},
@@ -77,7 +104,7 @@ with status 130.`,
 			&cli.DurationFlag{Name: "connect-timeout", Usage: "timeout to connect (default: the target's)"},
 			&cli.IntFlag{Name: "max-in-flight", Usage: "cap on requests in flight; a request held back is recorded with its send_lag", Value: loadgen.DefaultMaxInFlight},
 			&cli.DurationFlag{Name: "grace", Usage: "on interrupt, how long requests in flight may finish before they are canceled", Value: loadgen.DefaultGrace},
-			&cli.StringFlag{Name: "out", Usage: "run directory to write (default runs/<timestamp>)"},
+			&cli.StringFlag{Name: "out", Usage: "run directory to write (default: the campaign's output.dir, or runs/<name>-<timestamp>)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace a run already in --out instead of refusing to"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress display"},
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve live Prometheus metrics on /metrics at this address, such as 127.0.0.1:9464"},
@@ -90,28 +117,75 @@ with status 130.`,
 	}
 }
 
-// runOptions is what `needlestorm run` was asked, parsed and checked.
-type runOptions struct {
-	useSim     bool
-	simProfile string
-	target     loadgen.TargetConfig
-	matrix     corpus.Matrix
-	sched      loadgen.Schedule
-	out        string
-	report     reports.Options
+// runExitStopped is the exit status of a run a budget stopped.
+const runExitStopped = 3
+
+// runTargetFlags describe the single target of a run without a campaign
+// file; with a file they are refused (the file describes its targets), by
+// the file field to set instead.
+var runTargetFlags = []struct{ flag, field string }{
+	{"target", "targets[].base_url"}, {"kind", "targets[].kind"}, {"model", "targets[].model"},
+	{"name", "targets[].name"}, {"api-key-env", "targets[].api_key_env"}, {"header", "targets[].headers"},
+	{"extra-body", "targets[].extra_body"}, {"max-tokens", "targets[].max_tokens"}, {"timeout", "targets[].timeout"},
+	{"connect-timeout", "targets[].connect_timeout"}, {"sim-profile", "targets[].sim_profile"},
+	{"rates", "load.stages"}, {"concurrency", "load.stages"}, {"stage-duration", "load.stages"},
+	{"requests-per-stage", "load.stages"},
 }
 
 func runAction(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return fmt.Errorf("run takes no arguments (got %q): give the target with --target", c.Args().First())
-	}
-	opts, err := runParse(c)
+	args, err := trailingFlags(c)
 	if err != nil {
 		return err
+	}
+	if len(args) > 1 {
+		return cli.Exit(fmt.Sprintf("run takes at most one campaign file, got %d arguments: %s", len(args), strings.Join(args, " ")), 2)
 	}
 	stderr := c.App.ErrWriter
 	if stderr == nil {
 		stderr = os.Stderr
+	}
+
+	var (
+		camp *campaign.Campaign
+		exec campaign.ExecOptions
+		dir  string
+	)
+	if len(args) == 1 {
+		camp, err = runFileCampaign(c, args[0])
+		if err != nil {
+			return err
+		}
+		dir = camp.OutputDir(time.Now())
+	} else {
+		camp, err = runFlagCampaign(c)
+		if err != nil {
+			return err
+		}
+		dir = camp.Output.Dir
+		if c.IsSet("seed") {
+			seed := c.Int64("seed")
+			exec.SimSeed = &seed
+		}
+	}
+	report := reports.Options{Objectives: camp.Objectives(), Prices: camp.Prices()}
+	if c.IsSet("tolerance") {
+		if report.Tolerance = c.Int("tolerance"); report.Tolerance < 0 {
+			return cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", report.Tolerance), 2)
+		}
+	}
+
+	if c.Bool("dry-run") {
+		plan, err := camp.Plan(c.Context)
+		if err != nil {
+			return err
+		}
+		if err := plan.Write(c.App.Writer); err != nil {
+			return err
+		}
+		if err := plan.CheckBudget(); err != nil {
+			return fmt.Errorf("the plan is over budget: %w", err)
+		}
+		return nil
 	}
 
 	// SIGINT/SIGTERM cancel ctx; a second one ends the process at once.
@@ -130,57 +204,24 @@ func runAction(c *cli.Context) error {
 		case <-ctx.Done():
 		}
 	}()
-	// Things that must outlive an interrupt (the simulator, the metrics
-	// server) live on bg, ended when the run is over.
+	// The metrics server and pusher outlive an interrupt; they end with
+	// the run.
 	bg, endBg := context.WithCancel(context.WithoutCancel(c.Context))
 	defer endBg()
 
-	cases, err := opts.matrix.Cases(ctx)
-	if err != nil {
-		return fmt.Errorf("building the cases: %w", err)
-	}
+	exec.Log = stderr
+	exec.Progress = !c.Bool("quiet")
+	exec.Tool, exec.Version = "needlestorm", version()
+	exec.Overwrite = c.Bool("overwrite")
+	exec.MaxInFlight = c.Int("max-in-flight")
+	exec.Grace = &grace
+	exec.NoPreflight = c.Bool("no-preflight")
+	exec.SkipTooLong = c.Bool("skip-too-long")
 
-	if opts.useSim {
-		srv, err := runStartSim(bg, c, opts)
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		fmt.Fprintf(stderr, "no remote target: started the built-in simulator (profile %s, model %s) on %s\n",
-			opts.simProfile, srv.Config().Model, srv.URL())
-		opts.target.BaseURL = srv.URL()
-		if opts.target.Kind == loadgen.KindAnthropic {
-			opts.target.BaseURL = strings.TrimSuffix(srv.URL(), "/v1")
-		}
-		if opts.target.Model == "" {
-			opts.target.Model = srv.Config().Model
-		}
-	}
-	if opts.target.Name == "" {
-		opts.target.Name = opts.target.Model
-	}
-	target, err := loadgen.NewTarget(opts.target)
-	if err != nil {
-		return err
-	}
-	if cl, ok := target.(io.Closer); ok {
-		defer cl.Close()
-	}
-
-	runOpts := []loadgen.Option{
-		loadgen.Tool("needlestorm", version()),
-		loadgen.Asked([]loadgen.TargetConfig{opts.target}, opts.matrix),
-		loadgen.Objectives(opts.report.Objectives),
-		loadgen.Model(opts.target.Model),
-		loadgen.Seed(c.Int64("seed")),
-		loadgen.MaxInFlight(c.Int("max-in-flight")),
-		loadgen.Grace(grace),
-		loadgen.Overwrite(c.Bool("overwrite")),
-	}
 	var metrics *loadgen.Metrics
 	if addr, push := c.String("metrics-addr"), c.String("metrics-push"); addr != "" || push != "" {
 		metrics = loadgen.NewMetrics()
-		runOpts = append(runOpts, loadgen.Observe(metrics))
+		exec.Observers = append(exec.Observers, metrics)
 		if addr != "" {
 			bound, err := metrics.Serve(bg, addr)
 			if err != nil {
@@ -195,33 +236,8 @@ func runAction(c *cli.Context) error {
 			}
 		}
 	}
-	progressDone := make(chan struct{})
-	progressCtx, endProgress := context.WithCancel(bg)
-	defer endProgress()
-	if c.Bool("quiet") {
-		close(progressDone)
-	} else {
-		tracker := loadgen.NewTracker(opts.target.Name, opts.sched)
-		runOpts = append(runOpts, loadgen.Observe(tracker))
-		p := loadgen.NewProgress(stderr, tracker, loadgen.DefaultProgressInterval)
-		go func() { defer close(progressDone); p.Run(progressCtx) }()
-	}
-	runner, err := loadgen.NewRunner(target, cases, opts.sched, runOpts...)
-	if err != nil {
-		return err
-	}
 
-	expected, known := opts.sched.ExpectedDuration()
-	about := "unknown (a stage is bounded by requests only)"
-	if known {
-		about = "about " + expected.Round(time.Second).String()
-	}
-	fmt.Fprintf(stderr, "run: %s against %s (%s), %s, %s; writing %s\n",
-		runPlural(len(cases), "case"), opts.target.Name, runRedactURL(opts.target.BaseURL), runPlural(len(opts.sched), "stage"), about, opts.out)
-
-	res, runErr := runner.Run(ctx, opts.out)
-	endProgress()
-	<-progressDone
+	res, runErr := camp.Execute(ctx, dir, exec)
 	if metrics != nil && c.String("metrics-push") != "" {
 		pushCtx, cancel := context.WithTimeout(bg, 5*time.Second)
 		if err := metrics.PushOnce(pushCtx, c.String("metrics-push")); err != nil {
@@ -229,23 +245,30 @@ func runAction(c *cli.Context) error {
 		}
 		cancel()
 	}
-	if res == nil {
+	if res == nil || res.Run == nil {
+		var pf *campaign.PreflightFailure
+		if errors.As(runErr, &pf) {
+			return fmt.Errorf("%w (--no-preflight skips these checks)", runErr)
+		}
 		return runErr
 	}
 	runSummary(c.App.Writer, res)
 
-	// The single call site of report rendering (the reports issue fills in
-	// runRenderReport). It runs for interrupted runs too: their records are
-	// complete up to the interruption.
-	if err := runRenderReport(res.Dir, opts.report, c.App.Writer); err != nil {
+	// The single call site of report rendering. It runs for interrupted
+	// runs too: their records are complete up to the interruption.
+	if err := runRenderReport(res.Run.Dir, report, c.App.Writer); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("rendering the report: %w", err))
 	}
 
-	switch res.Status {
+	r := res.Run
+	switch r.Status {
 	case loadgen.StatusComplete:
 		return runErr
 	case loadgen.StatusInterrupted:
-		return cli.Exit(fmt.Sprintf("needlestorm: run interrupted (%s); %d records kept in %s", res.Reason, res.Records, res.Dir), runExitInterrupted)
+		if res.Stopped != nil {
+			return cli.Exit(fmt.Sprintf("needlestorm: campaign stopped (%s); %d records kept in %s", res.Stopped, r.Records, r.Dir), runExitStopped)
+		}
+		return cli.Exit(fmt.Sprintf("needlestorm: run interrupted (%s); %d records kept in %s", r.Reason, r.Records, r.Dir), runExitInterrupted)
 	}
 	return runErr
 }
@@ -261,43 +284,162 @@ func runRenderReport(dir string, opts reports.Options, w io.Writer) error {
 	return err
 }
 
-// runParse reads and checks every flag.
-func runParse(c *cli.Context) (*runOptions, error) {
-	o := &runOptions{simProfile: c.String("sim-profile")}
+// runFileCampaign loads a campaign file and lays the flags the user set
+// over it.
+func runFileCampaign(c *cli.Context, path string) (*campaign.Campaign, error) {
+	for _, f := range runTargetFlags {
+		if c.IsSet(f.flag) {
+			return nil, cli.Exit(fmt.Sprintf("--%s describes the target of a run without a campaign file; with %s, set %s in the file instead", f.flag, path, f.field), 2)
+		}
+	}
+	camp, err := campaign.Load(path)
+	if err != nil {
+		var ce *campaign.Error
+		var ces campaign.Errors
+		if errors.As(err, &ce) || errors.As(err, &ces) {
+			return nil, cli.Exit(strings.TrimRight(campaign.Detail(err), "\n"), 2)
+		}
+		return nil, err
+	}
+	var o campaign.Overrides
+	if c.IsSet("targets") {
+		for _, t := range strings.Split(c.String("targets"), ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				o.Only = append(o.Only, t)
+			}
+		}
+	}
+	if c.IsSet("lengths") {
+		if o.Lengths, err = corpus.ParseLengths(c.String("lengths")); err != nil {
+			return nil, cli.Exit(fmt.Sprintf("--lengths: %v", err), 2)
+		}
+	}
+	if c.IsSet("depths") {
+		if o.Depths, err = corpus.ParseDepths(c.String("depths")); err != nil {
+			return nil, cli.Exit(fmt.Sprintf("--depths: %v", err), 2)
+		}
+	}
+	if c.IsSet("task") {
+		o.Tasks = runSplit(c.String("task"))
+	}
+	if c.IsSet("samples") {
+		if o.Samples = c.Int("samples"); o.Samples < 1 {
+			return nil, cli.Exit(fmt.Sprintf("--samples must be at least 1, got %d", o.Samples), 2)
+		}
+	}
+	if c.IsSet("repeats") {
+		if o.Repeats = c.Int("repeats"); o.Repeats < 1 {
+			return nil, cli.Exit(fmt.Sprintf("--repeats must be at least 1, got %d", o.Repeats), 2)
+		}
+	}
+	if c.IsSet("seed") {
+		seed := c.Int64("seed")
+		o.Seed = &seed
+	}
+	if c.IsSet("haystack") {
+		o.Haystack = c.String("haystack")
+	}
+	if c.IsSet("slo") {
+		slo := c.String("slo")
+		o.SLO = &slo
+	}
+	if c.IsSet("accuracy") {
+		a := c.Float64("accuracy")
+		o.Accuracy = &a
+	}
+	if c.IsSet("sim-time-scale") {
+		ts := c.Float64("sim-time-scale")
+		o.TimeScale = &ts
+	}
+	if c.IsSet("warmup") {
+		w := c.Duration("warmup")
+		o.Warmup = &w
+	}
+	o.OutputDir = c.String("out")
+	if c.IsSet("max-cost") {
+		m := c.Float64("max-cost")
+		o.MaxCostUSD = &m
+	}
+	if c.IsSet("max-duration") {
+		d := c.Duration("max-duration")
+		o.MaxDuration = &d
+	}
+	if err := camp.Override(o); err != nil {
+		return nil, cli.Exit(strings.TrimRight(campaign.Detail(err), "\n"), 2)
+	}
+	if c.IsSet("accuracy-relative") {
+		camp.Accuracy.Relative = c.Bool("accuracy-relative")
+	}
+	return camp, nil
+}
 
-	// Target.
+// runSplit splits a comma-separated list, dropping empty entries.
+func runSplit(s string) []string {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// runFlagCampaign builds the one-target campaign the flags describe (a run
+// without a campaign file), so that both kinds of run take one path.
+func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
+	if c.IsSet("targets") {
+		return nil, cli.Exit("--targets picks targets of a campaign file; without one, give the target with --target", 2)
+	}
 	tgt := strings.TrimSpace(c.String("target"))
 	kind := strings.ToLower(strings.TrimSpace(c.String("kind")))
-	o.useSim = tgt == "" || tgt == "sim" || kind == "sim"
+	useSim := tgt == "" || tgt == "sim" || kind == "sim"
 	switch {
-	case o.useSim && tgt != "" && tgt != "sim":
+	case useSim && tgt != "" && tgt != "sim":
 		return nil, fmt.Errorf("--kind sim runs the built-in simulator; drop --target %s, or give --kind openai or anthropic for it", runRedactURL(tgt))
+	case useSim && kind == loadgen.KindAnthropic:
+		return nil, errors.New("the built-in simulator is measured through its OpenAI API here; drop --kind anthropic, or start `needlestorm sim` and give its URL with --target and --kind anthropic")
 	case kind == "" || kind == "sim":
 		kind = loadgen.KindOpenAI
 	case kind != loadgen.KindOpenAI && kind != loadgen.KindAnthropic:
 		return nil, fmt.Errorf("--kind %q: use openai, anthropic or sim", c.String("kind"))
 	}
-	if !o.useSim {
-		u, err := url.Parse(tgt)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("--target %q is not an http(s) URL such as http://127.0.0.1:8000/v1 (or sim)", runRedactURL(tgt))
-		}
-	}
-	o.target = loadgen.TargetConfig{
+	t := campaign.Target{
 		Name:           c.String("name"),
 		Kind:           kind,
 		Model:          c.String("model"),
 		APIKeyEnv:      c.String("api-key-env"),
 		MaxTokens:      c.Int("max-tokens"),
-		Timeout:        c.Duration("timeout"),
-		ConnectTimeout: c.Duration("connect-timeout"),
+		Timeout:        campaign.Duration(c.Duration("timeout")),
+		ConnectTimeout: campaign.Duration(c.Duration("connect-timeout")),
 	}
-	if o.useSim {
-		if _, err := sim.Profile(o.simProfile); err != nil {
+	if useSim {
+		cfg, err := sim.Profile(c.String("sim-profile"))
+		if err != nil {
 			return nil, fmt.Errorf("--sim-profile: %w", err)
 		}
+		t.Kind, t.SimProfile = campaign.KindSim, c.String("sim-profile")
+		if t.Name == "" {
+			t.Name = cfg.Model
+			if t.Model != "" {
+				t.Name = t.Model
+			}
+		}
+		if c.IsSet("sim-time-scale") {
+			ts := c.Float64("sim-time-scale")
+			t.TimeScale = &ts
+		}
 	} else {
-		o.target.BaseURL = tgt
+		u, err := url.Parse(tgt)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--target %q is not an http(s) URL such as http://127.0.0.1:8000/v1 (or sim)", runRedactURL(tgt))
+		}
+		if t.Model == "" {
+			return nil, errors.New("--model is required with --target: give the model name the server serves (what its /v1/models lists)")
+		}
+		t.BaseURL = tgt
+		if t.Name == "" {
+			t.Name = t.Model
+		}
 	}
 	for _, h := range c.StringSlice("header") {
 		k, v, ok := strings.Cut(h, "=")
@@ -305,13 +447,13 @@ func runParse(c *cli.Context) (*runOptions, error) {
 			// The value may be a secret: it is not repeated here.
 			return nil, errors.New("a --header is not written as Name=value")
 		}
-		if o.target.Headers == nil {
-			o.target.Headers = map[string]string{}
+		if t.Headers == nil {
+			t.Headers = map[string]string{}
 		}
-		o.target.Headers[strings.TrimSpace(k)] = v
+		t.Headers[strings.TrimSpace(k)] = v
 	}
 	if eb := c.String("extra-body"); eb != "" {
-		if err := json.Unmarshal([]byte(eb), &o.target.ExtraBody); err != nil || o.target.ExtraBody == nil {
+		if err := json.Unmarshal([]byte(eb), &t.ExtraBody); err != nil || t.ExtraBody == nil {
 			return nil, fmt.Errorf("--extra-body must be a JSON object such as '{\"top_k\":1}': %v", err)
 		}
 	}
@@ -328,19 +470,21 @@ func runParse(c *cli.Context) (*runOptions, error) {
 	if c.Int("samples") < 1 {
 		return nil, fmt.Errorf("--samples must be at least 1, got %d", c.Int("samples"))
 	}
-	var tasks []string
-	for _, t := range strings.Split(c.String("task"), ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			tasks = append(tasks, t)
-		}
+	seed := c.Int64("seed")
+	camp := &campaign.Campaign{
+		Name:       t.Name,
+		TargetList: []campaign.Target{t},
+		Corpus: campaign.Corpus{
+			Tasks:    runSplit(c.String("task")),
+			Depths:   depths,
+			Samples:  c.Int("samples"),
+			Haystack: c.String("haystack"),
+			Seed:     &seed,
+			Repeats:  c.Int("repeats"),
+		},
 	}
-	o.matrix = corpus.Matrix{
-		Tasks:    tasks,
-		Lengths:  lengths,
-		Depths:   depths,
-		Samples:  c.Int("samples"),
-		Haystack: c.String("haystack"),
-		Seed:     c.Int64("seed"),
+	for _, l := range lengths {
+		camp.Corpus.Lengths = append(camp.Corpus.Lengths, campaign.Length(l))
 	}
 
 	// Schedule.
@@ -355,31 +499,52 @@ func runParse(c *cli.Context) (*runOptions, error) {
 		if c.IsSet("rates") {
 			return nil, errors.New("give --rates (open loop) or --concurrency (closed loop), not both")
 		}
-		o.sched = loadgen.Schedule{{Kind: loadgen.StageConcurrency, Concurrency: c.Int("concurrency"), Duration: loadgen.Seconds(dur), Requests: reqs}}
+		if c.Int("concurrency") < 1 {
+			return nil, fmt.Errorf("--concurrency must be at least 1, got %d", c.Int("concurrency"))
+		}
+		camp.Load.Stages = []campaign.Stage{{Kind: loadgen.StageConcurrency, Concurrency: c.Int("concurrency"), Duration: campaign.Duration(dur), Requests: reqs}}
 	} else {
 		rates, err := runParseRates(c.String("rates"))
 		if err != nil {
 			return nil, err
 		}
-		o.sched = loadgen.ConstantStages(rates, dur, reqs)
+		for _, r := range rates {
+			camp.Load.Stages = append(camp.Load.Stages, campaign.Stage{Kind: loadgen.StageConstant, Rate: r, Duration: campaign.Duration(dur), Requests: reqs})
+		}
 	}
 	if w := c.Duration("warmup"); w < 0 {
 		return nil, errors.New("--warmup must not be negative")
 	} else {
-		o.sched = o.sched.WithWarmup(w)
+		camp.Load.Warmup = campaign.Duration(w)
 	}
-	if err := o.sched.Validate(); err != nil {
-		return nil, err
+	if c.IsSet("max-cost") {
+		m := c.Float64("max-cost")
+		camp.Budget.MaxCostUSD = &m
+	}
+	if c.IsSet("max-duration") {
+		camp.Budget.MaxDuration = campaign.Duration(c.Duration("max-duration"))
 	}
 
-	o.out = c.String("out")
-	if o.out == "" {
-		o.out = filepath.Join("runs", time.Now().Format("20060102-150405"))
-	}
-	if err := applyObjectiveFlags(c, &o.report); err != nil {
+	// Objectives: --slo (or its default), --accuracy, --accuracy-relative.
+	var obj reports.Options
+	if err := applyObjectiveFlags(c, &obj); err != nil {
 		return nil, err
 	}
-	return o, nil
+	camp.SLO.Latency, camp.SLO.ErrorRate = obj.Objectives.Latency, obj.Objectives.ErrorRate
+	if c.IsSet("accuracy") {
+		a := obj.Objectives.Accuracy
+		camp.Accuracy.Threshold = &a
+	}
+	camp.Accuracy.Relative = obj.Objectives.AccuracyRelative
+
+	camp.Output.Dir = c.String("out")
+	if camp.Output.Dir == "" {
+		camp.Output.Dir = filepath.Join("runs", time.Now().Format("20060102-150405"))
+	}
+	if err := camp.Validate(); err != nil {
+		return nil, fmt.Errorf("the flags do not make a valid run: %w", err)
+	}
+	return camp, nil
 }
 
 // runParseRates parses "1,2,4,8" (requests per second).
@@ -396,29 +561,23 @@ func runParseRates(s string) ([]float64, error) {
 	return out, nil
 }
 
-// runStartSim starts the in-process simulator on a free loopback port.
-func runStartSim(ctx context.Context, c *cli.Context, o *runOptions) (*sim.Server, error) {
-	cfg, err := sim.Profile(o.simProfile)
-	if err != nil {
-		return nil, fmt.Errorf("--sim-profile: %w", err)
-	}
-	if c.IsSet("sim-time-scale") {
-		cfg.TimeScale = c.Float64("sim-time-scale")
-	}
-	if c.IsSet("seed") {
-		cfg.Seed = c.Int64("seed")
-	}
-	srv, err := sim.Start(ctx, cfg, sim.WithAddr("127.0.0.1:0"))
-	if err != nil {
-		return nil, fmt.Errorf("starting the built-in simulator: %w", err)
-	}
-	return srv, nil
-}
-
 // runSummary prints how the run went.
-func runSummary(w io.Writer, r *loadgen.RunResult) {
+func runSummary(w io.Writer, res *campaign.Result) {
+	r := res.Run
 	took := r.EndedAt.Sub(r.StartedAt).Round(100 * time.Millisecond)
 	fmt.Fprintf(w, "run %s: %d records in %s\n", r.Status, r.Records, took)
+	if len(res.Targets) > 1 || res.Currency != "" {
+		for _, t := range res.Targets {
+			line := fmt.Sprintf("  target %s: %s, %d records", t.Name, t.Status, t.Records)
+			if res.Currency != "" {
+				line += fmt.Sprintf(", spent %s %.4f", res.Currency, t.Spent)
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if res.Stopped != nil {
+		fmt.Fprintf(w, "  stopped by the %s\n", res.Stopped)
+	}
 	if len(r.Errors) == 0 {
 		fmt.Fprintln(w, "  errors: none")
 	} else {

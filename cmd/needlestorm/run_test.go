@@ -134,8 +134,11 @@ type runTestOpenAI struct {
 	delay     time.Duration
 	status    int // non-200: answer with an error echoing the key
 	completed atomic.Int64
-	mu        sync.Mutex
-	auth      []string
+	// models and chats count the requests to /models and to the chat
+	// endpoint.
+	models, chats atomic.Int64
+	mu            sync.Mutex
+	auth          []string
 }
 
 func (f *runTestOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -149,6 +152,13 @@ func (f *runTestOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: %s","type":"invalid_request_error","code":"invalid_api_key"}}`, f.key)
 		return
 	}
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models") {
+		f.models.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"object":"list","data":[{"id":"fake","object":"model","owned_by":"test"}]}`)
+		return
+	}
+	f.chats.Add(1)
 	select {
 	case <-time.After(f.delay):
 	case <-r.Context().Done():
@@ -173,11 +183,15 @@ func TestRunCommandKeepsKeysOut(t *testing.T) {
 	const canary = "sk-canary-7f3a9c1e5b2d4680"
 	t.Setenv("NS_TEST_KEY", canary)
 	tests := []struct {
-		name   string
-		status int
+		name        string
+		status      int
+		preflight   bool
+		wantErr     string // the run stops before any load with this error
+		wantRecords int
 	}{
-		{"answers", 200},
-		{"key rejected", 401},
+		{"answers", 200, true, "", 5},
+		{"key rejected at preflight", 401, true, "refused the API key", 0},
+		{"key rejected without preflight", 401, false, "", 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,21 +199,37 @@ func TestRunCommandKeepsKeysOut(t *testing.T) {
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
 			dir := filepath.Join(t.TempDir(), "run")
-			out, errOut, err := runTestApp(t, "run", "--target", srv.URL+"/v1", "--kind", "openai", "--model", "fake",
+			args := []string{"run", "--target", srv.URL + "/v1", "--kind", "openai", "--model", "fake",
 				"--api-key-env", "NS_TEST_KEY", "--header", "X-Extra=${NS_TEST_KEY}", "--out", dir,
-				"--rates", "20", "--requests-per-stage", "5", "--lengths", "300", "--depths", "50")
+				"--rates", "20", "--requests-per-stage", "5", "--lengths", "300", "--depths", "50"}
+			if !tt.preflight {
+				args = append(args, "--no-preflight")
+			}
+			out, errOut, err := runTestApp(t, args...)
+			files := map[string]string{"stdout": out, "stderr": errOut}
 			if err != nil {
+				files["error"] = err.Error()
+			}
+			switch {
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("run: %v, want an error containing %q\nstderr:\n%s", err, tt.wantErr, errOut)
+			case tt.wantErr == "" && err != nil:
 				t.Fatalf("run: %v\nstderr:\n%s", err, errOut)
 			}
 			fake.mu.Lock()
 			auth := append([]string(nil), fake.auth...)
 			fake.mu.Unlock()
-			if len(auth) != 5 || auth[0] != "Bearer "+canary {
-				t.Errorf("the server saw %d requests, first Authorization %q: want 5 with the key", len(auth), auth)
+			if len(auth) == 0 || auth[0] != "Bearer "+canary {
+				t.Errorf("the server saw %d requests, first Authorization %q: want them with the key", len(auth), auth)
 			}
-			files := map[string]string{"stdout": out, "stderr": errOut}
 			for _, name := range []string{loadgen.ManifestFile, loadgen.RecordsFile} {
 				b, err := os.ReadFile(filepath.Join(dir, name))
+				if tt.wantRecords == 0 {
+					if err == nil {
+						t.Errorf("%s was written although the run stopped before any load", name)
+					}
+					continue
+				}
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -210,15 +240,24 @@ func TestRunCommandKeepsKeysOut(t *testing.T) {
 					t.Errorf("the API key appears in %s", where)
 				}
 			}
+			if tt.wantRecords == 0 {
+				if n := fake.chats.Load(); n != 0 {
+					t.Errorf("%d chat requests reached the server after preflight failed", n)
+				}
+				return
+			}
 			_, recs := runTestReadDir(t, dir)
-			if len(recs) != 5 {
-				t.Fatalf("%d records, want 5", len(recs))
+			if len(recs) != tt.wantRecords {
+				t.Fatalf("%d records, want %d", len(recs), tt.wantRecords)
 			}
 			if tt.status != 200 && (recs[0].Status != tt.status || recs[0].ErrorClass == "") {
 				t.Errorf("a %d answer recorded as status %d class %q", tt.status, recs[0].Status, recs[0].ErrorClass)
 			}
 			if tt.status != 200 && !strings.Contains(out, "errors: 5") {
 				t.Errorf("summary does not count the errors:\n%s", out)
+			}
+			if tt.preflight && !strings.Contains(errOut, "preflight fake") {
+				t.Errorf("stderr does not show the preflight report:\n%s", errOut)
 			}
 		})
 	}
@@ -243,7 +282,10 @@ func TestRunFlagErrors(t *testing.T) {
 		{"bad depths", []string{"--depths", "150"}, "--depths"},
 		{"zero samples", []string{"--samples", "0"}, "--samples"},
 		{"bad profile", []string{"--sim-profile", "nope", "--requests-per-stage", "1"}, "--sim-profile"},
-		{"argument", []string{"extra"}, "no arguments"},
+		{"missing campaign file", []string{"no-such-campaign.yaml"}, "no-such-campaign.yaml"},
+		{"two campaign files", []string{"a.yaml", "b.yaml"}, "at most one campaign file"},
+		{"remote target without model", []string{"--target", "http://127.0.0.1:1/v1"}, "--model is required"},
+		{"targets without a file", []string{"--targets", "a"}, "--targets"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,6 +320,7 @@ func TestRunCommandSIGINT(t *testing.T) {
 	cmd.Env = append(os.Environ(), runTestChildEnv+"="+strings.Join([]string{
 		"run", "--target", srv.URL + "/v1", "--kind", "openai", "--model", "fake", "--out", dir,
 		"--rates", "40", "--stage-duration", "60s", "--lengths", "300", "--depths", "50", "--grace", "5s",
+		"--no-preflight",
 	}, "\x1f"))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

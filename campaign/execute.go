@@ -1,0 +1,712 @@
+package campaign
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/loadgen/sim"
+	"github.com/needlestorm/needlestorm/reports"
+)
+
+// Execute runs a campaign end to end into one run directory:
+//
+//  1. the plan: computed and written to Log; a plan over the budget is
+//     refused before anything else happens (CheckBudget);
+//  2. simulators: every sim target starts its own simulator on
+//     127.0.0.1:0 with its profile, overrides and time scale (each is
+//     stopped after its target's turn);
+//  3. preflight, for every target before any load: reachability, the model
+//     listed, the context window and token calibration (loadgen.Preflight),
+//     each report written to Log. An unreachable target or an unlisted model
+//     stops the campaign here, before any load and before the run directory
+//     is created. Lengths beyond a target's window are flagged, and left
+//     out for that target with SkipTooLong;
+//  4. the run: one manifest.json (every target, the corpus, the schedule or
+//     the search, the objectives, the preflight reports, the budget) and
+//     one records.jsonl (records name their target), the targets one after
+//     the other in file order, each through its schedule or its envelope
+//     search.
+//
+// An interruption (ctx canceled, as on SIGINT) or a budget stop (see
+// BudgetGuard) stops sending, lets requests in flight finish for the grace
+// period, skips the remaining targets and marks the manifest
+// "interrupted" with the reason. Execute returns the result whenever the run
+// directory was written (with an error for any status but complete), and a
+// nil result when it stopped before (plan, budget, simulator or preflight).
+// Rendering the report is the caller's (reports.Write with Objectives and
+// Prices).
+//
+// With length_basis server, each target's haystacks are sized through its
+// calibration (loadgen.ServerBasisLengths) so that the server counts the
+// requested length: the cases are built at the client length, then their
+// Length (and ID) are set back to the requested length, so that records
+// carry the requested length as "length" (what reports group by) and the
+// client's count as "prompt_tokens_client". The manifest's targets say the
+// client length used for each requested one, and the preflight reports the
+// template overhead.
+func (c *Campaign) Execute(ctx context.Context, dir string, o ExecOptions) (*Result, error) {
+	o.defaults()
+	plan, err := c.Plan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := plan.Write(o.Log); err != nil {
+		return nil, err
+	}
+	if err := plan.CheckBudget(); err != nil {
+		return nil, fmt.Errorf("refusing to run campaign %s: %w", c.Name, err)
+	}
+	var search *loadgen.SearchSpec
+	if s := c.Search(); s != nil {
+		spec := c.loadgenSearch(*s)
+		if err := spec.Validate(); err != nil {
+			return nil, err
+		}
+		search = &spec
+	}
+
+	e := &execution{c: c, o: o, plan: plan, search: search, matrix: c.Matrix()}
+	defer e.stopSims()
+	if err := e.prepare(ctx); err != nil {
+		return nil, err
+	}
+	return e.run(ctx, dir)
+}
+
+// ExecOptions say how Execute runs a campaign. The zero value works.
+type ExecOptions struct {
+	// Log receives the plan, the preflight reports, each target's turn and
+	// live progress (nothing when nil).
+	Log io.Writer
+	// Progress draws live progress on Log every ProgressInterval (0:
+	// loadgen.DefaultProgressInterval; on a terminal, a live screen).
+	Progress         bool
+	ProgressInterval time.Duration
+	// Observers are told about every target's requests (live metrics).
+	Observers []loadgen.Observer
+	// Tool and Version name the tool in the manifest.
+	Tool, Version string
+	// Overwrite replaces a run already in the directory.
+	Overwrite bool
+	// MaxInFlight caps the requests in flight (0: loadgen's default).
+	MaxInFlight int
+	// Grace is how long requests in flight may finish after an interruption
+	// (nil: loadgen.DefaultGrace).
+	Grace *time.Duration
+	// NoPreflight skips preflight (length_basis server needs it).
+	NoPreflight bool
+	// SkipTooLong leaves out, per target, the lengths preflight found
+	// beyond its context window (by default they are only flagged).
+	SkipTooLong bool
+	// PreflightTimeout bounds each preflight metadata request (0: loadgen's
+	// default).
+	PreflightTimeout time.Duration
+	// LookupEnv reads the API keys and ${NAME} headers (nil:
+	// os.LookupEnv).
+	LookupEnv func(name string) (string, bool)
+	// SimSeed, when set, replaces every simulator's seed.
+	SimSeed *int64
+	// SimAddr is where simulators listen (default 127.0.0.1:0; loopback
+	// only).
+	SimAddr string
+}
+
+func (o *ExecOptions) defaults() {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.LookupEnv == nil {
+		o.LookupEnv = os.LookupEnv
+	}
+	if o.SimAddr == "" {
+		o.SimAddr = sim.DefaultAddr
+	}
+	if o.Tool == "" {
+		o.Tool = "needlestorm"
+	}
+}
+
+// Target statuses in a Result and the manifest, besides loadgen's complete,
+// interrupted and failed.
+const (
+	// TargetSkipped: the target was not run because the campaign stopped
+	// before its turn.
+	TargetSkipped = "skipped"
+	// TargetPending: its turn has not come yet (in a running manifest).
+	TargetPending = "pending"
+)
+
+// Result is how a campaign ended.
+type Result struct {
+	// Run is the run directory's result: status, reason and counts.
+	Run *loadgen.RunResult
+	// Plan is what was planned.
+	Plan *Plan
+	// Targets are in campaign order.
+	Targets []TargetResult
+	// Stopped is the budget that stopped the campaign, or nil.
+	Stopped *BudgetError
+	// Spent is what the completed requests cost in all (in the targets'
+	// currency); Currency is empty when no target is priced.
+	Spent    float64
+	Currency string
+}
+
+// TargetResult is how one target's turn went.
+type TargetResult struct {
+	Name string
+	// Status is complete, interrupted, failed, skipped or pending.
+	Status string
+	// Records is the number of records written for the target.
+	Records int64
+	// Spent is what its completed requests cost.
+	Spent float64
+	// Preflight is what preflight learned (nil with NoPreflight).
+	Preflight *loadgen.PreflightReport
+	// Lengths are the requested lengths sent, and Dropped those left out
+	// because they do not fit the target's window (SkipTooLong).
+	Lengths []int
+	Dropped []int
+	// ClientLengths are the client lengths sent for Lengths, by position,
+	// when length_basis is server.
+	ClientLengths []int
+	// Search holds each length's envelope search, in search mode.
+	Search []loadgen.SearchResult
+}
+
+// execution is the state of one Execute.
+type execution struct {
+	c      *Campaign
+	o      ExecOptions
+	plan   *Plan
+	search *loadgen.SearchSpec
+	matrix corpus.Matrix
+
+	turns []*turn
+}
+
+// turn is one target's part of the campaign.
+type turn struct {
+	spec   TargetSpec
+	srv    *sim.Server
+	res    TargetResult
+	cases  []corpus.Case
+	sched  loadgen.Schedule
+	budget *BudgetGuard
+}
+
+// loadgenSearch maps the campaign's search onto loadgen's. The step's
+// time-to-first-token objective, when the campaign has one, is the early
+// stop's ttft limit.
+func (c *Campaign) loadgenSearch(s SearchSpec) loadgen.SearchSpec {
+	spec := loadgen.SearchSpec{
+		StartRate:    s.StartRate,
+		MaxRate:      s.MaxRate,
+		Resolution:   s.Resolution,
+		StepDuration: loadgen.Seconds(s.StepDuration),
+		StepRequests: s.StepRequests,
+		MaxSteps:     s.MaxSteps,
+		Warmup:       loadgen.Seconds(s.Warmup),
+	}
+	for _, l := range c.Objectives().Latency {
+		if l.Metric == reports.MetricTTFT {
+			limit := loadgen.Seconds(l.Max * float64(time.Second))
+			spec.EarlyStop.TTFTLimit = max(spec.EarlyStop.TTFTLimit, limit)
+		}
+	}
+	return spec.WithDefaults()
+}
+
+// prepare starts the simulators, runs preflight and builds each target's
+// cases and schedule. Nothing is spent yet (but preflight's calibration
+// requests).
+func (e *execution) prepare(ctx context.Context) error {
+	basis := e.c.LengthBasis()
+	if basis == BasisServer && e.o.NoPreflight {
+		return errors.New("length_basis server sizes prompts through preflight's token calibration: run with preflight, or use length_basis client")
+	}
+	for _, spec := range e.c.Targets() {
+		t := &turn{spec: spec, res: TargetResult{Name: spec.Config.Name, Status: TargetPending}}
+		e.turns = append(e.turns, t)
+		if spec.IsSim() {
+			if err := e.startSim(ctx, t); err != nil {
+				return err
+			}
+		}
+	}
+	if !e.o.NoPreflight {
+		for _, t := range e.turns {
+			if err := e.preflight(ctx, t); err != nil {
+				return err
+			}
+		}
+	}
+	cache := map[string][]corpus.Case{}
+	for _, t := range e.turns {
+		if err := e.buildCases(ctx, t, basis, cache); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startSim starts a sim target's simulator and points the target at it. The
+// simulator outlives an interruption (requests in flight still finish); it
+// stops after the target's turn.
+func (e *execution) startSim(ctx context.Context, t *turn) error {
+	cfg := *t.spec.Sim
+	if e.o.SimSeed != nil {
+		cfg.Seed = *e.o.SimSeed
+	}
+	srv, err := sim.Start(context.WithoutCancel(ctx), cfg, sim.WithAddr(e.o.SimAddr))
+	if err != nil {
+		return fmt.Errorf("starting the simulator of target %s: %w", t.spec.Config.Name, err)
+	}
+	t.srv = srv
+	t.spec.Config.BaseURL = srv.URL()
+	if t.spec.Config.Model == "" {
+		t.spec.Config.Model = srv.Config().Model
+	}
+	fmt.Fprintf(e.o.Log, "target %s: started the built-in simulator (profile %s, model %s) on %s\n",
+		t.spec.Config.Name, t.spec.SimProfile, srv.Config().Model, srv.URL())
+	return nil
+}
+
+// stopSims stops every simulator still running.
+func (e *execution) stopSims() {
+	for _, t := range e.turns {
+		t.stopSim()
+	}
+}
+
+func (t *turn) stopSim() {
+	if t.srv != nil {
+		t.srv.Close()
+		t.srv = nil
+	}
+}
+
+// preflight checks one target and decides which lengths it is sent.
+func (e *execution) preflight(ctx context.Context, t *turn) error {
+	opts := []loadgen.PreflightOption{
+		loadgen.PreflightDeclaredWindow(t.spec.ContextWindow),
+		loadgen.PreflightLengths(e.matrix.Lengths...),
+		loadgen.PreflightEncoding(e.matrix.Encoding),
+		loadgen.PreflightHaystack(e.matrix.Haystack),
+		loadgen.PreflightLengthBasis(e.c.LengthBasis()),
+		loadgen.PreflightEnv(e.o.LookupEnv),
+	}
+	if e.o.PreflightTimeout > 0 {
+		opts = append(opts, loadgen.PreflightTimeout(e.o.PreflightTimeout))
+	}
+	rep, err := loadgen.Preflight(ctx, t.spec.Config, opts...)
+	t.res.Preflight = rep
+	if rep != nil {
+		fmt.Fprint(e.o.Log, rep.Text())
+	}
+	if err != nil {
+		return &PreflightFailure{Target: t.spec.Config.Name, Err: err}
+	}
+	if len(rep.TooLong) > 0 {
+		too := formatLengths(rep.TooLong)
+		if e.o.SkipTooLong {
+			fmt.Fprintf(e.o.Log, "target %s: leaving out %s, beyond its %d-token window\n", t.spec.Config.Name, too, rep.ContextWindow)
+		} else {
+			fmt.Fprintf(e.o.Log, "target %s: %s will not fit its %d-token window; expect rejections or silent truncation there (--skip-too-long leaves them out)\n",
+				t.spec.Config.Name, too, rep.ContextWindow)
+		}
+	}
+	return nil
+}
+
+// PreflightFailure is a preflight that stopped a campaign before any load.
+type PreflightFailure struct {
+	Target string
+	Err    error
+}
+
+func (f *PreflightFailure) Error() string {
+	return fmt.Sprintf("preflight of target %s failed, so nothing was run: %v", f.Target, f.Err)
+}
+
+func (f *PreflightFailure) Unwrap() error { return f.Err }
+
+func formatLengths(ls []int) string {
+	s := make([]string, len(ls))
+	for i, l := range ls {
+		s[i] = corpus.FormatLength(l)
+	}
+	if len(s) == 1 {
+		return "length " + s[0]
+	}
+	return "lengths " + strings.Join(s, ", ")
+}
+
+// buildCases builds a target's cases (shared between targets asking for
+// the same client lengths) and its schedule.
+func (e *execution) buildCases(ctx context.Context, t *turn, basis string, cache map[string][]corpus.Case) error {
+	name := t.spec.Config.Name
+	lengths := slices.Clone(e.matrix.Lengths)
+	if rep := t.res.Preflight; rep != nil && e.o.SkipTooLong && len(rep.TooLong) > 0 {
+		lengths = slices.DeleteFunc(lengths, func(l int) bool { return !rep.Fits(l) })
+		t.res.Dropped = slices.Clone(rep.TooLong)
+		if len(lengths) == 0 {
+			return fmt.Errorf("target %s: every length is beyond its %d-token window, so nothing is left to send; drop the target or lower corpus.lengths", name, rep.ContextWindow)
+		}
+	}
+	t.res.Lengths = lengths
+	client := lengths
+	if basis == BasisServer {
+		rep := t.res.Preflight
+		if rep == nil || !rep.Calibrated || rep.Calibration == nil {
+			return fmt.Errorf("target %s: length_basis server needs token calibration, and preflight could not calibrate this target (see its warnings); use length_basis client", name)
+		}
+		var err error
+		client, err = loadgen.ServerBasisLengths(lengths, rep.Calibration)
+		if err != nil {
+			return fmt.Errorf("target %s: %w", name, err)
+		}
+		seen := map[int]int{}
+		for i, cl := range client {
+			if j, dup := seen[cl]; dup {
+				return fmt.Errorf("target %s: lengths %d and %d (server basis) both need %d client tokens; give lengths further apart", name, lengths[j], lengths[i], cl)
+			}
+			seen[cl] = i
+		}
+		t.res.ClientLengths = client
+	}
+	key := fmt.Sprint(client)
+	cases, ok := cache[key]
+	if !ok {
+		m := e.matrix
+		m.Lengths = client
+		var err error
+		cases, err = m.Cases(ctx)
+		if err != nil {
+			return fmt.Errorf("building the cases of target %s: %w", name, err)
+		}
+		cache[key] = cases
+	}
+	if basis == BasisServer {
+		// Records must carry the requested length: reports group by it.
+		requested := map[int]int{}
+		for i, cl := range client {
+			requested[cl] = lengths[i]
+		}
+		cases = slices.Clone(cases)
+		for i := range cases {
+			cs := &cases[i]
+			req := requested[cs.Length]
+			cs.ID = strings.Replace(cs.ID, "-"+corpus.FormatLength(cs.Length)+"-", "-"+corpus.FormatLength(req)+"-", 1)
+			cs.Length = req
+		}
+	}
+	t.cases = cases
+	if e.search == nil {
+		specs := len(cases)
+		t.sched = e.c.scheduleFor(specs)
+	}
+	return nil
+}
+
+// manifestTarget is one target as the manifest's "targets" lists it: its
+// configuration (loadgen.TargetConfig's fields; no key: api_key_env names
+// the variable), prices, simulator settings, the lengths it was sent and how
+// its turn went.
+type manifestTarget struct {
+	config loadgen.TargetConfig
+
+	SimProfile    string        `json:"sim_profile,omitempty"`
+	TimeScale     *float64      `json:"time_scale,omitempty"`
+	Prices        reports.Price `json:"prices"`
+	Currency      string        `json:"currency,omitempty"`
+	ContextWindow int           `json:"context_window,omitempty"`
+	LengthBasis   string        `json:"length_basis"`
+	Lengths       []int         `json:"lengths"`
+	ClientLengths []int         `json:"client_lengths,omitempty"`
+	Dropped       []int         `json:"dropped_lengths,omitempty"`
+	Status        string        `json:"status"`
+	Records       int64         `json:"records"`
+	Spent         float64       `json:"spent"`
+	// Search holds each length's envelope search, every probed step
+	// included.
+	Search []loadgen.SearchResult `json:"search,omitempty"`
+}
+
+// MarshalJSON writes the configuration's fields beside the others, so that
+// the entry also decodes as a loadgen.TargetConfig.
+func (m manifestTarget) MarshalJSON() ([]byte, error) {
+	base, err := json.Marshal(m.config)
+	if err != nil {
+		return nil, err
+	}
+	type plain manifestTarget // without this method
+	extra, err := json.Marshal(plain(m))
+	if err != nil {
+		return nil, err
+	}
+	var a, b map[string]json.RawMessage
+	if err := json.Unmarshal(base, &a); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(extra, &b); err != nil {
+		return nil, err
+	}
+	for k, v := range b {
+		a[k] = v
+	}
+	return json.Marshal(a)
+}
+
+func (e *execution) manifestTargets() []manifestTarget {
+	out := make([]manifestTarget, len(e.turns))
+	for i, t := range e.turns {
+		mt := manifestTarget{
+			config:        t.spec.Config,
+			SimProfile:    t.spec.SimProfile,
+			Prices:        t.spec.Price,
+			Currency:      t.spec.Currency,
+			ContextWindow: t.spec.ContextWindow,
+			LengthBasis:   e.c.LengthBasis(),
+			Lengths:       t.res.Lengths,
+			ClientLengths: t.res.ClientLengths,
+			Dropped:       t.res.Dropped,
+			Status:        t.res.Status,
+			Records:       t.res.Records,
+			Spent:         t.res.Spent,
+			Search:        t.res.Search,
+		}
+		if t.spec.IsSim() {
+			mt.config.Kind = KindSim
+			ts := t.spec.TimeScale
+			mt.TimeScale = &ts
+		}
+		out[i] = mt
+	}
+	return out
+}
+
+// run writes the run directory and runs each target in turn.
+func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
+	c := e.c
+	obj := c.Objectives()
+	prices := c.Prices()
+
+	// The budget: a guard on spend, a deadline on time. Either cancels
+	// runCtx with a *BudgetError as its cause.
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	guard := NewBudgetGuard(c.Budget.MaxCostUSD, prices, stop)
+
+	opts := []loadgen.Option{
+		loadgen.Tool(e.o.Tool, e.o.Version),
+		loadgen.Asked(e.manifestTargets(), e.matrix),
+		loadgen.Objectives(obj),
+		loadgen.Seed(c.Seed()),
+		loadgen.Overwrite(e.o.Overwrite),
+		loadgen.Observe(guard),
+		loadgen.Observe(e.o.Observers...),
+	}
+	if e.o.MaxInFlight > 0 {
+		opts = append(opts, loadgen.MaxInFlight(e.o.MaxInFlight))
+	}
+	if e.o.Grace != nil {
+		opts = append(opts, loadgen.Grace(*e.o.Grace))
+	}
+	session, err := loadgen.OpenSession(dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var preflights []*loadgen.PreflightReport
+	for _, t := range e.turns {
+		if t.res.Preflight != nil {
+			preflights = append(preflights, t.res.Preflight)
+		}
+	}
+	bm := budgetManifest{
+		MaxCostUSD:           c.Budget.MaxCostUSD,
+		MaxDuration:          loadgen.Seconds(c.Budget.MaxDuration.D()),
+		Currency:             e.plan.CostCurrency,
+		EstimatedCostMax:     e.plan.CostMax,
+		EstimatedCostTypical: e.plan.CostTypical,
+	}
+	if e.plan.DurationKnown {
+		bm.EstimatedDuration = loadgen.Seconds(e.plan.Duration)
+	}
+	var schedule any = e.turns[0].sched
+	if e.search != nil {
+		schedule = map[string]any{"search": e.search}
+	}
+	err = session.UpdateManifest(func(m *loadgen.Manifest) {
+		m.Schedule = mustJSON(schedule)
+		if len(preflights) > 0 {
+			m.Preflight = mustJSON(preflights)
+		}
+		m.Budget = mustJSON(bm)
+	})
+	if err != nil {
+		res, _ := session.Close(runCtx, err)
+		return e.result(res, guard), err
+	}
+
+	if d := c.Budget.MaxDuration.D(); d > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeoutCause(runCtx, d, &BudgetError{MaxDuration: d})
+		defer cancel()
+	}
+
+	var runErr error
+	for i, t := range e.turns {
+		if runCtx.Err() != nil {
+			break
+		}
+		err := e.runTurn(runCtx, session, i, t, obj)
+		t.stopSim()
+		t.res.Spent = guard.Spent(t.res.Name)
+		if err != nil {
+			runErr = err
+			t.res.Status = loadgen.StatusFailed
+			if runCtx.Err() != nil {
+				t.res.Status = loadgen.StatusInterrupted
+			}
+		} else {
+			t.res.Status = loadgen.StatusComplete
+		}
+		fmt.Fprintf(e.o.Log, "target %s: %s, %d records\n", t.res.Name, t.res.Status, t.res.Records)
+		if err := session.UpdateManifest(func(m *loadgen.Manifest) { m.Targets = mustJSON(e.manifestTargets()) }); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
+		if runErr != nil {
+			break
+		}
+	}
+	for _, t := range e.turns {
+		if t.res.Status == TargetPending {
+			t.res.Status = TargetSkipped
+		}
+	}
+	if runErr == nil && runCtx.Err() != nil && errors.Is(context.Cause(runCtx), ErrBudget) {
+		// A budget ran out as the last target finished: the campaign did
+		// run whole, but nothing more could have been sent.
+		runErr = context.Cause(runCtx)
+	}
+	bm.Spent = guard.Total()
+	bm.SpentByTarget = map[string]float64{}
+	for _, t := range e.turns {
+		if _, priced := prices.Targets[t.res.Name]; priced {
+			bm.SpentByTarget[t.res.Name] = t.res.Spent
+		}
+	}
+	var tripped *BudgetError
+	if errors.As(context.Cause(runCtx), &tripped) {
+		bm.Stopped = tripped.Error()
+	}
+	if err := session.UpdateManifest(func(m *loadgen.Manifest) {
+		m.Targets = mustJSON(e.manifestTargets())
+		m.Budget = mustJSON(bm)
+	}); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	res, err := session.Close(runCtx, runErr)
+	out := e.result(res, guard)
+	out.Stopped = tripped
+	return out, err
+}
+
+// runTurn runs one target's schedule or search.
+func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *turn, obj reports.Objectives) error {
+	cfg := t.spec.Config
+	target, err := loadgen.NewTarget(cfg, loadgen.TargetEnv(e.o.LookupEnv))
+	if err != nil {
+		return fmt.Errorf("target %s: %w", cfg.Name, err)
+	}
+	if cl, ok := target.(io.Closer); ok {
+		defer cl.Close()
+	}
+	what := fmt.Sprintf("%d %s", len(t.sched), plural(len(t.sched), "stage"))
+	if e.search != nil {
+		what = "envelope search"
+	}
+	fmt.Fprintf(e.o.Log, "target %s (%d of %d): %s at %s, %s, %d %s\n",
+		cfg.Name, i+1, len(e.turns), cfg.Model, redactURL(cfg.BaseURL), what, len(t.cases), plural(len(t.cases), "case"))
+
+	counter := &recordCounter{}
+	opts := []loadgen.Option{loadgen.Model(cfg.Model), loadgen.Observe(counter)}
+	progressDone := make(chan struct{})
+	progressCtx, endProgress := context.WithCancel(context.WithoutCancel(ctx))
+	if e.o.Progress {
+		tracker := loadgen.NewTracker(cfg.Name, t.sched)
+		opts = append(opts, loadgen.Observe(tracker))
+		p := loadgen.NewProgress(e.o.Log, tracker, e.o.ProgressInterval)
+		go func() { defer close(progressDone); p.Run(progressCtx) }()
+	} else {
+		close(progressDone)
+	}
+	defer func() {
+		endProgress()
+		<-progressDone
+		t.res.Records = counter.n.Load()
+	}()
+
+	if e.search == nil {
+		return s.Dispatch(ctx, target, t.cases, t.sched, opts...)
+	}
+	results, err := s.Search(ctx, target, t.cases, *e.search, newStepJudge(obj), opts...)
+	t.res.Search = results
+	for _, r := range results {
+		fmt.Fprintf(e.o.Log, "target %s: search at %s: %s\n", cfg.Name, corpus.FormatLength(r.Length), describeSearch(r))
+	}
+	return err
+}
+
+// describeSearch says in one line what a length's search found.
+func describeSearch(r loadgen.SearchResult) string {
+	var b strings.Builder
+	if r.Found > 0 {
+		fmt.Fprintf(&b, "%.3g requests/s held", r.Found)
+	} else {
+		b.WriteString("no rate held")
+	}
+	fmt.Fprintf(&b, " (%d steps, %d requests", len(r.Steps), r.Requests)
+	if r.Reason != "" {
+		b.WriteString("; " + r.Reason)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// result assembles the Result.
+func (e *execution) result(res *loadgen.RunResult, guard *BudgetGuard) *Result {
+	out := &Result{Run: res, Plan: e.plan, Spent: guard.Total(), Currency: e.plan.CostCurrency}
+	for _, t := range e.turns {
+		out.Targets = append(out.Targets, t.res)
+	}
+	return out
+}
+
+// recordCounter counts a target's completed requests.
+type recordCounter struct{ n atomic.Int64 }
+
+func (r *recordCounter) StageStarted(int, loadgen.Stage) {}
+func (r *recordCounter) Sent(*loadgen.Record)            {}
+func (r *recordCounter) Completed(*loadgen.Record)       { r.n.Add(1) }
+
+// mustJSON encodes v for the manifest; a value that does not encode is
+// recorded as a string saying so, so the manifest still says what happened.
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal("could not encode: " + err.Error())
+	}
+	return b
+}
