@@ -21,7 +21,7 @@ bench:
 # The main job: a short campaign against the built-in simulator, writing a
 # report to $(OUT).
 run: build
-	$(BIN) run --out $(OUT) --overwrite
+	$(BIN) run examples/campaigns/sim.yaml --out $(OUT) --overwrite
 
 fmt:
 	gofmt -w .

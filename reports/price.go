@@ -1,12 +1,49 @@
 package reports
 
-import "github.com/needlestorm/needlestorm/loadgen"
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/needlestorm/needlestorm/loadgen"
+)
 
 // RecordCost is what one request cost at price pr: the server's prompt token
 // count when it sent one (else the client's), cached tokens at the cached
-// price, and the output tokens; a failed request the server counted
-// nothing for and sent nothing back costs nothing. A budget guard sums it over records as they
-// complete, with the same arithmetic the reports use.
+// price, and the output tokens; a failed request the server counted nothing
+// for and sent nothing back costs nothing. A budget guard sums it over
+// records as they complete, with the same arithmetic the reports use.
 func (pr Price) RecordCost(r *loadgen.Record) float64 {
 	return pr.cost(r.PromptTokensClient, r.PromptTokensServer, r.CachedTokens, r.OutputTokens, r.ErrorClass != "")
+}
+
+// PricesFromManifest reads the prices a run recorded with its targets (the
+// manifest's targets list, entries with "name", "prices" and "currency"), so
+// that a report regenerated from a run directory costs what the run cost.
+// Targets without prices are left out; a run with none gives zero Prices.
+func PricesFromManifest(m *loadgen.Manifest) (Prices, error) {
+	var p Prices
+	if len(m.Targets) == 0 {
+		return p, nil
+	}
+	var targets []struct {
+		Name     string `json:"name"`
+		Prices   *Price `json:"prices"`
+		Currency string `json:"currency"`
+	}
+	if err := json.Unmarshal(m.Targets, &targets); err != nil {
+		return p, fmt.Errorf("manifest targets: %w", err)
+	}
+	for _, t := range targets {
+		if t.Prices == nil || t.Name == "" {
+			continue
+		}
+		if p.Targets == nil {
+			p.Targets = map[string]Price{}
+		}
+		p.Targets[t.Name] = *t.Prices
+		if p.Currency == "" {
+			p.Currency = t.Currency
+		}
+	}
+	return p, nil
 }

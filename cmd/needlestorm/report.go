@@ -54,6 +54,9 @@ func reportOptions(c *cli.Context, dir string) (reports.Options, error) {
 			return opts, fmt.Errorf("%s: %w (give --slo and --accuracy to override them)", dir, err)
 		}
 		opts.Objectives = obj
+		if opts.Prices, err = reports.PricesFromManifest(m); err != nil {
+			return opts, fmt.Errorf("%s: %w", dir, err)
+		}
 	}
 	if err := applyObjectiveFlags(c, &opts); err != nil {
 		return opts, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,5 +136,39 @@ func TestReportCommandErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: error %v (output %q), want one containing %q", tt.args, err, out, tt.want)
 		}
+	}
+}
+
+// TestReportCommandPricesFromManifest checks that a regenerated report costs
+// what the run cost: the prices come from the manifest's targets.
+func TestReportCommandPricesFromManifest(t *testing.T) {
+	dir := writeRunDir(t, loadgen.StatusComplete, nil)
+	m, err := loadgen.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Targets = json.RawMessage(`[{"name":"sim","kind":"sim","prices":{"input":1,"output":2},"currency":"EUR"}]`)
+	if err := loadgen.WriteManifest(dir, m); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runApp("report", dir); err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, reports.JSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Spend    float64 `json:"spend"`
+		Currency string  `json:"currency"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	// 20 requests of 1000+7 and 20 of 4000+7 server prompt tokens at 1 per
+	// million, and 40×6 output tokens at 2 per million.
+	want := (20*1007 + 20*4007 + 2*40*6) / 1e6
+	if math.Abs(s.Spend-want) > 1e-9 || s.Currency != "EUR" {
+		t.Errorf("spend %v %s, want %v EUR", s.Spend, s.Currency, want)
 	}
 }
