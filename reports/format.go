@@ -84,8 +84,12 @@ func truncationSentence(ts TargetSummary) string {
 	}
 	var b strings.Builder
 	if t.Wrong > 0 {
-		fmt.Fprintf(&b, "%d wrong answers came from prompts the server truncated (%s)", t.Wrong,
-			formatCounts(t.Cut, []string{probes.CutHead, probes.CutTail, probes.CutBoth, probes.CutUnknown}))
+		fmt.Fprintf(&b, "%d wrong answers came from prompts the server truncated", t.Wrong)
+		if len(t.Cut) == 1 && t.Cut[probes.CutUnknown] > 0 {
+			b.WriteString(" (which end was cut is unknown: turn on canaries to tell)")
+		} else {
+			fmt.Fprintf(&b, " (cut end: %s)", formatCounts(t.Cut, []string{probes.CutHead, probes.CutTail, probes.CutBoth, probes.CutUnknown}))
+		}
 		if t.NeedleLost > 0 {
 			fmt.Fprintf(&b, "; in %d of them the needle was in the dropped part, so the server never showed it to the model", t.NeedleLost)
 		}

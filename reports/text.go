@@ -28,7 +28,11 @@ func (s *Summary) Text() string {
 		if et.Model != "" {
 			model = " (" + et.Model + ")"
 		}
-		fmt.Fprintf(&b, "\n%s%s: effective context %s tokens (%s)\n", plain(et.Target), plain(model), formatLength(et.EffectiveContextLength), et.LimitedBy)
+		eff := formatLength(et.EffectiveContextLength) + " tokens"
+		if et.EffectiveContextLength == 0 {
+			eff = "none"
+		}
+		fmt.Fprintf(&b, "\n%s%s: effective context %s (%s)\n", plain(et.Target), plain(model), eff, et.LimitedBy)
 		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  length\taccuracy\tmax rate\tttft p95\te2e p95\tcost/request\tfirst failure")
 		for _, el := range et.Lengths {
