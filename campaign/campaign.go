@@ -23,6 +23,10 @@ type Campaign struct {
 	Accuracy   Accuracy `yaml:"accuracy"`
 	Budget     Budget   `yaml:"budget"`
 	Output     Output   `yaml:"output"`
+	// Require states the job the campaign is for, such as
+	// "length=32k,rate=4,ttft_p95=2s": the report names the cheapest target
+	// whose envelope covers it (reports.ParseRequirement's form).
+	Require string `yaml:"require"`
 
 	// File is the file name given to Parse or Load, used in error messages;
 	// BaseDir is its folder, against which a relative dir: haystack is read.

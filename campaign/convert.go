@@ -304,6 +304,11 @@ func (c *Campaign) Objectives() reports.Objectives {
 	if c.Accuracy.Threshold != nil {
 		o.Accuracy = *c.Accuracy.Threshold
 	}
+	if c.Require != "" {
+		if req, err := reports.ParseRequirement(c.Require); err == nil {
+			o.Requirement = &req
+		}
+	}
 	return o
 }
 

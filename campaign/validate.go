@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"fmt"
+	"github.com/needlestorm/needlestorm/reports"
 	"math"
 	"net/url"
 	"os"
@@ -456,6 +457,11 @@ func (v *checker) load() {
 }
 
 func (v *checker) objectives() {
+	if v.c.Require != "" {
+		if _, err := reports.ParseRequirement(v.c.Require); err != nil {
+			v.at("require", "%v", err)
+		}
+	}
 	a := v.c.Accuracy
 	if a.Threshold != nil && (!finite(*a.Threshold) || *a.Threshold <= 0 || *a.Threshold > 1) {
 		v.at("accuracy.threshold", "%g is outside 0..1: give the share of right answers required, such as 0.85", *a.Threshold)

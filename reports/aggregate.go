@@ -230,6 +230,9 @@ func Build(m *loadgen.Manifest, records []loadgen.Record, opts Options) (*Summar
 	if opts.Objectives.Accuracy < 0 || opts.Objectives.Accuracy > 1 {
 		return nil, fmt.Errorf("accuracy threshold %v: give a fraction between 0 and 1, such as 0.85", opts.Objectives.Accuracy)
 	}
+	if opts.Requirement == nil {
+		opts.Requirement = opts.Objectives.Requirement
+	}
 	if opts.Requirement != nil {
 		if err := opts.Requirement.Validate(); err != nil {
 			return nil, err

@@ -34,6 +34,10 @@ type Objectives struct {
 	// shortest tested length.
 	Accuracy         float64 `json:"accuracy,omitempty"`
 	AccuracyRelative bool    `json:"accuracy_relative,omitempty"`
+	// Requirement, when set, is the job the run is for (a campaign's
+	// require:); the report names the cheapest target that covers it.
+	// Options.Requirement, when set, takes its place.
+	Requirement *Requirement `json:"requirement,omitempty"`
 }
 
 // LatencyObjective bounds one latency percentile, as in ttft_p95=2s.

@@ -167,6 +167,12 @@ func runAction(c *cli.Context) error {
 			exec.SimSeed = &seed
 		}
 	}
+	if c.IsSet("require") {
+		camp.Require = c.String("require")
+		if err := camp.Validate(); err != nil {
+			return cli.Exit(fmt.Sprintf("--require: %v", err), 2)
+		}
+	}
 	report := reports.Options{Objectives: camp.Objectives(), Prices: camp.Prices()}
 	if c.IsSet("tolerance") {
 		if report.Tolerance = c.Int("tolerance"); report.Tolerance < 0 {
