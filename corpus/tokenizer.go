@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pkoukk/tiktoken-go"
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
@@ -22,7 +23,18 @@ var Encodings = []string{"cl100k_base", "o200k_base"}
 type Tokenizer struct {
 	name string
 	enc  *tiktoken.Tiktoken
+	// fast is true for cl100k_base, whose ASCII pre-tokenizer is written out
+	// in pretokenize.go: Encode splits ASCII text itself and looks each
+	// piece's tokens up in pieces (read-only once stored), encoding only
+	// pieces it has not seen. Other text goes through tiktoken.
+	fast   bool
+	pieces sync.Map // piece string -> []int
+	size   atomic.Int64
 }
+
+// maxCachedPieces bounds the piece cache; past it new pieces are encoded
+// every time.
+const maxCachedPieces = 200_000
 
 type tokenizerSlot struct {
 	once sync.Once
@@ -62,7 +74,7 @@ func GetTokenizer(encoding string) (*Tokenizer, error) {
 			slot.err = fmt.Errorf("loading encoding %s: %w", encoding, err)
 			return
 		}
-		slot.tok = &Tokenizer{name: encoding, enc: enc}
+		slot.tok = &Tokenizer{name: encoding, enc: enc, fast: encoding == "cl100k_base"}
 	})
 	return slot.tok, slot.err
 }
@@ -72,10 +84,32 @@ func (t *Tokenizer) Name() string { return t.name }
 
 // Encode returns the tokens of text. Special-token markers in the text are
 // treated as ordinary text, so user documents can never inject control tokens.
-func (t *Tokenizer) Encode(text string) []int { return t.enc.EncodeOrdinary(text) }
+func (t *Tokenizer) Encode(text string) []int {
+	if !t.fast || !isASCII(text) {
+		return t.enc.EncodeOrdinary(text)
+	}
+	out := make([]int, 0, len(text)/4+1)
+	for i := 0; i < len(text); {
+		j := cl100kPiece(text, i)
+		piece := text[i:j]
+		if v, ok := t.pieces.Load(piece); ok {
+			out = append(out, v.([]int)...)
+		} else {
+			toks := t.enc.EncodeOrdinary(piece)
+			if t.size.Load() < maxCachedPieces {
+				if _, loaded := t.pieces.LoadOrStore(strings.Clone(piece), toks); !loaded {
+					t.size.Add(1)
+				}
+			}
+			out = append(out, toks...)
+		}
+		i = j
+	}
+	return out
+}
 
 // Decode returns the text of tokens.
 func (t *Tokenizer) Decode(tokens []int) string { return t.enc.Decode(tokens) }
 
 // Count returns the number of tokens in text.
-func (t *Tokenizer) Count(text string) int { return len(t.enc.EncodeOrdinary(text)) }
+func (t *Tokenizer) Count(text string) int { return len(t.Encode(text)) }

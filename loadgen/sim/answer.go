@@ -124,12 +124,12 @@ const filler = " I hope this helps."
 
 // outputTokens returns the tokens of text padded with filler up to target
 // tokens (no padding when target is 0 or already reached).
-func outputTokens(enc *encoder, text string, target int) []int {
-	toks := enc.encode(text)
+func outputTokens(enc *corpus.Tokenizer, text string, target int) []int {
+	toks := enc.Encode(text)
 	if len(toks) >= target {
 		return toks
 	}
-	pad := enc.encode(filler)
+	pad := enc.Encode(filler)
 	for len(toks) < target {
 		toks = append(toks, pad...)
 	}

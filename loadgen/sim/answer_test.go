@@ -88,7 +88,7 @@ func TestOutputTokensPadding(t *testing.T) {
 	}
 	bare := tok.Encode("The value for k is 5.")
 	for _, target := range []int{0, 1, len(bare), 40, 41} {
-		got := outputTokens(newEncoder(tok), "The value for k is 5.", target)
+		got := outputTokens(tok, "The value for k is 5.", target)
 		if want := max(target, len(bare)); len(got) != want {
 			t.Errorf("target %d: %d tokens, want %d", target, len(got), want)
 		}

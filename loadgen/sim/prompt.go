@@ -15,10 +15,10 @@ type prompt struct {
 	total    int
 }
 
-func tokenize(enc *encoder, contents []string) prompt {
+func tokenize(enc *corpus.Tokenizer, contents []string) prompt {
 	p := prompt{contents: contents, segs: make([][]int, len(contents))}
 	for i, c := range contents {
-		p.segs[i] = enc.encode(c)
+		p.segs[i] = enc.Encode(c)
 		p.total += len(p.segs[i])
 	}
 	return p

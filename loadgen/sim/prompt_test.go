@@ -46,7 +46,7 @@ func TestKeptText(t *testing.T) {
 	}
 	sys := "HEADMARK alpha beta gamma delta"
 	user := strings.Repeat(" filler", 200) + " MIDMARK" + strings.Repeat(" filler", 200) + " TAILMARK"
-	p := tokenize(newEncoder(tok), []string{sys, user})
+	p := tokenize(tok, []string{sys, user})
 	if p.total != tok.Count(sys)+tok.Count(user) {
 		t.Fatalf("total %d, want sum of counts", p.total)
 	}

@@ -25,7 +25,7 @@ const DefaultAddr = "127.0.0.1:0"
 type Server struct {
 	cfg   Config
 	tok   *corpus.Tokenizer
-	enc   *encoder
+	enc   *corpus.Tokenizer
 	sched *scheduler
 	occ   occurrences
 	// read reads kept prompt text; corpus.ReadPrompt except in tests.
@@ -82,7 +82,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	return &Server{
 		cfg:    cfg,
 		tok:    tok,
-		enc:    newEncoder(tok),
+		enc:    tok,
 		sched:  newScheduler(cfg.MaxSeqs, cfg.Queue),
 		read:   corpus.ReadPrompt,
 		born:   time.Now().Unix(),

@@ -1,59 +1,11 @@
-package sim
+package corpus
 
-import (
-	"strings"
-	"sync"
-	"sync/atomic"
-
-	"github.com/needlestorm/needlestorm/corpus"
-)
-
-// encoder tokenizes prompts with a corpus.Tokenizer, faster for the common
-// case: for cl100k_base and pure-ASCII text it splits the text into the
-// encoding's pre-token pieces itself (the same pieces as the encoding's
-// regular expression, checked by a differential fuzz test) and encodes each
-// distinct piece once, caching its tokens. Haystack words repeat, so long
-// prompts cost map lookups rather than regular-expression matching. Any
-// other text or encoding goes to the Tokenizer unchanged.
-type encoder struct {
-	tok    *corpus.Tokenizer
-	fast   bool
-	pieces sync.Map // piece string -> []int (read-only once stored)
-	size   atomic.Int64
-}
-
-// maxCachedPieces bounds the piece cache; past it new pieces are encoded
-// every time.
-const maxCachedPieces = 200_000
-
-func newEncoder(tok *corpus.Tokenizer) *encoder {
-	return &encoder{tok: tok, fast: tok.Name() == "cl100k_base"}
-}
-
-// encode returns the tokens of text, exactly as tok.Encode would.
-func (e *encoder) encode(text string) []int {
-	if !e.fast || !isASCII(text) {
-		return e.tok.Encode(text)
-	}
-	out := make([]int, 0, len(text)/4+1)
-	for i := 0; i < len(text); {
-		j := cl100kPiece(text, i)
-		piece := text[i:j]
-		if v, ok := e.pieces.Load(piece); ok {
-			out = append(out, v.([]int)...)
-		} else {
-			toks := e.tok.Encode(piece)
-			if e.size.Load() < maxCachedPieces {
-				if _, loaded := e.pieces.LoadOrStore(strings.Clone(piece), toks); !loaded {
-					e.size.Add(1)
-				}
-			}
-			out = append(out, toks...)
-		}
-		i = j
-	}
-	return out
-}
+// The cl100k_base pre-tokenizer for ASCII text, written out by hand. tiktoken
+// splits text into pieces with a regular expression (regexp2, slow) before
+// byte-pair encoding each piece; for pure-ASCII text the same pieces can be
+// found with a few byte tests, and the pieces of prose repeat, so their
+// tokens can be cached. TestFastEncodeMatchesTiktoken and FuzzFastEncode check
+// it against tiktoken.
 
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
