@@ -3,7 +3,6 @@ GO       ?= go
 BIN      ?= bin/needlestorm
 OUT      ?= runs/demo
 BENCH    ?= .
-BENCHTIME ?= 1x
 
 .PHONY: build test bench run fmt vet clean
 

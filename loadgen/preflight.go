@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -558,25 +557,17 @@ func (p *preflight) do(parent context.Context, method, u string, body []byte) (*
 	b, err := io.ReadAll(io.LimitReader(resp.Body, preflightBodyLimit+1))
 	if err != nil {
 		return nil, &PreflightError{Kind: ErrUnreachable, Cause: err,
-			Msg: p.scrub(fmt.Sprintf("target %s at %s broke off its answer to %s %s: %v", p.tb.cfg.Name, p.tb.info.baseURL, method, preflightRedactedURL(u), err))}
+			Msg: p.scrub(fmt.Sprintf("target %s at %s broke off its answer to %s %s: %v", p.tb.cfg.Name, p.tb.info.baseURL, method, RedactURL(u), err))}
 	}
 	if len(b) > preflightBodyLimit {
 		return nil, &PreflightError{Kind: ErrBadMetadata,
-			Msg: fmt.Sprintf("the answer to %s %s is larger than %d MiB: check base_url", method, preflightRedactedURL(u), preflightBodyLimit>>20)}
+			Msg: fmt.Sprintf("the answer to %s %s is larger than %d MiB: check base_url", method, RedactURL(u), preflightBodyLimit>>20)}
 	}
 	out.body = b
 	return out, nil
 }
 
 // preflightRedactedURL returns u without any password.
-func preflightRedactedURL(u string) string {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return u
-	}
-	return pu.Redacted()
-}
-
 // modelsURL is where the target lists its models.
 func (p *preflight) modelsURL() string {
 	if p.tb.cfg.Kind == KindAnthropic {
@@ -604,7 +595,7 @@ func (p *preflight) rootURL() (string, bool) {
 func (p *preflight) listModels(ctx context.Context) error {
 	rep := p.rep
 	u := p.modelsURL()
-	shown := preflightRedactedURL(u)
+	shown := RedactURL(u)
 	resp, err := p.do(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err

@@ -108,45 +108,79 @@ func (rw *RecordWriter) Close() error {
 	return err
 }
 
+// ErrTornTail marks a last line of records.jsonl that was cut short: a
+// process killed while writing leaves a line with no newline that is not
+// valid JSON. Every record before it is whole.
+var ErrTornTail = errors.New("the last line of the records was cut short (the run was killed while writing it)")
+
 // RecordReader decodes Records from JSON lines.
 type RecordReader struct {
-	sc   *bufio.Scanner
+	br   *bufio.Reader
 	line int
 }
 
+// maxRecordLine bounds one line of records.jsonl (an answer is in it).
+const maxRecordLine = 64 << 20
+
 // NewRecordReader returns a RecordReader over r.
 func NewRecordReader(r io.Reader) *RecordReader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
-	return &RecordReader{sc: sc}
+	return &RecordReader{br: bufio.NewReaderSize(r, 64<<10)}
 }
 
 // Read returns the next record, or io.EOF after the last one. A blank line is
-// skipped. A malformed line is an error naming its line number.
+// skipped. A malformed line is an error naming its line number; a malformed
+// last line without a newline is reported as ErrTornTail (wrapped, with its
+// line number), which callers may treat as the end of a killed run's records.
 func (rr *RecordReader) Read() (Record, error) {
-	for rr.sc.Scan() {
+	for {
+		b, err := rr.readLine()
+		if len(b) == 0 && err != nil {
+			return Record{}, err
+		}
 		rr.line++
-		b := rr.sc.Bytes()
 		if len(trimSpace(b)) == 0 {
 			continue
 		}
 		var r Record
-		if err := json.Unmarshal(b, &r); err != nil {
-			return Record{}, fmt.Errorf("records line %d: %w", rr.line, err)
+		if jerr := json.Unmarshal(b, &r); jerr != nil {
+			if errors.Is(err, io.EOF) {
+				return Record{}, fmt.Errorf("records line %d: %w", rr.line, ErrTornTail)
+			}
+			return Record{}, fmt.Errorf("records line %d: %w", rr.line, jerr)
 		}
 		if r.Schema != RecordSchema {
 			return Record{}, fmt.Errorf("records line %d: schema %q, want %q", rr.line, r.Schema, RecordSchema)
 		}
 		return r, nil
 	}
-	if err := rr.sc.Err(); err != nil {
-		return Record{}, fmt.Errorf("reading records after line %d: %w", rr.line, err)
+}
+
+// readLine returns the next line without its newline; err is io.EOF with a
+// last line that had no newline, and with no line at all.
+func (rr *RecordReader) readLine() ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := rr.br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > maxRecordLine {
+			return nil, fmt.Errorf("records line %d is longer than %d MiB", rr.line+1, maxRecordLine>>20)
+		}
+		switch {
+		case err == nil:
+			return line[:len(line)-1], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			return line, io.EOF
+		default:
+			return nil, fmt.Errorf("reading records after line %d: %w", rr.line, err)
+		}
 	}
-	return Record{}, io.EOF
 }
 
 // ReadRecords reads every record from r. On a malformed line it returns the
-// records before it together with the error.
+// records before it together with the error (for a torn last line, one that
+// wraps ErrTornTail).
 func ReadRecords(r io.Reader) ([]Record, error) {
 	rr := NewRecordReader(r)
 	var out []Record

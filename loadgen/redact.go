@@ -97,3 +97,27 @@ func redactURL(u *url.URL) string {
 	}
 	return u.Redacted()
 }
+
+// RedactURL returns s with any password in it replaced, for printing. A URL
+// that does not parse keeps nothing between "://" and the last "@" before
+// its path, so a malformed URL cannot leak its credentials either.
+func RedactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		if u.User == nil {
+			return s
+		}
+		return u.Redacted()
+	}
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	if at := strings.LastIndex(host, "@"); at >= 0 {
+		return scheme + "://xxxxx@" + rest[at+1:]
+	}
+	return s
+}

@@ -57,3 +57,19 @@ func TestRedactTargetErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURLString(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"},
+		{"https://user:hunter2@host:8000/v1", "https://user:xxxxx@host:8000/v1"},
+		{"http://user:hunter2@host:8000/v1/%zz", "http://xxxxx@host:8000/v1/%zz"},
+		{"http://us er:hunter2@ho st/v1", "http://xxxxx@ho st/v1"},
+		{"not a url", "not a url"},
+	}
+	for _, tt := range tests {
+		got := RedactURL(tt.in)
+		if got != tt.want || strings.Contains(got, "hunter2") {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

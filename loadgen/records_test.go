@@ -1,0 +1,134 @@
+package loadgen
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testRecord(seq int64, answer string) *Record {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 600_000_007, time.UTC)
+	return &Record{
+		Seq: seq, Target: "t", Stage: 1, StageLabel: "rate=2/s", CaseID: "single-1000-d50-s0", Task: "single",
+		Length: 1000, Depth: 50, ActualDepth: 48.5, Expected: []string{"1234567"},
+		ScheduledAt: at, SentAt: at.Add(time.Millisecond), SendLag: Seconds(time.Millisecond),
+		TTFT: Seconds(250 * time.Millisecond), E2E: Seconds(time.Second), ChunkGaps: []Seconds{Seconds(10 * time.Millisecond)},
+		PromptTokensClient: 1000, OutputTokens: 12, Status: 200, FinishReason: "stop", Answer: answer,
+	}
+}
+
+func TestRecordsRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewRecordWriter(&buf)
+	long := strings.Repeat("x", 200<<10) // longer than the reader's buffer
+	for i, a := range []string{"It is 1234567.", long, "line\nbreak and \"quotes\" <script>"} {
+		if err := w.Write(testRecord(int64(i+1), a)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Count() != 3 {
+		t.Errorf("count %d, want 3", w.Count())
+	}
+	got, err := ReadRecords(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[1].Answer != long || got[2].Answer != "line\nbreak and \"quotes\" <script>" {
+		t.Fatalf("read back %d records, answer lengths %v", len(got), func() []int {
+			var n []int
+			for _, r := range got {
+				n = append(n, len(r.Answer))
+			}
+			return n
+		}())
+	}
+	want := testRecord(1, "It is 1234567.")
+	want.Schema = RecordSchema
+	if g := got[0]; !g.ScheduledAt.Equal(want.ScheduledAt) || g.TTFT != want.TTFT || g.ChunkGaps[0] != want.ChunkGaps[0] || g.Schema != RecordSchema {
+		t.Errorf("record 1 = %+v, want %+v", g, want)
+	}
+}
+
+func TestRecordsReadErrors(t *testing.T) {
+	good := `{"schema":"needlestorm.record/v1","seq":1,"answer":"a"}`
+	tests := []struct {
+		name    string
+		in      string
+		records int
+		torn    bool
+		msg     string
+	}{
+		{"blank lines and CRLF", good + "\r\n\n  \n" + good + "\n", 2, false, ""},
+		{"no newline at the end", good + "\n" + good, 2, false, ""},
+		{"torn last line", good + "\n" + good + "\n" + `{"schema":"needlestorm.record/v1","seq":3,"ans`, 2, true, "records line 3"},
+		{"malformed middle line", good + "\n{oops}\n" + good + "\n", 1, false, "records line 2"},
+		{"malformed last line with newline", good + "\n{oops}\n", 1, false, "records line 2"},
+		{"wrong schema", `{"schema":"other/v9"}` + "\n", 0, false, `schema "other/v9"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, err := ReadRecords(strings.NewReader(tt.in))
+			if len(recs) != tt.records {
+				t.Errorf("%d records, want %d", len(recs), tt.records)
+			}
+			if errors.Is(err, ErrTornTail) != tt.torn {
+				t.Errorf("error %v: torn = %v, want %v", err, errors.Is(err, ErrTornTail), tt.torn)
+			}
+			if tt.msg == "" && err != nil {
+				t.Errorf("unexpected error %v", err)
+			}
+			if tt.msg != "" && (err == nil || !strings.Contains(err.Error(), tt.msg)) {
+				t.Errorf("error %v, want one containing %q", err, tt.msg)
+			}
+		})
+	}
+}
+
+// TestRecordWriterFlushes checks that records reach the underlying writer
+// within the flush interval, without Flush or Close: an interrupted run keeps
+// what completed.
+func TestRecordWriterFlushes(t *testing.T) {
+	pr, pw := io.Pipe()
+	w := NewRecordWriter(pw)
+	defer w.Close()
+	lines := make(chan Record, 1)
+	go func() {
+		rr := NewRecordReader(pr)
+		if r, err := rr.Read(); err == nil {
+			lines <- r
+		}
+	}()
+	if err := w.Write(testRecord(7, "x")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-lines:
+		if r.Seq != 7 {
+			t.Errorf("seq %d, want 7", r.Seq)
+		}
+	case <-time.After(5 * FlushInterval):
+		t.Fatalf("record not flushed within %s", 5*FlushInterval)
+	}
+	pr.Close()
+}
+
+func FuzzRecordReader(f *testing.F) {
+	f.Add([]byte(`{"schema":"needlestorm.record/v1","seq":1}` + "\n"))
+	f.Add([]byte("\n\n{\"schema\":\"needlestorm.record/v1\",\"ttft\":0.25,\"chunk_gaps\":[0.1]}"))
+	f.Add([]byte(`{"schema":"needlestorm.record/v1","send_lag":"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rr := NewRecordReader(bytes.NewReader(b))
+		for i := 0; i <= bytes.Count(b, []byte("\n"))+1; i++ {
+			if _, err := rr.Read(); err != nil {
+				return
+			}
+		}
+		t.Fatalf("reader did not stop on %q", b)
+	})
+}
