@@ -35,7 +35,9 @@ func Load(dir string, opts Options) (*Summary, error) {
 	}
 	defer f.Close()
 	recs, rerr := loadgen.ReadRecords(f)
-	if rerr != nil && m.Status == loadgen.StatusComplete {
+	// A torn last line is what a killed writer leaves: use what is whole.
+	// Anything else unreadable in a run that says it completed is damage.
+	if rerr != nil && m.Status == loadgen.StatusComplete && !errors.Is(rerr, loadgen.ErrTornTail) {
 		return nil, fmt.Errorf("%s: %w", path, rerr)
 	}
 	s, err := Build(m, recs, opts)
