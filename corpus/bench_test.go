@@ -98,3 +98,34 @@ func BenchmarkPrepare1M(b *testing.B) {
 	}
 	b.ReportMetric(float64(1_000_000+startSpread+tailMargin)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
 }
+
+func benchNonce(b *testing.B, length int) {
+	bl := benchBuilder(b, length)
+	c, err := bl.Build(Spec{Task: TaskSingle, Length: length, Depth: 50})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(c.Messages[1].Content)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		nc, err := c.WithNonce(uint64(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if nc.PromptTokens != length {
+			b.Fatal("the re-nonced Case changed its length")
+		}
+	}
+}
+
+// BenchmarkWithNonce1k shows WithNonce's fixed cost.
+func BenchmarkWithNonce1k(b *testing.B) { benchNonce(b, 1000) }
+
+// BenchmarkWithNonce128k re-nonces a 128k-token prompt (the dispatcher does
+// this once per request): one copy of the user content plus a few short
+// encodes.
+func BenchmarkWithNonce128k(b *testing.B) { benchNonce(b, 128_000) }
+
+// BenchmarkWithNonce1M re-nonces a 1,000,000-token prompt (about 4 MB).
+func BenchmarkWithNonce1M(b *testing.B) { benchNonce(b, 1_000_000) }

@@ -213,7 +213,7 @@ func (b *Builder) build(ctx context.Context, spec Spec, info *buildInfo) (Case, 
 		for i := range w {
 			w[i] = pick(pr, preambleWords)
 		}
-		preamble = "Archive reference " + strings.Join(w, "-") + ".\n\n"
+		preamble = makePreamble(w)
 	}
 	var can *Canaries
 	headText, tailText := "", ""
@@ -364,9 +364,10 @@ func (b *Builder) assemble(ctx context.Context, spec Spec, kind, id string, r *r
 	add(tailText, tailCount)
 	add(questionPart, qCount)
 
-	// Needle token index: tokens before the main needle's group plus its
-	// offset inside the group.
-	needleIndex := hayStart
+	// Needle token index over all message contents in order: the system
+	// prompt's tokens, the user content's tokens before the main needle's
+	// group, and its offset inside the group.
+	needleIndex := b.sysCount + hayStart
 	for _, k := range order {
 		if k == mainPos {
 			break

@@ -276,8 +276,15 @@ func TestValuesAndReading(t *testing.T) {
 
 func checkNeedleIndex(t *testing.T, tok *Tokenizer, c Case) {
 	t.Helper()
-	toks := tok.Encode(userOf(c))
+	// NeedleTokenIndex counts over all message contents in order.
+	var toks []int
+	for _, m := range c.Messages {
+		toks = append(toks, tok.Encode(m.Content)...)
+	}
 	i := c.NeedleTokenIndex
+	if sys := tok.Count(c.Messages[0].Content); i < sys {
+		t.Fatalf("%s: needle_token_index %d is inside the system prompt's %d tokens", c.ID, i, sys)
+	}
 	if i < 0 || i >= len(toks) {
 		t.Fatalf("%s: needle_token_index %d outside 0..%d", c.ID, i, len(toks))
 	}

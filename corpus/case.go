@@ -25,9 +25,15 @@ type Case struct {
 	Encoding     string `json:"encoding"`
 	// Depth is the requested needle depth in percent (0 = start of the
 	// haystack, 100 = end); ActualDepth is where the needle landed.
-	Depth            float64 `json:"depth"`
-	ActualDepth      float64 `json:"actual_depth"`
-	NeedleTokenIndex int     `json:"needle_token_index"`
+	Depth       float64 `json:"depth"`
+	ActualDepth float64 `json:"actual_depth"`
+	// NeedleTokenIndex is the index of the needle sentence's first token
+	// among the client tokens of all message contents in order (the system
+	// content's tokens, then the user content's), each content counted on
+	// its own as PromptTokens counts them. A server that dropped its first k
+	// prompt tokens dropped the needle when NeedleTokenIndex < k (template
+	// tokens aside).
+	NeedleTokenIndex int `json:"needle_token_index"`
 	// Expected holds the values a correct answer contains.
 	Expected []string `json:"expected"`
 	// Canaries, when enabled, are marker facts at the very start (head) and
@@ -39,6 +45,8 @@ type Case struct {
 	Seed     int64     `json:"seed"`
 	Haystack string    `json:"haystack"`
 	// SharedPrefix is true when the cache-busting preamble was left out.
+	// Otherwise the user content starts with the preamble "Archive
+	// reference w-w-w-w-w.\n\n", and WithNonce gives each request its own.
 	SharedPrefix bool `json:"shared_prefix,omitempty"`
 }
 

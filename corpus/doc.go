@@ -42,8 +42,15 @@
 //	Answer: <answer prefix>
 //
 // The preamble's five words come from the seed and the Case id, so every
-// Case of a matrix starts differently and server prefix caches cannot make a
-// long prompt cheap.
+// Case of a matrix starts differently. Repeats of one Case would still send
+// byte-identical prompts, so the dispatcher sends each request
+// Case.WithNonce(seq), seq being the request's Record.Seq: the preamble's
+// words are redrawn from (seed, Case id, nonce) among words whose token
+// counts add up to the original's, so the prompt keeps its exact length and
+// every other field of the Case holds. Server prefix caches then cannot make
+// a long prompt cheap; SharedPrefix leaves the preamble out to measure the
+// cached case on purpose. A record's prompt is rebuilt from its Case and its
+// seq; no other nonce is stored.
 //
 // # Exact length
 //
@@ -71,10 +78,11 @@
 // keys, further values and keys, the other chain assignments) go to random
 // boundaries, chain assignments after the first in chain order.
 // Case.ActualDepth is the percentage of haystack tokens before that needle,
-// rounded to 0.01. Case.NeedleTokenIndex is the index, among the tokens of
-// the user message content alone, of the needle sentence's first token (a
-// needle inside a sentence run starts with " One", after a blank line with
-// "One").
+// rounded to 0.01. Case.NeedleTokenIndex is the index of the needle
+// sentence's first token among the tokens of all message contents in order
+// (the system content's, then the user content's, each content encoded on
+// its own); a needle inside a sentence run starts with " One", after a blank
+// line with "One".
 //
 // # Determinism
 //

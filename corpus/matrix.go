@@ -25,7 +25,8 @@ type Matrix struct {
 	Seed     int64  `json:"seed"`
 	// Canaries adds the head and tail marker facts and asks for them.
 	Canaries bool `json:"canaries"`
-	// SharedPrefix leaves out the per-Case cache-busting preamble.
+	// SharedPrefix leaves out the cache-busting preamble (drawn per Case,
+	// and again per request by Case.WithNonce).
 	SharedPrefix bool `json:"shared_prefix"`
 	// ValueKind is number (default), uuid or word; chain always uses
 	// five-digit numbers.

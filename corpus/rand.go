@@ -66,6 +66,9 @@ func seedOf(base int64, labels ...any) uint64 {
 		case int64:
 			binary.LittleEndian.PutUint64(buf[:], uint64(v))
 			h.Write(buf[:])
+		case uint64:
+			binary.LittleEndian.PutUint64(buf[:], v)
+			h.Write(buf[:])
 		case float64:
 			binary.LittleEndian.PutUint64(buf[:], math.Float64bits(v))
 			h.Write(buf[:])

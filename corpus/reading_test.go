@@ -219,7 +219,7 @@ func TestReadPromptTruncated(t *testing.T) {
 			full := [][2]int{{0, len(u)}}
 			o.check(t, "full", full, sys+u)
 
-			idx := c.NeedleTokenIndex
+			idx := c.NeedleTokenIndex - tok.Count(c.Messages[0].Content) // within the user content
 			lefts := []int{0, max(idx-1, 0), min(idx+3, n), min(idx+40, n), n - 60, n - 10}
 			rights := []int{n, n - 3, n - 30, min(idx+5, n), idx, 10}
 			for i := 0; i < 20; i++ {

@@ -30,6 +30,10 @@ type Tokenizer struct {
 	fast   bool
 	pieces sync.Map // piece string -> []int
 	size   atomic.Int64
+	// preamble is the token counts of the preamble words, computed once
+	// (see preambleCounts).
+	preambleOnce sync.Once
+	preamble     preambleTable
 }
 
 // maxCachedPieces bounds the piece cache; past it new pieces are encoded

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/loadgen/sim"
 	"github.com/needlestorm/needlestorm/probes"
 )
 
@@ -513,5 +514,216 @@ func TestInterruptCause(t *testing.T) {
 	err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: Seconds(5 * time.Second)}})
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "received interrupt") {
 		t.Errorf("Run returned %v, want an error wrapping context.Canceled that names the cause", err)
+	}
+}
+
+// captureTarget answers right at once and keeps the user content of every
+// request it was sent, by Seq.
+type captureTarget struct {
+	mu    sync.Mutex
+	users map[int64]string
+}
+
+func (c *captureTarget) Name() string { return "capture" }
+
+func (c *captureTarget) Send(_ context.Context, cs *corpus.Case, rec *Record) {
+	rec.SentAt = time.Now()
+	c.mu.Lock()
+	c.users[rec.Seq] = ""
+	if len(cs.Messages) > 0 {
+		c.users[rec.Seq] = cs.Messages[len(cs.Messages)-1].Content
+	}
+	c.mu.Unlock()
+	rec.Status, rec.FinishReason, rec.OutputTokens = 200, "stop", 3
+	rec.Answer = strings.Join(cs.Expected, ", ")
+	if cs.Canaries != nil {
+		rec.Answer += ", " + cs.Canaries.Head + ", " + cs.Canaries.Tail
+	}
+}
+
+// nonceCases builds real Cases: two with the cache-busting preamble and one
+// with a shared prefix.
+func nonceCases(t *testing.T) []corpus.Case {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m := corpus.Matrix{Tasks: []string{corpus.TaskSingle}, Lengths: []int{600}, Depths: []float64{20, 80}, Haystack: corpus.HaystackNoise, Seed: 3}
+	cs, err := m.Cases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SharedPrefix, m.Depths = true, []float64{50}
+	shared, err := m.Cases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(cs, shared...)
+}
+
+// TestDispatchNonce: every request of a Case with a preamble is sent with
+// its own preamble, nonce = Seq (so the prompt is reproducible from the
+// record), the same token count and the same rest of the prompt; a
+// shared-prefix Case and a hand-made Case are sent as they are; the
+// dispatcher's Cases are left alone.
+func TestDispatchNonce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cs := append(nonceCases(t), testCases(1)...)
+	orig := make([]string, len(cs))
+	for i, c := range cs {
+		if len(c.Messages) > 0 {
+			orig[i] = c.Messages[len(c.Messages)-1].Content
+		}
+	}
+	tok, err := corpus.GetTokenizer(corpus.DefaultEncoding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt := &captureTarget{users: map[int64]string{}}
+	sink := &memSink{}
+	d, err := NewDispatcher(tgt, cs, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 24
+	if err := d.Run(ctx, Schedule{{Kind: StageConcurrency, Concurrency: 3, Requests: n}}); err != nil {
+		t.Fatal(err)
+	}
+	recs := sink.records()
+	if len(recs) != n {
+		t.Fatalf("%d records, want %d", len(recs), n)
+	}
+	byCase := map[string]*corpus.Case{}
+	for i := range cs {
+		byCase[cs[i].ID] = &cs[i]
+	}
+	distinct := map[string]int64{}
+	for _, r := range recs {
+		c := byCase[r.CaseID]
+		sent := tgt.users[r.Seq]
+		i := 0
+		for cs[i].ID != c.ID {
+			i++
+		}
+		if !r.Correct {
+			t.Errorf("seq %d (%s): scored wrong: %+v", r.Seq, c.ID, r.Verdict)
+		}
+		switch {
+		case len(c.Messages) == 0 || c.SharedPrefix:
+			if sent != orig[i] {
+				t.Errorf("seq %d: case %s was changed before sending", r.Seq, c.ID)
+			}
+		default:
+			want, err := c.WithNonce(uint64(r.Seq))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sent != want.Messages[1].Content {
+				t.Errorf("seq %d: case %s was not sent with nonce %d", r.Seq, c.ID, r.Seq)
+			}
+			if sent == orig[i] || !strings.HasPrefix(sent, "Archive reference ") {
+				t.Errorf("seq %d: case %s sent with its built preamble or none: %.60q", r.Seq, c.ID, sent)
+			}
+			if k := strings.Index(orig[i], ".\n\n") + 3; !strings.HasSuffix(sent, orig[i][k:]) {
+				t.Errorf("seq %d: case %s: more than the preamble changed", r.Seq, c.ID)
+			}
+			if got := tok.Count(c.Messages[0].Content) + tok.Count(sent); got != c.PromptTokens {
+				t.Errorf("seq %d: case %s sent %d tokens, want %d", r.Seq, c.ID, got, c.PromptTokens)
+			}
+			if prev, dup := distinct[sent]; dup {
+				t.Errorf("seqs %d and %d sent the same prompt", prev, r.Seq)
+			}
+			distinct[sent] = r.Seq
+		}
+	}
+	if len(distinct) != n/len(cs)*2 {
+		t.Errorf("%d distinct prompts of preamble Cases, want %d", len(distinct), n/len(cs)*2)
+	}
+	for i, c := range cs {
+		if len(c.Messages) > 0 && c.Messages[len(c.Messages)-1].Content != orig[i] {
+			t.Errorf("the dispatcher's case %s was modified", c.ID)
+		}
+	}
+}
+
+// TestDispatchNonceFailureStopsRun: a Case whose preamble cannot be replaced
+// exactly stops the run before anything is sent, with an error naming it.
+func TestDispatchNonceFailureStopsRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := testCases(1)
+	c[0].Messages = []corpus.Message{{Role: "user", Content: "Archive reference anchor-beacon.\n\n\nThe text."}}
+	tgt := &captureTarget{users: map[int64]string{}}
+	d, err := NewDispatcher(tgt, c, &memSink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Run(ctx, Schedule{{Kind: StageConcurrency, Concurrency: 1, Requests: 5}})
+	if err == nil || !strings.Contains(err.Error(), "case-0") || !strings.Contains(err.Error(), "preparing request") {
+		t.Fatalf("Run returned %v, want the preamble failure", err)
+	}
+	if d.Sent() != 0 || len(tgt.users) != 0 {
+		t.Errorf("%d requests sent after a preamble failure", d.Sent())
+	}
+}
+
+// TestDispatchCacheSim drives the simulator with a prefix cache through the
+// real OpenAI target: repeats of a Case read nothing from the cache beyond
+// the system prompt's blocks, while repeats of a shared-prefix Case read
+// nearly the whole prompt.
+func TestDispatchCacheSim(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg, err := sim.Profile("fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TimeScale, cfg.PrefixCacheBlocks = 0, 10_000
+	srv, err := sim.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	tgt, err := NewTarget(TargetConfig{Name: "sim", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
+		TargetEnv(func(string) (string, bool) { return "", false }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := corpus.GetTokenizer(cfg.Encoding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := tok.Count(corpus.SystemPrompt) / sim.PrefixBlockTokens * sim.PrefixBlockTokens
+	all := nonceCases(t)
+	for _, tt := range []struct {
+		name     string
+		c        corpus.Case
+		min, max int // cached tokens of every repeat after the first
+	}{
+		{"per-request preamble", all[0], sys, sys},
+		{"shared prefix", all[len(all)-1], all[len(all)-1].PromptTokens - sim.PrefixBlockTokens, all[len(all)-1].PromptTokens},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := &memSink{}
+			d, err := NewDispatcher(tgt, []corpus.Case{tt.c}, sink)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Run(ctx, Schedule{{Kind: StageConcurrency, Concurrency: 1, Requests: 8}}); err != nil {
+				t.Fatal(err)
+			}
+			recs := sink.records()
+			if len(recs) != 8 {
+				t.Fatalf("%d records", len(recs))
+			}
+			for _, r := range recs[1:] {
+				if r.ErrorClass != "" || !r.Correct {
+					t.Errorf("repeat %d: %s %s, correct=%v", r.Repeat, r.ErrorClass, r.Error, r.Correct)
+				}
+				if r.CachedTokens < tt.min || r.CachedTokens > tt.max {
+					t.Errorf("repeat %d: %d cached tokens, want %d to %d", r.Repeat, r.CachedTokens, tt.min, tt.max)
+				}
+			}
+		})
 	}
 }

@@ -25,6 +25,13 @@ type anthropicMessage struct {
 	Usage        anthropicUsage `json:"usage"`
 }
 
+// anthropicUsage is x's usage as the Messages API reports it: input_tokens
+// leaves out the tokens read from the prefix cache, which
+// cache_read_input_tokens counts.
+func (x *exchange) anthropicUsage() anthropicUsage {
+	return anthropicUsage{InputTokens: x.promptTokens - x.cached, CacheReadInputTokens: x.cached, OutputTokens: len(x.out)}
+}
+
 // stopReason is Anthropic's name for x's finish.
 func (x *exchange) stopReason() string {
 	if x.finish == "length" {
@@ -56,7 +63,7 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request) {
 		ID: s.id("msg_sim"), Type: "message", Role: "assistant", Model: req.model,
 		Content:    []part{{Type: "text", Text: x.text()}},
 		StopReason: &stop,
-		Usage:      anthropicUsage{InputTokens: x.promptTokens, OutputTokens: len(x.out)},
+		Usage:      x.anthropicUsage(),
 	})
 	if err != nil {
 		s.log.Error("encoding a message", "err", err)
@@ -96,9 +103,12 @@ func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, x *
 		b = append(b, s.id("msg_sim")...)
 		b = append(b, `","type":"message","role":"assistant","model":`...)
 		b = appendJSONString(b, x.req.model)
+		u := x.anthropicUsage()
 		b = append(b, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":`...)
-		b = strconv.AppendInt(b, int64(x.promptTokens), 10)
-		return append(b, `,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`...)
+		b = strconv.AppendInt(b, int64(u.InputTokens), 10)
+		b = append(b, `,"cache_creation_input_tokens":0,"cache_read_input_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.CacheReadInputTokens), 10)
+		return append(b, `,"output_tokens":1}}}`...)
 	})
 	event("content_block_start", func(b []byte) []byte {
 		return append(b, `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`...)

@@ -63,3 +63,24 @@ func BenchmarkHandler(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrefixCache is the prefix cache's cost for one 128k-token prompt:
+// hashing its blocks and looking them up (all hits after the first round)
+// in a cache that holds them.
+func BenchmarkPrefixCache(b *testing.B) {
+	const n = 128_000
+	seg := make([]int, n)
+	for i := range seg {
+		seg[i] = i * 7919 % 100_000
+	}
+	p := prompt{segs: [][]int{seg}, total: n}
+	kept := []span{{0, n}}
+	c := newPrefixCache(2 * n / PrefixBlockTokens)
+	b.ReportAllocs()
+	for b.Loop() {
+		if hits := c.use(p.blockHashes(kept, n-1)); hits < 0 {
+			b.Fatal(hits)
+		}
+	}
+	b.ReportMetric(n*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+}

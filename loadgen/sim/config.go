@@ -106,6 +106,14 @@ type Config struct {
 	// StallSeconds is the pause before the first token of a stall.
 	StallSeconds float64 `json:"stall_seconds" help:"seconds of silence before the first token of a stall"`
 
+	// PrefixCacheBlocks is the size of the automatic prefix cache in blocks
+	// of PrefixBlockTokens (16) prompt tokens, least recently used evicted
+	// first; 0 turns it off. A request reuses the longest run of its
+	// leading blocks already cached: its prefill skips those tokens, and its
+	// usage reports them as cached_tokens (OpenAI) or
+	// cache_read_input_tokens (Anthropic).
+	PrefixCacheBlocks int `json:"prefix_cache_blocks" help:"prompt-prefix blocks of 16 tokens kept in an LRU prefix cache (0 = none)"`
+
 	// TimeScale maps simulated seconds to wall seconds: 1 = real time,
 	// 0.01 = 100 times faster, 0 = never sleep.
 	TimeScale float64 `json:"time_scale" help:"wall seconds per simulated second (0 = never sleep)"`
@@ -162,6 +170,9 @@ func (c Config) Validate() error {
 	}
 	if c.OutputTokens < 0 {
 		bad("output_tokens must be zero or positive, got %d", c.OutputTokens)
+	}
+	if c.PrefixCacheBlocks < 0 {
+		bad("prefix_cache_blocks must be zero (no prefix cache) or positive, got %d", c.PrefixCacheBlocks)
 	}
 	if c.EffectiveLength < 0 {
 		bad("effective_length must be zero or positive, got %d", c.EffectiveLength)

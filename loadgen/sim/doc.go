@@ -12,7 +12,10 @@
 //   - a request waits in a bounded FIFO queue for one of MaxSeqs sequence
 //     slots (429 with Retry-After when the queue is full);
 //   - prefill runs at PrefillTPS tokens per second, shared equally by the
-//     requests prefilling at the same time, after a fixed BaseLatency;
+//     requests prefilling at the same time, after a fixed BaseLatency; with
+//     a prefix cache (PrefixCacheBlocks), the leading blocks of 16 prompt
+//     tokens that an earlier request left in the cache cost nothing and are
+//     reported as cached tokens in usage;
 //   - each sequence then decodes at DecodeTPS / (1 + DecodeAlpha*(n-1))
 //     tokens per second, where n is the number of sequences decoding together;
 //   - the first token leaves when prefill ends; every further token one decode
@@ -27,5 +30,8 @@
 // of the seed, the prompt's hash and how many times that prompt was seen
 // before, never of arrival order among different prompts, so concurrency does
 // not change answers. A request with temperature 0 is answered as if it were
-// the first time its prompt was seen (greedy decoding).
+// the first time its prompt was seen (greedy decoding); its faults, which
+// are the server's doing and not the model's, are still drawn afresh for
+// every repeat, so they show at their configured rates however few distinct
+// prompts a client sends.
 package sim

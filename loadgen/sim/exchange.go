@@ -22,11 +22,13 @@ type exchange struct {
 	// sent is the prompt length the client sent (content tokens); kept what
 	// survived the window; promptTokens what usage reports (kept + template).
 	sent, kept, promptTokens int
-	queued                   int
-	load                     Load
-	fault                    Fault
-	ans                      answer
-	out                      []int
+	// cached is the number of kept tokens the prefix cache held.
+	cached int
+	queued int
+	load   Load
+	fault  Fault
+	ans    answer
+	out    []int
 	// pieces are the output's chunks: one token each, merged where a token
 	// ends inside a UTF-8 character.
 	pieces   []string
@@ -48,10 +50,15 @@ func (s *Server) begin(ctx context.Context, a api, req chat) (*exchange, *apiErr
 	}
 	kept := p.keep(room, cfg.Overflow)
 
+	// Faults are server-side events: every request draws afresh, from its
+	// prompt and how many times that prompt came before. The answer draws
+	// afresh too, except at temperature 0 (greedy decoding), where it is
+	// the same for every repeat of a prompt.
 	h := hashPrompt(req.contents)
-	var occ uint64
-	if !req.greedy {
-		occ = s.occ.next(h)
+	occ := s.occ.next(h)
+	answerOcc := occ
+	if req.greedy {
+		answerOcc = 0
 	}
 	fr := newRNG(cfg.Seed, h, occ, streamFault)
 	fault := cfg.pickFault(&fr)
@@ -73,9 +80,14 @@ func (s *Server) begin(ctx context.Context, a api, req chat) (*exchange, *apiErr
 	x := &exchange{s: s, req: req, sent: p.total, kept: count(kept), queued: queued, fault: fault, finish: "stop"}
 	x.promptTokens = x.kept + cfg.TemplateOverhead
 	x.load = s.sched.load(queued)
+	if s.cache != nil {
+		// Like vLLM, the last prompt token is always computed, so at most
+		// the full blocks before it are reused.
+		x.cached = PrefixBlockTokens * s.cache.use(p.blockHashes(kept, x.kept-1))
+	}
 
 	text := p.text(s.tok, kept)
-	ar := newRNG(cfg.Seed, h, occ, streamAnswer)
+	ar := newRNG(cfg.Seed, h, answerOcc, streamAnswer)
 	x.ans = cfg.compose(s.read(text), text, x.kept, queued, &ar)
 	x.out = outputTokens(s.enc, x.ans.text, cfg.OutputTokens)
 	if req.maxTokens > 0 && len(x.out) > req.maxTokens {
@@ -88,10 +100,10 @@ func (s *Server) begin(ctx context.Context, a api, req chat) (*exchange, *apiErr
 	if cfg.TimeScale > 0 {
 		wait = time.Duration(float64(admitted.Sub(arrived)) / cfg.TimeScale)
 	} else {
-		service := cfg.Plan(x.promptTokens, len(x.out), x.load, 0, FaultNone).E2E
+		service := cfg.PlanCached(x.promptTokens, x.cached, len(x.out), x.load, 0, FaultNone).E2E
 		wait = cfg.EstimateQueueWait(queued, service)
 	}
-	x.timing = cfg.Plan(x.promptTokens, len(x.out), x.load, wait, fault)
+	x.timing = cfg.PlanCached(x.promptTokens, x.cached, len(x.out), x.load, wait, fault)
 	x.pace = pacer{scale: cfg.TimeScale, start: admitted, done: s.done}
 	return x, nil
 }
@@ -141,6 +153,8 @@ func (x *exchange) setHeaders(h http.Header) {
 	secs := func(d time.Duration) []string { return []string{strconv.FormatFloat(d.Seconds(), 'f', 6, 64)} }
 	h["X-Sim-Prompt-Tokens-Sent"] = []string{strconv.Itoa(x.sent)}
 	h["X-Sim-Prompt-Tokens-Kept"] = []string{strconv.Itoa(x.kept)}
+	h["X-Sim-Cached-Tokens"] = []string{strconv.Itoa(x.cached)}
+	h["X-Sim-Prefill"] = secs(x.timing.Prefill)
 	h["X-Sim-Queued"] = []string{strconv.Itoa(x.queued)}
 	h["X-Sim-Load"] = []string{strconv.Itoa(x.load.Prefilling) + " prefilling, " + strconv.Itoa(x.load.Decoding) + " decoding"}
 	h["X-Sim-Queue-Wait"] = secs(x.timing.QueueWait)

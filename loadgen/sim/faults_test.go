@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -109,4 +110,90 @@ func TestPickFaultDisjoint(t *testing.T) {
 			t.Errorf("fault %v: %d of 5000, want about 1000", f, counts[f])
 		}
 	}
+}
+
+// TestFaultRatesGreedyRepeats: at temperature 0 a few prompts sent many
+// times each still fault at the configured rates (faults are drawn per
+// request), while every repeat of a prompt gets the same answer.
+func TestFaultRatesGreedyRepeats(t *testing.T) {
+	rates := map[string]float64{"429": 0.10, "5xx": 0.08, "broken": 0.06, "slow": 0.05, "stall": 0.04}
+	cfg := testConfig(t, func(c *Config) {
+		c.Fault429, c.Fault5xx, c.FaultBroken, c.FaultSlow, c.FaultStall = rates["429"], rates["5xx"], rates["broken"], rates["slow"], rates["stall"]
+		c.BaseAccuracy = 0.5 // answers that could differ between repeats if they were drawn afresh
+	})
+	_, ts := startToy(t, cfg)
+	prompts := []string{
+		"the value of key-1 is 1001. the value of other-1 is 2001. What is the value of key-1?",
+		"the value of key-2 is 1002. the value of other-2 is 2002. What is the value of key-2?",
+		"the value of key-3 is 1003. the value of other-3 is 2003. What is the value of key-3?",
+	}
+	const repeats = 300
+	n := float64(len(prompts) * repeats)
+	seen := map[string]int{}
+	for _, p := range prompts {
+		perPrompt := map[string]int{}
+		answers := map[string]bool{}
+		for i := range repeats {
+			b := chatBody(p, true)
+			b["temperature"] = 0
+			resp, body := post(t, ts.Client(), ts.URL+"/v1/chat/completions", b)
+			switch {
+			case resp == nil:
+				t.Fatalf("request %d: %s", i, body)
+			case resp.StatusCode == http.StatusTooManyRequests:
+				perPrompt["429"]++
+			case resp.StatusCode == 500 || resp.StatusCode == 503:
+				perPrompt["5xx"]++
+			case resp.StatusCode == 200:
+				f := resp.Header.Get("X-Sim-Fault")
+				perPrompt[f]++
+				if f != "broken" {
+					answers[streamedContent(t, body)] = true
+				}
+			default:
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+		}
+		if len(answers) != 1 {
+			t.Errorf("prompt %q: %d distinct answers at temperature 0, want 1: %v", p, len(answers), answers)
+		}
+		for f := range rates {
+			if perPrompt[f] == 0 {
+				t.Errorf("prompt %q: fault %s never happened in %d requests", p, f, repeats)
+			}
+			seen[f] += perPrompt[f]
+		}
+	}
+	for f, p := range rates {
+		sd := math.Sqrt(p * (1 - p) / n)
+		if got := float64(seen[f]) / n; math.Abs(got-p) > 4*sd {
+			t.Errorf("fault %s at %.4f, want %.4f +- %.4f", f, got, p, 4*sd)
+		}
+	}
+}
+
+// streamedContent joins the content deltas of an OpenAI stream.
+func streamedContent(t *testing.T, body []byte) string {
+	t.Helper()
+	var b strings.Builder
+	for _, line := range strings.Split(string(body), "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || data == "[DONE]" {
+			continue
+		}
+		var ev struct {
+			Choices []struct {
+				Delta struct {
+					Content string `json:"content"`
+				} `json:"delta"`
+			} `json:"choices"`
+		}
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			t.Fatalf("%v: %s", err, data)
+		}
+		for _, c := range ev.Choices {
+			b.WriteString(c.Delta.Content)
+		}
+	}
+	return b.String()
 }

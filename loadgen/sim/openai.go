@@ -77,7 +77,9 @@ func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (x *exchange) usage() openAIUsage {
-	return openAIUsage{PromptTokens: x.promptTokens, CompletionTokens: len(x.out), TotalTokens: x.promptTokens + len(x.out)}
+	u := openAIUsage{PromptTokens: x.promptTokens, CompletionTokens: len(x.out), TotalTokens: x.promptTokens + len(x.out)}
+	u.PromptTokensDetails.CachedTokens = x.cached
+	return u
 }
 
 // streamOpenAI writes the answer as chat.completion.chunk events: a role
@@ -152,7 +154,9 @@ func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, x *exc
 		buf = strconv.AppendInt(buf, int64(len(x.out)), 10)
 		buf = append(buf, `,"total_tokens":`...)
 		buf = strconv.AppendInt(buf, int64(x.promptTokens+len(x.out)), 10)
-		buf = append(buf, `,"prompt_tokens_details":{"cached_tokens":0}}}`+"\n\n"...)
+		buf = append(buf, `,"prompt_tokens_details":{"cached_tokens":`...)
+		buf = strconv.AppendInt(buf, int64(x.cached), 10)
+		buf = append(buf, `}}}`+"\n\n"...)
 		_, _ = w.Write(buf)
 	}
 	_, _ = w.Write([]byte("data: [DONE]\n\n"))

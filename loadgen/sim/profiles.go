@@ -33,8 +33,11 @@ func profiles() map[string]Config {
 			LoadPenalty:      0,
 			SlowGap:          0.05, // seconds between chunks of a slow drip
 			StallSeconds:     0.5,  // seconds of a stall
-			TimeScale:        1,
-			Seed:             1,
+			// No prefix cache: tests see every prompt prefilled in full
+			// unless they turn it on.
+			PrefixCacheBlocks: 0,
+			TimeScale:         1,
+			Seed:              1,
 		},
 		// vllm-8b is an 8B model (Llama 3.1 8B class) served by vLLM on one
 		// 80 GB GPU with --max-model-len 32768.
@@ -59,8 +62,13 @@ func profiles() map[string]Config {
 			LoadPenalty:      0.05,
 			SlowGap:          2,  // seconds between chunks of a slow drip
 			StallSeconds:     30, // seconds of a stall
-			TimeScale:        1,
-			Seed:             1,
+			// --enable-prefix-caching (vLLM's default): the KV blocks left
+			// free on the GPU. At 128 KiB of KV cache per token (32 layers,
+			// 8 KV heads of 128, fp16) about 56 GB of an 80 GB GPU hold some
+			// 420,000 tokens: 26,000 blocks of 16.
+			PrefixCacheBlocks: 26_000,
+			TimeScale:         1,
+			Seed:              1,
 		},
 		// ollama-default is a small model under Ollama's defaults: num_ctx
 		// 2,048 with the head of longer prompts silently dropped, few parallel
@@ -86,8 +94,10 @@ func profiles() map[string]Config {
 			LoadPenalty:      0.05,
 			SlowGap:          2,
 			StallSeconds:     30,
-			TimeScale:        1,
-			Seed:             1,
+			// No prefix cache across requests.
+			PrefixCacheBlocks: 0,
+			TimeScale:         1,
+			Seed:              1,
 		},
 		// api-large is a hosted frontier model behind an API: long window,
 		// slower start, occasional 429s and 5xxs.
@@ -117,8 +127,12 @@ func profiles() map[string]Config {
 			FaultStall:       0.002,
 			SlowGap:          1,  // seconds between chunks of a slow drip
 			StallSeconds:     20, // seconds of a stall
-			TimeScale:        1,
-			Seed:             1,
+			// Hosted APIs cache prompt prefixes automatically (OpenAI) or
+			// on request (Anthropic); 131,072 blocks of 16 hold about 2.1
+			// million tokens, ten prompts of the full window.
+			PrefixCacheBlocks: 131_072,
+			TimeScale:         1,
+			Seed:              1,
 		},
 	}
 }

@@ -61,19 +61,32 @@ func hashPrompt(contents []string) uint64 {
 // one prompt draw fresh randomness while different prompts stay independent
 // of arrival order.
 type occurrences struct {
-	mu   sync.Mutex
-	seen map[uint64]uint64
+	mu sync.Mutex
+	// cur counts recent prompts; when it holds maxOccurrences of them it
+	// becomes prev and counting starts afresh, so a long-running server's
+	// memory stays bounded (two generations) while a prompt repeated within
+	// the last maxOccurrences distinct prompts keeps its count.
+	cur, prev map[uint64]uint64
 }
+
+// maxOccurrences is how many distinct prompts one generation counts.
+const maxOccurrences = 1 << 18
 
 // next returns how many times h was seen before, and counts this time.
 func (o *occurrences) next(h uint64) uint64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.seen == nil {
-		o.seen = make(map[uint64]uint64)
+	if o.cur == nil {
+		o.cur = make(map[uint64]uint64)
 	}
-	n := o.seen[h]
-	o.seen[h] = n + 1
+	n, ok := o.cur[h]
+	if !ok {
+		n = o.prev[h]
+		if len(o.cur) >= maxOccurrences {
+			o.prev, o.cur = o.cur, make(map[uint64]uint64)
+		}
+	}
+	o.cur[h] = n + 1
 	return n
 }
 

@@ -125,6 +125,9 @@ type Stats struct {
 	PeakActive int
 	// Completed counts requests that held a slot and released it.
 	Completed uint64
+	// CachedBlocks is the number of prompt-prefix blocks in the prefix
+	// cache (0 without one).
+	CachedBlocks int
 }
 
 func (s *scheduler) stats() Stats {

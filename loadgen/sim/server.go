@@ -28,6 +28,8 @@ type Server struct {
 	enc   *corpus.Tokenizer
 	sched *scheduler
 	occ   occurrences
+	// cache is the prefix cache; nil when PrefixCacheBlocks is 0.
+	cache *prefixCache
 	// read reads kept prompt text; corpus.ReadPrompt except in tests.
 	read   func(string) corpus.Reading
 	ids    atomic.Uint64
@@ -84,6 +86,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		tok:    tok,
 		enc:    tok,
 		sched:  newScheduler(cfg.MaxSeqs, cfg.Queue),
+		cache:  newPrefixCache(cfg.PrefixCacheBlocks),
 		read:   corpus.ReadPrompt,
 		born:   time.Now().Unix(),
 		log:    o.log,
@@ -160,8 +163,12 @@ func (s *Server) URL() string {
 // Config is the server's configuration.
 func (s *Server) Config() Config { return s.cfg }
 
-// Stats returns the scheduler's counters.
-func (s *Server) Stats() Stats { return s.sched.stats() }
+// Stats returns the scheduler's counters and the prefix cache's size.
+func (s *Server) Stats() Stats {
+	st := s.sched.stats()
+	st.CachedBlocks = s.cache.len()
+	return st
+}
 
 // Shutdown stops accepting requests and waits for those in flight until ctx
 // ends; then it closes them.

@@ -18,7 +18,8 @@ type Load struct {
 type Timing struct {
 	// QueueWait is the time spent waiting for a sequence slot.
 	QueueWait time.Duration
-	// Prefill is BaseLatency plus the prompt's share of prefill throughput.
+	// Prefill is BaseLatency plus the prompt's share of prefill throughput;
+	// tokens the prefix cache held cost nothing.
 	Prefill time.Duration
 	// Stall is an injected pause before the first token (0 without the fault).
 	Stall time.Duration
@@ -57,11 +58,17 @@ func (c Config) tokenGap(l Load) time.Duration {
 
 // Plan returns the Timing of a request of promptTokens (as the server counts
 // them) and outputTokens under load l, with queueWait already known (or
-// estimated) and fault f applied.
+// estimated) and fault f applied, and nothing in the prefix cache.
 func (c Config) Plan(promptTokens, outputTokens int, l Load, queueWait time.Duration, f Fault) Timing {
+	return c.PlanCached(promptTokens, 0, outputTokens, l, queueWait, f)
+}
+
+// PlanCached is Plan for a prompt whose first cachedTokens tokens the prefix
+// cache holds: its prefill computes only the other promptTokens-cachedTokens.
+func (c Config) PlanCached(promptTokens, cachedTokens, outputTokens int, l Load, queueWait time.Duration, f Fault) Timing {
 	t := Timing{
 		QueueWait: queueWait,
-		Prefill:   c.prefillTime(promptTokens, l),
+		Prefill:   c.prefillTime(max(promptTokens-max(cachedTokens, 0), 0), l),
 		TokenGap:  c.tokenGap(l),
 	}
 	if f == FaultStall {

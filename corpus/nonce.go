@@ -1,0 +1,243 @@
+package corpus
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrNoPreamble is wrapped by WithNonce's error when a Case has no
+// cache-busting preamble to replace: it was built with SharedPrefix, or made
+// by other means than a Builder.
+var ErrNoPreamble = errors.New("the case has no cache-busting preamble")
+
+// The cache-busting preamble: preambleLead, words joined by "-", preambleEnd.
+const (
+	preambleLead = "Archive reference "
+	preambleEnd  = ".\n\n"
+	// maxPreambleBytes bounds the search for the preamble's end, so that a
+	// long prompt without one is not scanned.
+	maxPreambleBytes = 512
+	// maxPreambleWords bounds the words a preamble may have (the Builder
+	// writes five); it keeps the counting below in 64 bits.
+	maxPreambleWords = 10
+	// joinProbe is how many bytes after the preamble WithNonce re-encodes
+	// to prove the join clean.
+	joinProbe = 64
+)
+
+// makePreamble builds the preamble text of words.
+func makePreamble(words []string) string {
+	return preambleLead + strings.Join(words, "-") + preambleEnd
+}
+
+// preambleTable holds the token counts of the preamble words: counts[0][i]
+// is the count of " " + preambleWords[i] (the first word, after
+// "reference"), counts[1][i] that of "-" + preambleWords[i] (the others).
+// Each is one pre-tokenizer piece in both encodings (an optional
+// non-letter followed by letters), so a preamble's count is the sum of its
+// words' counts plus the fixed lead and end.
+type preambleTable struct{ counts [2][]int }
+
+// preambleCounts returns t's preamble word counts, computed on first use.
+func (t *Tokenizer) preambleCounts() *preambleTable {
+	t.preambleOnce.Do(func() {
+		for form, sep := range []string{" ", "-"} {
+			t.preamble.counts[form] = make([]int, len(preambleWords))
+			for i, w := range preambleWords {
+				t.preamble.counts[form][i] = t.Count(sep + w)
+			}
+		}
+	})
+	return &t.preamble
+}
+
+// WithNonce returns a copy of c whose cache-busting preamble words are
+// replaced by words drawn from (c.Seed, c.ID, n), so that every request of
+// one Case can send a different prompt and no server prefix cache can serve
+// a repeat from its first tokens.
+//
+// The new preamble has exactly as many tokens as the old one: its words are
+// chosen among those whose token counts add up to the old words' count, and
+// the choice is proved by encoding the new preamble and the join after it
+// (the preamble ends with ".\n\n" before a character that is not a line
+// break, where the pre-tokenizer always splits). So PromptTokens, Length,
+// NeedleTokenIndex, the depths, the expected values and every other field
+// hold for the copy; only the user content's first few words differ.
+//
+// For a given Case the words are a bijection of n modulo the number of word
+// choices with the right count (tens of millions for the Builder's five
+// words): distinct nonces below that number give distinct preambles. The
+// same (Case, n) always gives the same prompt.
+//
+// The user content is copied once; the other fields are shared with c (the
+// Messages slice itself is new). A Case without a preamble (SharedPrefix,
+// or made by hand) gives an error wrapping ErrNoPreamble.
+func (c *Case) WithNonce(n uint64) (Case, error) {
+	ui, words, end, err := c.preamble()
+	if err != nil {
+		return Case{}, fmt.Errorf("case %s: %w", c.ID, err)
+	}
+	tok, err := GetTokenizer(c.Encoding)
+	if err != nil {
+		return Case{}, fmt.Errorf("case %s: %w", c.ID, err)
+	}
+	content := c.Messages[ui].Content
+	pre, err := renonce(tok, content[:end], words, seedOf(c.Seed, "nonce", c.ID), n, content[end:])
+	if err != nil {
+		return Case{}, fmt.Errorf("case %s: %w", c.ID, err)
+	}
+	var sb strings.Builder
+	sb.Grow(len(pre) + len(content) - end)
+	sb.WriteString(pre)
+	sb.WriteString(content[end:])
+	out := *c
+	out.Messages = append([]Message(nil), c.Messages...)
+	out.Messages[ui].Content = sb.String()
+	return out, nil
+}
+
+// preamble finds c's preamble: the index of the user message that starts
+// with it, its words, and its length in bytes.
+func (c *Case) preamble() (ui int, words []string, end int, err error) {
+	if c.SharedPrefix {
+		return 0, nil, 0, fmt.Errorf("%w: it was built with a shared prefix", ErrNoPreamble)
+	}
+	ui = -1
+	for i, m := range c.Messages {
+		if m.Role == "user" {
+			ui = i
+			break
+		}
+	}
+	if ui < 0 {
+		return 0, nil, 0, fmt.Errorf("%w: it has no user message", ErrNoPreamble)
+	}
+	s := c.Messages[ui].Content
+	if !strings.HasPrefix(s, preambleLead) {
+		return 0, nil, 0, fmt.Errorf("%w: its user message does not start with %q", ErrNoPreamble, preambleLead)
+	}
+	head := s[len(preambleLead):min(len(s), maxPreambleBytes)]
+	j := strings.Index(head, preambleEnd)
+	if j < 0 {
+		return 0, nil, 0, fmt.Errorf("%w: the %q line does not end with %q", ErrNoPreamble, preambleLead, preambleEnd)
+	}
+	words = strings.Split(head[:j], "-")
+	if len(words) > maxPreambleWords {
+		return 0, nil, 0, fmt.Errorf("%w: its preamble has %d words, more than %d", ErrNoPreamble, len(words), maxPreambleWords)
+	}
+	for _, w := range words {
+		if !asciiLetters(w) {
+			return 0, nil, 0, fmt.Errorf("%w: its preamble word %q is not made of letters", ErrNoPreamble, w)
+		}
+	}
+	end = len(preambleLead) + j + len(preambleEnd)
+	if end < len(s) && (s[end] == '\n' || s[end] == '\r') {
+		// The line breaks would join the preamble's last pre-token piece.
+		return 0, nil, 0, fmt.Errorf("its preamble is followed by a line break, so it does not end at a token boundary and cannot be replaced exactly")
+	}
+	return ui, words, end, nil
+}
+
+func asciiLetters(w string) bool {
+	if w == "" {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if c := w[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// renonce returns the preamble for nonce n: as many words as old has, drawn
+// from preambleWords, with old's token count, and proved to join rest
+// cleanly. key is the Case's own seed of nonces.
+func renonce(tok *Tokenizer, old string, words []string, key, n uint64, rest string) (string, error) {
+	tab := tok.preambleCounts()
+	k := len(words)
+	form := func(i int) int { return min(i, 1) }
+	target := 0
+	for i, w := range words {
+		sep := "-"
+		if i == 0 {
+			sep = " "
+		}
+		target += tok.Count(sep + w)
+	}
+	// ways[i][s] is the number of word choices for slots i..k-1 whose
+	// counts add up to s; at most 64^10 < 2^64.
+	ways := make([][]uint64, k+1)
+	for i := range ways {
+		ways[i] = make([]uint64, target+1)
+	}
+	ways[k][0] = 1
+	for i := k - 1; i >= 0; i-- {
+		for s := 0; s <= target; s++ {
+			for _, c := range tab.counts[form(i)] {
+				if c <= s {
+					ways[i][s] += ways[i+1][s-c]
+				}
+			}
+		}
+	}
+	total := ways[0][target]
+	if total == 0 {
+		return "", fmt.Errorf("no preamble words add up to the %d tokens of %q (internal error)", target, old)
+	}
+
+	// index = (a*n + b) mod total with gcd(a, total) = 1: a bijection of n
+	// modulo total, keyed by the Case.
+	r := newRNG(key)
+	a := uint64(1)
+	for range 64 {
+		if x := r.next() % total; gcd(x, total) == 1 {
+			a = x
+			break
+		}
+	}
+	b := r.next() % total
+	hi, lo := bits.Mul64(a, n%total)
+	index := (bits.Rem64(hi, lo, total) + b) % total
+
+	want := tok.Count(old)
+	probe := rest[:min(len(rest), joinProbe)]
+	for len(probe) > 0 && !utf8.ValidString(probe) {
+		probe = probe[:len(probe)-1]
+	}
+	probeCount := tok.Count(probe)
+	chosen := make([]string, k)
+	for range 8 {
+		s, x := target, index
+		for i := range k {
+			for wi, c := range tab.counts[form(i)] {
+				if c > s {
+					continue
+				}
+				if m := ways[i+1][s-c]; x >= m {
+					x -= m
+					continue
+				}
+				chosen[i] = preambleWords[wi]
+				s -= c
+				break
+			}
+		}
+		pre := makePreamble(chosen)
+		if cnt := tok.Count(pre); cnt == want && tok.Count(pre+probe) == cnt+probeCount {
+			return pre, nil
+		}
+		index = (index + 1) % total
+	}
+	return "", fmt.Errorf("could not find preamble words of exactly %d tokens (internal error)", want)
+}
+
+func gcd(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
