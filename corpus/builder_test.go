@@ -499,6 +499,15 @@ func TestDirHaystack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The folder is read in name order: a.txt, b.md, (c.txt is blank), d.txt.
+	text, err := readDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ia, ib, id := strings.Index(text, "First file."), strings.Index(text, "# Second file"), strings.Index(text, "Unicode text")
+	if ia < 0 || ia > ib || ib > id {
+		t.Fatalf("files not read in name order: a.txt at %d, b.md at %d, d.txt at %d", ia, ib, id)
+	}
 	for _, enc := range Encodings {
 		b, err := NewBuilder("dir:"+dir, enc, 1)
 		if err != nil {
@@ -524,6 +533,7 @@ func TestDirHaystack(t *testing.T) {
 				if ia < 0 || ib < 0 {
 					t.Fatalf("%s: folder text missing from the prompt", c.ID)
 				}
+
 				if strings.Count(u, "bridges") < 2 {
 					t.Fatalf("%s: short folder text not repeated", c.ID)
 				}

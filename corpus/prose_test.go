@@ -27,9 +27,6 @@ func TestProse(t *testing.T) {
 		b.WriteString(g.paragraph())
 	}
 	text := b.String()
-	if again := newProseGen(42); again.paragraph()+again.paragraph() != text[:len(again.paragraph())*0+0]+"" {
-		// compare properly below
-	}
 	g1, g2 := newProseGen(7), newProseGen(7)
 	for i := 0; i < 50; i++ {
 		if g1.paragraph() != g2.paragraph() {

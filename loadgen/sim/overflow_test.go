@@ -46,9 +46,11 @@ func TestOverflowReject(t *testing.T) {
 	}
 }
 
-// TestOverflowTruncate sends a prompt with markers at its head, middle and
-// tail to servers of each truncating mode and checks what the server read
-// (through X-Sim headers and usage).
+// TestOverflowTruncate sends a prompt over the window to servers of each
+// truncating mode and checks the counts they report: usage.prompt_tokens is
+// what was kept plus the template, and the X-Sim headers say what was sent
+// and kept. Which part was kept is checked by TestKeptText and, with real
+// Cases and canaries, by TestRealCasesTruncation.
 func TestOverflowTruncate(t *testing.T) {
 	for _, mode := range []string{OverflowTruncateLeft, OverflowTruncateRight, OverflowTruncateMiddle} {
 		t.Run(mode, func(t *testing.T) {

@@ -32,8 +32,10 @@ func TestSchedulerFIFOAndQueueLimit(t *testing.T) {
 			s.decodeStarted()
 			s.release(true)
 		}()
-		for s.stats().Waiting != i+1 { // enqueue in a known order
-			time.Sleep(time.Millisecond)
+		for deadline := time.Now().Add(5 * time.Second); s.stats().Waiting != i+1; time.Sleep(time.Millisecond) { // enqueue in a known order
+			if time.Now().After(deadline) {
+				t.Fatalf("waiter %d never queued", i)
+			}
 		}
 	}
 	if _, err := s.acquire(ctx); !errors.Is(err, errQueueFull) {

@@ -49,8 +49,10 @@ func TestStartStopsWithContextAndInFlight(t *testing.T) {
 		_, err := openai.NewClientWithConfig(cc).CreateChatCompletion(rctx, openai.ChatCompletionRequest{Model: "m", Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "hi"}}})
 		done <- err
 	}()
-	for s.Stats().Active == 0 {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); s.Stats().Active == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never became active")
+		}
 	}
 	start := time.Now()
 	cancel()
