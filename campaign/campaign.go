@@ -95,8 +95,9 @@ type Corpus struct {
 	Encoding string `yaml:"encoding"`
 	// Seed of the cases (default 1).
 	Seed *int64 `yaml:"seed"`
-	// Repeats is how many times each case is sent per stage when a stage
-	// (or a search step) is not bounded otherwise (default 1).
+	// Repeats is how many times each case is sent in each explicit stage
+	// (default 1; see Campaign.Schedule). It cannot apply to an envelope
+	// search, nor to a stage with its own request count.
 	Repeats      int    `yaml:"repeats"`
 	Canaries     bool   `yaml:"canaries"`
 	SharedPrefix bool   `yaml:"shared_prefix"`

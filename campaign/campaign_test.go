@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -46,7 +47,6 @@ corpus:
   haystack: noise
   encoding: o200k_base
   seed: 7
-  repeats: 3
   canaries: true
   shared_prefix: true
   value_kind: word
@@ -85,7 +85,7 @@ func TestRoundTrip(t *testing.T) {
 	if m := c.Matrix(); !reflect.DeepEqual(m, wantM) {
 		t.Errorf("Matrix\n%+v\nwant\n%+v", m, wantM)
 	}
-	if c.Repeats() != 3 || c.LengthBasis() != BasisServer || c.Seed() != 7 {
+	if c.Repeats() != 1 || c.RepeatsGiven() || c.LengthBasis() != BasisServer || c.Seed() != 7 {
 		t.Errorf("repeats %d, basis %s, seed %d", c.Repeats(), c.LengthBasis(), c.Seed())
 	}
 
@@ -122,7 +122,7 @@ func TestRoundTrip(t *testing.T) {
 		{Kind: "ramp", Rate: 1, ToRate: 5, Duration: loadgen.Seconds(20 * time.Second)},
 		{Kind: "sine", Rate: 4, Amplitude: 2, Period: loadgen.Seconds(10 * time.Second), Duration: loadgen.Seconds(30 * time.Second)},
 		{Kind: "concurrency", Concurrency: 3, Requests: 12},
-		{Kind: "poisson", Rate: 3, Requests: cases * 3},
+		{Kind: "poisson", Rate: 3, Requests: cases},
 	}
 	if s := c.Schedule(); !reflect.DeepEqual(s, wantS) {
 		t.Errorf("Schedule\n%+v\nwant\n%+v", s, wantS)
@@ -395,5 +395,49 @@ func TestOverride(t *testing.T) {
 	bad := "ttft_p95=fast"
 	if err := c.Override(Overrides{SLO: &bad}); err == nil || !strings.HasPrefix(err.Error(), "--slo: ") {
 		t.Errorf("bad slo: %v", err)
+	}
+}
+
+// TestRepeats checks that corpus.repeats sends each case that many times in
+// every stage (the schedule's request counts), and that a stage it cannot
+// apply to is refused with a message saying why.
+func TestRepeats(t *testing.T) {
+	const head = "targets: [{name: a, kind: sim}]\ncorpus: {lengths: [1k, 2k], depths: [0, 100]%s}\n"
+	tests := []struct {
+		name    string
+		repeats string // the corpus.repeats entry, or ""
+		load    string
+		want    []int  // each stage's request count (0: bounded by duration only)
+		wantErr string // a validation error containing this
+	}{
+		{"no repeats, unbounded stage: every case once", "", "load: {stages: [{rate: 2}]}", []int{4}, ""},
+		{"no repeats, duration only: the duration bounds it", "", "load: {stages: [{rate: 2, duration: 10s}]}", []int{0}, ""},
+		{"repeats, unbounded stage", ", repeats: 3", "load: {stages: [{rate: 2}]}", []int{12}, ""},
+		{"repeats, duration only: cases x repeats, capped", ", repeats: 3", "load: {stages: [{rate: 2, duration: 10s}]}", []int{12}, ""},
+		{"repeats, closed loop", ", repeats: 2", "load: {stages: [{concurrency: 2, duration: 10s}, {concurrency: 4}]}", []int{8, 8}, ""},
+		{"repeats with a stage's own requests", ", repeats: 3", "load: {stages: [{rate: 2, requests: 5}]}", nil, "corpus.repeats 3 already sets every stage's count"},
+		{"repeats cut short by a duration", ", repeats: 3", "load: {stages: [{rate: 1, duration: 5s}]}", nil, "fewer than cases × repeats (4 × 3 = 12)"},
+		{"repeats with a search", ", repeats: 2", "load: {search: {max_rate: 4}}", nil, "an envelope search sizes its own steps"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("r.yaml", []byte(fmt.Sprintf(head, tt.repeats)+tt.load+"\n"))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(Detail(err), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%s", Detail(err))
+			}
+			var got []int
+			for _, st := range c.Schedule() {
+				got = append(got, st.Requests)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("stage request counts %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -128,9 +128,17 @@ func (c *Campaign) Matrix() corpus.Matrix {
 	return m
 }
 
-// Repeats is how many times each case is sent in a stage that has no
-// duration or request count of its own (default 1).
+// Repeats is how many times each case is sent in each stage (default 1).
+// See Schedule for how it sets the stages' request counts.
 func (c *Campaign) Repeats() int { return max(c.Corpus.Repeats, 1) }
+
+// RepeatsGiven reports whether corpus.repeats (or --repeats) was given: every
+// explicit stage then sends each case exactly Repeats times.
+func (c *Campaign) RepeatsGiven() bool { return c.Corpus.Repeats > 0 }
+
+// Cases is the number of cases the matrix holds (tasks × lengths × depths ×
+// samples, repeated entries counted once); 0 when the matrix is not valid.
+func (c *Campaign) Cases() int { return c.cases() }
 
 // LengthBasis is client (lengths count client tokens; the default) or
 // server (haystacks are sized so the server counts the length).
@@ -236,8 +244,16 @@ func (s Stage) stage() loadgen.Stage {
 }
 
 // Schedule is the explicit schedule, with the warm-up stage first when
-// load.warmup is set. A stage with neither a duration nor a request count
-// sends every case Repeats times. It is nil in search mode (see Search).
+// load.warmup is set. It is nil in search mode (see Search).
+//
+// Repeats: every stage sends each case Repeats times, in order (the whole
+// matrix, then again), so that consistency over repeats can be measured.
+// A stage with neither a duration nor a request count sends cases ×
+// Repeats requests (Repeats defaults to 1). When corpus.repeats is given,
+// so does a stage with a duration only: the duration then caps the stage
+// (Validate refuses one whose duration is known to end it before every
+// repeat is sent). A stage with its own request count and corpus.repeats
+// together are refused: the two would set the same count.
 func (c *Campaign) Schedule() loadgen.Schedule { return c.scheduleFor(c.cases()) }
 
 // scheduleFor is the schedule for a target sent cases cases (fewer than the
@@ -249,7 +265,7 @@ func (c *Campaign) scheduleFor(cases int) loadgen.Schedule {
 	sched := make(loadgen.Schedule, 0, len(c.Load.Stages)+1)
 	for _, s := range c.Load.Stages {
 		st := s.stage()
-		if st.Duration == 0 && st.Requests == 0 {
+		if st.Requests == 0 && (st.Duration == 0 || c.RepeatsGiven()) {
 			st.Requests = cases * c.Repeats()
 		}
 		sched = append(sched, st)

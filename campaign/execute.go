@@ -119,6 +119,13 @@ type ExecOptions struct {
 	// SimAddr is where simulators listen (default 127.0.0.1:0; loopback
 	// only).
 	SimAddr string
+	// Abort, when it ends, cancels the requests in flight at once, grace
+	// period or not (as on a second Ctrl-C): each still gets its record,
+	// with error_class canceled, the records are flushed and the manifest
+	// is marked interrupted with Abort's cause as the reason. It is meant
+	// to end after the ctx given to Execute (which stops sending); ending
+	// alone it stops the run the same way.
+	Abort context.Context
 }
 
 func (o *ExecOptions) defaults() {
@@ -156,6 +163,9 @@ type Result struct {
 	Targets []TargetResult
 	// Stopped is the budget that stopped the campaign, or nil.
 	Stopped *BudgetError
+	// Aborted is true when ExecOptions.Abort canceled the requests in
+	// flight.
+	Aborted bool
 	// Spent is what the completed requests cost in all (in the targets'
 	// currency); Currency is empty when no target is priced.
 	Spent    float64
@@ -426,18 +436,21 @@ func (e *execution) buildCases(ctx context.Context, t *turn, basis string, cache
 type manifestTarget struct {
 	config loadgen.TargetConfig
 
-	SimProfile    string        `json:"sim_profile,omitempty"`
-	TimeScale     *float64      `json:"time_scale,omitempty"`
-	Prices        reports.Price `json:"prices"`
-	Currency      string        `json:"currency,omitempty"`
-	ContextWindow int           `json:"context_window,omitempty"`
-	LengthBasis   string        `json:"length_basis"`
-	Lengths       []int         `json:"lengths"`
-	ClientLengths []int         `json:"client_lengths,omitempty"`
-	Dropped       []int         `json:"dropped_lengths,omitempty"`
-	Status        string        `json:"status"`
-	Records       int64         `json:"records"`
-	Spent         float64       `json:"spent"`
+	SimProfile string   `json:"sim_profile,omitempty"`
+	TimeScale  *float64 `json:"time_scale,omitempty"`
+	// Prices and Currency are left out for a target without prices: its
+	// cost is unknown, and a report regenerated from the manifest says so
+	// ("-", null) as the run's own report did.
+	Prices        *reports.Price `json:"prices,omitempty"`
+	Currency      string         `json:"currency,omitempty"`
+	ContextWindow int            `json:"context_window,omitempty"`
+	LengthBasis   string         `json:"length_basis"`
+	Lengths       []int          `json:"lengths"`
+	ClientLengths []int          `json:"client_lengths,omitempty"`
+	Dropped       []int          `json:"dropped_lengths,omitempty"`
+	Status        string         `json:"status"`
+	Records       int64          `json:"records"`
+	Spent         float64        `json:"spent"`
 	// Search holds each length's envelope search, every probed step
 	// included.
 	Search []loadgen.SearchResult `json:"search,omitempty"`
@@ -474,8 +487,6 @@ func (e *execution) manifestTargets() []manifestTarget {
 		mt := manifestTarget{
 			config:        t.spec.Config,
 			SimProfile:    t.spec.SimProfile,
-			Prices:        t.spec.Price,
-			Currency:      t.spec.Currency,
 			ContextWindow: t.spec.ContextWindow,
 			LengthBasis:   e.c.LengthBasis(),
 			Lengths:       t.res.Lengths,
@@ -485,6 +496,10 @@ func (e *execution) manifestTargets() []manifestTarget {
 			Records:       t.res.Records,
 			Spent:         t.res.Spent,
 			Search:        t.res.Search,
+		}
+		if t.spec.Price.Given() {
+			pr := t.spec.Price
+			mt.Prices, mt.Currency = &pr, t.spec.Currency
 		}
 		if t.spec.IsSim() {
 			mt.config.Kind = KindSim
@@ -565,6 +580,12 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 		defer cancel()
 	}
 
+	if e.o.Abort != nil {
+		// An abort also stops sending (when ctx has not already).
+		stopOnAbort := context.AfterFunc(e.o.Abort, func() { stop(context.Cause(e.o.Abort)) })
+		defer stopOnAbort()
+	}
+
 	var runErr error
 	for i, t := range e.turns {
 		if runCtx.Err() != nil {
@@ -617,10 +638,48 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 	}); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
-	res, err := session.Close(runCtx, runErr)
+	closeCtx := runCtx
+	if e.aborted() {
+		// The manifest's reason is the abort's: requests were canceled.
+		var cancel context.CancelCauseFunc
+		closeCtx, cancel = context.WithCancelCause(context.WithoutCancel(runCtx))
+		cancel(context.Cause(e.o.Abort))
+	}
+	res, err := session.Close(closeCtx, runErr)
 	out := e.result(res, guard)
 	out.Stopped = tripped
+	out.Aborted = e.aborted()
 	return out, err
+}
+
+// aborted reports whether ExecOptions.Abort ended.
+func (e *execution) aborted() bool { return e.o.Abort != nil && e.o.Abort.Err() != nil }
+
+// abortable wraps a target so that ExecOptions.Abort cancels its requests
+// in flight, which the dispatcher's own context (it outlives an
+// interruption by the grace period) would not.
+type abortable struct {
+	loadgen.Target
+	abort context.Context
+}
+
+func (a abortable) Send(ctx context.Context, c *corpus.Case, rec *loadgen.Record) {
+	if a.abort.Err() != nil {
+		// Aborted before it was sent: canceled without reaching the
+		// target.
+		rec.SentAt = time.Now()
+		rec.ErrorClass, rec.Error = loadgen.ErrCanceled, "canceled before it was sent: "+context.Cause(a.abort).Error()
+		return
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(a.abort, func() { cancel(context.Cause(a.abort)) })
+	defer stop()
+	a.Target.Send(ctx, c, rec)
+	if a.abort.Err() != nil && rec.ErrorClass != "" {
+		// Canceled by the abort, whatever the target saw.
+		rec.ErrorClass = loadgen.ErrCanceled
+	}
 }
 
 // runTurn runs one target's schedule or search.
@@ -632,6 +691,9 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 	}
 	if cl, ok := target.(io.Closer); ok {
 		defer cl.Close()
+	}
+	if e.o.Abort != nil {
+		target = abortable{Target: target, abort: e.o.Abort}
 	}
 	what := fmt.Sprintf("%d %s", len(t.sched), plural(len(t.sched), "stage"))
 	if e.search != nil {

@@ -195,6 +195,10 @@ func cycledTokens(lengths []int, n int64) int64 {
 
 func (c *Campaign) planStages(t TargetSpec, lengths []int) TargetPlan {
 	tp := TargetPlan{Count: CountExact, RequestsKnown: true, DurationKnown: true}
+	if c.RepeatsGiven() {
+		tp.Notes = append(tp.Notes, fmt.Sprintf("repeats %d: every stage sends each of the %d %s %d times (%d requests), for consistency over repeats",
+			c.Repeats(), len(lengths), plural(len(lengths), "case"), c.Repeats(), len(lengths)*c.Repeats()))
+	}
 	for _, st := range c.Schedule() {
 		sp := planStage(st, t, lengths)
 		tp.Stages = append(tp.Stages, sp)

@@ -256,7 +256,8 @@ func (v *checker) targets() {
 	}
 }
 
-func priced(t *Target) bool { return t.Prices.Input > 0 || t.Prices.Output > 0 || t.Prices.Cached > 0 }
+// priced reports whether a target gives prices; zero for everything is none.
+func priced(t *Target) bool { return t.Prices.Given() }
 
 func (v *checker) remoteTarget(f string, t *Target) {
 	if t.Model == "" {
@@ -429,7 +430,12 @@ func (v *checker) load() {
 		}
 		if err := st.Validate(); err != nil {
 			v.at(f, "%v", err)
+			continue
 		}
+		v.stageRepeats(f, s.stage())
+	}
+	if l.Search != nil && c.RepeatsGiven() {
+		v.at("corpus.repeats", "an envelope search sizes its own steps (load.search.step_duration, step_requests), so repeats cannot apply: drop corpus.repeats, or give explicit load.stages to measure consistency over repeats")
 	}
 	if s := l.Search; s != nil {
 		f := "load.search"
@@ -452,6 +458,33 @@ func (v *checker) load() {
 		}
 		if s.MaxSteps < 0 {
 			v.at(f+".max_steps", "%d is negative", s.MaxSteps)
+		}
+	}
+}
+
+// stageRepeats refuses a stage that cannot send each case corpus.repeats
+// times: one with its own request count (repeats set the same count), or
+// an open-loop one whose duration ends it before cases × repeats requests.
+func (v *checker) stageRepeats(f string, st loadgen.Stage) {
+	c := v.c
+	if !c.RepeatsGiven() {
+		return
+	}
+	cases := c.cases()
+	if cases == 0 {
+		return // the corpus is reported on its own
+	}
+	want := cases * c.Repeats()
+	if st.Requests > 0 {
+		v.at(f+".requests", "%d requests, but corpus.repeats %d already sets every stage's count to cases × repeats (%d × %d = %d): drop one of them",
+			st.Requests, c.Repeats(), cases, c.Repeats(), want)
+		return
+	}
+	if st.Duration > 0 && st.OpenLoop() {
+		sp := planStage(st, TargetSpec{}, nil)
+		if sp.Requests < int64(want) {
+			v.at(f+".duration", "in %s the stage (%s) sends about %d requests, fewer than cases × repeats (%d × %d = %d), so not every case would be sent %d times: lengthen it, or drop the duration (the stage then ends after its %d requests)",
+				st.Duration.Duration(), st.Name(), sp.Requests, cases, c.Repeats(), want, c.Repeats(), want)
 		}
 	}
 }

@@ -63,7 +63,11 @@ type Observation struct {
 	// CanaryHead and CanaryTail are the expected canary values; empty when
 	// the Case had none.
 	CanaryHead, CanaryTail string
-	// NeedleTokenIndex is where the needle starts in the client's prompt.
+	// NeedleTokenIndex is where the needle starts, in client tokens, over
+	// all of the prompt's message contents in order: the system content,
+	// then the user content (corpus.Case.NeedleTokenIndex). It counts the
+	// same contents as PromptTokensClient; the chat template's own tokens,
+	// which the server adds around them, are in neither.
 	NeedleTokenIndex int
 
 	Answer       string
@@ -157,7 +161,7 @@ func Assess(o Observation) Assessment {
 		if a.Cut == CutUnknown && (o.Calibration.CutEnd == CutHead || o.Calibration.CutEnd == CutTail) {
 			a.Cut = o.Calibration.CutEnd
 		}
-		a.NeedleLost = needleLost(o, a.Cut, a.Shortfall)
+		a.NeedleLost = needleLost(o, a.Cut, a.Shortfall, overheadOf(o))
 		a.Reason = fmt.Sprintf("the server counted %d prompt tokens, %d fewer than the %d sent plus %d of template overhead",
 			o.PromptTokensServer, a.Shortfall, o.PromptTokensClient, o.Calibration.Overhead)
 	case isCutOff(o.FinishReason):
@@ -166,7 +170,7 @@ func Assess(o Observation) Assessment {
 	case headLost || tailLost:
 		a.Attribution = AttrServerTruncated
 		a.Cut = cutEnd(true, headLost, tailLost)
-		a.NeedleLost = needleLost(o, a.Cut, a.Shortfall)
+		a.NeedleLost = needleLost(o, a.Cut, a.Shortfall, overheadOf(o))
 		a.Reason = "the answer lacks the " + canaryWords(headLost, tailLost) + ", so the server dropped that end of the prompt"
 	case IsRefusal(o.Answer):
 		a.Attribution = AttrRefused
@@ -191,11 +195,16 @@ func shortfall(o Observation) int {
 	if o.PromptTokensServer <= 0 || o.PromptTokensClient <= 0 {
 		return 0
 	}
-	overhead := 0
+	return max(o.PromptTokensClient+overheadOf(o)-o.PromptTokensServer, 0)
+}
+
+// overheadOf is the measured template overhead, or 0 while it is unknown
+// (the shortfall then leaves it out, and so under-counts the cut by it).
+func overheadOf(o Observation) int {
 	if o.Calibration.OverheadKnown {
-		overhead = o.Calibration.Overhead
+		return max(o.Calibration.Overhead, 0)
 	}
-	return max(o.PromptTokensClient+overhead-o.PromptTokensServer, 0)
+	return 0
 }
 
 // canariesLost says which canaries an answer lacks, counting a loss only
@@ -228,12 +237,35 @@ func cutEnd(cut, head, tail bool) string {
 
 // needleLost says whether a cut of shortfall tokens from the given end took
 // the needle with it. With the end unknown it cannot tell and says no.
-func needleLost(o Observation, cut string, shortfall int) bool {
+//
+// The needle's index and the client's count cover the message contents
+// only (system, then user). The server's count, and so the shortfall, also
+// covers the chat template's overhead tokens, some before the contents
+// (role headers) and some after (the assistant's header), in a split no
+// count reveals. A server that truncates the templated prompt drops the
+// template's leading (or trailing) tokens before any content; one that
+// truncates the contents alone (as the simulator does) drops content
+// only. The needle is said to be lost only when it lies in the dropped
+// part however the overhead is split:
+//
+//   - cut from the head: index < shortfall - overhead (at most overhead of
+//     the dropped tokens were the template's, so at least shortfall -
+//     overhead content tokens went);
+//   - cut from the tail: index >= client - shortfall + overhead.
+//
+// A needle within the overhead of the cut's edge is a close call and is
+// not claimed: the record still says server_truncated, only not that the
+// needle was certainly dropped. overhead is 0 while it is unknown, when
+// the shortfall already leaves it out.
+func needleLost(o Observation, cut string, shortfall, overhead int) bool {
+	if shortfall <= 0 {
+		return false
+	}
 	switch cut {
 	case CutHead:
-		return o.NeedleTokenIndex < shortfall
+		return o.NeedleTokenIndex < shortfall-overhead
 	case CutTail:
-		return o.NeedleTokenIndex >= o.PromptTokensClient-shortfall
+		return o.PromptTokensClient > 0 && o.NeedleTokenIndex >= o.PromptTokensClient-shortfall+overhead
 	}
 	return false
 }

@@ -102,6 +102,59 @@ func TestAssess(t *testing.T) {
 			o.PromptTokensServer = 3000
 			o.Answer = "alpha-31, 1"
 		}), AttrServerTruncated, CutTail, true},
+
+		// The needle's index counts every message content in order, the
+		// system content first. A 50-token system prompt and a needle 60
+		// tokens into the user content: index 110. A head cut of 300
+		// tokens (server 4096+12-300) takes it; one of 100 does not,
+		// though 60 < 100 would have said so had the index counted the
+		// user content alone.
+		{"head cut past a system prompt takes the needle", with(func(o *Observation) {
+			o.NeedleTokenIndex = 50 + 60
+			o.PromptTokensServer = 4096 + 12 - 300
+			o.Answer = "1, omega-77"
+		}), AttrServerTruncated, CutHead, true},
+		{"head cut within the system prompt and the needle's lead spares it", with(func(o *Observation) {
+			o.NeedleTokenIndex = 50 + 60
+			o.PromptTokensServer = 4096 + 12 - 300 + 200
+			o.Calibration.Tolerance = 50
+			o.Answer = "1, omega-77"
+		}), AttrServerTruncated, CutHead, false},
+
+		// The overhead's split around the contents is unknown: a needle
+		// within the overhead (12) of the cut's edge is a close call, not
+		// claimed as lost.
+		{"head cut edge: needle beyond shortfall minus overhead is not claimed", with(func(o *Observation) {
+			o.NeedleTokenIndex = 2050 // shortfall 2060, 2060-12 = 2048
+			o.PromptTokensServer = 2048
+			o.Answer = "1, omega-77"
+		}), AttrServerTruncated, CutHead, false},
+		{"head cut edge: needle before shortfall minus overhead is lost", with(func(o *Observation) {
+			o.NeedleTokenIndex = 2047
+			o.PromptTokensServer = 2048
+			o.Answer = "1, omega-77"
+		}), AttrServerTruncated, CutHead, true},
+		{"tail cut edge: needle within the overhead of the edge is not claimed", with(func(o *Observation) {
+			o.NeedleTokenIndex = 2990 // shortfall 1108: lost from 4096-1108+12 = 3000
+			o.PromptTokensServer = 3000
+			o.Answer = "alpha-31, 1"
+		}), AttrServerTruncated, CutTail, false},
+		{"tail cut edge: needle at client minus shortfall plus overhead is lost", with(func(o *Observation) {
+			o.NeedleTokenIndex = 3000
+			o.PromptTokensServer = 3000
+			o.Answer = "alpha-31, 1"
+		}), AttrServerTruncated, CutTail, true},
+		{"overhead unknown: the shortfall leaves it out, no margin taken", with(func(o *Observation) {
+			o.Calibration = Calibration{}
+			o.NeedleTokenIndex = 2047 // shortfall 4096-2048 = 2048
+			o.PromptTokensServer = 2048
+			o.Answer = "1, omega-77"
+		}), AttrServerTruncated, CutHead, true},
+		{"canaries alone (no server count) never claim the needle", with(func(o *Observation) {
+			o.NeedleTokenIndex = 0
+			o.PromptTokensServer = 0
+			o.Answer = "1, omega-77"
+		}), AttrServerTruncated, CutHead, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,7 +42,9 @@ type Stats struct {
 	Goodput        float64 `json:"goodput"`
 	CorrectGood    int     `json:"correct_good"`
 	CorrectGoodput float64 `json:"correct_goodput"`
-	Cost           *Cost   `json:"cost,omitempty"`
+	// Cost is nil (null in JSON, "-" in text) when the target has no
+	// price: the cost is unknown, not zero.
+	Cost *Cost `json:"cost"`
 }
 
 // Cost is what a group of requests cost.
@@ -131,7 +133,7 @@ type TargetSummary struct {
 	Stages      []StageInfo        `json:"stages"`
 	// Spend is what every record of this target cost, warm-up included
 	// (Cost covers the measured requests only); nil without a price.
-	Spend *float64 `json:"spend,omitempty"`
+	Spend *float64 `json:"spend"`
 	// Steps are the target's stages per length in the order they ran, set
 	// when each stage held one length (as the steps of a rate search do).
 	Steps []Step `json:"steps,omitempty"`
@@ -179,7 +181,7 @@ type Summary struct {
 	// Currency labels every amount; Spend is what the whole run cost,
 	// warm-up included (nil without prices).
 	Currency string   `json:"currency,omitempty"`
-	Spend    *float64 `json:"spend,omitempty"`
+	Spend    *float64 `json:"spend"`
 	// Requirement, Choice and Candidates answer a stated requirement:
 	// Choice is the best covering target (nil when none covers),
 	// Candidates every target, covering ones first, best first. Answer

@@ -12,7 +12,9 @@ import (
 )
 
 // CSVColumns returns the columns of records.csv, in order. Durations are
-// float seconds, times RFC 3339 with nanoseconds; the verdict columns are
+// float seconds, times RFC 3339 with nanoseconds. A record's chunk_gaps
+// (a list in records.jsonl) become two columns: chunk_gap_count, the
+// number of gaps, and chunk_gap_max, the longest in seconds. The verdict columns are
 // the report's re-attribution, not the one written live; cost is what the
 // request cost at the target's price (empty when no price was given).
 func CSVColumns() []string {
@@ -20,7 +22,7 @@ func CSVColumns() []string {
 		"seq", "target", "model", "stage", "stage_label", "warmup",
 		"case_id", "task", "length", "depth", "actual_depth", "needle_token_index", "repeat",
 		"scheduled_at", "sent_at", "send_lag", "ttfb", "ttft", "e2e", "e2e_sched", "tpot",
-		"chunk_gaps", "chunk_gap_max",
+		"chunk_gap_count", "chunk_gap_max",
 		"prompt_tokens_client", "prompt_tokens_server", "output_tokens", "cached_tokens", "output_tokens_estimated", "cost",
 		"finish_reason", "status", "error_class", "error", "retry_after",
 		"correct", "recall", "any", "null", "attribution", "cut", "needle_lost",

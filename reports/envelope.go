@@ -74,7 +74,8 @@ type EnvelopePoint struct {
 	// CorrectGoodput is requests per second meeting every latency
 	// objective and answered right.
 	CorrectGoodput float64 `json:"correct_goodput"`
-	Cost           *Cost   `json:"cost,omitempty"`
+	// Cost is nil (null in JSON) when the target has no price.
+	Cost *Cost `json:"cost"`
 }
 
 // threshold is one target's accuracy threshold.

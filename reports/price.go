@@ -19,7 +19,10 @@ func (pr Price) RecordCost(r *loadgen.Record) float64 {
 // PricesFromManifest reads the prices a run recorded with its targets (the
 // manifest's targets list, entries with "name", "prices" and "currency"), so
 // that a report regenerated from a run directory costs what the run cost.
-// Targets without prices are left out; a run with none gives zero Prices.
+// Targets without prices are left out, and so are prices that are zero
+// throughout (manifests written before unpriced targets left "prices" out
+// recorded them so): their cost is unknown, shown "-" and null, as during
+// the run, never $0. A run with none gives zero Prices.
 func PricesFromManifest(m *loadgen.Manifest) (Prices, error) {
 	var p Prices
 	if len(m.Targets) == 0 {
@@ -34,7 +37,7 @@ func PricesFromManifest(m *loadgen.Manifest) (Prices, error) {
 		return p, fmt.Errorf("manifest targets: %w", err)
 	}
 	for _, t := range targets {
-		if t.Prices == nil || t.Name == "" {
+		if t.Prices == nil || t.Name == "" || !t.Prices.Given() {
 			continue
 		}
 		if p.Targets == nil {
@@ -47,3 +50,8 @@ func PricesFromManifest(m *loadgen.Manifest) (Prices, error) {
 	}
 	return p, nil
 }
+
+// Given reports whether the price says anything: a price of zero for every
+// kind of token is no price (the campaign treats it so), and the cost of a
+// target with no price is unknown rather than zero.
+func (pr Price) Given() bool { return pr.Input > 0 || pr.Output > 0 || pr.Cached > 0 }

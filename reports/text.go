@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 	"unicode"
 )
 
@@ -15,7 +16,11 @@ func (s *Summary) Text() string {
 	if !s.Run.Complete {
 		status = strings.ToUpper(status)
 	}
-	fmt.Fprintf(&b, "run %s: %d records (%d warm-up)\n", status, s.Run.Records, s.Run.Warmup)
+	took := ""
+	if r := s.Run; !r.StartedAt.IsZero() && r.EndedAt.After(r.StartedAt) {
+		took = " in " + r.EndedAt.Sub(r.StartedAt).Round(100*time.Millisecond).String()
+	}
+	fmt.Fprintf(&b, "run %s: %d records (%d warm-up)%s\n", status, s.Run.Records, s.Run.Warmup, took)
 	if s.Run.Note != "" {
 		fmt.Fprintf(&b, "note: %s\n", s.Run.Note)
 	}
@@ -57,6 +62,14 @@ func (s *Summary) Text() string {
 				}
 				if sent := truncationSentence(ts); sent != "" {
 					fmt.Fprintf(&b, "  %s\n", sent)
+				}
+				if c := ts.Consistency; c.Cases > 0 {
+					noun := "cases"
+					if c.Cases == 1 {
+						noun = "case"
+					}
+					fmt.Fprintf(&b, "  consistency over repeats: %d %s answered more than once, mean agreement %.2f, mean distinct answers %.2f\n",
+						c.Cases, noun, c.MeanAgreement, c.MeanDistinct)
 				}
 			}
 		}

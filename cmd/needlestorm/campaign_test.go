@@ -514,3 +514,44 @@ load:
 		t.Errorf("no report for the interrupted run: %v", err)
 	}
 }
+
+// TestRunCampaignSimFaults runs a campaign whose sim target injects 429s
+// with probability 0.5 (sim: {fault_429: 0.5}) and checks that about half
+// the requests come back rate_limited: the fault is drawn per request, not
+// per prompt (a few cases repeated many times must not all share one
+// draw).
+func TestRunCampaignSimFaults(t *testing.T) {
+	path := campaignTestFile(t, `
+name: faults
+targets:
+  - {name: flaky, kind: sim, sim_profile: fast, time_scale: 0, sim: {fault_429: 0.5}}
+corpus:
+  lengths: [300]
+  depths: [0, 100]
+load:
+  stages:
+    - {concurrency: 8, requests: 400}
+`)
+	dir := filepath.Join(t.TempDir(), "run")
+	_, errOut, err := runTestApp(t, "run", path, "--out", dir, "--quiet", "--no-preflight")
+	if err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, errOut)
+	}
+	_, recs := runTestReadDir(t, dir)
+	if len(recs) != 400 {
+		t.Fatalf("%d records, want 400", len(recs))
+	}
+	limited := 0
+	for _, r := range recs {
+		switch {
+		case r.ErrorClass == loadgen.ErrRateLimited && r.Status == 429:
+			limited++
+		case r.ErrorClass != "":
+			t.Errorf("record %d: error class %q (%s), want rate_limited or none", r.Seq, r.ErrorClass, r.Error)
+		}
+	}
+	// Binomial(400, 0.5): standard deviation 10; allow 4 of them.
+	if share := float64(limited) / float64(len(recs)); share < 0.4 || share > 0.6 {
+		t.Errorf("%d of %d requests rate limited (%.2f), want about half", limited, len(recs), share)
+	}
+}

@@ -2,36 +2,50 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/needlestorm/needlestorm/probes"
 	"github.com/needlestorm/needlestorm/reports"
 )
 
 // objectiveFlags are the flags that set a run's objectives, shared by run
 // and report. defaultSLO is the --slo default ("" for none).
+//
+// Each flag shows one default in --help: its value, or a DefaultText saying
+// what an unset flag means (for report, the run's recorded objectives).
 func objectiveFlags(defaultSLO string) []cli.Flag {
+	sloDefault, accDefault := "", strconv.FormatFloat(reports.DefaultAccuracy, 'g', -1, 64)
+	if defaultSLO == "" {
+		sloDefault = "the run's recorded objectives, else none"
+		accDefault = "the run's recorded threshold, else " + accDefault
+	}
 	return []cli.Flag{
 		&cli.StringFlag{
-			Name:  "slo",
-			Value: defaultSLO,
-			Usage: "latency and error-rate objectives, such as ttft_p95=2s,e2e_p95=30s,error_rate=0.01 (metrics ttft, tpot, e2e, chunk_gap with _p50/_p90/_p95/_p99)",
+			Name:        "slo",
+			Value:       defaultSLO,
+			DefaultText: sloDefault,
+			Usage:       "latency and error-rate objectives, such as ttft_p95=2s,e2e_p95=30s,error_rate=0.01 (metrics ttft, tpot, e2e, chunk_gap with _p50/_p90/_p95/_p99)",
 		},
 		&cli.Float64Flag{
-			Name:  "accuracy",
-			Usage: fmt.Sprintf("accuracy threshold, a fraction (default %.2f)", reports.DefaultAccuracy),
+			Name:        "accuracy",
+			Usage:       "accuracy threshold, a fraction",
+			DefaultText: accDefault,
 		},
 		&cli.BoolFlag{
 			Name:  "accuracy-relative",
 			Usage: "take --accuracy as a fraction of each target's own accuracy at its shortest tested length",
 		},
 		&cli.StringFlag{
-			Name:  "require",
-			Usage: "a requirement to name the cheapest covering target for, such as length=32k,rate=4 (also ttft_p95=2s, e2e_p99=30s, accuracy=0.9)",
+			Name:        "require",
+			Usage:       "a requirement to name the cheapest covering target for, such as length=32k,rate=4 (also ttft_p95=2s, e2e_p99=30s, accuracy=0.9)",
+			DefaultText: "none",
 		},
 		&cli.IntFlag{
-			Name:  "tolerance",
-			Usage: "tokens a server's prompt count may fall short of the client's (net of template overhead) before a prompt counts as truncated (default: the larger of 16 and 5% of the prompt)",
+			Name:        "tolerance",
+			Usage:       "tokens a server's prompt count may fall short of the client's (net of template overhead) before a prompt counts as truncated",
+			DefaultText: fmt.Sprintf("the larger of %d and %g%% of the prompt", probes.DefaultToleranceTokens, 100*probes.DefaultToleranceFraction),
 		},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -56,6 +57,13 @@ constant-rate stage per --rates entry, or one closed-loop stage of
 --concurrency requests in flight. With no --target (or --target sim) the
 built-in simulator is started on loopback and measured.
 
+--repeats N (corpus.repeats) sends each case N times in every stage, for
+the report's consistency figures (agreement, distinct answers): each stage
+sends cases × N requests and ends after them. A --stage-duration given with
+it (a stage duration in the file) only caps the stage, and one too short to
+send every repeat is refused; --requests-per-stage (a stage's own requests)
+and an envelope search cannot take it.
+
 Before anything is spent: the plan (requests, tokens, cost, duration per
 target) is printed and checked against the budget (budget.max_cost_usd,
 budget.max_duration); --dry-run prints it and stops, sending nothing. Then
@@ -70,22 +78,25 @@ API keys are read from the environment variable each target names
 
 Ctrl-C (or SIGTERM) stops sending, lets requests in flight finish for
 --grace, writes every completed request, skips the remaining targets, marks
-the run interrupted and exits with status 130. A budget reached during the
+the run interrupted and exits with status 130. A second Ctrl-C cancels the
+requests in flight at once (each is recorded, as canceled), writes the
+manifest and exits 130 without rendering the report (needlestorm report DIR
+renders it); a third quits at once. A budget reached during the
 run stops it the same way, with the budget as the manifest's reason, and
 exits with status 3.`,
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (requests, tokens, cost and duration per target) and exit without sending anything"},
 			&cli.BoolFlag{Name: "no-preflight", Usage: "skip preflight (reachability, model listing, context window, token calibration)"},
 			&cli.BoolFlag{Name: "skip-too-long", Usage: "leave out, per target, the lengths preflight finds beyond its context window"},
-			&cli.StringFlag{Name: "targets", Usage: "with a campaign file: run only these targets, comma-separated"},
-			&cli.Float64Flag{Name: "max-cost", Usage: "budget in US dollars: refuse a plan over it, stop the run when spend reaches it (budget.max_cost_usd)"},
-			&cli.DurationFlag{Name: "max-duration", Usage: "time budget: refuse a plan over it, stop the run when it is reached (budget.max_duration)"},
-			&cli.IntFlag{Name: "repeats", Usage: "times each case is sent in a stage bounded by neither duration nor requests (corpus.repeats)"},
+			&cli.StringFlag{Name: "targets", Usage: "with a campaign file: run only these targets, comma-separated", DefaultText: "every target"},
+			&cli.Float64Flag{Name: "max-cost", Usage: "budget in US dollars: refuse a plan over it, stop the run when spend reaches it (budget.max_cost_usd)", DefaultText: "no cost budget"},
+			&cli.DurationFlag{Name: "max-duration", Usage: "time budget: refuse a plan over it, stop the run when it is reached (budget.max_duration)", DefaultText: "no time budget"},
+			&cli.IntFlag{Name: "repeats", Usage: "send each case N times in every stage, for consistency over repeats (corpus.repeats): each stage sends cases × N requests; --stage-duration, when given, only caps it (a stage it would cut short is refused); not with --requests-per-stage", DefaultText: "1, or a stage's own bound"},
 			&cli.StringFlag{Name: "target", Usage: "without a campaign file: the endpoint's base URL (such as http://127.0.0.1:8000/v1), or sim for the built-in simulator", Value: "sim"},
 			&cli.StringFlag{Name: "kind", Usage: "API of the target: openai, anthropic, or sim (the simulator, spoken to as openai)"},
-			&cli.StringFlag{Name: "model", Usage: "model name to ask for (default: the simulator's model)"},
-			&cli.StringFlag{Name: "name", Usage: "name of the target in records and reports (default: the model)"},
-			&cli.StringFlag{Name: "api-key-env", Usage: "name of the environment variable holding the API key (default OPENAI_API_KEY or ANTHROPIC_API_KEY)"},
+			&cli.StringFlag{Name: "model", Usage: "model name to ask for", DefaultText: "the simulator's model; required with --target URL"},
+			&cli.StringFlag{Name: "name", Usage: "name of the target in records and reports", DefaultText: "the model"},
+			&cli.StringFlag{Name: "api-key-env", Usage: "name of the environment variable holding the API key", DefaultText: "OPENAI_API_KEY or ANTHROPIC_API_KEY, by --kind"},
 			&cli.StringSliceFlag{Name: "header", Usage: "extra request header K=V (repeatable); a value ${NAME} is read from the environment"},
 			&cli.StringFlag{Name: "extra-body", Usage: `JSON object merged into every request body, such as '{"top_k":1}'`},
 			&cli.StringFlag{Name: "lengths", Usage: "prompt lengths in tokens, such as 1k,8k,32k", Value: runDefaultLengths},
@@ -95,23 +106,23 @@ exits with status 3.`,
 			&cli.StringFlag{Name: "haystack", Usage: "haystack: prose, noise or dir:PATH", Value: corpus.HaystackProse},
 			&cli.Int64Flag{Name: "seed", Usage: "seed of the cases, of Poisson schedules and (without a file) of the simulator", Value: 1},
 			&cli.StringFlag{Name: "rates", Usage: "request rates per second, one constant stage each", Value: runDefaultRates},
-			&cli.IntFlag{Name: "concurrency", Usage: "instead of --rates: one stage keeping N requests in flight"},
-			&cli.DurationFlag{Name: "stage-duration", Usage: "how long each stage lasts (0: bounded by --requests-per-stage only)", Value: runDefaultStageDuration},
-			&cli.IntFlag{Name: "requests-per-stage", Usage: "end each stage after this many requests (0: bounded by --stage-duration only)"},
-			&cli.DurationFlag{Name: "warmup", Usage: "a warm-up stage of this length before the first, recorded but left out of statistics"},
-			&cli.IntFlag{Name: "max-tokens", Usage: "cap on answer tokens (default: the target's default)"},
-			&cli.DurationFlag{Name: "timeout", Usage: "per-request timeout (default: the target's, generous for long prompts)"},
-			&cli.DurationFlag{Name: "connect-timeout", Usage: "timeout to connect (default: the target's)"},
+			&cli.IntFlag{Name: "concurrency", Usage: "instead of --rates: one stage keeping N requests in flight", DefaultText: "none: --rates"},
+			&cli.DurationFlag{Name: "stage-duration", Usage: "how long each stage lasts (0: bounded by --requests-per-stage only; with --repeats, a cap, left out unless given)", Value: runDefaultStageDuration},
+			&cli.IntFlag{Name: "requests-per-stage", Usage: "end each stage after this many requests (0: bounded by --stage-duration only)", DefaultText: "0, or cases × --repeats"},
+			&cli.DurationFlag{Name: "warmup", Usage: "a warm-up stage of this length before the first, recorded but left out of statistics", DefaultText: "no warm-up"},
+			&cli.IntFlag{Name: "max-tokens", Usage: "cap on answer tokens", DefaultText: strconv.Itoa(loadgen.DefaultMaxTokens)},
+			&cli.DurationFlag{Name: "timeout", Usage: "per-request timeout, first byte sent to last received (generous: long prompts are slow)", DefaultText: loadgen.DefaultTimeout.String()},
+			&cli.DurationFlag{Name: "connect-timeout", Usage: "timeout to connect (TCP and TLS)", DefaultText: loadgen.DefaultConnectTimeout.String()},
 			&cli.IntFlag{Name: "max-in-flight", Usage: "cap on requests in flight; a request held back is recorded with its send_lag", Value: loadgen.DefaultMaxInFlight},
 			&cli.DurationFlag{Name: "grace", Usage: "on interrupt, how long requests in flight may finish before they are canceled", Value: loadgen.DefaultGrace},
-			&cli.StringFlag{Name: "out", Usage: "run directory to write (default: the campaign's output.dir, or runs/<name>-<timestamp>)"},
+			&cli.StringFlag{Name: "out", Usage: "run directory to write", DefaultText: "the campaign's output.dir, or runs/<timestamp>"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace a run already in --out instead of refusing to"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress display"},
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve live Prometheus metrics on /metrics at this address, such as 127.0.0.1:9464"},
 			&cli.StringFlag{Name: "metrics-push", Usage: "push live metrics to this VictoriaMetrics URL, such as http://127.0.0.1:8428/api/v1/import/prometheus"},
 			&cli.DurationFlag{Name: "metrics-push-interval", Usage: "how often to push metrics", Value: 10 * time.Second},
 			&cli.StringFlag{Name: "sim-profile", Usage: "simulator profile: " + strings.Join(sim.Profiles(), ", "), Value: "fast"},
-			&cli.Float64Flag{Name: "sim-time-scale", Usage: "simulator wall seconds per simulated second (1 real time, 0 never sleep; default: the profile's)"},
+			&cli.Float64Flag{Name: "sim-time-scale", Usage: "simulator wall seconds per simulated second (1 real time, 0 never sleep)", DefaultText: "the profile's"},
 		}, objectiveFlags(runDefaultSLO)...),
 		Action: runAction,
 	}
@@ -194,22 +205,26 @@ func runAction(c *cli.Context) error {
 		return nil
 	}
 
-	// SIGINT/SIGTERM cancel ctx; a second one ends the process at once.
+	// Signals: the first SIGINT/SIGTERM stops sending and gives requests
+	// in flight the grace period; the second cancels them at once (each
+	// still recorded, as canceled; the manifest is written); a third, or a
+	// second once the run directory is finished, exits at once. The
+	// handler stays installed until runAction returns, so that neither a
+	// default nor an inherited "ignore" disposition comes back between
+	// signals.
 	ctx, interrupt := context.WithCancelCause(c.Context)
 	defer interrupt(nil)
+	abortCtx, abort := context.WithCancelCause(context.WithoutCancel(c.Context))
+	defer abort(nil)
+	var finished atomic.Bool // the run directory is written: nothing more to save
 	grace := c.Duration("grace")
-	sigs := make(chan os.Signal, 1)
+	sigs := make(chan os.Signal, 3)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case sig := <-sigs:
-			signal.Stop(sigs)
-			fmt.Fprintf(stderr, "\nneedlestorm: %s: sending stopped; requests in flight have %s to finish (Ctrl-C again to quit now)\n", sig, grace)
-			interrupt(fmt.Errorf("received %s", sig))
-		case <-ctx.Done():
-		}
-	}()
+	sigDone := make(chan struct{})
+	defer func() { signal.Stop(sigs); close(sigDone) }()
+	go runWatchSignals(sigs, sigDone, stderr, grace, interrupt, abort, &finished)
+	exec.Abort = abortCtx
+
 	// The metrics server and pusher outlive an interrupt; they end with
 	// the run.
 	bg, endBg := context.WithCancel(context.WithoutCancel(c.Context))
@@ -244,6 +259,7 @@ func runAction(c *cli.Context) error {
 	}
 
 	res, runErr := camp.Execute(ctx, dir, exec)
+	finished.Store(true)
 	if metrics != nil && c.String("metrics-push") != "" {
 		pushCtx, cancel := context.WithTimeout(bg, 5*time.Second)
 		if err := metrics.PushOnce(pushCtx, c.String("metrics-push")); err != nil {
@@ -258,13 +274,19 @@ func runAction(c *cli.Context) error {
 		}
 		return runErr
 	}
-	runSummary(c.App.Writer, res)
-
 	// The single call site of report rendering. It runs for interrupted
-	// runs too: their records are complete up to the interruption.
-	if err := runRenderReport(res.Run.Dir, report, c.App.Writer); err != nil {
+	// runs too: their records are complete up to the interruption. After
+	// a second interrupt the user wants out: the report is left to
+	// `needlestorm report DIR`.
+	var summary *reports.Summary
+	if res.Aborted {
+		fmt.Fprintf(stderr, "needlestorm: the report was not rendered; `needlestorm report %s` renders it\n", res.Run.Dir)
+	} else if s, err := reports.Write(res.Run.Dir, report); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("rendering the report: %w", err))
+	} else {
+		summary = s
 	}
+	runSummary(c.App.Writer, res, summary)
 
 	r := res.Run
 	switch r.Status {
@@ -279,16 +301,36 @@ func runAction(c *cli.Context) error {
 	return runErr
 }
 
-// runRenderReport writes the run's reports into dir and prints the
-// one-screen summary: the envelope per target and where report.html is.
-func runRenderReport(dir string, opts reports.Options, w io.Writer) error {
-	s, err := reports.Write(dir, opts)
-	if err != nil {
-		return err
+// runWatchSignals acts on SIGINT and SIGTERM until done is closed: the
+// first interrupts the run (sending stops, requests in flight have the
+// grace period), the second aborts it (requests in flight are canceled and
+// recorded as such, the manifest written), the third exits at once, as does
+// the second when the run directory is already finished.
+func runWatchSignals(sigs <-chan os.Signal, done <-chan struct{}, stderr io.Writer, grace time.Duration,
+	interrupt, abort context.CancelCauseFunc, finished *atomic.Bool) {
+	for n := 1; ; n++ {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-done:
+			return
+		}
+		switch {
+		case n == 1:
+			fmt.Fprintf(stderr, "\nneedlestorm: %s: sending stopped; requests in flight have %s to finish (Ctrl-C again to cancel them now)\n", sig, grace)
+			interrupt(fmt.Errorf("received %s", sig))
+		case n == 2 && !finished.Load():
+			fmt.Fprintf(stderr, "\nneedlestorm: %s again: canceling the requests in flight; writing their records and the manifest (Ctrl-C again to quit at once)\n", sig)
+			abort(errors.New(runAbortReason))
+		default:
+			fmt.Fprintf(stderr, "\nneedlestorm: %s: quitting at once\n", sig)
+			os.Exit(runExitInterrupted)
+		}
 	}
-	_, err = fmt.Fprint(w, s.Text())
-	return err
 }
+
+// runAbortReason is the manifest's reason after a second interrupt.
+const runAbortReason = "second interrupt: requests in flight canceled"
 
 // runFileCampaign loads a campaign file and lays the flags the user set
 // over it.
@@ -498,8 +540,22 @@ func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 	if dur < 0 || reqs < 0 {
 		return nil, errors.New("--stage-duration and --requests-per-stage must not be negative")
 	}
-	if dur == 0 && reqs == 0 {
-		return nil, errors.New("every stage needs an end: give --stage-duration, --requests-per-stage, or both")
+	if c.IsSet("repeats") {
+		// Each stage sends each case --repeats times: cases × N requests
+		// (set by the campaign's schedule), capped by --stage-duration only
+		// when it is given.
+		n := c.Int("repeats")
+		if n < 1 {
+			return nil, fmt.Errorf("--repeats must be at least 1, got %d", n)
+		}
+		if reqs > 0 {
+			return nil, fmt.Errorf("--repeats %d sets each stage's request count to cases × %d; --requests-per-stage %d sets it too: give one of them", n, n, reqs)
+		}
+		if !c.IsSet("stage-duration") {
+			dur = 0
+		}
+	} else if dur == 0 && reqs == 0 {
+		return nil, errors.New("every stage needs an end: give --stage-duration, --requests-per-stage, --repeats, or a combination")
 	}
 	if c.IsSet("concurrency") {
 		if c.IsSet("rates") {
@@ -547,10 +603,37 @@ func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 	if camp.Output.Dir == "" {
 		camp.Output.Dir = filepath.Join("runs", time.Now().Format("20060102-150405"))
 	}
+	if err := runCheckRepeats(camp); err != nil {
+		return nil, err
+	}
 	if err := camp.Validate(); err != nil {
 		return nil, fmt.Errorf("the flags do not make a valid run: %w", err)
 	}
 	return camp, nil
+}
+
+// runCheckRepeats refuses, in the flags' words, a --stage-duration that
+// ends a stage before it has sent each case --repeats times (the campaign's
+// validation would name the file field instead).
+func runCheckRepeats(camp *campaign.Campaign) error {
+	if !camp.RepeatsGiven() {
+		return nil
+	}
+	cases := camp.Cases()
+	if cases == 0 {
+		return nil // the corpus flags are reported by validation
+	}
+	want := cases * camp.Repeats()
+	for _, st := range camp.Schedule() {
+		if st.Warmup || st.Duration == 0 || !st.OpenLoop() {
+			continue
+		}
+		if sent := int(st.Rate*st.Duration.Duration().Seconds() + 1 - 1e-9); sent < want {
+			return fmt.Errorf("--stage-duration %s at %s sends %d requests, fewer than the %d cases × --repeats %d = %d: lengthen it, or leave it out (each stage then ends after its %d requests)",
+				st.Duration.Duration(), st.Name(), sent, cases, camp.Repeats(), want, want)
+		}
+	}
+	return nil
 }
 
 // runParseRates parses "1,2,4,8" (requests per second).
@@ -567,25 +650,38 @@ func runParseRates(s string) ([]float64, error) {
 	return out, nil
 }
 
-// runSummary prints how the run went.
-func runSummary(w io.Writer, res *campaign.Result) {
+// runSummary prints the one end-of-run summary: the report's (status,
+// objectives, the envelope per target, where report.html is), or when there
+// is none (the report was not rendered) the status line, then what only
+// the run knows: a budget that stopped it, how each target's turn went,
+// errors by class, requests the in-flight cap held back and the run
+// directory.
+func runSummary(w io.Writer, res *campaign.Result, s *reports.Summary) {
 	r := res.Run
 	took := r.EndedAt.Sub(r.StartedAt).Round(100 * time.Millisecond)
-	fmt.Fprintf(w, "run %s: %d records in %s\n", r.Status, r.Records, took)
-	if len(res.Targets) > 1 || res.Currency != "" {
-		for _, t := range res.Targets {
-			line := fmt.Sprintf("  target %s: %s, %d records", t.Name, t.Status, t.Records)
-			if res.Currency != "" {
-				line += fmt.Sprintf(", spent %s %.4f", res.Currency, t.Spent)
-			}
-			fmt.Fprintln(w, line)
+	if s != nil {
+		fmt.Fprint(w, s.Text())
+		fmt.Fprintln(w)
+	} else {
+		fmt.Fprintf(w, "run %s: %d records in %s\n", r.Status, r.Records, took)
+		if r.Reason != "" {
+			fmt.Fprintf(w, "reason: %s\n", r.Reason)
 		}
 	}
 	if res.Stopped != nil {
-		fmt.Fprintf(w, "  stopped by the %s\n", res.Stopped)
+		fmt.Fprintf(w, "stopped by the %s\n", res.Stopped)
+	}
+	if len(res.Targets) > 1 {
+		// How each target's turn went: the report lists only those that
+		// sent something.
+		parts := make([]string, len(res.Targets))
+		for i, t := range res.Targets {
+			parts[i] = fmt.Sprintf("%s %s (%s)", t.Name, t.Status, runPlural(int(t.Records), "record"))
+		}
+		fmt.Fprintf(w, "targets: %s\n", strings.Join(parts, ", "))
 	}
 	if len(r.Errors) == 0 {
-		fmt.Fprintln(w, "  errors: none")
+		fmt.Fprintln(w, "errors: none")
 	} else {
 		parts := make([]string, 0, len(r.Errors))
 		var total int64
@@ -593,17 +689,12 @@ func runSummary(w io.Writer, res *campaign.Result) {
 			parts = append(parts, fmt.Sprintf("%s %d", k, r.Errors[k]))
 			total += r.Errors[k]
 		}
-		fmt.Fprintf(w, "  errors: %d (%s)\n", total, strings.Join(parts, ", "))
-	}
-	if r.Scored > 0 {
-		fmt.Fprintf(w, "  strict accuracy: %.1f%% (%d of %d, warm-up excluded)\n", 100*r.Accuracy(), r.Correct, r.Scored)
-	} else {
-		fmt.Fprintln(w, "  strict accuracy: no answers scored")
+		fmt.Fprintf(w, "errors: %d (%s), warm-up included\n", total, strings.Join(parts, ", "))
 	}
 	if r.HeldBack > 0 {
-		fmt.Fprintf(w, "  held back by --max-in-flight: %d requests (see send_lag)\n", r.HeldBack)
+		fmt.Fprintf(w, "held back by --max-in-flight: %d requests (see send_lag)\n", r.HeldBack)
 	}
-	fmt.Fprintf(w, "  run directory: %s\n", r.Dir)
+	fmt.Fprintf(w, "run directory: %s\n", r.Dir)
 }
 
 // runRedactURL hides a password in a URL before it is printed.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,16 +101,13 @@ func TestRunCommandSimulator(t *testing.T) {
 		t.Errorf("manifest status %q records %d, file %d", m.Status, m.Records, len(recs))
 	}
 	// 0.25 s of warm-up and 0.5 s at 40/s: 10 + 20 requests.
-	var warm, measured, correct int
+	var warm, measured int
 	for _, r := range recs {
 		if r.Warmup {
 			warm++
 			continue
 		}
 		measured++
-		if r.Correct {
-			correct++
-		}
 		if r.Target != "sim-fast" || r.Length != 300 || r.ErrorClass != "" {
 			t.Errorf("record %d: target %q length %d error %q %s", r.Seq, r.Target, r.Length, r.ErrorClass, r.Error)
 		}
@@ -116,11 +115,23 @@ func TestRunCommandSimulator(t *testing.T) {
 	if warm != 10 || measured != 20 {
 		t.Errorf("%d warm-up and %d measured records, want 10 and 20", warm, measured)
 	}
-	for _, want := range []string{"run complete: 30 records", "errors: none",
-		fmt.Sprintf("strict accuracy: %.1f%% (%d of 20, warm-up excluded)", 100*float64(correct)/20, correct), "run directory: " + dir} {
-		if !strings.Contains(out, want) {
-			t.Errorf("summary lacks %q:\n%s", want, out)
+	// One end-of-run summary: the report's, then what only the run knows,
+	// each line once.
+	for _, want := range []string{"run complete: 30 records (10 warm-up) in ", "errors: none", "run directory: " + dir,
+		"report: " + filepath.Join(dir, "report.html"), "objectives: "} {
+		if n := strings.Count(out, want); n != 1 {
+			t.Errorf("summary holds %q %d times, want once:\n%s", want, n, out)
 		}
+	}
+	if n := strings.Count(out, "run complete"); n != 1 {
+		t.Errorf("the run's status is printed %d times:\n%s", n, out)
+	}
+	lines := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.TrimSpace(l) != "" && lines[l] && !strings.HasPrefix(strings.TrimSpace(l), "length") {
+			t.Errorf("summary line %q printed twice:\n%s", l, out)
+		}
+		lines[l] = true
 	}
 	if strings.Contains(errOut, "stage 1/") {
 		t.Errorf("--quiet still drew progress:\n%s", errOut)
@@ -139,6 +150,11 @@ type runTestOpenAI struct {
 	models, chats atomic.Int64
 	mu            sync.Mutex
 	auth          []string
+	// hangEvery > 0 makes every hangEvery-th chat request hang until the
+	// client cancels it; hanging counts those in flight, canceled those the
+	// client gave up on.
+	hangEvery         int64
+	hanging, canceled atomic.Int64
 }
 
 func (f *runTestOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -158,7 +174,14 @@ func (f *runTestOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"object":"list","data":[{"id":"fake","object":"model","owned_by":"test"}]}`)
 		return
 	}
-	f.chats.Add(1)
+	n := f.chats.Add(1)
+	if f.hangEvery > 0 && n%f.hangEvery == 0 {
+		f.hanging.Add(1)
+		<-r.Context().Done()
+		f.hanging.Add(-1)
+		f.canceled.Add(1)
+		return
+	}
 	select {
 	case <-time.After(f.delay):
 	case <-r.Context().Done():
@@ -286,6 +309,9 @@ func TestRunFlagErrors(t *testing.T) {
 		{"two campaign files", []string{"a.yaml", "b.yaml"}, "at most one campaign file"},
 		{"remote target without model", []string{"--target", "http://127.0.0.1:1/v1"}, "--model is required"},
 		{"targets without a file", []string{"--targets", "a"}, "--targets"},
+		{"repeats with requests per stage", []string{"--repeats", "2", "--requests-per-stage", "5"}, "give one of them"},
+		{"repeats cut short by the stage duration", []string{"--repeats", "3", "--depths", "0,50,100", "--rates", "1", "--stage-duration", "5s"}, "fewer than the 3 cases × --repeats 3 = 9"},
+		{"zero repeats", []string{"--repeats", "0"}, "--repeats must be at least 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -358,7 +384,7 @@ func TestRunCommandSIGINT(t *testing.T) {
 	if n := fake.completed.Load(); int64(ok) != n || len(recs) != ok {
 		t.Errorf("the server completed %d responses; records.jsonl has %d records, %d of them complete", n, len(recs), ok)
 	}
-	if !strings.Contains(stdout.String(), "run interrupted") || !strings.Contains(stderr.String(), "sending stopped") {
+	if !strings.Contains(stdout.String(), "run INTERRUPTED") || !strings.Contains(stderr.String(), "sending stopped") {
 		t.Errorf("output does not say the run was interrupted:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
 }
@@ -397,4 +423,287 @@ func FuzzRunParseRates(f *testing.F) {
 			}
 		}
 	})
+}
+
+// runTestSyncBuffer is a bytes.Buffer safe to read while a child process
+// writes to it.
+type runTestSyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *runTestSyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *runTestSyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestRunCommandSecondInterrupt interrupts a run (in a child process) twice
+// while requests hang on the server and the grace period is long: the
+// second signal must cancel them at once, record each as canceled, keep
+// every response the server completed, write the manifest interrupted with
+// the reason, and exit 130. It runs the child as started, and as a shell
+// starts a background job (SIGINT ignored), where restoring the inherited
+// disposition after the first signal would make the second do nothing.
+func TestRunCommandSecondInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-executes the test binary")
+	}
+	sh, shErr := exec.LookPath("sh")
+	tests := []struct {
+		name          string
+		ignoredSIGINT bool
+	}{
+		{"started normally", false},
+		{"started with SIGINT ignored", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.ignoredSIGINT && shErr != nil {
+				t.Skip("no sh to start the child with SIGINT ignored")
+			}
+			fake := &runTestOpenAI{delay: 20 * time.Millisecond, hangEvery: 3}
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			dir := filepath.Join(t.TempDir(), "run")
+
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			child := []string{os.Args[0], "-test.run=^TestRunCommandChild$", "-test.count=1"}
+			var cmd *exec.Cmd
+			if tt.ignoredSIGINT {
+				// trap '' INT ignores SIGINT; exec keeps it ignored.
+				cmd = exec.CommandContext(ctx, sh, append([]string{"-c", `trap '' INT; exec "$@"`, "sh"}, child...)...)
+			} else {
+				cmd = exec.CommandContext(ctx, child[0], child[1:]...)
+			}
+			cmd.Env = append(os.Environ(), runTestChildEnv+"="+strings.Join([]string{
+				"run", "--target", srv.URL + "/v1", "--kind", "openai", "--model", "fake", "--out", dir,
+				"--rates", "40", "--stage-duration", "60s", "--lengths", "300", "--depths", "50", "--grace", "5m",
+				"--no-preflight", "--quiet",
+			}, "\x1f"))
+			var stdout, stderr runTestSyncBuffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor := func(what string, ok func() bool) {
+				t.Helper()
+				deadline := time.Now().Add(30 * time.Second)
+				for !ok() {
+					if time.Now().After(deadline) {
+						cmd.Process.Kill()
+						t.Fatalf("waited 30 s for %s; stderr:\n%s", what, stderr.String())
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			waitFor("completed and hanging requests", func() bool { return fake.completed.Load() >= 10 && fake.hanging.Load() >= 3 })
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			waitFor("the first interrupt to be acknowledged", func() bool { return strings.Contains(stderr.String(), "sending stopped") })
+			// Requests hang until canceled and the grace period is 5
+			// minutes: only the second signal can end the run now.
+			time.Sleep(200 * time.Millisecond)
+			if fake.hanging.Load() == 0 {
+				t.Fatal("no request is in flight any more; the test cannot tell the second interrupt's doing")
+			}
+			start := time.Now()
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != runExitInterrupted {
+				t.Fatalf("exit: %v, want status %d; stderr:\n%s", err, runExitInterrupted, stderr.String())
+			}
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("the process took %s to end after the second interrupt", took)
+			}
+			m, recs := runTestReadDir(t, dir)
+			if m.Status != loadgen.StatusInterrupted || m.Reason != "second interrupt: requests in flight canceled" || m.Records != int64(len(recs)) {
+				t.Errorf("manifest: status %q reason %q records %d (file %d)", m.Status, m.Reason, m.Records, len(recs))
+			}
+			ok, canceled := 0, 0
+			for _, r := range recs {
+				switch {
+				case r.ErrorClass == "" && r.Answer == "I do not know.":
+					ok++
+				case r.ErrorClass == loadgen.ErrCanceled:
+					canceled++
+				default:
+					t.Errorf("record %d: error class %q (%s), want a complete answer or canceled", r.Seq, r.ErrorClass, r.Error)
+				}
+			}
+			if n := fake.completed.Load(); int64(ok) != n {
+				t.Errorf("the server completed %d responses; records.jsonl has %d of them", n, ok)
+			}
+			if n := fake.canceled.Load(); int64(canceled) != n || canceled == 0 {
+				t.Errorf("the server saw %d requests canceled; records.jsonl has %d canceled records", n, canceled)
+			}
+			if n := fake.chats.Load(); int64(len(recs)) != n {
+				t.Errorf("the server received %d requests; records.jsonl has %d records", n, len(recs))
+			}
+			if !strings.Contains(stderr.String(), "canceling the requests in flight") || !strings.Contains(stderr.String(), "needlestorm report "+dir) {
+				t.Errorf("stderr does not say what the second interrupt did:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+// TestRunRepeats checks that --repeats sends each case N times in every
+// stage of a flag run (the dry-run plan says so too), and that the report
+// then shows consistency over repeats.
+func TestRunRepeats(t *testing.T) {
+	args := []string{"--lengths", "300", "--depths", "0,100", "--rates", "50", "--quiet", "--sim-time-scale", "0"}
+	plain, _, err := runTestApp(t, append([]string{"run", "--dry-run"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _, err := runTestApp(t, append([]string{"run", "--dry-run", "--repeats", "3"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan == plain || !strings.Contains(plan, "rate=50/s  6 requests") || !strings.Contains(plan, "repeats 3: every stage sends each of the 2 cases 3 times") {
+		t.Errorf("the plan with --repeats 3:\n%s\nwithout:\n%s", plan, plain)
+	}
+
+	dir := filepath.Join(t.TempDir(), "run")
+	out, errOut, err := runTestApp(t, append([]string{"run", "--repeats", "3", "--out", dir}, args...)...)
+	if err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, errOut)
+	}
+	_, recs := runTestReadDir(t, dir)
+	repeats := map[string][]int{}
+	for _, r := range recs {
+		repeats[r.CaseID] = append(repeats[r.CaseID], r.Repeat)
+	}
+	if len(recs) != 6 || len(repeats) != 2 {
+		t.Fatalf("%d records over %d cases, want 6 over 2", len(recs), len(repeats))
+	}
+	for id, rs := range repeats {
+		if !slices.Equal(rs, []int{0, 1, 2}) {
+			t.Errorf("case %s sent as repeats %v, want 0, 1, 2", id, rs)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		Targets []struct {
+			Consistency struct {
+				Cases         int     `json:"cases"`
+				MeanAgreement float64 `json:"mean_agreement"`
+				MeanDistinct  float64 `json:"mean_distinct"`
+			} `json:"consistency"`
+		} `json:"targets"`
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Targets) != 1 || sum.Targets[0].Consistency.Cases != 2 || sum.Targets[0].Consistency.MeanAgreement <= 0 || sum.Targets[0].Consistency.MeanDistinct < 1 {
+		t.Errorf("summary.json consistency: %+v", sum.Targets)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "summary.md"))
+	if !strings.Contains(string(md), "Consistency over repeats") || !strings.Contains(out, "consistency over repeats: 2 cases") {
+		t.Errorf("consistency missing from summary.md or the printed summary:\n%s", out)
+	}
+}
+
+// TestRunUnpricedCost checks that a target without prices shows its cost
+// as unknown ("-", null) in what run prints and writes, and the same in a
+// report regenerated from the run directory: never $0.
+func TestRunUnpricedCost(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	runOut, errOut, err := runTestApp(t, "run", "--out", dir, "--rates", "50", "--requests-per-stage", "4", "--lengths", "300", "--depths", "50", "--quiet", "--sim-time-scale", "0")
+	if err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, errOut)
+	}
+	m, _ := runTestReadDir(t, dir)
+	if strings.Contains(string(m.Targets), `"prices"`) {
+		t.Errorf("the manifest records prices for an unpriced target: %s", m.Targets)
+	}
+	read := func() map[string]string {
+		files := map[string]string{}
+		for _, f := range []string{"summary.json", "envelope.json", "summary.md", "report.html"} {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[f] = string(b)
+		}
+		return files
+	}
+	check := func(who, printed string, files map[string]string) {
+		t.Helper()
+		files["printed by "+who] = printed
+		for name, text := range files {
+			if strings.Contains(text, "$0") {
+				t.Errorf("%s (after %s) shows a cost of $0 for an unpriced target", name, who)
+			}
+		}
+		for _, name := range []string{"summary.json", "envelope.json"} {
+			if !strings.Contains(files[name], `"cost": null`) && !strings.Contains(files[name], `"cost":null`) {
+				t.Errorf("%s (after %s) does not give cost as null", name, who)
+			}
+		}
+	}
+	check("run", runOut, read())
+	repOut, err := runApp("report", dir)
+	if err != nil {
+		t.Fatalf("report: %v\n%s", err, repOut)
+	}
+	check("report", repOut, read())
+	// The envelope line's cost column says "-" in both.
+	costCol := func(out string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) >= 6 && f[0] == "300" {
+				return f[5]
+			}
+		}
+		return ""
+	}
+	if a, b := costCol(runOut), costCol(repOut); a != "-" || b != "-" {
+		t.Errorf("cost/request: run prints %q, report %q; want - in both\nrun:\n%s\nreport:\n%s", a, b, runOut, repOut)
+	}
+}
+
+// TestRunHelpDefaults checks that every flag of run and report shows one
+// default in --help, not its own words and urfave/cli's zero value both.
+func TestRunHelpDefaults(t *testing.T) {
+	for _, cmd := range []string{"run", "report"} {
+		t.Run(cmd, func(t *testing.T) {
+			out, _, err := runTestApp(t, cmd, "--help")
+			if err != nil {
+				t.Fatal(err)
+			}
+			flags := 0
+			for _, l := range strings.Split(out, "\n") {
+				l = strings.TrimSpace(l)
+				if !strings.HasPrefix(l, "--") {
+					continue
+				}
+				flags++
+				if n := strings.Count(l, "(default"); n > 1 {
+					t.Errorf("%d defaults: %s", n, l)
+				}
+				for _, zero := range []string{"(default: 0)", "(default: 0s)"} {
+					if strings.Contains(l, zero) {
+						t.Errorf("a zero default that means something else: %s", l)
+					}
+				}
+			}
+			if flags < 5 {
+				t.Fatalf("found %d flags in the help:\n%s", flags, out)
+			}
+		})
+	}
 }

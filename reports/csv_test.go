@@ -1,0 +1,58 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/csv"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/needlestorm/needlestorm/loadgen"
+)
+
+// TestCSVChunkGaps checks that records.csv sums up a record's chunk_gaps
+// (a list in records.jsonl) as a count and a maximum in seconds, under
+// names that say so.
+func TestCSVChunkGaps(t *testing.T) {
+	tests := []struct {
+		name      string
+		gaps      []time.Duration
+		wantCount string
+		wantMax   string
+	}{
+		{"no gaps", nil, "0", ""},
+		{"one gap", []time.Duration{20 * time.Millisecond}, "1", "0.02"},
+		{"three gaps", []time.Duration{10 * time.Millisecond, 250 * time.Millisecond, 30 * time.Millisecond}, "3", "0.25"},
+	}
+	var recs []loadgen.Record
+	for i, tt := range tests {
+		recs = append(recs, fx{i: i, length: 1000, depth: 50, correct: true, gaps: tt.gaps}.record())
+	}
+	s, err := Build(nil, recs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(rows[0], "chunk_gaps") {
+		t.Errorf("records.csv has a chunk_gaps column, a name records.jsonl uses for the list of gaps: %v", rows[0])
+	}
+	count, maxCol := slices.Index(rows[0], "chunk_gap_count"), slices.Index(rows[0], "chunk_gap_max")
+	if count < 0 || maxCol < 0 || len(rows) != len(tests)+1 {
+		t.Fatalf("records.csv: header %v, %d rows", rows[0], len(rows))
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			row := rows[i+1]
+			if row[count] != tt.wantCount || row[maxCol] != tt.wantMax {
+				t.Errorf("chunk_gap_count %q chunk_gap_max %q, want %q and %q", row[count], row[maxCol], tt.wantCount, tt.wantMax)
+			}
+		})
+	}
+}
