@@ -700,7 +700,7 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 		what = "envelope search"
 	}
 	fmt.Fprintf(e.o.Log, "target %s (%d of %d): %s at %s, %s, %d %s\n",
-		cfg.Name, i+1, len(e.turns), cfg.Model, redactURL(cfg.BaseURL), what, len(t.cases), plural(len(t.cases), "case"))
+		cfg.Name, i+1, len(e.turns), cfg.Model, loadgen.RedactURL(cfg.BaseURL), what, len(t.cases), plural(len(t.cases), "case"))
 
 	counter := &recordCounter{}
 	opts := []loadgen.Option{loadgen.Model(cfg.Model), loadgen.Observe(counter)}

@@ -1,7 +1,6 @@
 package campaign
 
 import (
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -53,13 +52,4 @@ func newStepJudge(obj reports.Objectives) loadgen.StepJudge {
 		}
 		return loadgen.StepVerdict{Reason: "the step's records hold no measured request (warm-up only)"}
 	}
-}
-
-// redactURL hides a password in a URL before it is printed.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
 }

@@ -443,7 +443,7 @@ func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 	useSim := tgt == "" || tgt == "sim" || kind == "sim"
 	switch {
 	case useSim && tgt != "" && tgt != "sim":
-		return nil, fmt.Errorf("--kind sim runs the built-in simulator; drop --target %s, or give --kind openai or anthropic for it", runRedactURL(tgt))
+		return nil, fmt.Errorf("--kind sim runs the built-in simulator; drop --target %s, or give --kind openai or anthropic for it", loadgen.RedactURL(tgt))
 	case useSim && kind == loadgen.KindAnthropic:
 		return nil, errors.New("the built-in simulator is measured through its OpenAI API here; drop --kind anthropic, or start `needlestorm sim` and give its URL with --target and --kind anthropic")
 	case kind == "" || kind == "sim":
@@ -479,7 +479,7 @@ func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 	} else {
 		u, err := url.Parse(tgt)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("--target %q is not an http(s) URL such as http://127.0.0.1:8000/v1 (or sim)", runRedactURL(tgt))
+			return nil, fmt.Errorf("--target %q is not an http(s) URL such as http://127.0.0.1:8000/v1 (or sim)", loadgen.RedactURL(tgt))
 		}
 		if t.Model == "" {
 			return nil, errors.New("--model is required with --target: give the model name the server serves (what its /v1/models lists)")
@@ -695,15 +695,6 @@ func runSummary(w io.Writer, res *campaign.Result, s *reports.Summary) {
 		fmt.Fprintf(w, "held back by --max-in-flight: %d requests (see send_lag)\n", r.HeldBack)
 	}
 	fmt.Fprintf(w, "run directory: %s\n", r.Dir)
-}
-
-// runRedactURL hides a password in a URL before it is printed.
-func runRedactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
 }
 
 // runPlural writes "1 case" or "3 cases".
