@@ -21,6 +21,9 @@ type Overrides struct {
 	Samples int
 	Repeats int
 	Seed    *int64
+	// Canaries and SharedPrefix replace corpus.canaries and
+	// corpus.shared_prefix when set.
+	Canaries, SharedPrefix *bool
 	// Haystack replaces corpus.haystack; a relative dir: path is relative to
 	// the working directory, as on the command line.
 	Haystack string
@@ -97,6 +100,12 @@ func (c *Campaign) Override(o Overrides) error {
 	if o.Seed != nil {
 		s := *o.Seed
 		c.Corpus.Seed = &s
+	}
+	if o.Canaries != nil {
+		c.Corpus.Canaries = *o.Canaries
+	}
+	if o.SharedPrefix != nil {
+		c.Corpus.SharedPrefix = *o.SharedPrefix
 	}
 	if o.Haystack != "" {
 		h := o.Haystack

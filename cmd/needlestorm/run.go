@@ -47,7 +47,7 @@ func runCommand() *cli.Command {
 (simulator targets each start their own simulator on loopback), into one run
 directory (manifest.json, records.jsonl) and one report comparing them. Flags
 given on the command line override the file's values (--lengths, --depths,
---task, --samples, --repeats, --seed, --haystack, --slo, --accuracy, --warmup,
+--task, --samples, --repeats, --seed, --haystack, --canaries, --shared-prefix, --slo, --accuracy, --warmup,
 --sim-time-scale, --out, --targets, --max-cost, --max-duration); flags that
 describe a single target (--target, --rates ...) belong to runs without a
 file.
@@ -104,6 +104,8 @@ exits with status 3.`,
 			&cli.StringFlag{Name: "task", Usage: "tasks, comma-separated: " + strings.Join(corpus.Tasks, ", "), Value: corpus.TaskSingle},
 			&cli.IntFlag{Name: "samples", Usage: "cases per (task, length, depth)", Value: 1},
 			&cli.StringFlag{Name: "haystack", Usage: "haystack: prose, noise or dir:PATH", Value: corpus.HaystackProse},
+			&cli.BoolFlag{Name: "canaries", Usage: "put marker facts at both ends of every haystack, so the report can tell which end a server dropped (corpus.canaries)"},
+			&cli.BoolFlag{Name: "shared-prefix", Usage: "leave out the per-request cache-busting preamble, to measure what a server's prefix cache saves (corpus.shared_prefix)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed of the cases, of Poisson schedules and (without a file) of the simulator", Value: 1},
 			&cli.StringFlag{Name: "rates", Usage: "request rates per second, one constant stage each", Value: runDefaultRates},
 			&cli.IntFlag{Name: "concurrency", Usage: "instead of --rates: one stage keeping N requests in flight", DefaultText: "none: --rates"},
@@ -387,6 +389,14 @@ func runFileCampaign(c *cli.Context, path string) (*campaign.Campaign, error) {
 	if c.IsSet("haystack") {
 		o.Haystack = c.String("haystack")
 	}
+	if c.IsSet("canaries") {
+		v := c.Bool("canaries")
+		o.Canaries = &v
+	}
+	if c.IsSet("shared-prefix") {
+		v := c.Bool("shared-prefix")
+		o.SharedPrefix = &v
+	}
 	if c.IsSet("slo") {
 		slo := c.String("slo")
 		o.SLO = &slo
@@ -523,12 +533,14 @@ func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 		Name:       t.Name,
 		TargetList: []campaign.Target{t},
 		Corpus: campaign.Corpus{
-			Tasks:    runSplit(c.String("task")),
-			Depths:   depths,
-			Samples:  c.Int("samples"),
-			Haystack: c.String("haystack"),
-			Seed:     &seed,
-			Repeats:  c.Int("repeats"),
+			Tasks:        runSplit(c.String("task")),
+			Depths:       depths,
+			Samples:      c.Int("samples"),
+			Haystack:     c.String("haystack"),
+			Canaries:     c.Bool("canaries"),
+			SharedPrefix: c.Bool("shared-prefix"),
+			Seed:         &seed,
+			Repeats:      c.Int("repeats"),
 		},
 	}
 	for _, l := range lengths {

@@ -707,3 +707,31 @@ func TestRunHelpDefaults(t *testing.T) {
 		})
 	}
 }
+
+// TestRunCanariesAndSharedPrefix checks the two corpus switches of a flag
+// run: --canaries puts canary values in every record, and --shared-prefix
+// drops the per-request preamble, so the simulator's prefix cache (vllm-8b
+// has one) serves repeats of a case, which it never does by default.
+func TestRunCanariesAndSharedPrefix(t *testing.T) {
+	cached := func(extra ...string) (maxCached int, canaries bool) {
+		dir := filepath.Join(t.TempDir(), "run")
+		args := append([]string{"run", "--out", dir, "--sim-profile", "vllm-8b", "--sim-time-scale", "0", "--quiet",
+			"--lengths", "1k", "--depths", "50", "--rates", "50", "--repeats", "3"}, extra...)
+		if _, errOut, err := runTestApp(t, args...); err != nil {
+			t.Fatalf("run %v: %v\nstderr:\n%s", extra, err, errOut)
+		}
+		_, recs := runTestReadDir(t, dir)
+		canaries = len(recs) > 0
+		for _, r := range recs {
+			maxCached = max(maxCached, r.CachedTokens)
+			canaries = canaries && r.CanaryHead != "" && r.CanaryTail != ""
+		}
+		return maxCached, canaries
+	}
+	if c, can := cached(); c > 64 || can {
+		t.Errorf("default run: max cached tokens %d (want only the system prompt's, <= 64), canaries %v (want none)", c, can)
+	}
+	if c, can := cached("--shared-prefix", "--canaries"); c < 900 || !can {
+		t.Errorf("--shared-prefix --canaries: max cached tokens %d (want most of the 1k prompt), canaries %v (want in every record)", c, can)
+	}
+}
