@@ -112,12 +112,15 @@ func (e *apiError) write(w http.ResponseWriter, a api) {
 
 // overflowError is the 400 of a prompt of requested tokens over window, in
 // the wording of vLLM/OpenAI or Anthropic.
-func overflowError(a api, requested, window int) *apiError {
+func overflowError(a api, prompt, completion, window int) *apiError {
 	e := &apiError{status: http.StatusBadRequest, kind: kindContextLength, param: "messages"}
-	if a == apiAnthropic {
-		e.message = fmt.Sprintf("prompt is too long: %d tokens > %d maximum", requested, window)
-	} else {
-		e.message = fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens in the messages. Please reduce the length of the messages.", window, requested)
+	switch {
+	case a == apiAnthropic:
+		e.message = fmt.Sprintf("prompt is too long: %d tokens > %d maximum", prompt, window)
+	case completion > 0:
+		e.message = fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion). Please reduce the length of the messages or completion.", window, prompt+completion, prompt, completion)
+	default:
+		e.message = fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens in the messages. Please reduce the length of the messages.", window, prompt)
 	}
 	return e
 }

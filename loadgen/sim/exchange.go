@@ -45,8 +45,16 @@ func (s *Server) begin(ctx context.Context, a api, req chat) (*exchange, *apiErr
 	cfg := &s.cfg
 	p := tokenize(s.enc, req.contents)
 	room := cfg.ContextWindow - cfg.TemplateOverhead
-	if p.total > room && cfg.Overflow == OverflowReject {
-		return nil, overflowError(a, p.total+cfg.TemplateOverhead, cfg.ContextWindow)
+	if cfg.Overflow == OverflowReject {
+		// vLLM refuses a prompt whose tokens plus max_tokens exceed the
+		// window; Anthropic's "prompt is too long" is about the prompt.
+		completion := 0
+		if a == apiOpenAI {
+			completion = req.maxTokens
+		}
+		if p.total > room || p.total+cfg.TemplateOverhead+completion > cfg.ContextWindow {
+			return nil, overflowError(a, p.total+cfg.TemplateOverhead, completion, cfg.ContextWindow)
+		}
 	}
 	kept := p.keep(room, cfg.Overflow)
 

@@ -44,6 +44,24 @@ func TestOverflowReject(t *testing.T) {
 	if resp, body := post(t, ts.Client(), ts.URL+"/v1/chat/completions", chatBody(fit, false)); resp.StatusCode != 200 {
 		t.Errorf("fitting prompt: %d %s", resp.StatusCode, body)
 	}
+
+	// As vLLM does, the room asked for the answer counts too: a prompt that
+	// fits, with a max_tokens that does not, is refused, saying both.
+	n := s.tok.Count(fit) + cfg.TemplateOverhead
+	b := chatBody(fit, false)
+	b["max_tokens"] = 200 - n + 1
+	resp, body = post(t, ts.Client(), ts.URL+"/v1/chat/completions", b)
+	if err := json.Unmarshal(body, &oe); err != nil || resp.StatusCode != 400 {
+		t.Fatalf("prompt + max_tokens over the window: %d %s", resp.StatusCode, body)
+	}
+	want := fmt.Sprintf("However, you requested 201 tokens (%d in the messages, %d in the completion)", n, 200-n+1)
+	if !strings.Contains(oe.Error.Message, want) {
+		t.Errorf("message %q, want it to contain %q", oe.Error.Message, want)
+	}
+	b["max_tokens"] = 200 - n
+	if resp, body := post(t, ts.Client(), ts.URL+"/v1/chat/completions", b); resp.StatusCode != 200 {
+		t.Errorf("prompt + max_tokens exactly the window: %d %s", resp.StatusCode, body)
+	}
 }
 
 // TestOverflowTruncate sends a prompt over the window to servers of each
