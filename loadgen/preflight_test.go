@@ -74,6 +74,7 @@ func TestPreflightSimulator(t *testing.T) {
 		points   int
 		tooLong  []int
 		warning  string // a fragment one warning must hold
+		source   string // where the window was read; "" means vLLM's max_model_len
 	}{
 		{
 			name: "fast, default calibration", profile: "fast",
@@ -103,6 +104,15 @@ func TestPreflightSimulator(t *testing.T) {
 			name: "ollama-default small window", profile: "ollama-default",
 			opts:   []PreflightOption{PreflightLengths(1024, 2048)},
 			window: 2048, overhead: 10, points: 2, tooLong: []int{2048},
+			// The simulator publishes its window the way Ollama does.
+			source: WindowSourceOllamaPS, warning: "silently keeps only the tail",
+		},
+		{
+			name: "llama.cpp metadata", profile: "fast",
+			mutate: func(c *sim.Config) { c.Metadata, c.ContextWindow = sim.MetadataLlamaCpp, 8192 },
+			opts:   []PreflightOption{PreflightLengths(1000, 8000)},
+			window: 8192, overhead: 7, points: 2, tooLong: []int{8000},
+			source: WindowSourceLlamaCpp,
 		},
 		{
 			name: "anthropic kind", profile: "fast", kind: KindAnthropic,
@@ -127,8 +137,12 @@ func TestPreflightSimulator(t *testing.T) {
 			if !rep.Reachable || !rep.ModelsListed || !rep.ModelListed {
 				t.Errorf("reachable %v, listing %v, listed %v; want all true", rep.Reachable, rep.ModelsListed, rep.ModelListed)
 			}
-			if rep.ContextWindowServer != tc.window || rep.ContextWindow != tc.window || rep.ContextWindowSource != WindowSourceVLLM {
-				t.Errorf("window %d/%d from %q, want %d from %q", rep.ContextWindowServer, rep.ContextWindow, rep.ContextWindowSource, tc.window, WindowSourceVLLM)
+			source := tc.source
+			if source == "" {
+				source = WindowSourceVLLM
+			}
+			if rep.ContextWindowServer != tc.window || rep.ContextWindow != tc.window || rep.ContextWindowSource != source {
+				t.Errorf("window %d/%d from %q, want %d from %q", rep.ContextWindowServer, rep.ContextWindow, rep.ContextWindowSource, tc.window, source)
 			}
 			if !rep.Calibrated || rep.Calibration == nil {
 				t.Fatalf("not calibrated; warnings %q", rep.Warnings)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/needlestorm/needlestorm/corpus"
@@ -26,6 +27,24 @@ const (
 
 // Overflows lists the overflow behaviours.
 var Overflows = []string{OverflowReject, OverflowTruncateLeft, OverflowTruncateRight, OverflowTruncateMiddle}
+
+// Metadata flavours: where the server publishes its context window, as the
+// real servers do, so that preflight reads it the same way.
+const (
+	// MetadataVLLM lists the window as max_model_len in /v1/models.
+	MetadataVLLM = "vllm"
+	// MetadataLlamaCpp serves GET /props with
+	// default_generation_settings.n_ctx and total_slots.
+	MetadataLlamaCpp = "llamacpp"
+	// MetadataOllama serves POST /api/show (parameters "num_ctx N",
+	// model_info with the trained context_length) and GET /api/ps.
+	MetadataOllama = "ollama"
+	// MetadataNone publishes no window, as hosted APIs do.
+	MetadataNone = "none"
+)
+
+// Metadatas lists the metadata flavours.
+var Metadatas = []string{MetadataVLLM, MetadataLlamaCpp, MetadataOllama, MetadataNone}
 
 // Config is every number of the simulated server. Times are in simulated
 // seconds (multiplied by TimeScale to get wall time), token counts are
@@ -119,6 +138,12 @@ type Config struct {
 	TimeScale float64 `json:"time_scale" help:"wall seconds per simulated second (0 = never sleep)"`
 	// Seed makes answers and faults repeat.
 	Seed int64 `json:"seed" help:"seed of answers and faults"`
+	// Metadata is where the window is published: vllm (the default when
+	// empty), llamacpp, ollama or none.
+	Metadata string `json:"metadata,omitempty" help:"where the context window is published: vllm (/v1/models max_model_len), llamacpp (/props), ollama (/api/show, /api/ps) or none"`
+	// TrainedContext is the model's trained context length that ollama
+	// metadata reports in model_info (0: the window).
+	TrainedContext int `json:"trained_context,omitempty" help:"trained context length Ollama's /api/show reports (0: the window)"`
 }
 
 // Validate reports the first thing wrong with c, phrased for the user who
@@ -137,6 +162,12 @@ func (c Config) Validate() error {
 	}
 	if !validOverflow(c.Overflow) {
 		bad("overflow %q is not one of %s", c.Overflow, strings.Join(Overflows, ", "))
+	}
+	if c.Metadata != "" && !slices.Contains(Metadatas, c.Metadata) {
+		bad("metadata %q is not one of %s", c.Metadata, strings.Join(Metadatas, ", "))
+	}
+	if c.TrainedContext < 0 {
+		bad("trained_context must not be negative, got %d", c.TrainedContext)
 	}
 	if c.TemplateOverhead < 0 || c.TemplateOverhead >= c.ContextWindow && c.ContextWindow > 0 {
 		bad("template_overhead must be in [0, context_window), got %d", c.TemplateOverhead)

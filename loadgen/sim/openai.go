@@ -175,16 +175,17 @@ type modelEntry struct {
 	OwnedBy     string  `json:"owned_by"`
 	Root        string  `json:"root"`
 	Parent      *string `json:"parent"`
-	MaxModelLen int     `json:"max_model_len"`
+	MaxModelLen int     `json:"max_model_len,omitempty"`
 }
 
-// serveModels answers GET /v1/models with the one model and, like vLLM, its
-// context window as max_model_len.
+// serveModels answers GET /v1/models with the one model and, like vLLM
+// (the vllm metadata flavour), its context window as max_model_len.
 func (s *Server) serveModels(w http.ResponseWriter) {
-	out, _ := json.Marshal(modelList{Object: "list", Data: []modelEntry{{
-		ID: s.cfg.Model, Object: "model", Created: s.born, OwnedBy: "needlestorm-sim",
-		Root: s.cfg.Model, MaxModelLen: s.cfg.ContextWindow,
-	}}})
+	e := modelEntry{ID: s.cfg.Model, Object: "model", Created: s.born, OwnedBy: "needlestorm-sim", Root: s.cfg.Model}
+	if s.cfg.Metadata == "" || s.cfg.Metadata == MetadataVLLM {
+		e.MaxModelLen = s.cfg.ContextWindow
+	}
+	out, _ := json.Marshal(modelList{Object: "list", Data: []modelEntry{e}})
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
 }

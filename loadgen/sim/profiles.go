@@ -75,6 +75,8 @@ func profiles() map[string]Config {
 		// sequences, a consumer GPU or a CPU.
 		"ollama-default": {
 			Model:            "sim-ollama",
+			Metadata:         MetadataOllama, // window in /api/show and /api/ps, not /v1/models
+			TrainedContext:   131_072,        // what the model was trained for, unused by num_ctx
 			Encoding:         "cl100k_base",
 			ContextWindow:    2_048, // tokens: num_ctx
 			Overflow:         OverflowTruncateLeft,
@@ -103,6 +105,7 @@ func profiles() map[string]Config {
 		// slower start, occasional 429s and 5xxs.
 		"api-large": {
 			Model:            "sim-api-large",
+			Metadata:         MetadataNone, // hosted APIs do not publish the window
 			Encoding:         "cl100k_base",
 			ContextWindow:    200_000, // tokens
 			Overflow:         OverflowReject,

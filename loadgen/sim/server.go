@@ -208,8 +208,12 @@ func (s *Server) Close() error {
 // 404 in the shape of the API the request looks like.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := guessAPI(r)
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	if s.serveMetadata(w, r, path) {
+		return
+	}
 	var want string
-	switch path := strings.TrimSuffix(r.URL.Path, "/"); path {
+	switch path {
 	case "/v1/chat/completions", "/chat/completions":
 		want = http.MethodPost
 		if r.Method == want {
