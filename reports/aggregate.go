@@ -148,6 +148,10 @@ type Step struct {
 	Requests   int      `json:"requests"`
 	Pass       bool     `json:"pass"`
 	Reasons    []string `json:"reasons,omitempty"`
+	// Phase (ramp, bisect, ...) and EndedEarly come from the search's own
+	// results in the manifest, when the run was an envelope search.
+	Phase      string `json:"phase,omitempty"`
+	EndedEarly bool   `json:"ended_early,omitempty"`
 }
 
 // RunInfo describes the run a summary was built from.
@@ -410,10 +414,18 @@ func Build(m *loadgen.Manifest, records []loadgen.Record, opts Options) (*Summar
 	}
 
 	judgePoints(s.Points, opts.Objectives)
+	search := searchSteps(m)
+	applySearchVerdicts(s.Points, search)
 	s.Envelope = buildEnvelope(s, opts)
 	addSpend(s, opts)
 	for i := range s.Targets {
 		s.Targets[i].Steps = stepsOf(s.Points, s.Targets[i].Target)
+		for j := range s.Targets[i].Steps {
+			st := &s.Targets[i].Steps[j]
+			if r, ok := search[s.Targets[i].Target][st.Stage]; ok {
+				st.Phase, st.EndedEarly = r.Phase, r.EndedEarly
+			}
+		}
 	}
 	if opts.Requirement != nil {
 		req := *opts.Requirement
