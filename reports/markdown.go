@@ -61,13 +61,17 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		}
 		for _, ts := range s.Targets {
 			if ts.Target == et.Target && len(ts.Steps) > 0 {
-				b.WriteString("\nSearch steps (per length, in the order they ran):\n\n| length | stage | rate | requests | result |\n|---:|---|---:|---:|---|\n")
+				b.WriteString("\nSearch steps (per length, in the order they ran):\n\n| length | stage | phase | rate | requests | result |\n|---:|---|---|---:|---:|---|\n")
 				for _, st := range ts.Steps {
 					res := "pass"
 					if !st.Pass {
 						res = "fail: " + strings.Join(st.Reasons, "; ")
 					}
-					fmt.Fprintf(&b, "| %s | %s | %s | %d | %s |\n", formatLengthShort(st.Length), md(st.StageLabel), formatRate(st.Rate), st.Requests, md(res))
+					phase := st.Phase
+					if phase == "" {
+						phase = "-"
+					}
+					fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s |\n", formatLengthShort(st.Length), md(st.StageLabel), md(phase), formatRate(st.Rate), st.Requests, md(res))
 				}
 			}
 		}
