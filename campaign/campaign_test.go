@@ -441,3 +441,47 @@ func TestRepeats(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanPlurals checks that the plan's wording agrees with its numbers:
+// one request, one time, several requests.
+func TestPlanPlurals(t *testing.T) {
+	tests := []struct {
+		name, stages, repeats string
+		want, notWant         []string
+	}{
+		{"one request", "- {rate: 1, requests: 1}", "", []string{"sends 1 request, fewer than the 2 cases", "1 request "}, []string{"1 requests"}},
+		{"three requests", "- {rate: 1, requests: 3}", "", []string{"3 requests "}, []string{"fewer than"}},
+		{"repeats once", "- {rate: 1}", "  repeats: 1\n  lengths: [1k]\n", []string{"each of the 1 case 1 time (1 request)"}, []string{"1 times", "1 requests"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lengths := "  lengths: [1k, 2k]\n"
+			if tt.repeats != "" {
+				lengths = tt.repeats
+			}
+			src := "name: plurals\ntargets:\n  - {name: a, kind: openai, model: m}\ncorpus:\n" + lengths + "  depths: [50]\nload:\n  stages:\n    " + tt.stages + "\n"
+			c, err := Parse("plurals.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := c.Plan(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			if err := p.Write(&b); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("plan lacks %q:\n%s", w, b.String())
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(b.String(), w) {
+					t.Errorf("plan says %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+}

@@ -196,8 +196,9 @@ func cycledTokens(lengths []int, n int64) int64 {
 func (c *Campaign) planStages(t TargetSpec, lengths []int) TargetPlan {
 	tp := TargetPlan{Count: CountExact, RequestsKnown: true, DurationKnown: true}
 	if c.RepeatsGiven() {
-		tp.Notes = append(tp.Notes, fmt.Sprintf("repeats %d: every stage sends each of the %d %s %d times (%d requests), for consistency over repeats",
-			c.Repeats(), len(lengths), plural(len(lengths), "case"), c.Repeats(), len(lengths)*c.Repeats()))
+		n := len(lengths) * c.Repeats()
+		tp.Notes = append(tp.Notes, fmt.Sprintf("repeats %d: every stage sends each of the %d %s %d %s (%d %s), for consistency over repeats",
+			c.Repeats(), len(lengths), plural(len(lengths), "case"), c.Repeats(), plural(c.Repeats(), "time"), n, plural(n, "request")))
 	}
 	for _, st := range c.Schedule() {
 		sp := planStage(st, t, lengths)
@@ -207,7 +208,7 @@ func (c *Campaign) planStages(t TargetSpec, lengths []int) TargetPlan {
 			tp.RequestsKnown = false
 			tp.Notes = append(tp.Notes, fmt.Sprintf("stage %s: a closed-loop stage bounded by time only sends as many requests as the server answers; its count and cost are unknown before the run (give it requests: N to bound them)", sp.Label))
 		} else if sp.Requests < int64(len(lengths)) && !st.Warmup {
-			tp.Notes = append(tp.Notes, fmt.Sprintf("stage %s sends %d requests, fewer than the %d cases: the later cases are not sent in it", sp.Label, sp.Requests, len(lengths)))
+			tp.Notes = append(tp.Notes, fmt.Sprintf("stage %s sends %d %s, fewer than the %d cases: the later cases are not sent in it", sp.Label, sp.Requests, plural(int(sp.Requests), "request"), len(lengths)))
 		}
 		tp.Requests += sp.Requests
 		tp.InputTokens += sp.InputTokens
@@ -454,7 +455,11 @@ func (p *Plan) Write(w io.Writer) error {
 		fmt.Fprintf(&b, "\n%s (model %s, max_tokens %d):\n", t.Target, orDash(t.Model), t.MaxTokens)
 		sw := tabwriter.NewWriter(&b, 2, 0, 2, ' ', 0)
 		for _, s := range t.Stages {
-			fmt.Fprintf(sw, "  %s\t%s requests\t%s input tokens\t%s\t\n", s.Label, fmtCount(s.Requests, s.Count, s.Count != CountUnknown), fmtInt(s.InputTokens), fmtDur(s.Duration, s.DurationKnown))
+			noun := "requests"
+			if s.Requests == 1 && s.Count == CountExact {
+				noun = "request"
+			}
+			fmt.Fprintf(sw, "  %s\t%s %s\t%s input tokens\t%s\t\n", s.Label, fmtCount(s.Requests, s.Count, s.Count != CountUnknown), noun, fmtInt(s.InputTokens), fmtDur(s.Duration, s.DurationKnown))
 		}
 		sw.Flush()
 		for _, n := range t.Notes {

@@ -70,21 +70,9 @@ type Observation struct {
 	// which the server adds around them, are in neither.
 	NeedleTokenIndex int
 
-	Answer       string
-	FinishReason string
-	// ErrorClass is loadgen's error class; empty for a successful request.
-	ErrorClass string
-	// Error is the error message, if any.
-	Error string
-	// Status is the HTTP status; 0 when no response arrived.
-	Status int
-
-	PromptTokensClient int
-	// PromptTokensServer is the server's count from usage; 0 when the
-	// server sent none.
-	PromptTokensServer int
-
-	Calibration Calibration
+	// ResponseFacts are what the target observed: the answer, finish
+	// reason, error, status, token counts and the calibration.
+	ResponseFacts
 }
 
 // Assessment is the full judgement of one answer: the Verdict, and for a

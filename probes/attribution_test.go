@@ -9,13 +9,15 @@ import (
 func TestAssess(t *testing.T) {
 	known := Calibration{Overhead: 12, OverheadKnown: true}
 	base := Observation{
-		Expected:           []string{"4815162"},
-		CanaryHead:         "alpha-31",
-		CanaryTail:         "omega-77",
-		NeedleTokenIndex:   100,
-		PromptTokensClient: 4096,
-		PromptTokensServer: 4096 + 12,
-		Calibration:        known,
+		Expected:         []string{"4815162"},
+		CanaryHead:       "alpha-31",
+		CanaryTail:       "omega-77",
+		NeedleTokenIndex: 100,
+		ResponseFacts: ResponseFacts{
+			PromptTokensClient: 4096,
+			PromptTokensServer: 4096 + 12,
+			Calibration:        known,
+		},
 	}
 	with := func(f func(*Observation)) Observation {
 		o := base
@@ -238,33 +240,13 @@ func TestMeasureOverhead(t *testing.T) {
 	}
 }
 
-func TestConsistencyOf(t *testing.T) {
-	answers := []CaseAnswer{
-		{"b", "The answer is 42."}, {"b", "the answer is 42"}, {"b", "41"}, {"b", "The answer is 42"},
-		{"a", "x"}, {"a", "y"},
-		{"c", ""},
-	}
-	want := []Consistency{
-		{CaseID: "a", Answers: 2, Distinct: 2, Agreement: 0.5, Modal: "x"},
-		{CaseID: "b", Answers: 4, Distinct: 2, Agreement: 0.75, Modal: "the answer is 42"},
-		{CaseID: "c", Answers: 1, Distinct: 1, Agreement: 1, Modal: ""},
-	}
-	got := ConsistencyOf(answers)
-	if len(got) != len(want) {
-		t.Fatalf("got %d cases, want %d: %+v", len(got), len(want), got)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("case %d: got %+v, want %+v", i, got[i], want[i])
-		}
-	}
-}
-
 func BenchmarkAssess(b *testing.B) {
 	o := Observation{
 		Expected: []string{"4815162"}, CanaryHead: "alpha-31", CanaryTail: "omega-77",
-		Answer:             "I'm sorry, but I could not find alpha-31 or the number, only omega-77.",
-		PromptTokensClient: 32000, PromptTokensServer: 32010, Calibration: Calibration{Overhead: 10, OverheadKnown: true},
+		ResponseFacts: ResponseFacts{
+			Answer:             "I'm sorry, but I could not find alpha-31 or the number, only omega-77.",
+			PromptTokensClient: 32000, PromptTokensServer: 32010, Calibration: Calibration{Overhead: 10, OverheadKnown: true},
+		},
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -31,16 +31,9 @@ func Judge(c *corpus.Case, r ResponseFacts) Verdict {
 // ObservationOf combines a Case and the facts of its response.
 func ObservationOf(c *corpus.Case, r ResponseFacts) Observation {
 	o := Observation{
-		Expected:           c.Expected,
-		NeedleTokenIndex:   c.NeedleTokenIndex,
-		Answer:             r.Answer,
-		FinishReason:       r.FinishReason,
-		ErrorClass:         r.ErrorClass,
-		Error:              r.Error,
-		Status:             r.Status,
-		PromptTokensClient: r.PromptTokensClient,
-		PromptTokensServer: r.PromptTokensServer,
-		Calibration:        r.Calibration,
+		Expected:         c.Expected,
+		NeedleTokenIndex: c.NeedleTokenIndex,
+		ResponseFacts:    r,
 	}
 	if o.PromptTokensClient == 0 {
 		o.PromptTokensClient = c.PromptTokens

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -26,7 +27,15 @@ type Stats struct {
 	// Recall is the mean recall (RULER's match-all).
 	Recall float64 `json:"recall"`
 	// AnyMatch is the share of answers holding at least one expected value.
-	AnyMatch     float64        `json:"any"`
+	AnyMatch float64 `json:"any"`
+	// PromptTokens are the prompt tokens the server counted, over the
+	// successful requests whose usage gave a count; CachedTokens how many
+	// of them the server says it served from its prefix cache, and
+	// CachedShare their share (0 when PromptTokens is 0).
+	PromptTokens int     `json:"prompt_tokens"`
+	CachedTokens int     `json:"cached_tokens"`
+	CachedShare  float64 `json:"cached_share"`
+
 	Nulls        int            `json:"nulls"`
 	Errors       int            `json:"errors"`
 	ErrorRate    float64        `json:"error_rate"`
@@ -107,9 +116,20 @@ type Truncation struct {
 
 // ConsistencySummary sums up agreement over repeats for one target.
 type ConsistencySummary struct {
+	// RepeatsAsked is true when the run asked for each case to be sent
+	// several times (corpus repeats above 1). Otherwise a case answered
+	// more than once was sent again only because stages cycle through the
+	// cases: its answers still show how consistent the model is, across
+	// stages (and loads) rather than over repeats.
+	RepeatsAsked bool `json:"repeats_asked"`
+	// Label names what was measured, for people: "consistency over
+	// repeats" or "answers to the same case across stages".
+	Label string `json:"label"`
 	// Cases is the number of Cases answered more than once.
 	Cases int `json:"cases"`
-	// MeanAgreement and MeanDistinct average over those Cases.
+	// MeanAgreement and MeanDistinct average over those Cases. Answers
+	// are compared on the values they give, not their wording (see
+	// probes.AnswerValues).
 	MeanAgreement float64 `json:"mean_agreement"`
 	MeanDistinct  float64 `json:"mean_distinct"`
 	// Least are up to five least consistent Cases.
@@ -127,10 +147,14 @@ type TargetSummary struct {
 	OverheadKnown bool `json:"template_overhead_known"`
 	// CutEnd is the end of a prompt this target's server drops (head or
 	// tail), learned from canaries; empty when not seen.
-	CutEnd      string             `json:"cut_end,omitempty"`
-	Truncation  Truncation         `json:"truncation"`
-	Consistency ConsistencySummary `json:"consistency"`
-	Stages      []StageInfo        `json:"stages"`
+	CutEnd string `json:"cut_end,omitempty"`
+	// CacheWarning is set when a large share of the prompt tokens was
+	// served from the server's prefix cache in a run that did not ask for
+	// a shared prefix: its latency figures are then optimistic.
+	CacheWarning string             `json:"cache_warning,omitempty"`
+	Truncation   Truncation         `json:"truncation"`
+	Consistency  ConsistencySummary `json:"consistency"`
+	Stages       []StageInfo        `json:"stages"`
 	// Spend is what every record of this target cost, warm-up included
 	// (Cost covers the measured requests only); nil without a price.
 	Spend *float64 `json:"spend"`
@@ -232,6 +256,7 @@ type cellKey struct {
 // replaced. m may be nil. records are modified in place.
 func Build(m *loadgen.Manifest, records []loadgen.Record, opts Options) (*Summary, error) {
 	s := &Summary{Schema: SummarySchema, Objectives: opts.Objectives, Run: runInfo(m)}
+	asked := askedCorpusOf(m)
 	s.Run.Records = len(records)
 	if opts.Objectives.Accuracy < 0 || opts.Objectives.Accuracy > 1 {
 		return nil, fmt.Errorf("accuracy threshold %v: give a fraction between 0 and 1, such as 0.85", opts.Objectives.Accuracy)
@@ -388,7 +413,7 @@ func Build(m *loadgen.Manifest, records []loadgen.Record, opts Options) (*Summar
 				ts.Warmup++
 				continue
 			}
-			answers = append(answers, probes.CaseAnswer{CaseID: sc.rec.CaseID, Answer: sc.rec.Answer})
+			answers = append(answers, probes.CaseAnswer{CaseID: sc.rec.CaseID, Answer: sc.rec.Answer, Expected: sc.rec.Expected, Canaries: canariesOf(sc.rec)})
 			switch {
 			case sc.a.Attribution == probes.AttrServerTruncated:
 				ts.Truncation.Wrong++
@@ -403,7 +428,8 @@ func Build(m *loadgen.Manifest, records []loadgen.Record, opts Options) (*Summar
 				ts.Truncation.CorrectAnyway++
 			}
 		}
-		ts.Consistency = summarizeConsistency(probes.ConsistencyOf(answers))
+		ts.Consistency = summarizeConsistency(probes.ConsistencyOf(answers), asked.Repeats > 1)
+		ts.CacheWarning = cacheWarning(ts.Stats, asked.SharedPrefix)
 		for k, st := range stages {
 			if k.target == t {
 				ts.Stages = append(ts.Stages, *st)
@@ -516,18 +542,20 @@ func runInfo(m *loadgen.Manifest) RunInfo {
 
 func observation(r *loadgen.Record, c probes.Calibration) probes.Observation {
 	return probes.Observation{
-		Expected:           r.Expected,
-		CanaryHead:         r.CanaryHead,
-		CanaryTail:         r.CanaryTail,
-		NeedleTokenIndex:   r.NeedleTokenIndex,
-		Answer:             r.Answer,
-		FinishReason:       r.FinishReason,
-		ErrorClass:         r.ErrorClass,
-		Error:              r.Error,
-		Status:             r.Status,
-		PromptTokensClient: r.PromptTokensClient,
-		PromptTokensServer: r.PromptTokensServer,
-		Calibration:        c,
+		Expected:         r.Expected,
+		CanaryHead:       r.CanaryHead,
+		CanaryTail:       r.CanaryTail,
+		NeedleTokenIndex: r.NeedleTokenIndex,
+		ResponseFacts: probes.ResponseFacts{
+			Answer:             r.Answer,
+			FinishReason:       r.FinishReason,
+			ErrorClass:         r.ErrorClass,
+			Error:              r.Error,
+			Status:             r.Status,
+			PromptTokensClient: r.PromptTokensClient,
+			PromptTokensServer: r.PromptTokensServer,
+			Calibration:        c,
+		},
 	}
 }
 
@@ -573,6 +601,10 @@ func computeStats(group []*scored, perRequest float64, opts Options, target stri
 	_, priced := opts.Prices.lookup(target)
 	for _, sc := range group {
 		r := sc.rec
+		if r.ErrorClass == "" && r.PromptTokensServer > 0 {
+			st.PromptTokens += r.PromptTokensServer
+			st.CachedTokens += min(max(r.CachedTokens, 0), r.PromptTokensServer)
+		}
 		st.Attribution[sc.a.Attribution]++
 		recall += sc.a.Recall
 		if sc.a.Any {
@@ -612,6 +644,9 @@ func computeStats(group []*scored, perRequest float64, opts Options, target stri
 			gaps = append(gaps, g.Duration())
 		}
 	}
+	if st.PromptTokens > 0 {
+		st.CachedShare = float64(st.CachedTokens) / float64(st.PromptTokens)
+	}
 	if n := float64(st.Requests); n > 0 {
 		st.Accuracy = float64(st.Correct) / n
 		st.Recall = recall / n
@@ -635,8 +670,11 @@ func computeStats(group []*scored, perRequest float64, opts Options, target stri
 	return st
 }
 
-func summarizeConsistency(cs []probes.Consistency) ConsistencySummary {
-	var out ConsistencySummary
+func summarizeConsistency(cs []probes.Consistency, repeatsAsked bool) ConsistencySummary {
+	out := ConsistencySummary{RepeatsAsked: repeatsAsked, Label: LabelAcrossStages}
+	if repeatsAsked {
+		out.Label = LabelRepeats
+	}
 	var repeated []probes.Consistency
 	for _, c := range cs {
 		if c.Answers < 2 {
@@ -680,4 +718,54 @@ func learnCutEnd(recs []scored, idx []int) string {
 		return probes.CutTail
 	}
 	return ""
+}
+
+// Consistency labels (ConsistencySummary.Label).
+const (
+	LabelRepeats      = "consistency over repeats"
+	LabelAcrossStages = "answers to the same case across stages"
+)
+
+// CacheWarnShare is the share of prompt tokens served from a server's
+// prefix cache above which a run that did not ask for a shared prefix is
+// warned that its latency figures are optimistic.
+const CacheWarnShare = 0.10
+
+// cacheWarning returns the warning for a target's figures, or "" when the
+// cached share is within CacheWarnShare or the run shared its prefix on
+// purpose.
+func cacheWarning(st Stats, sharedPrefix bool) string {
+	if sharedPrefix || st.CachedShare <= CacheWarnShare {
+		return ""
+	}
+	return formatShare(st.CachedShare) + " of prompt tokens were served from the server's prefix cache: latency figures are optimistic"
+}
+
+// askedCorpus is what reports read from the manifest's corpus.
+type askedCorpus struct {
+	SharedPrefix bool `json:"shared_prefix"`
+	Repeats      int  `json:"repeats"`
+}
+
+// askedCorpusOf reads the corpus a run asked for; zero when the manifest
+// is missing or says nothing (no shared prefix, no repeats asked).
+func askedCorpusOf(m *loadgen.Manifest) askedCorpus {
+	var c askedCorpus
+	if m != nil && len(m.Corpus) > 0 {
+		// A corpus that does not decode leaves the defaults: the report
+		// still renders, and only these two labels depend on it.
+		_ = json.Unmarshal(m.Corpus, &c)
+	}
+	return c
+}
+
+// canariesOf returns a record's canary values.
+func canariesOf(r *loadgen.Record) []string {
+	var out []string
+	for _, c := range []string{r.CanaryHead, r.CanaryTail} {
+		if c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }

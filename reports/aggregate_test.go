@@ -1,6 +1,10 @@
 package reports
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +15,7 @@ import (
 
 func TestErrorClassesMatchProbes(t *testing.T) {
 	// probes cannot import loadgen; it spells context_overflow itself.
-	a := probes.Assess(probes.Observation{Expected: []string{"1"}, ErrorClass: loadgen.ErrContextOverflow})
+	a := probes.Assess(probes.Observation{Expected: []string{"1"}, ResponseFacts: probes.ResponseFacts{ErrorClass: loadgen.ErrContextOverflow}})
 	if a.Attribution != probes.AttrRejected {
 		t.Errorf("loadgen.ErrContextOverflow is attributed %s, want rejected", a.Attribution)
 	}
@@ -76,30 +80,163 @@ func TestAttributionTruncationVersusMiss(t *testing.T) {
 }
 
 func TestConsistencyFigures(t *testing.T) {
-	var recs []loadgen.Record
 	answers := map[string][]string{
-		"case-x": {"42", "42.", "The answer: 42", "41"}, // normalised: 42, 42, the answer 42, 41
-		"case-y": {"7", "7", "7"},
+		// Values: 4815162 three times (worded differently, one with the
+		// canary sentence), 1111111 once.
+		"case-x": {"4815162", "The number is 4,815,162.", "The opening passphrase is alpha-31. The number is 4815162.", "It is 1111111."},
+		// Three different values.
+		"case-y": {"2222222", "3333333", "The number is 4444444."},
 		"case-z": {"once"},
 	}
+	var recs []loadgen.Record
 	i := 0
 	for _, id := range []string{"case-x", "case-y", "case-z"} {
 		for rep, a := range answers[id] {
-			recs = append(recs, fx{target: "c", caseID: id, repeat: rep, i: i, length: 1000, answer: a}.record())
+			recs = append(recs, fx{target: "c", caseID: id, repeat: rep, i: i, length: 1000, answer: a, canaries: true}.record())
 			i++
 		}
 	}
-	s, err := Build(nil, recs, Options{})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name   string
+		corpus string
+		label  string
+		asked  bool
+	}{
+		{"no manifest corpus", "", LabelAcrossStages, false},
+		{"repeats not asked", `{"repeats":1}`, LabelAcrossStages, false},
+		{"repeats asked", `{"repeats":3}`, LabelRepeats, true},
 	}
-	c := s.Targets[0].Consistency
-	// case-x: modal "42" 2 of 4, 3 distinct; case-y: 3 of 3, 1 distinct.
-	if c.Cases != 2 || !near(c.MeanAgreement, (0.5+1)/2) || !near(c.MeanDistinct, 2) {
-		t.Errorf("consistency %+v, want 2 cases, agreement 0.75, distinct 2", c)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &loadgen.Manifest{Status: loadgen.StatusComplete}
+			if tt.corpus != "" {
+				m.Corpus = json.RawMessage(tt.corpus)
+			}
+			s, err := Build(m, slices.Clone(recs), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := s.Targets[0].Consistency
+			// case-x: modal 4815162, 3 of 4, 2 distinct; case-y: 1 of 3, 3 distinct.
+			if c.Cases != 2 || !near(c.MeanAgreement, (0.75+1.0/3)/2) || !near(c.MeanDistinct, 2.5) {
+				t.Errorf("consistency %+v, want 2 cases, agreement %.3f, distinct 2.5", c, (0.75+1.0/3)/2)
+			}
+			if len(c.Least) == 0 || c.Least[0].CaseID != "case-y" || c.Least[0].Distinct != 3 {
+				t.Errorf("least consistent %+v, want case-y first with 3 distinct answers", c.Least)
+			}
+			if c.Label != tt.label || c.RepeatsAsked != tt.asked {
+				t.Errorf("label %q (repeats asked %v), want %q (%v)", c.Label, c.RepeatsAsked, tt.label, tt.asked)
+			}
+			if txt := s.Text(); !strings.Contains(txt, tt.label+": 2 cases") {
+				t.Errorf("Text() does not label consistency %q:\n%s", tt.label, txt)
+			}
+			var md bytes.Buffer
+			if err := WriteMarkdown(&md, s); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(md.String(), "| c | "+tt.label+" | 2 |") {
+				t.Errorf("summary.md does not label consistency %q:\n%s", tt.label, md.String())
+			}
+		})
 	}
-	if len(c.Least) == 0 || c.Least[0].CaseID != "case-x" || c.Least[0].Distinct != 3 {
-		t.Errorf("least consistent %+v, want case-x first with 3 distinct answers", c.Least)
+}
+
+func TestCachedShare(t *testing.T) {
+	// Two cells of 4 requests each at 1000 client tokens (1010 counted by
+	// the server): in the depth-0 cell every request had cached tokens,
+	// in the depth-100 cell none.
+	build := func(cached int, corpus string) *Summary {
+		t.Helper()
+		var recs []loadgen.Record
+		for i := range 8 {
+			f := fx{i: i, length: 1000, correct: true}
+			if i%2 == 0 {
+				f.cached = cached
+			} else {
+				f.depth = 100
+			}
+			recs = append(recs, f.record())
+		}
+		// A failed request's usage is not counted.
+		recs = append(recs, fx{i: 8, length: 1000, errorClass: loadgen.ErrRateLimited, status: 429, cached: 999}.record())
+		m := &loadgen.Manifest{Status: loadgen.StatusComplete, Corpus: json.RawMessage(corpus)}
+		s, err := Build(m, recs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	tests := []struct {
+		name     string
+		cached   int
+		corpus   string
+		share    float64
+		warn     bool
+		inText   string
+		notInTxt string
+	}{
+		{"high share, cache busting asked", 505, `{"shared_prefix":false}`, 0.25, true, "25% of prompt tokens were served from the server's prefix cache: latency figures are optimistic", ""},
+		{"high share, shared prefix asked", 505, `{"shared_prefix":true}`, 0.25, false, "25% of prompt tokens were served from the server's prefix cache.", "optimistic"},
+		{"low share", 101, `{"shared_prefix":false}`, 0.05, false, "5.0% of prompt tokens", "optimistic"},
+		{"nothing cached", 0, `{"shared_prefix":false}`, 0, false, "", "prefix cache"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := build(tt.cached, tt.corpus)
+			ts := s.Targets[0]
+			if ts.PromptTokens != 8*1010 || ts.CachedTokens != 4*tt.cached || !near(ts.CachedShare, tt.share) {
+				t.Errorf("target prompt %d, cached %d, share %v; want %d, %d, %v", ts.PromptTokens, ts.CachedTokens, ts.CachedShare, 8*1010, 4*tt.cached, tt.share)
+			}
+			if (ts.CacheWarning != "") != tt.warn {
+				t.Errorf("cache warning %q, want one: %v", ts.CacheWarning, tt.warn)
+			}
+			if len(s.Cells) != 2 || !near(s.Cells[0].CachedShare, 2*tt.share) || s.Cells[1].CachedShare != 0 {
+				t.Errorf("cells %+v: want the depth-0 cell at share %v and the depth-100 one at 0", s.Cells, 2*tt.share)
+			}
+			txt := s.Text()
+			if tt.inText != "" && !strings.Contains(txt, tt.inText) {
+				t.Errorf("Text() lacks %q:\n%s", tt.inText, txt)
+			}
+			if tt.notInTxt != "" && strings.Contains(txt, tt.notInTxt) {
+				t.Errorf("Text() says %q:\n%s", tt.notInTxt, txt)
+			}
+			var md, html, js bytes.Buffer
+			if err := WriteMarkdown(&md, s); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteHTML(&html, s); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteJSON(&js, s); err != nil {
+				t.Fatal(err)
+			}
+			for name, out := range map[string]string{"summary.md": md.String(), "report.html": html.String()} {
+				if strings.Contains(out, "latency figures are optimistic") != tt.warn {
+					t.Errorf("%s: warning shown %v, want %v", name, !tt.warn, tt.warn)
+				}
+				if tt.cached > 0 && !strings.Contains(out, formatShare(tt.share)+" of prompt tokens") {
+					t.Errorf("%s lacks the target's cached share %s", name, formatShare(tt.share))
+				}
+			}
+			if tt.cached > 0 && !strings.Contains(html.String(), `<td data-v="`+fmt.Sprint(2*tt.share)+`">`+formatShare(2*tt.share)+`</td>`) {
+				t.Errorf("report.html lacks the depth-0 cell's cached share %s", formatShare(2*tt.share))
+			}
+			var back struct {
+				Targets []struct {
+					CachedShare  float64 `json:"cached_share"`
+					CacheWarning string  `json:"cache_warning"`
+				} `json:"targets"`
+				Cells []struct {
+					CachedShare float64 `json:"cached_share"`
+				} `json:"cells"`
+			}
+			if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+				t.Fatal(err)
+			}
+			if !near(back.Targets[0].CachedShare, tt.share) || (back.Targets[0].CacheWarning != "") != tt.warn || !near(back.Cells[0].CachedShare, 2*tt.share) {
+				t.Errorf("summary.json %+v: want target share %v (warning %v), first cell %v", back, tt.share, tt.warn, 2*tt.share)
+			}
+		})
 	}
 }
 

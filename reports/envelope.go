@@ -15,9 +15,32 @@ type Envelope struct {
 	Schema string `json:"schema"`
 	// Status is the run's status; an envelope from an interrupted run
 	// covers only what was measured.
-	Status     string           `json:"status"`
-	Objectives Objectives       `json:"objectives"`
-	Targets    []EnvelopeTarget `json:"targets"`
+	Status     string     `json:"status"`
+	Objectives Objectives `json:"objectives"`
+	// StagesMixLengths is true when some stage sent prompts of several
+	// lengths: a point's Rate (and a length's MaxRate) is then the stage's
+	// rate over all lengths, the load the latency was measured under, and
+	// LengthRate the part of it at the point's own length.
+	StagesMixLengths bool             `json:"stages_mix_lengths,omitempty"`
+	Targets          []EnvelopeTarget `json:"targets"`
+}
+
+// MaxRateLabel names the max rate column: "max rate", or "max rate
+// (stage, all lengths)" when stages mix lengths.
+func (e *Envelope) MaxRateLabel() string {
+	if e != nil && e.StagesMixLengths {
+		return "max rate (stage, all lengths)"
+	}
+	return "max rate"
+}
+
+// MixNote explains the max rate of mixed-length stages in one line; ""
+// when every stage held one length.
+func (e *Envelope) MixNote() string {
+	if e == nil || !e.StagesMixLengths {
+		return ""
+	}
+	return "Stages mixed prompt lengths, so a max rate is the whole stage's rate over all lengths (latency depends on the total load); envelope.json gives each length's own share as length_rate."
 }
 
 // EnvelopeTarget is one target's envelope.
@@ -57,9 +80,13 @@ type EnvelopeLength struct {
 
 // EnvelopePoint is one tested (length, rate).
 type EnvelopePoint struct {
-	Stage      int        `json:"stage"`
-	StageLabel string     `json:"stage_label"`
-	Rate       float64    `json:"rate"`
+	Stage      int    `json:"stage"`
+	StageLabel string `json:"stage_label"`
+	// Rate is the stage's rate over all lengths: the load coordinate.
+	Rate float64 `json:"rate"`
+	// LengthRate is the achieved rate of this point's length alone: Rate
+	// when the stage held one length, its share of Rate otherwise.
+	LengthRate float64    `json:"length_rate"`
 	Requests   int        `json:"requests"`
 	Pass       bool       `json:"pass"`
 	Reasons    []string   `json:"reasons,omitempty"`
@@ -171,6 +198,7 @@ func buildEnvelope(s *Summary, opts Options) *Envelope {
 	env := &Envelope{Schema: EnvelopeSchema, Status: s.Run.Status, Objectives: opts.Objectives, Targets: []EnvelopeTarget{}}
 	ths := thresholds(s.Points, opts.Objectives)
 	light := lightest(s.Points)
+	env.StagesMixLengths = stagesMixLengths(s.Points)
 	for _, ts := range s.Targets {
 		th, ok := ths[ts.Target]
 		if !ok {
@@ -211,12 +239,26 @@ func buildEnvelope(s *Summary, opts Options) *Envelope {
 
 func envelopePoint(p Point) EnvelopePoint {
 	return EnvelopePoint{
-		Stage: p.Stage, StageLabel: p.StageLabel, Rate: p.StageRate, Requests: p.Requests,
+		Stage: p.Stage, StageLabel: p.StageLabel, Rate: p.StageRate, LengthRate: p.Rate, Requests: p.Requests,
 		Pass: p.Pass, Reasons: p.Reasons,
 		Accuracy: p.Accuracy, AccuracyCI: p.AccuracyCI, ErrorRate: p.ErrorRate,
 		TTFT: p.TTFT, TPOT: p.TPOT, ChunkGap: p.ChunkGap, E2E: p.E2E,
 		Goodput: p.Goodput, CorrectGoodput: p.CorrectGoodput, Cost: p.Cost,
 	}
+}
+
+// stagesMixLengths reports whether any (target, stage) holds points of
+// more than one length.
+func stagesMixLengths(points []Point) bool {
+	seen := map[stageKey]int{}
+	for _, p := range points {
+		k := stageKey{p.Target, p.Stage}
+		if l, ok := seen[k]; ok && l != p.Length {
+			return true
+		}
+		seen[k] = p.Length
+	}
+	return false
 }
 
 // EffectiveLength returns the longest of lengths (ascending) whose accuracy,

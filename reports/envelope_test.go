@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
@@ -176,6 +177,66 @@ func TestEffectiveLengthRelative(t *testing.T) {
 			if et.EffectiveContextLength != tt.want || !near(et.AccuracyThreshold, tt.thresh) || (et.BaselineAccuracy != nil) != tt.baseline {
 				t.Errorf("effective %d threshold %v baseline %v, want %d, %v, baseline %v",
 					et.EffectiveContextLength, et.AccuracyThreshold, et.BaselineAccuracy, tt.want, tt.thresh, tt.baseline)
+			}
+		})
+	}
+}
+
+func TestEnvelopeLengthRate(t *testing.T) {
+	// One length per stage (a search's shape) against four lengths mixed
+	// in every stage (envelopeFixture: each stage sends 10 of each).
+	var single []loadgen.Record
+	for st, rate := range []float64{1, 2} {
+		single = append(single, stage("a", st, rate, 1000, 50, 10, 10, 100*time.Millisecond)...)
+		single = append(single, stage("a", st+2, rate, 4000, 50, 10, 10, 100*time.Millisecond)...)
+	}
+	tests := []struct {
+		name  string
+		recs  []loadgen.Record
+		mixed bool
+		share float64 // of the stage's rate, per length
+	}{
+		{"one length per stage", single, false, 1},
+		{"four lengths per stage", envelopeFixture(), true, 0.25},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Build(nil, tt.recs, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Envelope.StagesMixLengths != tt.mixed {
+				t.Errorf("stages_mix_lengths %v, want %v", s.Envelope.StagesMixLengths, tt.mixed)
+			}
+			for _, el := range s.Envelope.Targets[0].Lengths {
+				for _, p := range el.Points {
+					if p.Rate == 0 || !near(p.LengthRate, p.Rate*tt.share) {
+						t.Errorf("length %d, stage %d: length_rate %v, want %v of the stage's %v", el.Length, p.Stage, p.LengthRate, tt.share, p.Rate)
+					}
+				}
+			}
+			var env, md bytes.Buffer
+			if err := WriteEnvelope(&env, s.Envelope); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(env.String(), `"length_rate"`) {
+				t.Errorf("envelope.json has no length_rate:\n%s", env.String())
+			}
+			if err := WriteMarkdown(&md, s); err != nil {
+				t.Fatal(err)
+			}
+			var html bytes.Buffer
+			if err := WriteHTML(&html, s); err != nil {
+				t.Fatal(err)
+			}
+			const label = "max rate (stage, all lengths)"
+			for name, out := range map[string]string{"text": s.Text(), "summary.md": md.String(), "report.html": html.String()} {
+				if strings.Contains(out, label) != tt.mixed {
+					t.Errorf("%s: column labelled %q: %v, want %v", name, label, !tt.mixed, tt.mixed)
+				}
+				if strings.Contains(out, "Stages mixed prompt lengths") != tt.mixed {
+					t.Errorf("%s: explanation shown %v, want %v", name, !tt.mixed, tt.mixed)
+				}
 			}
 		})
 	}

@@ -116,3 +116,34 @@ func formatPer1k(c *Cost) string {
 	}
 	return formatMoney(*v, c.Currency)
 }
+
+// formatShare writes a fraction as a percentage: one decimal below 10%,
+// none above ("4.2%", "37%").
+func formatShare(f float64) string {
+	if f < 0.1 {
+		return fmt.Sprintf("%.1f%%", f*100)
+	}
+	return fmt.Sprintf("%.0f%%", f*100)
+}
+
+// cacheSentence says how much of a target's prompt went through the
+// server's prefix cache: the warning when there is one, otherwise a plain
+// figure when at least 1% was cached, otherwise "".
+func cacheSentence(ts TargetSummary) string {
+	switch {
+	case ts.CacheWarning != "":
+		return "warning: " + ts.CacheWarning + "."
+	case ts.CachedShare >= 0.01:
+		return formatShare(ts.CachedShare) + " of prompt tokens were served from the server's prefix cache."
+	}
+	return ""
+}
+
+// formatCachedShare is a group's cached share of prompt tokens, or "-" when
+// the server counted none.
+func formatCachedShare(st Stats) string {
+	if st.PromptTokens == 0 {
+		return "-"
+	}
+	return formatShare(st.CachedShare)
+}

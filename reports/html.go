@@ -65,6 +65,8 @@ func templateFuncs() template.FuncMap {
 		"join":    strings.Join,
 		"count":   func(m map[string]int, k string) int { return m[k] },
 		"flen":    formatLengthShort,
+		"share":   formatShare,
+		"cached":  formatCachedShare,
 		"money": func(v *float64, currency string) string {
 			if v == nil {
 				return "-"

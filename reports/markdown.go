@@ -23,6 +23,11 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	if s.Run.Note != "" {
 		fmt.Fprintf(&b, "- **note: %s**\n", md(s.Run.Note))
 	}
+	for _, ts := range s.Targets {
+		if ts.CacheWarning != "" {
+			fmt.Fprintf(&b, "- **warning (%s): %s**\n", md(ts.Target), md(ts.CacheWarning))
+		}
+	}
 	fmt.Fprintf(&b, "- objectives: %s\n", md(s.Objectives.Describe()))
 	if s.Spend != nil {
 		fmt.Fprintf(&b, "- spent: %s in all (every request, warm-up included)\n", md(formatMoney(*s.Spend, s.Currency)))
@@ -45,7 +50,8 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 			fmt.Fprintf(&b, ", relative to accuracy %.2f at the shortest length", *et.BaselineAccuracy)
 		}
 		b.WriteString(").\n\n")
-		b.WriteString("| length | accuracy | max rate | ttft p95 | e2e p95 | accuracy there | cost/request | cost/1k correct | failures |\n|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		fmt.Fprintf(&b, "| length | accuracy | %s | ttft p95 |", s.Envelope.MaxRateLabel())
+		b.WriteString(" e2e p95 | accuracy there | cost/request | cost/1k correct | failures |\n|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		for _, el := range et.Lengths {
 			ttft, e2e, acc, cost, k := "-", "-", "-", "-", "-"
 			if el.At != nil {
@@ -58,6 +64,9 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 				}
 			}
 			fmt.Fprintf(&b, "| %d | %.2f | %s | %s | %s | %s | %s | %s | %s |\n", el.Length, el.Accuracy, formatMaxRate(el.MaxRate), ttft, e2e, acc, md(cost), md(k), md(strings.Join(fails, " / ")))
+		}
+		if note := s.Envelope.MixNote(); note != "" {
+			fmt.Fprintf(&b, "\n%s\n", md(note))
 		}
 		for _, ts := range s.Targets {
 			if ts.Target == et.Target && len(ts.Steps) > 0 {
@@ -114,20 +123,27 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		if sent := truncationSentence(ts); sent != "" {
 			fmt.Fprintf(&b, " %s", sent)
 		}
+		if ts.PromptTokens > 0 {
+			fmt.Fprintf(&b, " Prefix cache: %s of prompt tokens (%d of %d) served from the server's cache.", formatShare(ts.CachedShare), ts.CachedTokens, ts.PromptTokens)
+		}
+		if ts.CacheWarning != "" {
+			fmt.Fprintf(&b, " **Warning: %s.**", md(ts.CacheWarning))
+		}
 		b.WriteString("\n")
 	}
 
-	b.WriteString("\n## Consistency over repeats\n\n| target | cases repeated | mean agreement | mean distinct answers |\n|---|---:|---:|---:|\n")
+	b.WriteString("\n## Consistency\n\n| target | measured | cases answered more than once | mean agreement | mean distinct answers |\n|---|---|---:|---:|---:|\n")
 	for _, ts := range s.Targets {
 		c := ts.Consistency
 		if c.Cases == 0 {
-			fmt.Fprintf(&b, "| %s | 0 | - | - |\n", md(ts.Target))
+			fmt.Fprintf(&b, "| %s | %s | 0 | - | - |\n", md(ts.Target), md(c.Label))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.2f | %.2f |\n", md(ts.Target), c.Cases, c.MeanAgreement, c.MeanDistinct)
+		fmt.Fprintf(&b, "| %s | %s | %d | %.2f | %.2f |\n", md(ts.Target), md(c.Label), c.Cases, c.MeanAgreement, c.MeanDistinct)
 	}
+	b.WriteString("\nAnswers are compared on the values they give (the expected values found, plus other values of the same kind; canaries left out), not on their wording.\n")
 
-	b.WriteString("\n## Points (target, stage, length)\n\n| target | stage | rate | length | requests | accuracy (95% CI) | recall | ttft p50 | ttft p95 | e2e p95 | error rate | goodput | correct goodput | cost/request | cost/correct | pass |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("\n## Points (target, stage, length)\n\n| target | stage | rate | length | requests | accuracy (95% CI) | recall | ttft p50 | ttft p95 | e2e p95 | error rate | cached prompt | goodput | correct goodput | cost/request | cost/correct | pass |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, p := range s.Points {
 		pass := "pass"
 		if !p.Pass {
@@ -137,12 +153,12 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		if p.Cost != nil && p.Cost.PerCorrect != nil {
 			perCorrect = formatMoney(*p.Cost.PerCorrect, p.Cost.Currency)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %.2f (%.2f-%.2f) | %.2f | %s | %s | %s | %.3g | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %.2f (%.2f-%.2f) | %.2f | %s | %s | %s | %.3g | %s | %s | %s | %s | %s | %s |\n",
 			md(p.Target), md(p.StageLabel), formatRate(p.StageRate), p.Length, p.Requests, p.Accuracy, p.AccuracyCI[0], p.AccuracyCI[1], p.Recall,
-			formatQuantile(p.TTFT, 50), formatQuantile(p.TTFT, 95), formatQuantile(p.E2E, 95), p.ErrorRate,
+			formatQuantile(p.TTFT, 50), formatQuantile(p.TTFT, 95), formatQuantile(p.E2E, 95), p.ErrorRate, formatCachedShare(p.Stats),
 			formatRate(p.Goodput), formatRate(p.CorrectGoodput), md(formatCost(p.Cost)), md(perCorrect), md(pass))
 	}
-	b.WriteString("\nPer-cell figures (by depth) are in summary.json and report.html; every request is in records.csv.\n")
+	b.WriteString("\nCached prompt: the share of server-counted prompt tokens served from the server's prefix cache. Per-cell figures (by depth) are in summary.json and report.html; every request is in records.csv.\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("writing summary.md: %w", err)
 	}

@@ -97,6 +97,34 @@ const supportedSLO = "ttft, tpot, e2e and chunk_gap with _p50, _p90, _p95 or _p9
 // only. An empty string means no objectives.
 func ParseSLO(s string) (Objectives, error) {
 	var o Objectives
+	err := forEachPair(s, "objective", "ttft_p95=2s", nil, func(name, value string) error {
+		if name == "error_rate" {
+			r, err := parseRate(value)
+			if err != nil {
+				return fmt.Errorf("objective error_rate=%s: %w", value, err)
+			}
+			o.ErrorRate = &r
+			return nil
+		}
+		l, err := parseLatency(name, value)
+		if err != nil {
+			return err
+		}
+		o.Latency = append(o.Latency, l)
+		return nil
+	})
+	if err != nil {
+		return Objectives{}, err
+	}
+	return o, nil
+}
+
+// forEachPair calls each with every item of a comma-separated name=value
+// list, in order: names lower-cased (then passed through canon, when
+// given), names and values trimmed, empty items skipped. An item without a
+// name or a value, or a name given twice, is an error naming what (such as
+// "objective") with an example of the form.
+func forEachPair(s, what, example string, canon func(string) string, each func(name, value string) error) error {
 	seen := map[string]bool{}
 	for item := range strings.SplitSeq(s, ",") {
 		item = strings.TrimSpace(item)
@@ -106,27 +134,20 @@ func ParseSLO(s string) (Objectives, error) {
 		name, value, ok := strings.Cut(item, "=")
 		name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
 		if !ok || name == "" || value == "" {
-			return Objectives{}, fmt.Errorf("objective %q: write it as name=value, such as ttft_p95=2s", item)
+			return fmt.Errorf("%s %q: write it as name=value, such as %s", what, item, example)
+		}
+		if canon != nil {
+			name = canon(name)
 		}
 		if seen[name] {
-			return Objectives{}, fmt.Errorf("objective %s is given twice", name)
+			return fmt.Errorf("%s %s is given twice", what, name)
 		}
 		seen[name] = true
-		if name == "error_rate" {
-			r, err := parseRate(value)
-			if err != nil {
-				return Objectives{}, fmt.Errorf("objective error_rate=%s: %w", value, err)
-			}
-			o.ErrorRate = &r
-			continue
+		if err := each(name, value); err != nil {
+			return err
 		}
-		l, err := parseLatency(name, value)
-		if err != nil {
-			return Objectives{}, err
-		}
-		o.Latency = append(o.Latency, l)
 	}
-	return o, nil
+	return nil
 }
 
 func parseLatency(name, value string) (LatencyObjective, error) {

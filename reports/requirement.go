@@ -40,62 +40,55 @@ const supportedRequirement = "length (tokens, such as 32k), rate (requests per s
 // latency parts are parsed by ParseSLO.
 func ParseRequirement(s string) (Requirement, error) {
 	var r Requirement
-	seen := map[string]bool{}
-	for item := range strings.SplitSeq(s, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		name, value, ok := strings.Cut(item, "=")
-		name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
-		if !ok || name == "" || value == "" {
-			return Requirement{}, fmt.Errorf("requirement part %q: write it as name=value, such as length=32k or rate=4", item)
-		}
+	canon := func(name string) string {
 		if name == "len" || name == "context" {
-			name = "length"
+			return "length"
 		}
 		if name == "chunk_gaps" || strings.HasPrefix(name, "chunk_gaps_") {
-			name = "chunk_gap" + strings.TrimPrefix(name, "chunk_gaps")
+			return "chunk_gap" + strings.TrimPrefix(name, "chunk_gaps")
 		}
-		if seen[name] {
-			return Requirement{}, fmt.Errorf("requirement part %s is given twice", name)
-		}
-		seen[name] = true
+		return name
+	}
+	err := forEachPair(s, "requirement part", "length=32k or rate=4", canon, func(name, value string) error {
 		switch name {
 		case "length":
 			if strings.ContainsAny(value, " \t") {
-				return Requirement{}, fmt.Errorf("requirement length=%s: write one length such as 32k", value)
+				return fmt.Errorf("requirement length=%s: write one length such as 32k", value)
 			}
 			ls, err := corpus.ParseLengths(value)
 			if err != nil {
-				return Requirement{}, fmt.Errorf("requirement length=%s: %w", value, err)
+				return fmt.Errorf("requirement length=%s: %w", value, err)
 			}
 			r.Length = ls[0]
 		case "rate":
 			v, err := parseRequiredRate(value)
 			if err != nil {
-				return Requirement{}, fmt.Errorf("requirement rate=%s: %w", value, err)
+				return fmt.Errorf("requirement rate=%s: %w", value, err)
 			}
 			r.Rate = v
 		case "accuracy":
 			v, err := parseRate(value)
 			if err != nil || v == 0 {
-				return Requirement{}, fmt.Errorf("requirement accuracy=%s: give a fraction above 0 and at most 1, such as 0.9 (or 90%%)", value)
+				return fmt.Errorf("requirement accuracy=%s: give a fraction above 0 and at most 1, such as 0.9 (or 90%%)", value)
 			}
 			r.Accuracy = v
 		case "error_rate":
-			return Requirement{}, fmt.Errorf("requirement part error_rate: a requirement bounds length, rate, latency and accuracy; the error rate is an objective of the run (give it with --slo)")
+			return fmt.Errorf("requirement part error_rate: a requirement bounds length, rate, latency and accuracy; the error rate is an objective of the run (give it with --slo)")
 		default:
 			metric, _, _ := strings.Cut(name, "_p")
 			if !slices.Contains([]string{MetricTTFT, MetricTPOT, MetricE2E, MetricChunkGap}, metric) {
-				return Requirement{}, fmt.Errorf("unknown requirement part %q: supported are %s", name, supportedRequirement)
+				return fmt.Errorf("unknown requirement part %q: supported are %s", name, supportedRequirement)
 			}
 			o, err := ParseSLO(name + "=" + value)
 			if err != nil {
-				return Requirement{}, fmt.Errorf("requirement: %w", err)
+				return fmt.Errorf("requirement: %w", err)
 			}
 			r.Latency = append(r.Latency, o.Latency...)
 		}
+		return nil
+	})
+	if err != nil {
+		return Requirement{}, err
 	}
 	if err := r.Validate(); err != nil {
 		return Requirement{}, err

@@ -39,7 +39,7 @@ func (s *Summary) Text() string {
 		}
 		fmt.Fprintf(&b, "\n%s%s: effective context %s (%s)\n", plain(et.Target), plain(model), eff, et.LimitedBy)
 		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  length\taccuracy\tmax rate\tttft p95\te2e p95\tcost/request\tfirst failure")
+		fmt.Fprintf(tw, "  length\taccuracy\t%s\tttft p95\te2e p95\tcost/request\tfirst failure\n", s.Envelope.MaxRateLabel())
 		for _, el := range et.Lengths {
 			ttft, e2e, cost := "-", "-", "-"
 			if el.At != nil {
@@ -55,6 +55,9 @@ func (s *Summary) Text() string {
 			fmt.Fprintf(tw, "  %d\t%.2f\t%s\t%s\t%s\t%s\t%s\n", el.Length, el.Accuracy, formatMaxRate(el.MaxRate), ttft, e2e, cost, fail)
 		}
 		tw.Flush()
+		if note := s.Envelope.MixNote(); note != "" {
+			fmt.Fprintf(&b, "  %s\n", note)
+		}
 		for _, ts := range s.Targets {
 			if ts.Target == et.Target {
 				if ts.Spend != nil {
@@ -63,13 +66,16 @@ func (s *Summary) Text() string {
 				if sent := truncationSentence(ts); sent != "" {
 					fmt.Fprintf(&b, "  %s\n", sent)
 				}
+				if sent := cacheSentence(ts); sent != "" {
+					fmt.Fprintf(&b, "  %s\n", sent)
+				}
 				if c := ts.Consistency; c.Cases > 0 {
 					noun := "cases"
 					if c.Cases == 1 {
 						noun = "case"
 					}
-					fmt.Fprintf(&b, "  consistency over repeats: %d %s answered more than once, mean agreement %.2f, mean distinct answers %.2f\n",
-						c.Cases, noun, c.MeanAgreement, c.MeanDistinct)
+					fmt.Fprintf(&b, "  %s: %d %s answered more than once, mean agreement %.2f, mean distinct answers %.2f (compared on the values given)\n",
+						c.Label, c.Cases, noun, c.MeanAgreement, c.MeanDistinct)
 				}
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/needlestorm/needlestorm/loadgen"
 )
@@ -46,7 +47,7 @@ func Load(dir string, opts Options) (*Summary, error) {
 	}
 	s.Run.Dir = dir
 	if rerr != nil {
-		s.Run.Note += fmt.Sprintf("; records.jsonl ends in an unreadable line, %d records before it were used (%v)", len(recs), rerr)
+		s.Run.Note = joinNotes(s.Run.Note, fmt.Sprintf("records.jsonl ends in an unreadable line, %d records before it were used (%v)", len(recs), rerr))
 	}
 	return s, nil
 }
@@ -104,4 +105,15 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// joinNotes joins the non-empty notes with "; ".
+func joinNotes(notes ...string) string {
+	var out []string
+	for _, n := range notes {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
 }

@@ -33,11 +33,12 @@ func corpusCommand() *cli.Command {
 			&cli.BoolFlag{Name: "canaries", Usage: "add opening and closing passphrases to detect truncation"},
 			&cli.BoolFlag{Name: "shared-prefix", Usage: "leave out the per-Case preamble that defeats server prefix caches"},
 			&cli.StringFlag{Name: "value-kind", Value: corpus.KindNumber, Usage: "needle values: " + strings.Join(corpus.ValueKinds, ", ") + " (chain always uses numbers)"},
-			&cli.IntFlag{Name: "keys", Usage: "distractor keys (multikey), values (multivalue), keys (multiquery) or hops (chain); 0 = task default"},
+			&cli.IntFlag{Name: "keys", Usage: "distractor keys (multikey), values (multivalue), keys (multiquery) or hops (chain)", DefaultText: "the task's default"},
 			&cli.BoolFlag{Name: "verify", Usage: "re-count every prompt with the tokenizer (slow; the builder is exact without it)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write to this file instead of standard output"},
 		},
-		Action: corpusAction,
+		Action:       corpusAction,
+		OnUsageError: usageError,
 	}
 }
 

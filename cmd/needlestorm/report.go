@@ -21,7 +21,8 @@ func reportCommand() *cli.Command {
 		Description: "Reads DIR/manifest.json and DIR/records.jsonl (nothing else), re-scores every record and\n" +
 			"writes the report, also for an interrupted run. Objectives default to the ones the run\n" +
 			"recorded in its manifest; flags override them.",
-		Flags: objectiveFlags(""),
+		Flags:        objectiveFlags(""),
+		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
 			args, err := trailingFlags(c)
 			if err != nil {
@@ -101,4 +102,10 @@ func trailingFlags(c *cli.Context) ([]string, error) {
 		return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.Name, err), 2)
 	}
 	return positional, nil
+}
+
+// usageError is the OnUsageError of report, sim, corpus and tokens: a flag
+// that does not parse is a usage error, with exit status 2 like the others.
+func usageError(c *cli.Context, err error, _ bool) error {
+	return cli.Exit(fmt.Sprintf("%s: %v (see needlestorm %s --help)", c.Command.Name, err, c.Command.Name), 2)
 }

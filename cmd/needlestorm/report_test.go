@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -170,5 +171,93 @@ func TestReportCommandPricesFromManifest(t *testing.T) {
 	want := (20*1007 + 20*4007 + 2*40*6) / 1e6
 	if math.Abs(s.Spend-want) > 1e-9 || s.Currency != "EUR" {
 		t.Errorf("spend %v %s, want %v EUR", s.Spend, s.Currency, want)
+	}
+}
+
+// TestHelpDefaultsEveryCommand checks every command's --help: each flag
+// shows at most one default, no zero default that means something else, and
+// the sim profile table has no blank cell.
+func TestHelpDefaultsEveryCommand(t *testing.T) {
+	app := newApp()
+	for _, cmd := range app.Commands {
+		t.Run(cmd.Name, func(t *testing.T) {
+			out, _, err := runTestApp(t, cmd.Name, "--help")
+			if err != nil {
+				t.Fatal(err)
+			}
+			flags := 0
+			for _, l := range strings.Split(out, "\n") {
+				l = strings.TrimSpace(l)
+				if !strings.HasPrefix(l, "--") {
+					continue
+				}
+				flags++
+				if n := strings.Count(l, "(default"); n > 1 {
+					t.Errorf("%d defaults: %s", n, l)
+				}
+				for _, zero := range []string{"(default: 0)", "(default: 0s)"} {
+					if strings.Contains(l, zero) {
+						t.Errorf("a zero default that means something else: %s", l)
+					}
+				}
+			}
+			if flags < len(cmd.VisibleFlags()) {
+				t.Errorf("found %d flag lines for %d flags in the help:\n%s", flags, len(cmd.VisibleFlags()), out)
+			}
+		})
+	}
+}
+
+func TestSimProfileTableHasNoBlankCell(t *testing.T) {
+	lines := strings.Split(strings.TrimRight(profileTable(), "\n"), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("profile table too short:\n%s", profileTable())
+	}
+	// tabwriter aligns every cell with its header: a profile's cell starts
+	// where its name does.
+	header := lines[0]
+	var starts []int
+	for i := 1; i < len(header); i++ {
+		if header[i] != ' ' && header[i-1] == ' ' {
+			starts = append(starts, i)
+		}
+	}
+	if len(starts) < 3 {
+		t.Fatalf("header %q: want a flag column, profile columns and a meaning", header)
+	}
+	for _, l := range lines[1:] {
+		for _, at := range starts {
+			if at >= len(l) || l[at] == ' ' {
+				t.Errorf("row with a blank cell under %q: %s", strings.Fields(header[at:])[0], l)
+			}
+		}
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	tests := [][]string{
+		{"report"},
+		{"report", "a", "b"},
+		{"report", "--nope", "x"},
+		{"corpus", "extra"},
+		{"corpus", "--nope"},
+		{"corpus", "--lengths", "x"},
+		{"tokens", "a", "b"},
+		{"tokens", "--encoding", "nope"},
+		{"tokens", "--nope"},
+		{"sim", "extra"},
+		{"sim", "--nope"},
+		{"sim", "--profile", "nope"},
+		{"sim", "--listen", "0.0.0.0:1"},
+		{"sim", "--listen", "127.0.0.1:0", "--overflow", "sideways"},
+	}
+	for _, args := range tests {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, _, err := runTestApp(t, args...)
+			var ec cli.ExitCoder
+			if !errors.As(err, &ec) || ec.ExitCode() != 2 {
+				t.Errorf("error %v: want a usage error with exit status 2", err)
+			}
+		})
 	}
 }

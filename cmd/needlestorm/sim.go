@@ -39,8 +39,9 @@ func simCommand() *cli.Command {
 			"injected faults. Every number of the profile can be overridden by its flag.\n" +
 			"Responses carry X-Sim-* headers with the server's own timings in simulated seconds.\n\n" +
 			"Profiles:\n\n" + profileTable(),
-		Flags:  flags,
-		Action: runSim,
+		Flags:        flags,
+		Action:       runSim,
+		OnUsageError: usageError,
 	}
 }
 
@@ -140,19 +141,22 @@ func runSim(c *cli.Context) error {
 		return err
 	}
 	if c.NArg() > 0 {
-		return fmt.Errorf("sim takes no arguments, got %q: give numbers as flags, e.g. --max-seqs 8", c.Args().Slice())
+		return cli.Exit(fmt.Sprintf("sim takes no arguments, got %q: give numbers as flags, e.g. --max-seqs 8", c.Args().Slice()), 2)
 	}
 	cfg, err := sim.Profile(c.String("profile"))
 	if err != nil {
-		return err
+		return cli.Exit(fmt.Sprintf("--profile: %v", err), 2)
 	}
 	applyOverrides(c, &cfg)
+	if err := cfg.Validate(); err != nil {
+		return cli.Exit("simulator configuration: "+err.Error(), 2)
+	}
 	addr := c.String("listen")
 	opts := []sim.Option{sim.WithAddr(addr), sim.WithLogger(slog.New(slog.NewTextHandler(c.App.ErrWriter, nil)))}
 	if c.Bool("allow-remote") {
 		opts = append(opts, sim.WithRemote())
 	} else if err := sim.CheckLoopback(addr); err != nil {
-		return fmt.Errorf("%w (pass --allow-remote to listen on other interfaces)", err)
+		return cli.Exit(fmt.Sprintf("--listen: %v (pass --allow-remote to listen on other interfaces)", err), 2)
 	}
 
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)

@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/urfave/cli/v2"
 
 	"github.com/needlestorm/needlestorm/loadgen/sim"
 )
@@ -41,9 +44,14 @@ func TestSimRefusesRemoteAndBadInput(t *testing.T) {
 	for _, tt := range tests {
 		app := newApp()
 		app.Writer, app.ErrWriter = io.Discard, io.Discard
+		app.ExitErrHandler = func(*cli.Context, error) {} // report the exit status, do not exit
 		err := app.Run(append([]string{"needlestorm", "sim"}, tt.args...))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("sim %v: %v, want an error about %q", tt.args, err, tt.want)
+		}
+		var ec cli.ExitCoder
+		if !errors.As(err, &ec) || ec.ExitCode() != 2 {
+			t.Errorf("sim %v: %v, want a usage error with exit status 2", tt.args, err)
 		}
 	}
 }

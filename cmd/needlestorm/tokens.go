@@ -22,7 +22,8 @@ func tokensCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "encoding", Aliases: []string{"e"}, Value: corpus.DefaultEncoding, Usage: "tokenizer encoding: " + strings.Join(corpus.Encodings, " or ")},
 		},
-		Action: tokensAction,
+		Action:       tokensAction,
+		OnUsageError: usageError,
 	}
 }
 

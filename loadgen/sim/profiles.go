@@ -14,6 +14,7 @@ func profiles() map[string]Config {
 		// fast is for tests: tiny latencies, large limits, faithful answers.
 		"fast": {
 			Model:            "sim-fast",
+			Metadata:         MetadataVLLM, // window as max_model_len in /v1/models
 			Encoding:         "cl100k_base",
 			ContextWindow:    1_000_000, // tokens: nothing a test sends overflows
 			Overflow:         OverflowReject,
@@ -43,6 +44,7 @@ func profiles() map[string]Config {
 		// 80 GB GPU with --max-model-len 32768.
 		"vllm-8b": {
 			Model:            "sim-vllm-8b",
+			Metadata:         MetadataVLLM, // window as max_model_len in /v1/models
 			Encoding:         "cl100k_base",
 			ContextWindow:    32_768, // tokens: --max-model-len
 			Overflow:         OverflowReject,
