@@ -15,6 +15,7 @@ import (
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/loadgen/sim"
+	"github.com/needlestorm/needlestorm/probes"
 	"github.com/needlestorm/needlestorm/reports"
 )
 
@@ -29,7 +30,8 @@ import (
 //     listed, the context window and token calibration (loadgen.Preflight),
 //     each report written to Log. An unreachable target or an unlisted model
 //     stops the campaign here, before any load and before the run directory
-//     is created. Lengths beyond a target's window are flagged, and left
+//     is created (a directory that already holds a run, without Overwrite,
+//     is refused before anything starts). Lengths beyond a target's window are flagged, and left
 //     out for that target with SkipTooLong;
 //  4. the run: one manifest.json (every target, the corpus, the schedule or
 //     the search, the objectives, the preflight reports, the budget) and
@@ -56,6 +58,11 @@ import (
 // template overhead.
 func (c *Campaign) Execute(ctx context.Context, dir string, o ExecOptions) (*Result, error) {
 	o.defaults()
+	// A directory that cannot take the run stops it before simulators
+	// start and preflight spends its calibration requests.
+	if err := loadgen.CheckRunDir(dir, o.Overwrite); err != nil {
+		return nil, err
+	}
 	plan, err := c.Plan(ctx)
 	if err != nil {
 		return nil, err
@@ -98,6 +105,13 @@ type ExecOptions struct {
 	Tool, Version string
 	// Overwrite replaces a run already in the directory.
 	Overwrite bool
+	// NonceSalt, when set, is the salt of the requests' cache-busting
+	// nonces (loadgen.NonceSalt), such as a manifest's nonce_salt to send
+	// a run's prompts again; by default each run draws its own.
+	NonceSalt *uint64
+	// Tolerance is the truncation tolerance in tokens the live verdicts use
+	// (0: probes' default), as reports.Options.Tolerance is the report's.
+	Tolerance int
 	// MaxInFlight caps the requests in flight (0: loadgen's default).
 	MaxInFlight int
 	// Grace is how long requests in flight may finish after an interruption
@@ -481,6 +495,14 @@ func (m manifestTarget) MarshalJSON() ([]byte, error) {
 	return json.Marshal(a)
 }
 
+// manifestCorpus is the corpus as the manifest records it: the matrix's
+// fields, and corpus.repeats when given (reports label the agreement of
+// repeated answers by it).
+type manifestCorpus struct {
+	corpus.Matrix
+	Repeats int `json:"repeats,omitempty"`
+}
+
 func (e *execution) manifestTargets() []manifestTarget {
 	out := make([]manifestTarget, len(e.turns))
 	for i, t := range e.turns {
@@ -525,7 +547,7 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 
 	opts := []loadgen.Option{
 		loadgen.Tool(e.o.Tool, e.o.Version),
-		loadgen.Asked(e.manifestTargets(), e.matrix),
+		loadgen.Asked(e.manifestTargets(), manifestCorpus{Matrix: e.matrix, Repeats: c.Corpus.Repeats}),
 		loadgen.Objectives(obj),
 		loadgen.Seed(c.Seed()),
 		loadgen.Overwrite(e.o.Overwrite),
@@ -537,6 +559,9 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 	}
 	if e.o.Grace != nil {
 		opts = append(opts, loadgen.Grace(*e.o.Grace))
+	}
+	if e.o.NonceSalt != nil {
+		opts = append(opts, loadgen.NonceSalt(*e.o.NonceSalt))
 	}
 	session, err := loadgen.OpenSession(dir, opts...)
 	if err != nil {
@@ -704,6 +729,7 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 
 	counter := &recordCounter{}
 	opts := []loadgen.Option{loadgen.Model(cfg.Model), loadgen.Observe(counter)}
+	opts = append(opts, loadgen.ScoreCalibration(e.scoreCalibration(t)))
 	progressDone := make(chan struct{})
 	progressCtx, endProgress := context.WithCancel(context.WithoutCancel(ctx))
 	if e.o.Progress {
@@ -729,6 +755,20 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 		fmt.Fprintf(e.o.Log, "target %s: search at %s: %s\n", cfg.Name, corpus.FormatLength(r.Length), describeSearch(r))
 	}
 	return err
+}
+
+// scoreCalibration is what the live verdicts of t's records know of its
+// token accounting: the truncation tolerance, and the template overhead
+// preflight measured when it calibrated the target. Without the overhead a
+// lost canary is judged a truncation even when the server's count shows
+// that the whole prompt arrived, and the report (which measures the
+// overhead over the run's records) would relabel the record later.
+func (e *execution) scoreCalibration(t *turn) probes.Calibration {
+	cal := probes.Calibration{Tolerance: e.o.Tolerance}
+	if rep := t.res.Preflight; rep != nil && rep.Calibrated {
+		cal.Overhead, cal.OverheadKnown = rep.TemplateOverhead, true
+	}
+	return cal
 }
 
 // describeSearch says in one line what a length's search found.

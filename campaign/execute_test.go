@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/probes"
 	"github.com/needlestorm/needlestorm/reports"
 )
 
@@ -233,5 +238,122 @@ func TestStepJudge(t *testing.T) {
 				t.Errorf("verdict %+v, want pass %v with a reason containing %q", v, tt.wantPass, tt.reason)
 			}
 		})
+	}
+}
+
+// TestExecuteLiveVerdicts: a simulator that misses often (so that some
+// answers hold one canary and lack the other) and never truncates. With
+// preflight's template overhead the live verdicts see that the server
+// counted every prompt in full, so none is server_truncated and each is
+// what the report judges with the overhead known; without preflight the
+// lost canaries read as truncations.
+func TestExecuteLiveVerdicts(t *testing.T) {
+	const text = `
+name: verdicts
+targets:
+  - {name: s, kind: sim, sim_profile: fast, time_scale: 0, sim: {template_overhead: 10, base_accuracy: 0.5}}
+corpus:
+  lengths: [1000]
+  depths: [0, 50, 100]
+  samples: 6
+  canaries: true
+load:
+  stages:
+    - {rate: 100}
+`
+	salt := uint64(11)
+	tests := []struct {
+		name        string
+		noPreflight bool
+		wantCut     bool // some records are live server_truncated
+	}{
+		{"calibrated by preflight", false, false},
+		{"no preflight", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, m, recs, log := executeTest(t, text, ExecOptions{NoPreflight: tt.noPreflight, NonceSalt: &salt})
+			if res.Run.Status != loadgen.StatusComplete || len(recs) != 18 {
+				t.Fatalf("status %s, %d records\n%s", res.Run.Status, len(recs), log)
+			}
+			if m.NonceSalt != salt {
+				t.Errorf("manifest nonce salt %d, want the %d given", m.NonceSalt, salt)
+			}
+			known := probes.Calibration{Overhead: 10, OverheadKnown: true}
+			cut, canaryLost := 0, 0
+			for _, r := range recs {
+				if r.PromptTokensServer != r.PromptTokensClient+10 {
+					t.Fatalf("%s: the server counted %d of %d client tokens, want all and the template's 10", r.CaseID, r.PromptTokensServer, r.PromptTokensClient)
+				}
+				c := &corpus.Case{Expected: r.Expected, NeedleTokenIndex: r.NeedleTokenIndex, Canaries: &corpus.Canaries{Head: r.CanaryHead, Tail: r.CanaryTail}}
+				facts := probes.ResponseFacts{
+					Answer: r.Answer, FinishReason: r.FinishReason, ErrorClass: r.ErrorClass, Error: r.Error, Status: r.Status,
+					PromptTokensClient: r.PromptTokensClient, PromptTokensServer: r.PromptTokensServer,
+				}
+				if probes.Judge(c, facts).Attribution == probes.AttrServerTruncated {
+					canaryLost++
+				}
+				if r.Attribution == probes.AttrServerTruncated {
+					cut++
+				}
+				facts.Calibration = known
+				if want := probes.Judge(c, facts).Attribution; !tt.noPreflight && r.Attribution != want {
+					t.Errorf("%s: live attribution %s, the report's %s (answer %q)", r.CaseID, r.Attribution, want, r.Answer)
+				}
+			}
+			if canaryLost == 0 {
+				t.Fatalf("no answer lost a canary, so the test proves nothing: change the salt or the accuracy")
+			}
+			if (cut > 0) != tt.wantCut {
+				t.Errorf("%d of %d records live server_truncated (%d lost a canary), want some: %v", cut, len(recs), canaryLost, tt.wantCut)
+			}
+		})
+	}
+}
+
+// TestExecuteRefusesRunDir: a directory that already holds a run is refused
+// before any simulator starts or any request (preflight's included) reaches
+// a target, and the run in it is left as it was.
+func TestExecuteRefusesRunDir(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "not here", http.StatusNotFound)
+	}))
+	defer srv.Close()
+	c, err := Parse("test.yaml", []byte(`
+name: held
+targets:
+  - {name: local, kind: sim, sim_profile: fast, time_scale: 0}
+  - {name: remote, kind: openai, base_url: `+srv.URL+`/v1, model: m}
+corpus:
+  lengths: [300]
+load:
+  stages:
+    - {rate: 10, requests: 2}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	old := []byte(`{"seq":1}` + "\n")
+	if err := os.WriteFile(filepath.Join(dir, loadgen.RecordsFile), old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var log bytes.Buffer
+	res, err := c.Execute(ctx, dir, ExecOptions{Log: &log})
+	if !errors.Is(err, loadgen.ErrRunExists) || !strings.Contains(err.Error(), "--overwrite") || res != nil {
+		t.Fatalf("Execute: %v (result %v), want the directory refused", err, res)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d requests reached the target before the directory was refused", n)
+	}
+	if strings.Contains(log.String(), "started the built-in simulator") {
+		t.Errorf("a simulator started before the directory was refused:\n%s", log.String())
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, loadgen.RecordsFile)); err != nil || !bytes.Equal(got, old) {
+		t.Errorf("the run in the directory was changed: %q, %v", got, err)
 	}
 }

@@ -2,6 +2,8 @@ package loadgen
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -54,8 +56,15 @@ type runConfig struct {
 	model       string
 	seed        int64
 	observers   []Observer
+	// score is the scorer given with Score; nil means probes.Judge with
+	// calibration (see ScoreCalibration).
 	score       ScoreFunc
+	calibration probes.Calibration
 	spin        time.Duration
+	// nonceSalt is mixed into every request's nonce (see nonced); set
+	// says it was chosen, by NonceSalt or by drawing it for the run.
+	nonceSalt    uint64
+	nonceSaltSet bool
 
 	// Runner only.
 	tool, version   string
@@ -70,7 +79,6 @@ func defaultRunConfig() runConfig {
 	return runConfig{
 		maxInFlight: DefaultMaxInFlight,
 		grace:       DefaultGrace,
-		score:       judgeRecord,
 		spin:        defaultSpinWindow,
 		tool:        "needlestorm",
 		version:     "dev",
@@ -98,8 +106,39 @@ func Observe(obs ...Observer) Option {
 	return func(c *runConfig) { c.observers = append(c.observers, obs...) }
 }
 
-// Score replaces the scorer of answers (by default a strict match).
+// Score replaces the scorer of answers (by default probes.Judge: a strict
+// match, and the attribution of a wrong answer).
 func Score(fn ScoreFunc) Option { return func(c *runConfig) { c.score = fn } }
+
+// ScoreCalibration gives the default scorer what is known of the target's
+// token accounting, such as the template overhead preflight measured, so
+// that live verdicts (records.jsonl, live metrics, the running accuracy)
+// attribute failures as the report will: without it a lost canary counts as
+// a truncation even when the server's token count shows that the whole
+// prompt arrived. It has no effect on a scorer given with Score.
+func ScoreCalibration(cal probes.Calibration) Option {
+	return func(c *runConfig) { c.calibration = cal }
+}
+
+// NonceSalt sets the salt mixed into every request's cache-busting nonce
+// (see NewDispatcher). By default each run draws a random one, so that
+// rerunning a campaign against a long-lived server never sends a prompt its
+// prefix cache has already seen; the manifest records it as nonce_salt, and
+// giving it again reproduces a run's prompts exactly. With salt 0 the nonce
+// is the record's Seq alone, as in runs written before salts existed.
+func NonceSalt(salt uint64) Option {
+	return func(c *runConfig) { c.nonceSalt, c.nonceSaltSet = salt, true }
+}
+
+// drawNonceSalt gives cfg a random nonce salt unless one was chosen.
+func (c *runConfig) drawNonceSalt() {
+	if c.nonceSaltSet {
+		return
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it crashes instead)
+	c.nonceSalt, c.nonceSaltSet = binary.LittleEndian.Uint64(b[:]), true
+}
 
 // SpinWindow sets how long before a scheduled send the dispatcher stops
 // waiting on the runtime's timers and waits precisely instead (on Linux a
@@ -125,12 +164,14 @@ type Dispatcher struct {
 // NewDispatcher returns a Dispatcher that cycles through cases in order
 // (cases × repeats) in every stage and writes records to sink. Every request
 // of a Case with a cache-busting preamble is sent with a preamble of its own,
-// drawn from its Seq (see nonced).
+// drawn from its Seq and the dispatcher's nonce salt (see nonced): a random
+// one unless NonceSalt gives it.
 func NewDispatcher(t Target, cases []corpus.Case, sink RecordSink, opts ...Option) (*Dispatcher, error) {
 	cfg := defaultRunConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.drawNonceSalt()
 	return newDispatcher(t, cases, sink, cfg)
 }
 
@@ -148,7 +189,8 @@ func newDispatcher(t Target, cases []corpus.Case, sink RecordSink, cfg runConfig
 		return nil, fmt.Errorf("the grace period must not be negative, got %s", cfg.grace)
 	}
 	if cfg.score == nil {
-		cfg.score = judgeRecord
+		cal := cfg.calibration
+		cfg.score = func(c *corpus.Case, rec *Record) probes.Verdict { return judgeRecord(c, rec, cal) }
 	}
 	return &Dispatcher{
 		target: t,
@@ -168,6 +210,10 @@ func (d *Dispatcher) HeldBack() int64 { return d.heldBack.Load() }
 
 // InFlight is the number of requests in flight now.
 func (d *Dispatcher) InFlight() int { return len(d.slots) }
+
+// NonceSalt is the salt mixed into the nonce of every request (see
+// NonceSalt).
+func (d *Dispatcher) NonceSalt() uint64 { return d.cfg.nonceSalt }
 
 // Run runs the schedule's stages in order. Between stages it waits for the
 // requests in flight to finish, so each stage is measured alone. When ctx is
@@ -451,7 +497,7 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time) {
 	if c.Canaries != nil {
 		rec.CanaryHead, rec.CanaryTail = c.Canaries.Head, c.Canaries.Tail
 	}
-	send, err := nonced(c, seq)
+	send, err := nonced(c, seq, d.cfg.nonceSalt)
 	if err != nil {
 		r.stop(err)
 		return
@@ -487,19 +533,26 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time) {
 
 // nonced returns the Case to send as request seq: unless c was built with a
 // shared prefix, a copy whose cache-busting preamble is drawn afresh from
-// (seed, Case id, seq) with the same token count (corpus.Case.WithNonce), so
-// that repeats of a Case never send the same prompt and a server's prefix
-// cache cannot make them cheap. The record's Seq is the nonce: the prompt
-// sent is reproducible from the Case and the record, and sequence numbers
-// continue across the dispatches of one session, so no two requests of a run
-// share a preamble. A Case with no preamble (made by hand rather than by
-// corpus.Builder) is sent as it is. The copy costs one copy of the user
-// content (about 0.3 ms for a 128k-token prompt, 3 ms for 1M).
-func nonced(c *corpus.Case, seq int64) (*corpus.Case, error) {
+// (seed, Case id, seq XOR salt) with the same token count
+// (corpus.Case.WithNonce), so that repeats of a Case never send the same
+// prompt and a server's prefix cache cannot make them cheap. The run's
+// random salt keeps it so across runs too: without it a rerun of the same
+// campaign would send the same prompts as the last run, which a long-lived
+// server still holds in its cache. XOR with a fixed salt is a bijection that
+// maps the sequence numbers 1..n into one aligned block of fewer than 2n
+// numbers, so distinct sequence numbers keep WithNonce's guarantee of
+// distinct preambles (for up to half its tens of millions of choices).
+// The prompt sent is reproducible from the Case, the record's Seq and the
+// manifest's nonce_salt; sequence numbers continue across the dispatches of
+// one session, so no two requests of a run share a preamble. A Case with no
+// preamble (made by hand rather than by corpus.Builder) is sent as it is.
+// The copy costs one copy of the user content (about 0.3 ms for a
+// 128k-token prompt, 3 ms for 1M).
+func nonced(c *corpus.Case, seq int64, salt uint64) (*corpus.Case, error) {
 	if c.SharedPrefix {
 		return c, nil
 	}
-	nc, err := c.WithNonce(uint64(seq))
+	nc, err := c.WithNonce(uint64(seq) ^ salt)
 	switch {
 	case err == nil:
 		return &nc, nil
@@ -540,10 +593,12 @@ func sleepUntil(ctx context.Context, timer *time.Timer, at time.Time, spin time.
 }
 
 // judgeRecord is the default scorer: probes.Judge over the record's
-// response. Live verdicts use no template-overhead calibration (it is not
-// known until the shortest prompts have been answered); reports re-judge
-// every record with the overhead measured over the whole run.
-func judgeRecord(c *corpus.Case, rec *Record) probes.Verdict {
+// response, with cal as the target's token accounting. Without a
+// calibration (ScoreCalibration) the overhead is unknown while the run is
+// live; reports re-judge every record with the overhead measured over the
+// whole run, which agrees with preflight's on a target whose chat template
+// does not change.
+func judgeRecord(c *corpus.Case, rec *Record, cal probes.Calibration) probes.Verdict {
 	return probes.Judge(c, probes.ResponseFacts{
 		Answer:             rec.Answer,
 		FinishReason:       rec.FinishReason,
@@ -552,5 +607,6 @@ func judgeRecord(c *corpus.Case, rec *Record) probes.Verdict {
 		Status:             rec.Status,
 		PromptTokensClient: rec.PromptTokensClient,
 		PromptTokensServer: rec.PromptTokensServer,
+		Calibration:        cal,
 	})
 }

@@ -374,23 +374,31 @@ func TestRecordFields(t *testing.T) {
 // response fact the probes need to probes.Judge: each row differs from a
 // plain miss only in one fact, and must come out with that fact's label.
 func TestDefaultScorer(t *testing.T) {
+	canaries := &corpus.Canaries{Head: "HEADMARK-77", Tail: "TAILMARK-88"}
 	tests := []struct {
 		name     string
 		expected []string
 		rec      Record
+		canaries *corpus.Canaries
+		cal      probes.Calibration
 		correct  bool
 		attr     string
 	}{
-		{"all present", []string{"4217", "Blue"}, Record{Answer: "blue and 4217"}, true, probes.AttrCorrect},
-		{"one of two", []string{"4217", "blue"}, Record{Answer: "4217"}, false, probes.AttrModelMissed},
-		{"error class", []string{"4217"}, Record{ErrorClass: ErrTimeout}, false, probes.AttrError},
-		{"context overflow", []string{"4217"}, Record{ErrorClass: ErrContextOverflow, Status: 400}, false, probes.AttrRejected},
-		{"finish length", []string{"4217"}, Record{Answer: "Let me think", FinishReason: "length"}, false, probes.AttrCutOff},
-		{"server kept less", []string{"4217"}, Record{Answer: "no idea", PromptTokensClient: 4096, PromptTokensServer: 2048}, false, probes.AttrServerTruncated},
+		{"all present", []string{"4217", "Blue"}, Record{Answer: "blue and 4217"}, nil, probes.Calibration{}, true, probes.AttrCorrect},
+		{"one of two", []string{"4217", "blue"}, Record{Answer: "4217"}, nil, probes.Calibration{}, false, probes.AttrModelMissed},
+		{"error class", []string{"4217"}, Record{ErrorClass: ErrTimeout}, nil, probes.Calibration{}, false, probes.AttrError},
+		{"context overflow", []string{"4217"}, Record{ErrorClass: ErrContextOverflow, Status: 400}, nil, probes.Calibration{}, false, probes.AttrRejected},
+		{"finish length", []string{"4217"}, Record{Answer: "Let me think", FinishReason: "length"}, nil, probes.Calibration{}, false, probes.AttrCutOff},
+		{"server kept less", []string{"4217"}, Record{Answer: "no idea", PromptTokensClient: 4096, PromptTokensServer: 2048}, nil, probes.Calibration{}, false, probes.AttrServerTruncated},
+		// The head canary is missing from an answer that holds the tail's:
+		// without a calibration that is a cut; with the overhead known, the
+		// server's count shows that the whole prompt arrived.
+		{"canary lost, overhead unknown", []string{"4217"}, Record{Answer: "TAILMARK-88 and 9999", PromptTokensClient: 1000, PromptTokensServer: 1010}, canaries, probes.Calibration{}, false, probes.AttrServerTruncated},
+		{"canary lost, counts intact", []string{"4217"}, Record{Answer: "TAILMARK-88 and 9999", PromptTokensClient: 1000, PromptTokensServer: 1010}, canaries, probes.Calibration{Overhead: 10, OverheadKnown: true}, false, probes.AttrModelMissed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := judgeRecord(&corpus.Case{Expected: tt.expected}, &tt.rec)
+			got := judgeRecord(&corpus.Case{Expected: tt.expected, Canaries: tt.canaries}, &tt.rec, tt.cal)
 			if got.Correct != tt.correct || got.Attribution != tt.attr {
 				t.Errorf("got correct=%v attribution=%q, want %v %q (%+v)", got.Correct, got.Attribution, tt.correct, tt.attr, got)
 			}
@@ -561,8 +569,8 @@ func nonceCases(t *testing.T) []corpus.Case {
 }
 
 // TestDispatchNonce: every request of a Case with a preamble is sent with
-// its own preamble, nonce = Seq (so the prompt is reproducible from the
-// record), the same token count and the same rest of the prompt; a
+// its own preamble, nonce = Seq XOR the dispatcher's salt (so the prompt is
+// reproducible from the record and the salt), the same token count and the same rest of the prompt; a
 // shared-prefix Case and a hand-made Case are sent as they are; the
 // dispatcher's Cases are left alone.
 func TestDispatchNonce(t *testing.T) {
@@ -585,6 +593,7 @@ func TestDispatchNonce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	salt := d.NonceSalt()
 	const n = 24
 	if err := d.Run(ctx, Schedule{{Kind: StageConcurrency, Concurrency: 3, Requests: n}}); err != nil {
 		t.Fatal(err)
@@ -614,12 +623,12 @@ func TestDispatchNonce(t *testing.T) {
 				t.Errorf("seq %d: case %s was changed before sending", r.Seq, c.ID)
 			}
 		default:
-			want, err := c.WithNonce(uint64(r.Seq))
+			want, err := c.WithNonce(uint64(r.Seq) ^ salt)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if sent != want.Messages[1].Content {
-				t.Errorf("seq %d: case %s was not sent with nonce %d", r.Seq, c.ID, r.Seq)
+				t.Errorf("seq %d: case %s was not sent with nonce seq ^ salt %#x", r.Seq, c.ID, salt)
 			}
 			if sent == orig[i] || !strings.HasPrefix(sent, "Archive reference ") {
 				t.Errorf("seq %d: case %s sent with its built preamble or none: %.60q", r.Seq, c.ID, sent)
@@ -722,6 +731,124 @@ func TestDispatchCacheSim(t *testing.T) {
 				}
 				if r.CachedTokens < tt.min || r.CachedTokens > tt.max {
 					t.Errorf("repeat %d: %d cached tokens, want %d to %d", r.Repeat, r.CachedTokens, tt.min, tt.max)
+				}
+			}
+		})
+	}
+}
+
+// TestDispatchNonceSalt: a dispatcher draws a random salt unless NonceSalt
+// gives one, and the salt picks the preamble each Seq is sent with: salt 0
+// sends nonce Seq, as before salts existed, and another salt other prompts.
+func TestDispatchNonceSalt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := nonceCases(t)[0]
+	tests := []struct {
+		name   string
+		opts   []Option
+		salt   uint64 // the salt NonceSalt gave, when given
+		random bool
+	}{
+		{"random", nil, 0, true},
+		{"zero", []Option{NonceSalt(0)}, 0, false},
+		{"given", []Option{NonceSalt(0xdeadbeefcafef00d)}, 0xdeadbeefcafef00d, false},
+	}
+	others := map[uint64]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tgt := &captureTarget{users: map[int64]string{}}
+			d, err := NewDispatcher(tgt, []corpus.Case{c}, &memSink{}, tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.random && d.NonceSalt() != tt.salt {
+				t.Errorf("salt %#x, want %#x", d.NonceSalt(), tt.salt)
+			}
+			if err := d.Run(ctx, Schedule{{Kind: StageConcurrency, Concurrency: 1, Requests: 3}}); err != nil {
+				t.Fatal(err)
+			}
+			for seq := int64(1); seq <= 3; seq++ {
+				want, err := c.WithNonce(uint64(seq) ^ d.NonceSalt())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tgt.users[seq] != want.Messages[1].Content {
+					t.Errorf("seq %d was not sent with nonce seq ^ %#x", seq, d.NonceSalt())
+				}
+			}
+			if prev, dup := others[d.NonceSalt()]; dup {
+				t.Errorf("salt %#x again, as in %q", d.NonceSalt(), prev)
+			}
+			others[d.NonceSalt()] = tt.name
+			if tt.random {
+				d2, err := NewDispatcher(tgt, []corpus.Case{c}, &memSink{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d2.NonceSalt() == d.NonceSalt() {
+					t.Errorf("two dispatchers drew the same salt %#x", d.NonceSalt())
+				}
+			}
+		})
+	}
+}
+
+// factsTarget answers every request with fixed facts: the answer, and the
+// server's prompt count as the client's plus overhead.
+type factsTarget struct {
+	answer   string
+	overhead int
+}
+
+func (f factsTarget) Name() string { return "facts" }
+
+func (f factsTarget) Send(_ context.Context, c *corpus.Case, rec *Record) {
+	rec.SentAt = time.Now()
+	rec.Status, rec.FinishReason, rec.OutputTokens = 200, "stop", 4
+	rec.Answer = f.answer
+	rec.PromptTokensServer = c.PromptTokens + f.overhead
+	rec.E2E = Seconds(time.Millisecond)
+}
+
+// TestDispatchScoreCalibration: with the target's template overhead known
+// (ScoreCalibration, as a campaign passes preflight's), a wrong answer that
+// lacks the head canary but whose prompt the server counted in full is the
+// model's miss live, as the report judges it; without it the lost canary
+// reads as a truncation. A scorer given with Score is left alone.
+func TestDispatchScoreCalibration(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	known := probes.Calibration{Overhead: 10, OverheadKnown: true}
+	custom := func(*corpus.Case, *Record) probes.Verdict { return probes.Verdict{Attribution: "custom"} }
+	tests := []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"overhead unknown", nil, probes.AttrServerTruncated},
+		{"overhead known", []Option{ScoreCalibration(known)}, probes.AttrModelMissed},
+		{"overhead known, counts short", []Option{ScoreCalibration(probes.Calibration{Overhead: 80, OverheadKnown: true})}, probes.AttrServerTruncated},
+		{"own scorer", []Option{ScoreCalibration(known), Score(custom)}, "custom"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := testCases(1) // 1000 tokens, canaries "h" and "t", expects 4000
+			sink := &memSink{}
+			d, err := NewDispatcher(factsTarget{answer: "t, and the value is 9999", overhead: 10}, cs, sink, tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Run(ctx, Schedule{{Kind: StageConcurrency, Concurrency: 1, Requests: 2}}); err != nil {
+				t.Fatal(err)
+			}
+			recs := sink.records()
+			if len(recs) != 2 {
+				t.Fatalf("%d records, want 2", len(recs))
+			}
+			for _, r := range recs {
+				if r.PromptTokensServer != 1010 || r.Attribution != tt.want || r.Correct {
+					t.Errorf("seq %d: %d server tokens, attribution %q (correct %v), want 1010, %q", r.Seq, r.PromptTokensServer, r.Attribution, r.Correct, tt.want)
 				}
 			}
 		})

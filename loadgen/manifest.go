@@ -38,6 +38,11 @@ type Manifest struct {
 	Reason string `json:"reason,omitempty"`
 	// Records is the number of records written.
 	Records int64 `json:"records"`
+	// NonceSalt is the salt mixed into every request's cache-busting nonce
+	// (loadgen.NonceSalt): the prompt a record was sent is its Case with
+	// the preamble of nonce Seq XOR NonceSalt. 0 in manifests written
+	// before the salt existed, whose nonce was the Seq alone.
+	NonceSalt uint64 `json:"nonce_salt"`
 	// Targets, Corpus, Schedule and Objectives hold what was asked. They are
 	// kept as raw JSON here so that each package owns its own part's schema.
 	Targets    json.RawMessage `json:"targets,omitempty"`

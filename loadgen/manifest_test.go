@@ -13,7 +13,7 @@ import (
 func TestManifestRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	m := &Manifest{Tool: "needlestorm", Version: "v1", StartedAt: time.Now().UTC(), Status: StatusInterrupted,
-		Reason: "received interrupt", Records: 12, Objectives: json.RawMessage(`{"accuracy":0.9}`)}
+		Reason: "received interrupt", Records: 12, NonceSalt: 0xdeadbeefcafef00d, Objectives: json.RawMessage(`{"accuracy":0.9}`)}
 	if err := WriteManifest(dir, m); err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestManifestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Schema != ManifestSchema || got.Status != StatusInterrupted || got.Reason != m.Reason || got.Records != 12 ||
-		!got.StartedAt.Equal(m.StartedAt) || obj.String() != `{"accuracy":0.9}` {
+		got.NonceSalt != m.NonceSalt || !got.StartedAt.Equal(m.StartedAt) || obj.String() != `{"accuracy":0.9}` {
 		t.Errorf("read back %+v, want %+v", got, m)
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".manifest-*")); len(left) != 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -183,15 +184,52 @@ type Session struct {
 // OpenSession creates dir (which must not already hold a run unless
 // Overwrite) and starts a run in it: records.jsonl is created and the
 // manifest written with status "running". Options are those of NewRunner:
-// Tool, Asked, Objectives and Overwrite describe the run; Model, Observe,
-// Score, Seed, MaxInFlight, Grace and SpinWindow apply to every Dispatch and
-// Search (each may add its own).
+// Tool, Asked, Objectives and Overwrite describe the run; NonceSalt (by
+// default a random salt, recorded in the manifest) is the run's; Model,
+// Observe, Score, ScoreCalibration, Seed, MaxInFlight, Grace and SpinWindow
+// apply to every Dispatch and Search (each may add its own).
 func OpenSession(dir string, opts ...Option) (*Session, error) {
 	cfg := defaultRunConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
 	return openSession(dir, cfg, nil)
+}
+
+// ErrRunExists is wrapped by the error of OpenSession, Runner.Run and
+// CheckRunDir when the directory already holds a run and Overwrite was not
+// given.
+var ErrRunExists = errors.New("the directory already holds a run")
+
+// CheckRunDir reports whether a run may be written to dir: it fails when
+// dir exists but is not a directory, or already holds a run (its
+// records.jsonl exists) and overwrite is false. It creates nothing. A caller
+// that must do costly work before opening the session (start simulators,
+// send preflight's requests) checks first, so that a directory it could not
+// use stops it before anything is spent; OpenSession checks again.
+func CheckRunDir(dir string, overwrite bool) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("checking the run directory: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("the run directory %s is a file, not a directory: choose another output directory", dir)
+	}
+	if overwrite {
+		return nil
+	}
+	if _, err := os.Lstat(filepath.Join(dir, RecordsFile)); err == nil {
+		return runExistsError(dir)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("checking the run directory: %w", err)
+	}
+	return nil
+}
+
+func runExistsError(dir string) error {
+	return fmt.Errorf("%s already holds a run (%s exists): choose another output directory, or replace it with --overwrite: %w", dir, RecordsFile, ErrRunExists)
 }
 
 func openSession(dir string, cfg runConfig, sched []byte) (*Session, error) {
@@ -206,16 +244,20 @@ func openSession(dir string, cfg runConfig, sched []byte) (*Session, error) {
 	f, err := os.OpenFile(recPath, mode, 0o644)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("%s already holds a run (%s exists): choose another output directory, or replace it with --overwrite", dir, RecordsFile)
+			return nil, runExistsError(dir)
 		}
 		return nil, fmt.Errorf("creating %s: %w", recPath, err)
 	}
+	// One salt for every dispatch and search of the run, so that sequence
+	// numbers alone keep its prompts distinct.
+	cfg.drawNonceSalt()
 	res := &RunResult{Dir: dir, StartedAt: time.Now().UTC(), Errors: map[string]int64{}}
 	m := &Manifest{
 		Tool:       cfg.tool,
 		Version:    cfg.version,
 		StartedAt:  res.StartedAt,
 		Status:     StatusRunning,
+		NonceSalt:  cfg.nonceSalt,
 		Targets:    cfg.targets,
 		Corpus:     cfg.corpus,
 		Objectives: cfg.objectives,
@@ -235,6 +277,10 @@ func openSession(dir string, cfg runConfig, sched []byte) (*Session, error) {
 
 // Dir is the run directory.
 func (s *Session) Dir() string { return s.dir }
+
+// NonceSalt is the salt mixed into the nonce of every request of the run
+// (see NonceSalt); the manifest records it as nonce_salt.
+func (s *Session) NonceSalt() uint64 { return s.cfg.nonceSalt }
 
 // Sink is the session's records file as a RecordSink: every record written
 // to it is counted in the result. Dispatch and Search write to it; a caller

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/loadgen/sim"
 )
 
 func readRunDir(t *testing.T, dir string) (*Manifest, []Record) {
@@ -421,6 +422,9 @@ func TestRunnerSessionSeveralTargets(t *testing.T) {
 			if tt.stopSecond && m.Reason != "budget: spent $2.00 of $1.00" {
 				t.Errorf("reason %q, want the cause of the stop", m.Reason)
 			}
+			if m.NonceSalt != s.NonceSalt() {
+				t.Errorf("manifest nonce salt %#x, the session's %#x", m.NonceSalt, s.NonceSalt())
+			}
 			if string(m.Preflight) == "" || !strings.Contains(string(m.Preflight), `"a"`) {
 				t.Errorf("manifest preflight lost: %s", m.Preflight)
 			}
@@ -444,5 +448,131 @@ func TestRunnerSessionSeveralTargets(t *testing.T) {
 				t.Error("a second Close succeeded")
 			}
 		})
+	}
+}
+
+// TestRunnerNonceSaltAcrossRuns runs the same cases twice against one
+// long-lived simulator with vLLM's prefix cache: each run draws its own
+// nonce salt (recorded in its manifest), so the second run's prompts are
+// new to the cache too and only the system prompt's blocks are read from
+// it. With the same salt given to both runs the second run's prompts are
+// the first's, and the cache serves nearly all of them: what a rerun sent
+// before runs had a salt.
+func TestRunnerNonceSaltAcrossRuns(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cases, err := corpus.Matrix{Tasks: []string{corpus.TaskSingle}, Lengths: []int{2000}, Depths: []float64{25, 75}, Seed: 5}.Cases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := corpus.GetTokenizer(corpus.DefaultEncoding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := tok.Count(corpus.SystemPrompt) / sim.PrefixBlockTokens * sim.PrefixBlockTokens
+	tests := []struct {
+		name string
+		opts []Option // of both runs
+		// the cached tokens of the second run's records, at least and at
+		// most
+		min, max int
+	}{
+		{"a salt per run", nil, 0, sys},
+		{"the same salt", []Option{NonceSalt(7)}, 2000 - 2*sim.PrefixBlockTokens, 2000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := sim.Profile("vllm-8b")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.TimeScale = 0
+			srv, err := sim.Start(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			tgt, err := NewTarget(TargetConfig{Name: "vllm", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
+				TargetEnv(func(string) (string, bool) { return "", false }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var salts []uint64
+			for run := range 2 {
+				r, err := NewRunner(tgt, cases, Schedule{{Kind: StageConcurrency, Concurrency: 1, Requests: len(cases)}}, tt.opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dir := filepath.Join(t.TempDir(), "run")
+				if _, err := r.Run(ctx, dir); err != nil {
+					t.Fatal(err)
+				}
+				m, recs := readRunDir(t, dir)
+				salts = append(salts, m.NonceSalt)
+				if len(recs) != len(cases) {
+					t.Fatalf("run %d: %d records, want %d", run+1, len(recs), len(cases))
+				}
+				lo, hi := 0, sys
+				if run == 1 {
+					lo, hi = tt.min, tt.max
+				}
+				for _, rec := range recs {
+					if rec.ErrorClass != "" || rec.PromptTokensServer == 0 {
+						t.Fatalf("run %d, %s: %s %s (server tokens %d)", run+1, rec.CaseID, rec.ErrorClass, rec.Error, rec.PromptTokensServer)
+					}
+					if rec.CachedTokens < lo || rec.CachedTokens > hi {
+						t.Errorf("run %d, %s: %d of %d prompt tokens cached, want %d to %d", run+1, rec.CaseID, rec.CachedTokens, rec.PromptTokensClient, lo, hi)
+					}
+				}
+			}
+			if same := salts[0] == salts[1]; same != (tt.opts != nil) {
+				t.Errorf("the manifests' nonce salts are %#x and %#x", salts[0], salts[1])
+			}
+		})
+	}
+}
+
+// TestRunnerCheckRunDir: a directory is refused before anything is created
+// when it holds a run (unless overwriting) or is a file; a new or empty
+// directory is accepted.
+func TestRunnerCheckRunDir(t *testing.T) {
+	root := t.TempDir()
+	held := filepath.Join(root, "held")
+	if err := os.MkdirAll(held, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(held, RecordsFile), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(root, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		dir       string
+		overwrite bool
+		want      string // in the error; "" for none
+		exists    bool   // the error wraps ErrRunExists
+	}{
+		{"new", filepath.Join(root, "new", "run"), false, "", false},
+		{"empty", root, false, "", false},
+		{"holds a run", held, false, "--overwrite", true},
+		{"holds a run, overwrite", held, true, "", false},
+		{"a file", file, true, "is a file", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckRunDir(tt.dir, tt.overwrite)
+			if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("CheckRunDir: %v, want an error containing %q", err, tt.want)
+			}
+			if errors.Is(err, ErrRunExists) != tt.exists {
+				t.Errorf("errors.Is(%v, ErrRunExists) = %v", err, !tt.exists)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(root, "new")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("CheckRunDir created a directory: %v", err)
 	}
 }

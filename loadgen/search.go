@@ -318,8 +318,9 @@ type Searcher struct {
 }
 
 // NewSearcher returns a Searcher. opts are those of NewDispatcher (Model,
-// Observe, Score, MaxInFlight, Grace, SpinWindow); observers are told about
-// each step as a stage with its own index.
+// Observe, Score, ScoreCalibration, NonceSalt, MaxInFlight, Grace,
+// SpinWindow); observers are told about each step as a stage with its own
+// index.
 func NewSearcher(target Target, spec SearchSpec, judge StepJudge, sink RecordSink, opts ...Option) (*Searcher, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -331,6 +332,7 @@ func NewSearcher(target Target, spec SearchSpec, judge StepJudge, sink RecordSin
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.drawNonceSalt() // one salt for every search of the Searcher
 	if _, err := newDispatcher(target, []corpus.Case{{}}, sink, cfg); err != nil {
 		return nil, err
 	}

@@ -555,3 +555,55 @@ load:
 		t.Errorf("%d of %d requests rate limited (%.2f), want about half", limited, len(recs), share)
 	}
 }
+
+// TestRunRefusesRunDir: --out naming a directory that already holds a run
+// is refused before anything starts: no simulator, no preflight request
+// (which costs money on a paid API), no load; the run in it is kept.
+func TestRunRefusesRunDir(t *testing.T) {
+	fake := &runTestOpenAI{}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	path := campaignTestFile(t, `
+name: held
+targets:
+  - {name: local, kind: sim, sim_profile: fast, time_scale: 0}
+  - {name: remote, kind: openai, base_url: `+srv.URL+`/v1, model: fake}
+corpus:
+  lengths: [300]
+load:
+  stages:
+    - {rate: 10, requests: 2}
+`)
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"campaign file", []string{path}},
+		{"flags", []string{"--target", srv.URL + "/v1", "--model", "fake", "--rates", "10", "--requests-per-stage", "2", "--lengths", "300"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			old := []byte(`{"seq":1}` + "\n")
+			if err := os.WriteFile(filepath.Join(dir, loadgen.RecordsFile), old, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, errOut, err := runTestApp(t, append([]string{"run", "--out", dir, "--quiet"}, tt.args...)...)
+			if err == nil || !strings.Contains(err.Error(), "already holds a run") || !strings.Contains(err.Error(), "--overwrite") {
+				t.Fatalf("run: %v, want the directory refused\nstderr:\n%s", err, errOut)
+			}
+			fake.mu.Lock()
+			n := len(fake.auth)
+			fake.mu.Unlock()
+			if n != 0 {
+				t.Errorf("%d requests reached the target before the directory was refused", n)
+			}
+			if strings.Contains(errOut, "started the built-in simulator") || strings.Contains(errOut, "preflight") {
+				t.Errorf("something started before the directory was refused:\n%s", errOut)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir, loadgen.RecordsFile)); err != nil || !bytes.Equal(got, old) {
+				t.Errorf("the run in the directory was changed: %q, %v", got, err)
+			}
+		})
+	}
+}

@@ -76,6 +76,11 @@ target.
 API keys are read from the environment variable each target names
 (api_key_env, --api-key-env) and never appear in any output.
 
+Every request's prompt starts with a cache-busting preamble of its own,
+drawn from its sequence number and the run's random salt (manifest.json's
+nonce_salt), so that a server's prefix cache serves none of it, not even on
+a rerun; --nonce-salt gives the salt, to send a run's prompts again.
+
 Ctrl-C (or SIGTERM) stops sending, lets requests in flight finish for
 --grace, writes every completed request, skips the remaining targets, marks
 the run interrupted and exits with status 130. A second Ctrl-C cancels the
@@ -119,6 +124,7 @@ exits with status 3.`,
 			&cli.DurationFlag{Name: "grace", Usage: "on interrupt, how long requests in flight may finish before they are canceled", Value: loadgen.DefaultGrace},
 			&cli.StringFlag{Name: "out", Usage: "run directory to write", DefaultText: "the campaign's output.dir, or runs/<timestamp>"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace a run already in --out instead of refusing to"},
+			&cli.Uint64Flag{Name: "nonce-salt", Usage: "salt of the per-request cache-busting preambles; a run's manifest records it as nonce_salt, and giving it again sends that run's prompts again", DefaultText: "a random salt per run, so no rerun hits a server's prefix cache"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress display"},
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve live Prometheus metrics on /metrics at this address, such as 127.0.0.1:9464"},
 			&cli.StringFlag{Name: "metrics-push", Usage: "push live metrics to this VictoriaMetrics URL, such as http://127.0.0.1:8428/api/v1/import/prometheus"},
@@ -126,7 +132,8 @@ exits with status 3.`,
 			&cli.StringFlag{Name: "sim-profile", Usage: "simulator profile: " + strings.Join(sim.Profiles(), ", "), Value: "fast"},
 			&cli.Float64Flag{Name: "sim-time-scale", Usage: "simulator wall seconds per simulated second (1 real time, 0 never sleep)", DefaultText: "the profile's"},
 		}, objectiveFlags(runDefaultSLO)...),
-		Action: runAction,
+		OnUsageError: usageError,
+		Action:       runAction,
 	}
 }
 
@@ -172,14 +179,13 @@ func runAction(c *cli.Context) error {
 	} else {
 		camp, err = runFlagCampaign(c)
 		if err != nil {
-			return err
+			// Every error of runFlagCampaign is a flag's.
+			return runUsage(err)
 		}
 		dir = camp.Output.Dir
-		if c.IsSet("seed") {
-			seed := c.Int64("seed")
-			exec.SimSeed = &seed
-		}
+		runFlagPtr(c, "seed", c.Int64, &exec.SimSeed)
 	}
+	runFlagPtr(c, "nonce-salt", c.Uint64, &exec.NonceSalt)
 	if c.IsSet("require") {
 		camp.Require = c.String("require")
 		if err := camp.Validate(); err != nil {
@@ -236,6 +242,7 @@ func runAction(c *cli.Context) error {
 	exec.Progress = !c.Bool("quiet")
 	exec.Tool, exec.Version = "needlestorm", version()
 	exec.Overwrite = c.Bool("overwrite")
+	exec.Tolerance = report.Tolerance
 	exec.MaxInFlight = c.Int("max-in-flight")
 	exec.Grace = &grace
 	exec.NoPreflight = c.Bool("no-preflight")
@@ -382,46 +389,19 @@ func runFileCampaign(c *cli.Context, path string) (*campaign.Campaign, error) {
 			return nil, cli.Exit(fmt.Sprintf("--repeats must be at least 1, got %d", o.Repeats), 2)
 		}
 	}
-	if c.IsSet("seed") {
-		seed := c.Int64("seed")
-		o.Seed = &seed
-	}
 	if c.IsSet("haystack") {
 		o.Haystack = c.String("haystack")
 	}
-	if c.IsSet("canaries") {
-		v := c.Bool("canaries")
-		o.Canaries = &v
-	}
-	if c.IsSet("shared-prefix") {
-		v := c.Bool("shared-prefix")
-		o.SharedPrefix = &v
-	}
-	if c.IsSet("slo") {
-		slo := c.String("slo")
-		o.SLO = &slo
-	}
-	if c.IsSet("accuracy") {
-		a := c.Float64("accuracy")
-		o.Accuracy = &a
-	}
-	if c.IsSet("sim-time-scale") {
-		ts := c.Float64("sim-time-scale")
-		o.TimeScale = &ts
-	}
-	if c.IsSet("warmup") {
-		w := c.Duration("warmup")
-		o.Warmup = &w
-	}
+	runFlagPtr(c, "seed", c.Int64, &o.Seed)
+	runFlagPtr(c, "canaries", c.Bool, &o.Canaries)
+	runFlagPtr(c, "shared-prefix", c.Bool, &o.SharedPrefix)
+	runFlagPtr(c, "slo", c.String, &o.SLO)
+	runFlagPtr(c, "accuracy", c.Float64, &o.Accuracy)
+	runFlagPtr(c, "sim-time-scale", c.Float64, &o.TimeScale)
+	runFlagPtr(c, "warmup", c.Duration, &o.Warmup)
+	runFlagPtr(c, "max-cost", c.Float64, &o.MaxCostUSD)
+	runFlagPtr(c, "max-duration", c.Duration, &o.MaxDuration)
 	o.OutputDir = c.String("out")
-	if c.IsSet("max-cost") {
-		m := c.Float64("max-cost")
-		o.MaxCostUSD = &m
-	}
-	if c.IsSet("max-duration") {
-		d := c.Duration("max-duration")
-		o.MaxDuration = &d
-	}
 	if err := camp.Override(o); err != nil {
 		return nil, cli.Exit(strings.TrimRight(campaign.Detail(err), "\n"), 2)
 	}
@@ -429,6 +409,26 @@ func runFileCampaign(c *cli.Context, path string) (*campaign.Campaign, error) {
 		camp.Accuracy.Relative = c.Bool("accuracy-relative")
 	}
 	return camp, nil
+}
+
+// runFlagPtr points *dst at the value of flag name (read with get, such as
+// c.Bool) when the user gave the flag, and leaves *dst alone when not: an
+// override that is nil keeps the campaign file's value.
+func runFlagPtr[T any](c *cli.Context, name string, get func(name string) T, dst **T) {
+	if c.IsSet(name) {
+		v := get(name)
+		*dst = &v
+	}
+}
+
+// runUsage makes err a usage error, exiting with status 2 as a flag that
+// does not parse does, unless it already carries an exit status.
+func runUsage(err error) error {
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		return err
+	}
+	return cli.Exit(err, 2)
 }
 
 // runSplit splits a comma-separated list, dropping empty entries.
@@ -482,10 +482,7 @@ func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 				t.Name = t.Model
 			}
 		}
-		if c.IsSet("sim-time-scale") {
-			ts := c.Float64("sim-time-scale")
-			t.TimeScale = &ts
-		}
+		runFlagPtr(c, "sim-time-scale", c.Float64, &t.TimeScale)
 	} else {
 		u, err := url.Parse(tgt)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -591,10 +588,7 @@ func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 	} else {
 		camp.Load.Warmup = campaign.Duration(w)
 	}
-	if c.IsSet("max-cost") {
-		m := c.Float64("max-cost")
-		camp.Budget.MaxCostUSD = &m
-	}
+	runFlagPtr(c, "max-cost", c.Float64, &camp.Budget.MaxCostUSD)
 	if c.IsSet("max-duration") {
 		camp.Budget.MaxDuration = campaign.Duration(c.Duration("max-duration"))
 	}

@@ -291,27 +291,30 @@ func TestRunFlagErrors(t *testing.T) {
 		name string
 		args []string
 		want string
+		code int // exit status: 2 for a usage error
 	}{
-		{"rates and concurrency", []string{"--rates", "1", "--concurrency", "2"}, "not both"},
-		{"bad rate", []string{"--rates", "1,fast"}, "--rates"},
-		{"zero rate", []string{"--rates", "0"}, "--rates"},
-		{"unending stage", []string{"--stage-duration", "0"}, "needs an end"},
-		{"bad kind", []string{"--kind", "grpc"}, "--kind"},
-		{"bad target", []string{"--target", "ftp://example.com", "--kind", "openai"}, "not an http(s) URL"},
-		{"sim kind with a URL", []string{"--target", "http://127.0.0.1:1/v1", "--kind", "sim"}, "--kind sim"},
-		{"header without value", []string{"--header", "Authorization: Bearer sk-secret-123"}, "Name=value"},
-		{"extra body not an object", []string{"--extra-body", "[1]"}, "--extra-body"},
-		{"bad lengths", []string{"--lengths", "big"}, "--lengths"},
-		{"bad depths", []string{"--depths", "150"}, "--depths"},
-		{"zero samples", []string{"--samples", "0"}, "--samples"},
-		{"bad profile", []string{"--sim-profile", "nope", "--requests-per-stage", "1"}, "--sim-profile"},
-		{"missing campaign file", []string{"no-such-campaign.yaml"}, "no-such-campaign.yaml"},
-		{"two campaign files", []string{"a.yaml", "b.yaml"}, "at most one campaign file"},
-		{"remote target without model", []string{"--target", "http://127.0.0.1:1/v1"}, "--model is required"},
-		{"targets without a file", []string{"--targets", "a"}, "--targets"},
-		{"repeats with requests per stage", []string{"--repeats", "2", "--requests-per-stage", "5"}, "give one of them"},
-		{"repeats cut short by the stage duration", []string{"--repeats", "3", "--depths", "0,50,100", "--rates", "1", "--stage-duration", "5s"}, "fewer than the 3 cases × --repeats 3 = 9"},
-		{"zero repeats", []string{"--repeats", "0"}, "--repeats must be at least 1"},
+		{"rates and concurrency", []string{"--rates", "1", "--concurrency", "2"}, "not both", 2},
+		{"bad rate", []string{"--rates", "1,fast"}, "--rates", 2},
+		{"zero rate", []string{"--rates", "0"}, "--rates", 2},
+		{"unending stage", []string{"--stage-duration", "0"}, "needs an end", 2},
+		{"bad kind", []string{"--kind", "grpc"}, "--kind", 2},
+		{"bad target", []string{"--target", "ftp://example.com", "--kind", "openai"}, "not an http(s) URL", 2},
+		{"sim kind with a URL", []string{"--target", "http://127.0.0.1:1/v1", "--kind", "sim"}, "--kind sim", 2},
+		{"header without value", []string{"--header", "Authorization: Bearer sk-secret-123"}, "Name=value", 2},
+		{"extra body not an object", []string{"--extra-body", "[1]"}, "--extra-body", 2},
+		{"bad lengths", []string{"--lengths", "big"}, "--lengths", 2},
+		{"bad depths", []string{"--depths", "150"}, "--depths", 2},
+		{"zero samples", []string{"--samples", "0"}, "--samples", 2},
+		{"bad profile", []string{"--sim-profile", "nope", "--requests-per-stage", "1"}, "--sim-profile", 2},
+		{"missing campaign file", []string{"no-such-campaign.yaml"}, "no-such-campaign.yaml", 1}, // not a usage error: the file cannot be read
+		{"two campaign files", []string{"a.yaml", "b.yaml"}, "at most one campaign file", 2},
+		{"remote target without model", []string{"--target", "http://127.0.0.1:1/v1"}, "--model is required", 2},
+		{"targets without a file", []string{"--targets", "a"}, "--targets", 2},
+		{"repeats with requests per stage", []string{"--repeats", "2", "--requests-per-stage", "5"}, "give one of them", 2},
+		{"repeats cut short by the stage duration", []string{"--repeats", "3", "--depths", "0,50,100", "--rates", "1", "--stage-duration", "5s"}, "fewer than the 3 cases × --repeats 3 = 9", 2},
+		{"zero repeats", []string{"--repeats", "0"}, "--repeats must be at least 1", 2},
+		{"number that does not parse", []string{"--samples", "many"}, "needlestorm run --help", 2},
+		{"negative nonce salt", []string{"--nonce-salt", "-1"}, "nonce-salt", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -319,6 +322,9 @@ func TestRunFlagErrors(t *testing.T) {
 			_, _, err := runTestApp(t, args...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+			if code := campaignTestExitCode(err); code != tt.code {
+				t.Errorf("exit status %d, want %d (%v)", code, tt.code, err)
 			}
 			if strings.Contains(err.Error(), "sk-secret") {
 				t.Errorf("the error repeats a header value: %v", err)
@@ -613,8 +619,11 @@ func TestRunRepeats(t *testing.T) {
 		t.Errorf("summary.json consistency: %+v", sum.Targets)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "summary.md"))
-	if !strings.Contains(string(md), "Consistency over repeats") || !strings.Contains(out, "consistency over repeats: 2 cases") {
-		t.Errorf("consistency missing from summary.md or the printed summary:\n%s", out)
+	// The run asked for repeats (the manifest's corpus says so), so the
+	// agreement is labelled as consistency over repeats.
+	if !strings.Contains(string(md), "## Consistency") || !strings.Contains(string(md), "| consistency over repeats | 2 |") ||
+		!strings.Contains(out, "consistency over repeats: 2 cases") {
+		t.Errorf("consistency over repeats missing from summary.md or the printed summary:\n%s\nsummary.md:\n%s", out, md)
 	}
 }
 
