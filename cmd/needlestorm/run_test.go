@@ -685,38 +685,6 @@ func TestRunUnpricedCost(t *testing.T) {
 	}
 }
 
-// TestRunHelpDefaults checks that every flag of run and report shows one
-// default in --help, not its own words and urfave/cli's zero value both.
-func TestRunHelpDefaults(t *testing.T) {
-	for _, cmd := range []string{"run", "report"} {
-		t.Run(cmd, func(t *testing.T) {
-			out, _, err := runTestApp(t, cmd, "--help")
-			if err != nil {
-				t.Fatal(err)
-			}
-			flags := 0
-			for _, l := range strings.Split(out, "\n") {
-				l = strings.TrimSpace(l)
-				if !strings.HasPrefix(l, "--") {
-					continue
-				}
-				flags++
-				if n := strings.Count(l, "(default"); n > 1 {
-					t.Errorf("%d defaults: %s", n, l)
-				}
-				for _, zero := range []string{"(default: 0)", "(default: 0s)"} {
-					if strings.Contains(l, zero) {
-						t.Errorf("a zero default that means something else: %s", l)
-					}
-				}
-			}
-			if flags < 5 {
-				t.Fatalf("found %d flags in the help:\n%s", flags, out)
-			}
-		})
-	}
-}
-
 // TestRunCanariesAndSharedPrefix checks the two corpus switches of a flag
 // run: --canaries puts canary values in every record, and --shared-prefix
 // drops the per-request preamble, so the simulator's prefix cache (vllm-8b
