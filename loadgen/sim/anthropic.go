@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 )
@@ -42,35 +41,18 @@ func (x *exchange) stopReason() string {
 
 // serveAnthropic answers POST /v1/messages.
 func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request) {
-	req, x := s.accept(w, r, apiAnthropic, decodeAnthropic)
-	if x == nil {
-		return
-	}
-	defer x.end()
-	ctx := r.Context()
-	if req.stream {
-		s.streamAnthropic(ctx, w, x)
-		return
-	}
-	if x.prefill(ctx) != nil || x.pace.wait(ctx, x.timing.E2E-x.timing.TTFT) != nil {
-		return
-	}
-	if x.fault == FaultBroken {
-		panic(http.ErrAbortHandler) // close the connection without a response
-	}
+	s.serveChat(w, r, apiAnthropic, decodeAnthropic, s.streamAnthropic, s.anthropicWhole)
+}
+
+// anthropicWhole is the whole (not streamed) message.
+func (s *Server) anthropicWhole(req chat, x *exchange) any {
 	stop := x.stopReason()
-	out, err := json.Marshal(anthropicMessage{
+	return anthropicMessage{
 		ID: s.id("msg_sim"), Type: "message", Role: "assistant", Model: req.model,
 		Content:    []part{{Type: "text", Text: x.text()}},
 		StopReason: &stop,
 		Usage:      x.anthropicUsage(),
-	})
-	if err != nil {
-		s.log.Error("encoding a message", "err", err)
-		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(out)
 }
 
 // streamAnthropic writes the answer as the Messages API's event stream:

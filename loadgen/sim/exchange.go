@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -220,4 +221,35 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, a api, decode fu
 		e.write(w, a)
 	}
 	return chat{}, nil
+}
+
+// serveChat answers one chat request of API a: the shared prologue
+// (accept), then the event stream (stream) or, after the simulated prefill
+// and decode, the whole response (whole) as JSON. A broken-stream fault
+// closes the connection without a response.
+func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, a api, decode func([]byte) (chat, *apiError),
+	stream func(context.Context, http.ResponseWriter, *exchange), whole func(chat, *exchange) any) {
+	req, x := s.accept(w, r, a, decode)
+	if x == nil {
+		return
+	}
+	defer x.end()
+	ctx := r.Context()
+	if req.stream {
+		stream(ctx, w, x)
+		return
+	}
+	if x.prefill(ctx) != nil || x.pace.wait(ctx, x.timing.E2E-x.timing.TTFT) != nil {
+		return
+	}
+	if x.fault == FaultBroken {
+		panic(http.ErrAbortHandler) // close the connection without a response
+	}
+	out, err := json.Marshal(whole(req, x))
+	if err != nil {
+		s.log.Error("encoding a response", "err", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
 }

@@ -36,22 +36,11 @@ type openAIResponse struct {
 
 // serveOpenAI answers POST /v1/chat/completions.
 func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
-	req, x := s.accept(w, r, apiOpenAI, decodeOpenAI)
-	if x == nil {
-		return
-	}
-	defer x.end()
-	ctx := r.Context()
-	if req.stream {
-		s.streamOpenAI(ctx, w, x)
-		return
-	}
-	if x.prefill(ctx) != nil || x.pace.wait(ctx, x.timing.E2E-x.timing.TTFT) != nil {
-		return
-	}
-	if x.fault == FaultBroken {
-		panic(http.ErrAbortHandler) // close the connection without a response
-	}
+	s.serveChat(w, r, apiOpenAI, decodeOpenAI, s.streamOpenAI, s.openAICompletion)
+}
+
+// openAICompletion is the whole (not streamed) chat completion.
+func (s *Server) openAICompletion(req chat, x *exchange) any {
 	var resp openAIResponse
 	resp.ID, resp.Object, resp.Created, resp.Model = s.id("chatcmpl-sim"), "chat.completion", time.Now().Unix(), req.model
 	resp.Choices = make([]struct {
@@ -67,13 +56,7 @@ func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
 	resp.Choices[0].Message.Content = x.text()
 	resp.Choices[0].FinishReason = x.finish
 	resp.Usage = x.usage()
-	out, err := json.Marshal(resp)
-	if err != nil {
-		s.log.Error("encoding a chat completion", "err", err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(out)
+	return resp
 }
 
 func (x *exchange) usage() openAIUsage {
