@@ -82,27 +82,21 @@ type TargetConfig struct {
 }
 
 // targetConfigJSON is TargetConfig as written to files: durations as float
-// seconds, like every duration needlestorm writes.
+// seconds, like every duration needlestorm writes. Its own Timeout and
+// ConnectTimeout shadow the embedded ones (a shallower field wins in
+// encoding/json), so every other field is TargetConfig's own.
 type targetConfigJSON struct {
-	Name           string            `json:"name"`
-	Kind           string            `json:"kind"`
-	BaseURL        string            `json:"base_url"`
-	Model          string            `json:"model"`
-	APIKeyEnv      string            `json:"api_key_env,omitempty"`
-	MaxTokens      int               `json:"max_tokens,omitempty"`
-	Temperature    float64           `json:"temperature"`
-	Headers        map[string]string `json:"headers,omitempty"`
-	ExtraBody      map[string]any    `json:"extra_body,omitempty"`
-	Timeout        json.RawMessage   `json:"timeout,omitempty"`
-	ConnectTimeout json.RawMessage   `json:"connect_timeout,omitempty"`
+	targetConfigFields
+	Timeout        json.RawMessage `json:"timeout,omitempty"`
+	ConnectTimeout json.RawMessage `json:"connect_timeout,omitempty"`
 }
+
+// targetConfigFields is TargetConfig without its JSON methods.
+type targetConfigFields TargetConfig
 
 // MarshalJSON writes c with its durations as float seconds.
 func (c TargetConfig) MarshalJSON() ([]byte, error) {
-	j := targetConfigJSON{
-		Name: c.Name, Kind: c.Kind, BaseURL: c.BaseURL, Model: c.Model, APIKeyEnv: c.APIKeyEnv,
-		MaxTokens: c.MaxTokens, Temperature: c.Temperature, Headers: c.Headers, ExtraBody: c.ExtraBody,
-	}
+	j := targetConfigJSON{targetConfigFields: targetConfigFields(c)}
 	if c.Timeout != 0 {
 		j.Timeout, _ = json.Marshal(c.Timeout.Seconds())
 	}
@@ -127,11 +121,8 @@ func (c *TargetConfig) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	*c = TargetConfig{
-		Name: j.Name, Kind: j.Kind, BaseURL: j.BaseURL, Model: j.Model, APIKeyEnv: j.APIKeyEnv,
-		MaxTokens: j.MaxTokens, Temperature: j.Temperature, Headers: j.Headers, ExtraBody: j.ExtraBody,
-		Timeout: timeout, ConnectTimeout: connect,
-	}
+	*c = TargetConfig(j.targetConfigFields)
+	c.Timeout, c.ConnectTimeout = timeout, connect
 	return nil
 }
 

@@ -59,17 +59,8 @@ func (s *Server) anthropicWhole(req chat, x *exchange) any {
 // message_start, content_block_start, ping, one content_block_delta per
 // piece, content_block_stop, message_delta (stop_reason, usage), message_stop.
 func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, x *exchange) {
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	live := x.s.cfg.TimeScale > 0
-	flush := func() {
-		if live {
-			_ = rc.Flush()
-		}
-	}
+	es := startEventStream(w, x)
+	flush := es.flush
 	buf := make([]byte, 0, 512)
 	event := func(name string, data func([]byte) []byte) {
 		buf = append(buf[:0], "event: "...)
@@ -103,7 +94,7 @@ func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, x *
 	broken := x.brokenAt()
 	for i, p := range x.pieces {
 		if i == broken {
-			_ = rc.Flush()
+			es.flushNow()
 			panic(http.ErrAbortHandler) // the stream breaks: no message_stop
 		}
 		if i > 0 && x.pace.wait(ctx, x.timing.TokenGap) != nil {
@@ -127,5 +118,5 @@ func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, x *
 		return append(b, `}}`...)
 	})
 	event("message_stop", func(b []byte) []byte { return append(b, `{"type":"message_stop"}`...) })
-	_ = rc.Flush()
+	es.flushNow()
 }

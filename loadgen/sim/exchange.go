@@ -253,3 +253,31 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, a api, decode
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
 }
+
+// eventStream is a response being written as server-sent events.
+type eventStream struct {
+	rc   *http.ResponseController
+	live bool // time scale > 0: events are paced, so flush each one
+}
+
+// flush sends what was written so far, when events are paced; at time
+// scale 0 nothing waits between events and they go out together.
+func (e eventStream) flush() {
+	if e.live {
+		_ = e.rc.Flush()
+	}
+}
+
+// flushNow sends what was written so far, whatever the time scale (before
+// the stream ends or breaks).
+func (e eventStream) flushNow() { _ = e.rc.Flush() }
+
+// startEventStream answers 200 with the headers of a server-sent event
+// stream.
+func startEventStream(w http.ResponseWriter, x *exchange) eventStream {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	return eventStream{rc: http.NewResponseController(w), live: x.s.cfg.TimeScale > 0}
+}

@@ -69,17 +69,8 @@ func (x *exchange) usage() openAIUsage {
 // chunk, one chunk per piece, a finish_reason chunk, the usage chunk (empty
 // choices) when stream_options.include_usage is set, then data: [DONE].
 func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, x *exchange) {
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	live := x.s.cfg.TimeScale > 0
-	flush := func() {
-		if live {
-			_ = rc.Flush()
-		}
-	}
+	es := startEventStream(w, x)
+	flush := es.flush
 
 	prefix := make([]byte, 0, 160)
 	prefix = append(prefix, `data: {"id":"`...)
@@ -111,7 +102,7 @@ func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, x *exc
 	broken := x.brokenAt()
 	for i, p := range x.pieces {
 		if i == broken {
-			_ = rc.Flush()
+			es.flushNow()
 			panic(http.ErrAbortHandler) // the stream breaks: no finish, no [DONE]
 		}
 		if i > 0 && x.pace.wait(ctx, x.timing.TokenGap) != nil {
@@ -143,7 +134,7 @@ func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, x *exc
 		_, _ = w.Write(buf)
 	}
 	_, _ = w.Write([]byte("data: [DONE]\n\n"))
-	_ = rc.Flush()
+	es.flushNow()
 }
 
 type modelList struct {
