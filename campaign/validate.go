@@ -16,7 +16,7 @@ import (
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/loadgen"
-	"github.com/needlestorm/needlestorm/loadgen/sim"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 // checker collects the mistakes of one campaign with their places.

@@ -25,7 +25,7 @@ import (
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/loadgen"
-	"github.com/needlestorm/needlestorm/loadgen/sim"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 // benchSim starts the simulator's fast profile at time scale 0 and an

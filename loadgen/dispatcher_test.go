@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
-	"github.com/needlestorm/needlestorm/loadgen/sim"
+	"github.com/needlestorm/needlestorm/sim"
 	"github.com/needlestorm/needlestorm/probes"
 )
 

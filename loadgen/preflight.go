@@ -98,7 +98,7 @@ const (
 	ServerLlamaCpp  = "llama.cpp"
 	ServerOllama    = "ollama"
 	ServerAnthropic = "anthropic"
-	// ServerSim is needlestorm's own simulator (loadgen/sim).
+	// ServerSim is needlestorm's own simulator (package sim).
 	ServerSim = "needlestorm-sim"
 )
 

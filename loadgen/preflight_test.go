@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/needlestorm/needlestorm/loadgen/sim"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 // preflightTestSim starts a simulator profile on loopback that never sleeps.

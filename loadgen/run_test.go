@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
-	"github.com/needlestorm/needlestorm/loadgen/sim"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 func readRunDir(t *testing.T, dir string) (*Manifest, []Record) {

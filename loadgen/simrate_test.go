@@ -9,7 +9,7 @@ import (
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/loadgen"
-	"github.com/needlestorm/needlestorm/loadgen/sim"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 // TestRatesAgainstSimulator drives the built-in simulator (time scale 0)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/loadgen"
-	"github.com/needlestorm/needlestorm/loadgen/sim"
+	"github.com/needlestorm/needlestorm/sim"
 	"github.com/needlestorm/needlestorm/probes"
 	"github.com/needlestorm/needlestorm/reports"
 )
