@@ -10,6 +10,7 @@ import (
 
 	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // A campaign's budget is checked twice. Before anything is sent, Plan and
@@ -91,11 +92,11 @@ func NewBudgetGuard(maxUSD *float64, prices reports.Prices, stop context.CancelC
 func (g *BudgetGuard) StageStarted(int, loadgen.Stage) {}
 
 // Sent implements loadgen.Observer.
-func (g *BudgetGuard) Sent(*loadgen.Record) {}
+func (g *BudgetGuard) Sent(*run.Record) {}
 
 // Completed adds the request's cost and stops the campaign when the budget
 // is reached.
-func (g *BudgetGuard) Completed(rec *loadgen.Record) {
+func (g *BudgetGuard) Completed(rec *run.Record) {
 	price, ok := g.prices[rec.Target]
 	if !ok {
 		return
@@ -142,8 +143,8 @@ func (g *BudgetGuard) Tripped() *BudgetError {
 // budgetManifest is the manifest's "budget": what was allowed, what the plan
 // estimated, and what was spent.
 type budgetManifest struct {
-	MaxCostUSD  *float64        `json:"max_cost_usd,omitempty"`
-	MaxDuration loadgen.Seconds `json:"max_duration,omitzero"`
+	MaxCostUSD  *float64    `json:"max_cost_usd,omitempty"`
+	MaxDuration run.Seconds `json:"max_duration,omitzero"`
 	// Currency of the estimates and the spend (empty when no target is
 	// priced).
 	Currency string `json:"currency,omitempty"`
@@ -153,7 +154,7 @@ type budgetManifest struct {
 	EstimatedCostMax     float64 `json:"estimated_cost_max"`
 	EstimatedCostTypical float64 `json:"estimated_cost_typical"`
 	// EstimatedDuration is the plan's duration (0 when unknown).
-	EstimatedDuration loadgen.Seconds `json:"estimated_duration,omitzero"`
+	EstimatedDuration run.Seconds `json:"estimated_duration,omitzero"`
 	// Spent is what the completed requests cost, by target and in all.
 	Spent         float64            `json:"spent"`
 	SpentByTarget map[string]float64 `json:"spent_by_target,omitempty"`

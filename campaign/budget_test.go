@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 func TestBudgetGuard(t *testing.T) {
@@ -15,8 +15,8 @@ func TestBudgetGuard(t *testing.T) {
 		"a": {Input: 1000, Output: 2000}, // $0.001 per input token
 	}}
 	// 100 prompt tokens and 10 output tokens at a's prices: $0.12.
-	rec := func(target string) *loadgen.Record {
-		return &loadgen.Record{Target: target, PromptTokensClient: 100, OutputTokens: 10}
+	rec := func(target string) *run.Record {
+		return &run.Record{Target: target, PromptTokensClient: 100, OutputTokens: 10}
 	}
 	ptr := func(f float64) *float64 { return &f }
 	tests := []struct {

@@ -54,7 +54,7 @@ type Target struct {
 	APIKeyEnv string            `yaml:"api_key_env"`
 	Headers   map[string]string `yaml:"headers"`
 	ExtraBody map[string]any    `yaml:"extra_body"`
-	// MaxTokens caps the answer (0: loadgen.DefaultMaxTokens).
+	// MaxTokens caps the answer (0: endpoint.DefaultMaxTokens).
 	MaxTokens   int      `yaml:"max_tokens"`
 	Temperature float64  `yaml:"temperature"`
 	Timeout     Duration `yaml:"timeout"`

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/loadgen"
-	"github.com/needlestorm/needlestorm/sim"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 const full = `name: full
@@ -93,7 +95,7 @@ func TestRoundTrip(t *testing.T) {
 	if len(ts) != 2 {
 		t.Fatalf("%d targets", len(ts))
 	}
-	wantCfg := loadgen.TargetConfig{
+	wantCfg := endpoint.TargetConfig{
 		Name: "hosted", Kind: "openai", BaseURL: "https://api.example.com/v1", Model: "big-1", APIKeyEnv: "EXAMPLE_KEY",
 		MaxTokens: 100, Temperature: 0.5,
 		Headers:   map[string]string{"X-Team": "platform", "Authorization": "Bearer ${EXAMPLE_TOKEN}"},
@@ -111,16 +113,16 @@ func TestRoundTrip(t *testing.T) {
 	if ts[1].Sim == nil || *ts[1].Sim != want {
 		t.Errorf("sim config\n%+v\nwant\n%+v", ts[1].Sim, want)
 	}
-	if ts[1].Config.Kind != loadgen.KindOpenAI || ts[1].SimProfile != "ollama-default" || ts[1].TimeScale != 0.01 || ts[1].ContextWindow != 4096 {
+	if ts[1].Config.Kind != endpoint.KindOpenAI || ts[1].SimProfile != "ollama-default" || ts[1].TimeScale != 0.01 || ts[1].ContextWindow != 4096 {
 		t.Errorf("sim spec %+v", ts[1])
 	}
 
 	cases := 2 * 3 * 2 * 2
 	wantS := loadgen.Schedule{
-		{Kind: "constant", Rate: 2, Duration: loadgen.Seconds(5 * time.Second), Label: "warmup easy", Warmup: true},
-		{Kind: "constant", Rate: 2, Duration: loadgen.Seconds(10 * time.Second), Label: "easy"},
-		{Kind: "ramp", Rate: 1, ToRate: 5, Duration: loadgen.Seconds(20 * time.Second)},
-		{Kind: "sine", Rate: 4, Amplitude: 2, Period: loadgen.Seconds(10 * time.Second), Duration: loadgen.Seconds(30 * time.Second)},
+		{Kind: "constant", Rate: 2, Duration: run.Seconds(5 * time.Second), Label: "warmup easy", Warmup: true},
+		{Kind: "constant", Rate: 2, Duration: run.Seconds(10 * time.Second), Label: "easy"},
+		{Kind: "ramp", Rate: 1, ToRate: 5, Duration: run.Seconds(20 * time.Second)},
+		{Kind: "sine", Rate: 4, Amplitude: 2, Period: run.Seconds(10 * time.Second), Duration: run.Seconds(30 * time.Second)},
 		{Kind: "concurrency", Concurrency: 3, Requests: 12},
 		{Kind: "poisson", Rate: 3, Requests: cases},
 	}

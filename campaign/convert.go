@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/loadgen"
-	"github.com/needlestorm/needlestorm/sim"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 // TargetSpec is one target ready for the other packages.
@@ -17,7 +19,7 @@ type TargetSpec struct {
 	// Config is the target's loadgen configuration. For a sim target,
 	// Kind is openai and BaseURL is empty: the caller starts Sim and sets
 	// BaseURL to its URL (and Model, when empty, to its model).
-	Config loadgen.TargetConfig
+	Config endpoint.TargetConfig
 	// Price is per million tokens in Currency (zero when not given).
 	Price    reports.Price
 	Currency string
@@ -56,7 +58,7 @@ type SearchSpec struct {
 
 // Step returns the stage that probes rate.
 func (s SearchSpec) Step(rate float64) loadgen.Stage {
-	return loadgen.Stage{Kind: loadgen.StageConstant, Rate: rate, Duration: loadgen.Seconds(s.StepDuration), Requests: s.StepRequests}
+	return loadgen.Stage{Kind: loadgen.StageConstant, Rate: rate, Duration: run.Seconds(s.StepDuration), Requests: s.StepRequests}
 }
 
 // RampRates are the rates of the exponential ramp: StartRate doubled until
@@ -173,7 +175,7 @@ func (c *Campaign) Targets() []TargetSpec {
 	out := make([]TargetSpec, 0, len(c.TargetList))
 	for _, t := range c.TargetList {
 		ts := TargetSpec{
-			Config: loadgen.TargetConfig{
+			Config: endpoint.TargetConfig{
 				Name:           t.Name,
 				Kind:           t.Kind,
 				BaseURL:        t.BaseURL,
@@ -194,7 +196,7 @@ func (c *Campaign) Targets() []TargetSpec {
 			ts.Currency = DefaultCurrency
 		}
 		if t.Kind == KindSim {
-			ts.Config.Kind = loadgen.KindOpenAI
+			ts.Config.Kind = endpoint.KindOpenAI
 			ts.SimProfile = t.SimProfile
 			if ts.SimProfile == "" {
 				ts.SimProfile = DefaultSimProfile
@@ -234,10 +236,10 @@ func (s Stage) stage() loadgen.Stage {
 		Kind:        s.Kind,
 		Rate:        s.Rate,
 		ToRate:      s.ToRate,
-		Period:      loadgen.Seconds(s.Period),
+		Period:      run.Seconds(s.Period),
 		Amplitude:   s.Amplitude,
 		Concurrency: s.Concurrency,
-		Duration:    loadgen.Seconds(s.Duration),
+		Duration:    run.Seconds(s.Duration),
 		Requests:    s.Requests,
 		Label:       s.Label,
 	}

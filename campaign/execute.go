@@ -13,10 +13,13 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
+	"github.com/needlestorm/needlestorm/live"
 	"github.com/needlestorm/needlestorm/loadgen"
-	"github.com/needlestorm/needlestorm/sim"
 	"github.com/needlestorm/needlestorm/probes"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 // Execute runs a campaign end to end into one run directory:
@@ -27,7 +30,7 @@ import (
 //     127.0.0.1:0 with its profile, overrides and time scale (each is
 //     stopped after its target's turn);
 //  3. preflight, for every target before any load: reachability, the model
-//     listed, the context window and token calibration (loadgen.Preflight),
+//     listed, the context window and token calibration (endpoint.Preflight),
 //     each report written to Log. An unreachable target or an unlisted model
 //     stops the campaign here, before any load and before the run directory
 //     is created (a directory that already holds a run, without Overwrite,
@@ -49,7 +52,7 @@ import (
 // Prices).
 //
 // With length_basis server, each target's haystacks are sized through its
-// calibration (loadgen.ServerBasisLengths) so that the server counts the
+// calibration (endpoint.ServerBasisLengths) so that the server counts the
 // requested length: the cases are built at the client length, then their
 // Length (and ID) are set back to the requested length, so that records
 // carry the requested length as "length" (what reports group by) and the
@@ -60,7 +63,7 @@ func (c *Campaign) Execute(ctx context.Context, dir string, o ExecOptions) (*Res
 	o.defaults()
 	// A directory that cannot take the run stops it before simulators
 	// start and preflight spends its calibration requests.
-	if err := loadgen.CheckRunDir(dir, o.Overwrite); err != nil {
+	if err := run.CheckDir(dir, o.Overwrite); err != nil {
 		return nil, err
 	}
 	plan, err := c.Plan(ctx)
@@ -96,7 +99,7 @@ type ExecOptions struct {
 	// live progress (nothing when nil).
 	Log io.Writer
 	// Progress draws live progress on Log every ProgressInterval (0:
-	// loadgen.DefaultProgressInterval; on a terminal, a live screen).
+	// live.DefaultProgressInterval; on a terminal, a live screen).
 	Progress         bool
 	ProgressInterval time.Duration
 	// Observers are told about every target's requests (live metrics).
@@ -170,7 +173,7 @@ const (
 // Result is how a campaign ended.
 type Result struct {
 	// Run is the run directory's result: status, reason and counts.
-	Run *loadgen.RunResult
+	Run *run.Result
 	// Plan is what was planned.
 	Plan *Plan
 	// Targets are in campaign order.
@@ -196,7 +199,7 @@ type TargetResult struct {
 	// Spent is what its completed requests cost.
 	Spent float64
 	// Preflight is what preflight learned (nil with NoPreflight).
-	Preflight *loadgen.PreflightReport
+	Preflight *endpoint.PreflightReport
 	// Lengths are the requested lengths sent, and Dropped those left out
 	// because they do not fit the target's window (SkipTooLong).
 	Lengths []int
@@ -205,7 +208,7 @@ type TargetResult struct {
 	// when length_basis is server.
 	ClientLengths []int
 	// Search holds each length's envelope search, in search mode.
-	Search []loadgen.SearchResult
+	Search []run.SearchResult
 }
 
 // execution is the state of one Execute.
@@ -237,14 +240,14 @@ func (c *Campaign) loadgenSearch(s SearchSpec) loadgen.SearchSpec {
 		StartRate:    s.StartRate,
 		MaxRate:      s.MaxRate,
 		Resolution:   s.Resolution,
-		StepDuration: loadgen.Seconds(s.StepDuration),
+		StepDuration: run.Seconds(s.StepDuration),
 		StepRequests: s.StepRequests,
 		MaxSteps:     s.MaxSteps,
-		Warmup:       loadgen.Seconds(s.Warmup),
+		Warmup:       run.Seconds(s.Warmup),
 	}
 	for _, l := range c.Objectives().Latency {
 		if l.Metric == reports.MetricTTFT {
-			limit := loadgen.Seconds(l.Max * float64(time.Second))
+			limit := run.Seconds(l.Max * float64(time.Second))
 			spec.EarlyStop.TTFTLimit = max(spec.EarlyStop.TTFTLimit, limit)
 		}
 	}
@@ -322,18 +325,18 @@ func (t *turn) stopSim() {
 
 // preflight checks one target and decides which lengths it is sent.
 func (e *execution) preflight(ctx context.Context, t *turn) error {
-	opts := []loadgen.PreflightOption{
-		loadgen.PreflightDeclaredWindow(t.spec.ContextWindow),
-		loadgen.PreflightLengths(e.matrix.Lengths...),
-		loadgen.PreflightEncoding(e.matrix.Encoding),
-		loadgen.PreflightHaystack(e.matrix.Haystack),
-		loadgen.PreflightLengthBasis(e.c.LengthBasis()),
-		loadgen.PreflightEnv(e.o.LookupEnv),
+	opts := []endpoint.PreflightOption{
+		endpoint.PreflightDeclaredWindow(t.spec.ContextWindow),
+		endpoint.PreflightLengths(e.matrix.Lengths...),
+		endpoint.PreflightEncoding(e.matrix.Encoding),
+		endpoint.PreflightHaystack(e.matrix.Haystack),
+		endpoint.PreflightLengthBasis(e.c.LengthBasis()),
+		endpoint.PreflightEnv(e.o.LookupEnv),
 	}
 	if e.o.PreflightTimeout > 0 {
-		opts = append(opts, loadgen.PreflightTimeout(e.o.PreflightTimeout))
+		opts = append(opts, endpoint.PreflightTimeout(e.o.PreflightTimeout))
 	}
-	rep, err := loadgen.Preflight(ctx, t.spec.Config, opts...)
+	rep, err := endpoint.Preflight(ctx, t.spec.Config, opts...)
 	t.res.Preflight = rep
 	if rep != nil {
 		fmt.Fprint(e.o.Log, rep.Text())
@@ -396,7 +399,7 @@ func (e *execution) buildCases(ctx context.Context, t *turn, basis string, cache
 			return fmt.Errorf("target %s: length_basis server needs token calibration, and preflight could not calibrate this target (see its warnings); use length_basis client", name)
 		}
 		var err error
-		client, err = loadgen.ServerBasisLengths(lengths, rep.Calibration)
+		client, err = endpoint.ServerBasisLengths(lengths, rep.Calibration)
 		if err != nil {
 			return fmt.Errorf("target %s: %w", name, err)
 		}
@@ -444,11 +447,11 @@ func (e *execution) buildCases(ctx context.Context, t *turn, basis string, cache
 }
 
 // manifestTarget is one target as the manifest's "targets" lists it: its
-// configuration (loadgen.TargetConfig's fields; no key: api_key_env names
+// configuration (endpoint.TargetConfig's fields; no key: api_key_env names
 // the variable), prices, simulator settings, the lengths it was sent and how
 // its turn went.
 type manifestTarget struct {
-	config loadgen.TargetConfig
+	config endpoint.TargetConfig
 
 	SimProfile string   `json:"sim_profile,omitempty"`
 	TimeScale  *float64 `json:"time_scale,omitempty"`
@@ -467,11 +470,11 @@ type manifestTarget struct {
 	Spent         float64        `json:"spent"`
 	// Search holds each length's envelope search, every probed step
 	// included.
-	Search []loadgen.SearchResult `json:"search,omitempty"`
+	Search []run.SearchResult `json:"search,omitempty"`
 }
 
 // MarshalJSON writes the configuration's fields beside the others, so that
-// the entry also decodes as a loadgen.TargetConfig.
+// the entry also decodes as a endpoint.TargetConfig.
 func (m manifestTarget) MarshalJSON() ([]byte, error) {
 	base, err := json.Marshal(m.config)
 	if err != nil {
@@ -545,12 +548,17 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 	defer stop(nil)
 	guard := NewBudgetGuard(c.Budget.MaxCostUSD, prices, stop)
 
+	runOpts := []run.Option{
+		run.Tool(e.o.Tool, e.o.Version),
+		run.Asked(e.manifestTargets(), manifestCorpus{Matrix: e.matrix, Repeats: c.Corpus.Repeats}),
+		run.Objectives(obj),
+		run.Overwrite(e.o.Overwrite),
+	}
+	if e.o.NonceSalt != nil {
+		runOpts = append(runOpts, run.NonceSalt(*e.o.NonceSalt))
+	}
 	opts := []loadgen.Option{
-		loadgen.Tool(e.o.Tool, e.o.Version),
-		loadgen.Asked(e.manifestTargets(), manifestCorpus{Matrix: e.matrix, Repeats: c.Corpus.Repeats}),
-		loadgen.Objectives(obj),
 		loadgen.Seed(c.Seed()),
-		loadgen.Overwrite(e.o.Overwrite),
 		loadgen.Observe(guard),
 		loadgen.Observe(e.o.Observers...),
 	}
@@ -560,14 +568,12 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 	if e.o.Grace != nil {
 		opts = append(opts, loadgen.Grace(*e.o.Grace))
 	}
-	if e.o.NonceSalt != nil {
-		opts = append(opts, loadgen.NonceSalt(*e.o.NonceSalt))
-	}
-	session, err := loadgen.OpenSession(dir, opts...)
+	rs, err := run.Open(dir, runOpts...)
 	if err != nil {
 		return nil, err
 	}
-	var preflights []*loadgen.PreflightReport
+	session := loadgen.NewSession(rs, opts...)
+	var preflights []*endpoint.PreflightReport
 	for _, t := range e.turns {
 		if t.res.Preflight != nil {
 			preflights = append(preflights, t.res.Preflight)
@@ -575,19 +581,19 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 	}
 	bm := budgetManifest{
 		MaxCostUSD:           c.Budget.MaxCostUSD,
-		MaxDuration:          loadgen.Seconds(c.Budget.MaxDuration.D()),
+		MaxDuration:          run.Seconds(c.Budget.MaxDuration.D()),
 		Currency:             e.plan.CostCurrency,
 		EstimatedCostMax:     e.plan.CostMax,
 		EstimatedCostTypical: e.plan.CostTypical,
 	}
 	if e.plan.DurationKnown {
-		bm.EstimatedDuration = loadgen.Seconds(e.plan.Duration)
+		bm.EstimatedDuration = run.Seconds(e.plan.Duration)
 	}
 	var schedule any = e.turns[0].sched
 	if e.search != nil {
 		schedule = map[string]any{"search": e.search}
 	}
-	err = session.UpdateManifest(func(m *loadgen.Manifest) {
+	err = rs.UpdateManifest(func(m *run.Manifest) {
 		m.Schedule = mustJSON(schedule)
 		if len(preflights) > 0 {
 			m.Preflight = mustJSON(preflights)
@@ -595,7 +601,7 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 		m.Budget = mustJSON(bm)
 	})
 	if err != nil {
-		res, _ := session.Close(runCtx, err)
+		res, _ := rs.Close(runCtx, err)
 		return e.result(res, guard), err
 	}
 
@@ -621,15 +627,15 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 		t.res.Spent = guard.Spent(t.res.Name)
 		if err != nil {
 			runErr = err
-			t.res.Status = loadgen.StatusFailed
+			t.res.Status = run.StatusFailed
 			if runCtx.Err() != nil {
-				t.res.Status = loadgen.StatusInterrupted
+				t.res.Status = run.StatusInterrupted
 			}
 		} else {
-			t.res.Status = loadgen.StatusComplete
+			t.res.Status = run.StatusComplete
 		}
 		fmt.Fprintf(e.o.Log, "target %s: %s, %d records\n", t.res.Name, t.res.Status, t.res.Records)
-		if err := session.UpdateManifest(func(m *loadgen.Manifest) { m.Targets = mustJSON(e.manifestTargets()) }); err != nil {
+		if err := rs.UpdateManifest(func(m *run.Manifest) { m.Targets = mustJSON(e.manifestTargets()) }); err != nil {
 			runErr = errors.Join(runErr, err)
 		}
 		if runErr != nil {
@@ -657,7 +663,7 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 	if errors.As(context.Cause(runCtx), &tripped) {
 		bm.Stopped = tripped.Error()
 	}
-	if err := session.UpdateManifest(func(m *loadgen.Manifest) {
+	if err := rs.UpdateManifest(func(m *run.Manifest) {
 		m.Targets = mustJSON(e.manifestTargets())
 		m.Budget = mustJSON(bm)
 	}); err != nil {
@@ -670,7 +676,7 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 		closeCtx, cancel = context.WithCancelCause(context.WithoutCancel(runCtx))
 		cancel(context.Cause(e.o.Abort))
 	}
-	res, err := session.Close(closeCtx, runErr)
+	res, err := rs.Close(closeCtx, runErr)
 	out := e.result(res, guard)
 	out.Stopped = tripped
 	out.Aborted = e.aborted()
@@ -688,12 +694,12 @@ type abortable struct {
 	abort context.Context
 }
 
-func (a abortable) Send(ctx context.Context, c *corpus.Case, rec *loadgen.Record) {
+func (a abortable) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
 	if a.abort.Err() != nil {
 		// Aborted before it was sent: canceled without reaching the
 		// target.
 		rec.SentAt = time.Now()
-		rec.ErrorClass, rec.Error = loadgen.ErrCanceled, "canceled before it was sent: "+context.Cause(a.abort).Error()
+		rec.ErrorClass, rec.Error = run.ErrCanceled, "canceled before it was sent: "+context.Cause(a.abort).Error()
 		return
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -703,20 +709,19 @@ func (a abortable) Send(ctx context.Context, c *corpus.Case, rec *loadgen.Record
 	a.Target.Send(ctx, c, rec)
 	if a.abort.Err() != nil && rec.ErrorClass != "" {
 		// Canceled by the abort, whatever the target saw.
-		rec.ErrorClass = loadgen.ErrCanceled
+		rec.ErrorClass = run.ErrCanceled
 	}
 }
 
 // runTurn runs one target's schedule or search.
 func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *turn, obj reports.Objectives) error {
 	cfg := t.spec.Config
-	target, err := loadgen.NewTarget(cfg, loadgen.TargetEnv(e.o.LookupEnv))
+	ep, err := endpoint.NewTarget(cfg, endpoint.TargetEnv(e.o.LookupEnv))
 	if err != nil {
 		return fmt.Errorf("target %s: %w", cfg.Name, err)
 	}
-	if cl, ok := target.(io.Closer); ok {
-		defer cl.Close()
-	}
+	defer ep.Close()
+	var target loadgen.Target = ep
 	if e.o.Abort != nil {
 		target = abortable{Target: target, abort: e.o.Abort}
 	}
@@ -725,7 +730,7 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 		what = "envelope search"
 	}
 	fmt.Fprintf(e.o.Log, "target %s (%d of %d): %s at %s, %s, %d %s\n",
-		cfg.Name, i+1, len(e.turns), cfg.Model, loadgen.RedactURL(cfg.BaseURL), what, len(t.cases), plural(len(t.cases), "case"))
+		cfg.Name, i+1, len(e.turns), cfg.Model, endpoint.RedactURL(cfg.BaseURL), what, len(t.cases), plural(len(t.cases), "case"))
 
 	counter := &recordCounter{}
 	opts := []loadgen.Option{loadgen.Model(cfg.Model), loadgen.Observe(counter)}
@@ -733,9 +738,9 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 	progressDone := make(chan struct{})
 	progressCtx, endProgress := context.WithCancel(context.WithoutCancel(ctx))
 	if e.o.Progress {
-		tracker := loadgen.NewTracker(cfg.Name, t.sched)
+		tracker := live.NewTracker(cfg.Name, t.sched)
 		opts = append(opts, loadgen.Observe(tracker))
-		p := loadgen.NewProgress(e.o.Log, tracker, e.o.ProgressInterval)
+		p := live.NewProgress(e.o.Log, tracker, e.o.ProgressInterval)
 		go func() { defer close(progressDone); p.Run(progressCtx) }()
 	} else {
 		close(progressDone)
@@ -772,7 +777,7 @@ func (e *execution) scoreCalibration(t *turn) probes.Calibration {
 }
 
 // describeSearch says in one line what a length's search found.
-func describeSearch(r loadgen.SearchResult) string {
+func describeSearch(r run.SearchResult) string {
 	var b strings.Builder
 	if r.Found > 0 {
 		fmt.Fprintf(&b, "%.3g requests/s held", r.Found)
@@ -788,7 +793,7 @@ func describeSearch(r loadgen.SearchResult) string {
 }
 
 // result assembles the Result.
-func (e *execution) result(res *loadgen.RunResult, guard *BudgetGuard) *Result {
+func (e *execution) result(res *run.Result, guard *BudgetGuard) *Result {
 	out := &Result{Run: res, Plan: e.plan, Spent: guard.Total(), Currency: e.plan.CostCurrency}
 	for _, t := range e.turns {
 		out.Targets = append(out.Targets, t.res)
@@ -800,8 +805,8 @@ func (e *execution) result(res *loadgen.RunResult, guard *BudgetGuard) *Result {
 type recordCounter struct{ n atomic.Int64 }
 
 func (r *recordCounter) StageStarted(int, loadgen.Stage) {}
-func (r *recordCounter) Sent(*loadgen.Record)            {}
-func (r *recordCounter) Completed(*loadgen.Record)       { r.n.Add(1) }
+func (r *recordCounter) Sent(*run.Record)                {}
+func (r *recordCounter) Completed(*run.Record)           { r.n.Add(1) }
 
 // mustJSON encodes v for the manifest; a value that does not encode is
 // recorded as a string saying so, so the manifest still says what happened.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // newStepJudge judges an envelope search's step the way the report judges a
@@ -22,7 +23,7 @@ import (
 func newStepJudge(obj reports.Objectives) loadgen.StepJudge {
 	var mu sync.Mutex
 	var base *float64
-	return func(step loadgen.SearchStep, recs []loadgen.Record) loadgen.StepVerdict {
+	return func(step loadgen.SearchStep, recs []run.Record) loadgen.StepVerdict {
 		if len(recs) == 0 {
 			return loadgen.StepVerdict{Reason: "no request of the step completed"}
 		}

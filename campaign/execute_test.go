@@ -15,14 +15,16 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/probes"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // executeTest parses a campaign and executes it into a temporary folder,
 // returning the result, the manifest, the records and the log.
-func executeTest(t *testing.T, text string, o ExecOptions) (*Result, *loadgen.Manifest, []loadgen.Record, string) {
+func executeTest(t *testing.T, text string, o ExecOptions) (*Result, *run.Manifest, []run.Record, string) {
 	t.Helper()
 	c, err := Parse("test.yaml", []byte(text))
 	if err != nil {
@@ -37,23 +39,23 @@ func executeTest(t *testing.T, text string, o ExecOptions) (*Result, *loadgen.Ma
 	if err != nil {
 		t.Fatalf("execute: %v\nlog:\n%s", err, log.String())
 	}
-	m, err := loadgen.ReadManifest(dir)
+	m, err := run.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(dir, loadgen.RecordsFile))
+	f, err := os.Open(filepath.Join(dir, run.RecordsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	recs, err := loadgen.ReadRecords(f)
+	recs, err := run.ReadRecords(f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res, m, recs, log.String()
 }
 
-func executeTestTargets(t *testing.T, m *loadgen.Manifest) []manifestTarget {
+func executeTestTargets(t *testing.T, m *run.Manifest) []manifestTarget {
 	t.Helper()
 	var out []manifestTarget
 	if err := json.Unmarshal(m.Targets, &out); err != nil {
@@ -78,7 +80,7 @@ load:
   stages:
     - {rate: 100, requests: 6}
 `, ExecOptions{})
-	if res.Run.Status != loadgen.StatusComplete || len(recs) != 6 {
+	if res.Run.Status != run.StatusComplete || len(recs) != 6 {
 		t.Fatalf("status %s, %d records\n%s", res.Run.Status, len(recs), log)
 	}
 	for _, r := range recs {
@@ -96,7 +98,7 @@ load:
 	if len(mt) != 1 || mt[0].LengthBasis != BasisServer || len(mt[0].ClientLengths) != 2 || mt[0].ClientLengths[0] != 350 || mt[0].ClientLengths[1] != 750 {
 		t.Errorf("manifest target: %+v", mt)
 	}
-	var pre []loadgen.PreflightReport
+	var pre []endpoint.PreflightReport
 	if err := json.Unmarshal(m.Preflight, &pre); err != nil || len(pre) != 1 || pre[0].TemplateOverhead != 50 {
 		t.Errorf("manifest preflight (%v): %s", err, m.Preflight)
 	}
@@ -166,7 +168,7 @@ load:
 slo:
   e2e_p95: 5s
 `, ExecOptions{NoPreflight: true})
-	if res.Run.Status != loadgen.StatusComplete {
+	if res.Run.Status != run.StatusComplete {
 		t.Fatalf("status %s\n%s", res.Run.Status, log)
 	}
 	mt := executeTestTargets(t, m)
@@ -203,8 +205,8 @@ func TestStepJudge(t *testing.T) {
 	five := 0.05
 	obj := reports.Objectives{Latency: []reports.LatencyObjective{{Metric: "ttft", Percentile: 95, Max: 1}}, ErrorRate: &five, Accuracy: 0.5}
 	step := loadgen.SearchStep{Length: 1000, Stage: 3, StageLabel: "search len=1k rate=2/s", Rate: 2}
-	recs := func(n int, ttft time.Duration, errs int) []loadgen.Record {
-		out := make([]loadgen.Record, n)
+	recs := func(n int, ttft time.Duration, errs int) []run.Record {
+		out := make([]run.Record, n)
 		t0 := time.Unix(1700000000, 0)
 		for i := range out {
 			r := &out[i]
@@ -213,16 +215,16 @@ func TestStepJudge(t *testing.T) {
 			r.PromptTokensClient = 1000
 			r.ScheduledAt = t0.Add(time.Duration(i) * 500 * time.Millisecond)
 			r.SentAt = r.ScheduledAt
-			r.TTFT, r.E2E = loadgen.Seconds(ttft), loadgen.Seconds(ttft+time.Millisecond)
+			r.TTFT, r.E2E = run.Seconds(ttft), run.Seconds(ttft+time.Millisecond)
 			if i < errs {
-				r.ErrorClass, r.Status, r.Answer = loadgen.ErrServerError, 500, ""
+				r.ErrorClass, r.Status, r.Answer = run.ErrServerError, 500, ""
 			}
 		}
 		return out
 	}
 	tests := []struct {
 		name     string
-		recs     []loadgen.Record
+		recs     []run.Record
 		wantPass bool
 		reason   string
 	}{
@@ -273,7 +275,7 @@ load:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, m, recs, log := executeTest(t, text, ExecOptions{NoPreflight: tt.noPreflight, NonceSalt: &salt})
-			if res.Run.Status != loadgen.StatusComplete || len(recs) != 18 {
+			if res.Run.Status != run.StatusComplete || len(recs) != 18 {
 				t.Fatalf("status %s, %d records\n%s", res.Run.Status, len(recs), log)
 			}
 			if m.NonceSalt != salt {
@@ -337,14 +339,14 @@ load:
 	}
 	dir := t.TempDir()
 	old := []byte(`{"seq":1}` + "\n")
-	if err := os.WriteFile(filepath.Join(dir, loadgen.RecordsFile), old, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, run.RecordsFile), old, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var log bytes.Buffer
 	res, err := c.Execute(ctx, dir, ExecOptions{Log: &log})
-	if !errors.Is(err, loadgen.ErrRunExists) || !strings.Contains(err.Error(), "--overwrite") || res != nil {
+	if !errors.Is(err, run.ErrExists) || !strings.Contains(err.Error(), "--overwrite") || res != nil {
 		t.Fatalf("Execute: %v (result %v), want the directory refused", err, res)
 	}
 	if n := hits.Load(); n != 0 {
@@ -353,7 +355,7 @@ load:
 	if strings.Contains(log.String(), "started the built-in simulator") {
 		t.Errorf("a simulator started before the directory was refused:\n%s", log.String())
 	}
-	if got, err := os.ReadFile(filepath.Join(dir, loadgen.RecordsFile)); err != nil || !bytes.Equal(got, old) {
+	if got, err := os.ReadFile(filepath.Join(dir, run.RecordsFile)); err != nil || !bytes.Equal(got, old) {
 		t.Errorf("the run in the directory was changed: %q, %v", got, err)
 	}
 }

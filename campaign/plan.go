@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/sim"
 )
@@ -386,7 +387,7 @@ func (tp *TargetPlan) finish(t TargetSpec, m corpus.Matrix) {
 	}
 	tp.MaxTokens = t.Config.MaxTokens
 	if tp.MaxTokens <= 0 {
-		tp.MaxTokens = loadgen.DefaultMaxTokens
+		tp.MaxTokens = endpoint.DefaultMaxTokens
 	}
 	typical := TypicalAnswerTokens
 	if t.IsSim() && t.Sim.OutputTokens > 0 {

@@ -13,8 +13,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/needlestorm/needlestorm/corpus"
-	"github.com/needlestorm/needlestorm/sim"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 // Duration is a length of time written as "10s", "2m" or "1h30m" (0 alone

@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"fmt"
-	"github.com/needlestorm/needlestorm/reports"
 	"math"
 	"net/url"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+
+	"github.com/needlestorm/needlestorm/reports"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"

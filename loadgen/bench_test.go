@@ -24,7 +24,9 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 	"github.com/needlestorm/needlestorm/sim"
 )
 
@@ -44,7 +46,7 @@ func benchSim(b *testing.B) loadgen.Target {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { srv.Close() })
-	tgt, err := loadgen.NewTarget(loadgen.TargetConfig{Name: "sim", Kind: loadgen.KindOpenAI, BaseURL: srv.URL(), Model: cfg.Model})
+	tgt, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "sim", Kind: endpoint.KindOpenAI, BaseURL: srv.URL(), Model: cfg.Model})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -82,10 +84,10 @@ type lagSink struct {
 	lags  []time.Duration
 	errs  atomic.Int64
 	first string
-	inner loadgen.RecordSink
+	inner run.Sink
 }
 
-func (s *lagSink) Write(r *loadgen.Record) error {
+func (s *lagSink) Write(r *run.Record) error {
 	s.mu.Lock()
 	s.lags = append(s.lags, r.SendLag.Duration())
 	if r.ErrorClass != "" && s.first == "" {
@@ -119,7 +121,7 @@ func (s *lagSink) report(b *testing.B) {
 // reports requests per second.
 func benchThroughput(b *testing.B, cases []corpus.Case, conc int) {
 	tgt := benchSim(b)
-	w := loadgen.NewRecordWriter(io.Discard)
+	w := run.NewRecordWriter(io.Discard)
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -170,7 +172,7 @@ func BenchmarkDispatcher1kPrompts(b *testing.B) {
 // send_lag percentiles (-benchtime 2500x is 5 s).
 func BenchmarkSendLag500(b *testing.B) {
 	tgt := benchSim(b)
-	w := loadgen.NewRecordWriter(io.Discard)
+	w := run.NewRecordWriter(io.Discard)
 	defer w.Close()
 	sink := &lagSink{inner: w}
 	d, err := loadgen.NewDispatcher(tgt, shortCases(), sink)
@@ -206,7 +208,7 @@ func BenchmarkMemory100k(b *testing.B) {
 		total = n // a shorter run, to profile
 	}
 	tgt := benchSim(b)
-	w := loadgen.NewRecordWriter(io.Discard)
+	w := run.NewRecordWriter(io.Discard)
 	defer w.Close()
 	obs := &countObserver{}
 	d, err := loadgen.NewDispatcher(tgt, shortCases(), w, loadgen.Observe(obs))
@@ -270,8 +272,8 @@ type countObserver struct {
 }
 
 func (c *countObserver) StageStarted(int, loadgen.Stage) {}
-func (c *countObserver) Sent(*loadgen.Record)            { c.sent.Add(1) }
-func (c *countObserver) Completed(r *loadgen.Record) {
+func (c *countObserver) Sent(*run.Record)                { c.sent.Add(1) }
+func (c *countObserver) Completed(r *run.Record) {
 	c.done.Add(1)
 	if r.ErrorClass != "" {
 		c.errs.Add(1)
@@ -282,10 +284,10 @@ func (c *countObserver) Completed(r *loadgen.Record) {
 type nopTarget struct{}
 
 func (nopTarget) Name() string { return "nop" }
-func (nopTarget) Send(_ context.Context, c *corpus.Case, rec *loadgen.Record) {
+func (nopTarget) Send(_ context.Context, c *corpus.Case, rec *run.Record) {
 	rec.SentAt = time.Now()
 	rec.Answer = c.Expected[0]
-	rec.E2E = loadgen.Seconds(time.Since(rec.SentAt))
+	rec.E2E = run.Seconds(time.Since(rec.SentAt))
 }
 
 // BenchmarkSendLag500Nop measures the dispatcher's own scheduling precision
@@ -298,7 +300,7 @@ func BenchmarkSendLag500Nop(b *testing.B) {
 }
 
 func benchSendLagNop(b *testing.B, spin time.Duration) {
-	w := loadgen.NewRecordWriter(io.Discard)
+	w := run.NewRecordWriter(io.Discard)
 	defer w.Close()
 	sink := &lagSink{inner: w}
 	d, err := loadgen.NewDispatcher(nopTarget{}, shortCases(), sink, loadgen.SpinWindow(spin))

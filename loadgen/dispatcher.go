@@ -2,8 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/probes"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // Defaults of a Dispatcher.
@@ -24,12 +23,6 @@ const (
 	DefaultGrace = 10 * time.Second
 )
 
-// RecordSink receives every completed request's Record. A *RecordWriter is
-// one. Write is called concurrently and must not keep rec.
-type RecordSink interface {
-	Write(rec *Record) error
-}
-
 // Observer is told about stages and requests as they happen; live progress
 // and metrics are Observers. Its methods are called concurrently, from the
 // request goroutines, and must be quick and must not keep rec.
@@ -38,16 +31,17 @@ type Observer interface {
 	StageStarted(index int, s Stage)
 	// Sent is called just before a request is handed to the target; rec
 	// holds the Case identity, the stage and ScheduledAt.
-	Sent(rec *Record)
+	Sent(rec *run.Record)
 	// Completed is called once the request's record is final and written.
-	Completed(rec *Record)
+	Completed(rec *run.Record)
 }
 
 // ScoreFunc scores an answer: rec holds the whole response (answer, finish
 // reason, token counts, error class).
-type ScoreFunc func(c *corpus.Case, rec *Record) probes.Verdict
+type ScoreFunc func(c *corpus.Case, rec *run.Record) probes.Verdict
 
-// Option configures a Dispatcher or a Runner.
+// Option configures a Dispatcher, and so the Searcher, Session and Runner
+// that send through one.
 type Option func(*runConfig)
 
 type runConfig struct {
@@ -65,14 +59,6 @@ type runConfig struct {
 	// says it was chosen, by NonceSalt or by drawing it for the run.
 	nonceSalt    uint64
 	nonceSaltSet bool
-
-	// Runner only.
-	tool, version   string
-	targets, corpus []byte
-	objectives      []byte
-	overwrite       bool
-	// wrapSink, when set, wraps the Runner's record writer (a test seam).
-	wrapSink func(RecordSink) RecordSink
 }
 
 func defaultRunConfig() runConfig {
@@ -80,8 +66,6 @@ func defaultRunConfig() runConfig {
 		maxInFlight: DefaultMaxInFlight,
 		grace:       DefaultGrace,
 		spin:        defaultSpinWindow,
-		tool:        "needlestorm",
-		version:     "dev",
 	}
 }
 
@@ -135,9 +119,7 @@ func (c *runConfig) drawNonceSalt() {
 	if c.nonceSaltSet {
 		return
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it crashes instead)
-	c.nonceSalt, c.nonceSaltSet = binary.LittleEndian.Uint64(b[:]), true
+	c.nonceSalt, c.nonceSaltSet = run.DrawNonceSalt(), true
 }
 
 // SpinWindow sets how long before a scheduled send the dispatcher stops
@@ -152,7 +134,7 @@ func SpinWindow(d time.Duration) Option { return func(c *runConfig) { c.spin = d
 type Dispatcher struct {
 	target Target
 	cases  []corpus.Case
-	sink   RecordSink
+	sink   run.Sink
 	cfg    runConfig
 
 	slots    chan struct{}
@@ -166,7 +148,7 @@ type Dispatcher struct {
 // of a Case with a cache-busting preamble is sent with a preamble of its own,
 // drawn from its Seq and the dispatcher's nonce salt (see nonced): a random
 // one unless NonceSalt gives it.
-func NewDispatcher(t Target, cases []corpus.Case, sink RecordSink, opts ...Option) (*Dispatcher, error) {
+func NewDispatcher(t Target, cases []corpus.Case, sink run.Sink, opts ...Option) (*Dispatcher, error) {
 	cfg := defaultRunConfig()
 	for _, o := range opts {
 		o(&cfg)
@@ -175,7 +157,7 @@ func NewDispatcher(t Target, cases []corpus.Case, sink RecordSink, opts ...Optio
 	return newDispatcher(t, cases, sink, cfg)
 }
 
-func newDispatcher(t Target, cases []corpus.Case, sink RecordSink, cfg runConfig) (*Dispatcher, error) {
+func newDispatcher(t Target, cases []corpus.Case, sink run.Sink, cfg runConfig) (*Dispatcher, error) {
 	switch {
 	case t == nil:
 		return nil, errors.New("no target to send requests to")
@@ -190,7 +172,7 @@ func newDispatcher(t Target, cases []corpus.Case, sink RecordSink, cfg runConfig
 	}
 	if cfg.score == nil {
 		cal := cfg.calibration
-		cfg.score = func(c *corpus.Case, rec *Record) probes.Verdict { return judgeRecord(c, rec, cal) }
+		cfg.score = func(c *corpus.Case, rec *run.Record) probes.Verdict { return judgeRecord(c, rec, cal) }
 	}
 	return &Dispatcher{
 		target: t,
@@ -475,8 +457,8 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time) {
 	defer func() { <-d.slots }()
 
 	c := &d.cases[n%len(d.cases)]
-	rec := &Record{
-		Schema:             RecordSchema,
+	rec := &run.Record{
+		Schema:             run.RecordSchema,
 		Seq:                seq,
 		Target:             d.target.Name(),
 		Model:              d.cfg.model,
@@ -513,13 +495,13 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time) {
 		// The target failed before sending; count its time as lag.
 		rec.SentAt = time.Now()
 	}
-	rec.SendLag = Seconds(rec.SentAt.Sub(rec.ScheduledAt))
+	rec.SendLag = run.Seconds(rec.SentAt.Sub(rec.ScheduledAt))
 	if rec.E2E > 0 {
-		rec.E2ESched = Seconds(rec.SentAt.Add(rec.E2E.Duration()).Sub(rec.ScheduledAt))
+		rec.E2ESched = run.Seconds(rec.SentAt.Add(rec.E2E.Duration()).Sub(rec.ScheduledAt))
 	}
 	if r.reqCtx.Err() != nil && rec.ErrorClass != "" {
 		// Canceled by the end of the grace period, whatever the target saw.
-		rec.ErrorClass = ErrCanceled
+		rec.ErrorClass = run.ErrCanceled
 	}
 	rec.Verdict = d.cfg.score(send, rec)
 	if err := d.sink.Write(rec); err != nil {
@@ -598,7 +580,7 @@ func sleepUntil(ctx context.Context, timer *time.Timer, at time.Time, spin time.
 // live; reports re-judge every record with the overhead measured over the
 // whole run, which agrees with preflight's on a target whose chat template
 // does not change.
-func judgeRecord(c *corpus.Case, rec *Record, cal probes.Calibration) probes.Verdict {
+func judgeRecord(c *corpus.Case, rec *run.Record, cal probes.Calibration) probes.Verdict {
 	return probes.Judge(c, probes.ResponseFacts{
 		Answer:             rec.Answer,
 		FinishReason:       rec.FinishReason,

@@ -13,8 +13,11 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
-	"github.com/needlestorm/needlestorm/sim"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/probes"
+	"github.com/needlestorm/needlestorm/sim"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // fakeTarget is a Target with a controllable latency. It answers every Case
@@ -37,7 +40,7 @@ func newFakeTarget(latency time.Duration) *fakeTarget {
 
 func (f *fakeTarget) Name() string { return "fake" }
 
-func (f *fakeTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
+func (f *fakeTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
 	rec.SentAt = time.Now()
 	n := f.inFlight.Add(1)
 	defer f.inFlight.Add(-1)
@@ -52,12 +55,12 @@ func (f *fakeTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
 	select {
 	case <-t.C:
 	case <-ctx.Done():
-		rec.ErrorClass, rec.Error = ErrCanceled, ctx.Err().Error()
-		rec.E2E = Seconds(time.Since(rec.SentAt))
+		rec.ErrorClass, rec.Error = run.ErrCanceled, ctx.Err().Error()
+		rec.E2E = run.Seconds(time.Since(rec.SentAt))
 		return
 	}
 	e := time.Since(rec.SentAt)
-	rec.Status, rec.TTFB, rec.TTFT, rec.E2E = 200, Seconds(e/2), Seconds(e/2), Seconds(e)
+	rec.Status, rec.TTFB, rec.TTFT, rec.E2E = 200, run.Seconds(e/2), run.Seconds(e/2), run.Seconds(e)
 	rec.OutputTokens, rec.FinishReason = 3, "stop"
 	if f.answer != nil {
 		rec.Answer = f.answer(c)
@@ -82,11 +85,11 @@ func (f *fakeTarget) completedSeqs() map[int64]bool {
 // memSink keeps records in memory.
 type memSink struct {
 	mu   sync.Mutex
-	recs []Record
+	recs []run.Record
 	fail error
 }
 
-func (s *memSink) Write(r *Record) error {
+func (s *memSink) Write(r *run.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
@@ -96,10 +99,10 @@ func (s *memSink) Write(r *Record) error {
 	return nil
 }
 
-func (s *memSink) records() []Record {
+func (s *memSink) records() []run.Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := append([]Record(nil), s.recs...)
+	out := append([]run.Record(nil), s.recs...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out
 }
@@ -134,7 +137,7 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	return s[int(math.Min(float64(len(s)-1), q*float64(len(s))))]
 }
 
-func runDispatcher(t *testing.T, ctx context.Context, tgt Target, sched Schedule, opts ...Option) (*Dispatcher, []Record, error) {
+func runDispatcher(t *testing.T, ctx context.Context, tgt Target, sched Schedule, opts ...Option) (*Dispatcher, []run.Record, error) {
 	t.Helper()
 	sink := &memSink{}
 	d, err := NewDispatcher(tgt, testCases(3), sink, opts...)
@@ -151,7 +154,7 @@ func TestConstantRateAchieved(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	tgt := newFakeTarget(20 * time.Millisecond)
-	_, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConstant, Rate: 200, Duration: Seconds(5 * time.Second)}})
+	_, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConstant, Rate: 200, Duration: run.Seconds(5 * time.Second)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +180,7 @@ func TestPoissonRate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tgt := newFakeTarget(5 * time.Millisecond)
-	_, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StagePoisson, Rate: 300, Duration: Seconds(1500 * time.Millisecond), Seed: 7}})
+	_, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StagePoisson, Rate: 300, Duration: run.Seconds(1500 * time.Millisecond), Seed: 7}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +227,7 @@ func TestConcurrencyStageHoldsN(t *testing.T) {
 			}
 		}
 	}()
-	d, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConcurrency, Concurrency: n, Duration: Seconds(time.Second)}})
+	d, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConcurrency, Concurrency: n, Duration: run.Seconds(time.Second)}})
 	close(stop)
 	<-done
 	if err != nil {
@@ -357,7 +360,7 @@ func TestRecordFields(t *testing.T) {
 		c := cs[i]
 		if r.Seq != int64(i+1) || r.CaseID != c.ID || r.Task != c.Task || r.Length != c.Length || r.Depth != c.Depth ||
 			r.ActualDepth != c.ActualDepth || r.NeedleTokenIndex != c.NeedleTokenIndex || r.Expected[0] != c.Expected[0] ||
-			r.CanaryHead != "h" || r.CanaryTail != "t" || r.Target != "fake" || r.Model != "m-1" || r.Schema != RecordSchema {
+			r.CanaryHead != "h" || r.CanaryTail != "t" || r.Target != "fake" || r.Model != "m-1" || r.Schema != run.RecordSchema {
 			t.Errorf("record %d identity: %+v", i, r)
 		}
 		if r.SendLag.Duration() != r.SentAt.Sub(r.ScheduledAt) {
@@ -378,23 +381,23 @@ func TestDefaultScorer(t *testing.T) {
 	tests := []struct {
 		name     string
 		expected []string
-		rec      Record
+		rec      run.Record
 		canaries *corpus.Canaries
 		cal      probes.Calibration
 		correct  bool
 		attr     string
 	}{
-		{"all present", []string{"4217", "Blue"}, Record{Answer: "blue and 4217"}, nil, probes.Calibration{}, true, probes.AttrCorrect},
-		{"one of two", []string{"4217", "blue"}, Record{Answer: "4217"}, nil, probes.Calibration{}, false, probes.AttrModelMissed},
-		{"error class", []string{"4217"}, Record{ErrorClass: ErrTimeout}, nil, probes.Calibration{}, false, probes.AttrError},
-		{"context overflow", []string{"4217"}, Record{ErrorClass: ErrContextOverflow, Status: 400}, nil, probes.Calibration{}, false, probes.AttrRejected},
-		{"finish length", []string{"4217"}, Record{Answer: "Let me think", FinishReason: "length"}, nil, probes.Calibration{}, false, probes.AttrCutOff},
-		{"server kept less", []string{"4217"}, Record{Answer: "no idea", PromptTokensClient: 4096, PromptTokensServer: 2048}, nil, probes.Calibration{}, false, probes.AttrServerTruncated},
+		{"all present", []string{"4217", "Blue"}, run.Record{Answer: "blue and 4217"}, nil, probes.Calibration{}, true, probes.AttrCorrect},
+		{"one of two", []string{"4217", "blue"}, run.Record{Answer: "4217"}, nil, probes.Calibration{}, false, probes.AttrModelMissed},
+		{"error class", []string{"4217"}, run.Record{ErrorClass: run.ErrTimeout}, nil, probes.Calibration{}, false, probes.AttrError},
+		{"context overflow", []string{"4217"}, run.Record{ErrorClass: run.ErrContextOverflow, Status: 400}, nil, probes.Calibration{}, false, probes.AttrRejected},
+		{"finish length", []string{"4217"}, run.Record{Answer: "Let me think", FinishReason: "length"}, nil, probes.Calibration{}, false, probes.AttrCutOff},
+		{"server kept less", []string{"4217"}, run.Record{Answer: "no idea", PromptTokensClient: 4096, PromptTokensServer: 2048}, nil, probes.Calibration{}, false, probes.AttrServerTruncated},
 		// The head canary is missing from an answer that holds the tail's:
 		// without a calibration that is a cut; with the overhead known, the
 		// server's count shows that the whole prompt arrived.
-		{"canary lost, overhead unknown", []string{"4217"}, Record{Answer: "TAILMARK-88 and 9999", PromptTokensClient: 1000, PromptTokensServer: 1010}, canaries, probes.Calibration{}, false, probes.AttrServerTruncated},
-		{"canary lost, counts intact", []string{"4217"}, Record{Answer: "TAILMARK-88 and 9999", PromptTokensClient: 1000, PromptTokensServer: 1010}, canaries, probes.Calibration{Overhead: 10, OverheadKnown: true}, false, probes.AttrModelMissed},
+		{"canary lost, overhead unknown", []string{"4217"}, run.Record{Answer: "TAILMARK-88 and 9999", PromptTokensClient: 1000, PromptTokensServer: 1010}, canaries, probes.Calibration{}, false, probes.AttrServerTruncated},
+		{"canary lost, counts intact", []string{"4217"}, run.Record{Answer: "TAILMARK-88 and 9999", PromptTokensClient: 1000, PromptTokensServer: 1010}, canaries, probes.Calibration{Overhead: 10, OverheadKnown: true}, false, probes.AttrModelMissed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -427,7 +430,7 @@ func TestInterruptKeepsCompletedRecords(t *testing.T) {
 			}
 			time.AfterFunc(300*time.Millisecond, cancel)
 			start := time.Now()
-			err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: Seconds(10 * time.Second)}})
+			err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(10 * time.Second)}})
 			took := time.Since(start)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("Run after cancel returned %v, want an error wrapping context.Canceled", err)
@@ -439,11 +442,11 @@ func TestInterruptKeepsCompletedRecords(t *testing.T) {
 			if int64(len(recs)) != d.Sent() || len(recs) < 20 {
 				t.Fatalf("%d records for %d sent requests (want equal, at least 20)", len(recs), d.Sent())
 			}
-			bySeq := map[int64]Record{}
+			bySeq := map[int64]run.Record{}
 			canceled := 0
 			for _, r := range recs {
 				bySeq[r.Seq] = r
-				if r.ErrorClass == ErrCanceled {
+				if r.ErrorClass == run.ErrCanceled {
 					canceled++
 				} else if r.ErrorClass != "" || !r.Correct {
 					t.Errorf("record %d: error %q correct %v", r.Seq, r.ErrorClass, r.Correct)
@@ -473,7 +476,7 @@ func TestSinkFailureStopsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: Seconds(5 * time.Second)}})
+	err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(5 * time.Second)}})
 	if err == nil || !errors.Is(err, sink.fail) {
 		t.Fatalf("Run with a failing sink returned %v, want the sink's error", err)
 	}
@@ -487,7 +490,7 @@ func TestNewDispatcherErrors(t *testing.T) {
 		name  string
 		tgt   Target
 		cases []corpus.Case
-		sink  RecordSink
+		sink  run.Sink
 		opts  []Option
 	}{
 		{"no target", nil, testCases(1), &memSink{}, nil},
@@ -519,7 +522,7 @@ func TestInterruptCause(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: Seconds(5 * time.Second)}})
+	err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(5 * time.Second)}})
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "received interrupt") {
 		t.Errorf("Run returned %v, want an error wrapping context.Canceled that names the cause", err)
 	}
@@ -534,7 +537,7 @@ type captureTarget struct {
 
 func (c *captureTarget) Name() string { return "capture" }
 
-func (c *captureTarget) Send(_ context.Context, cs *corpus.Case, rec *Record) {
+func (c *captureTarget) Send(_ context.Context, cs *corpus.Case, rec *run.Record) {
 	rec.SentAt = time.Now()
 	c.mu.Lock()
 	c.users[rec.Seq] = ""
@@ -693,8 +696,8 @@ func TestDispatchCacheSim(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	tgt, err := NewTarget(TargetConfig{Name: "sim", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
-		TargetEnv(func(string) (string, bool) { return "", false }))
+	tgt, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "sim", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
+		endpoint.TargetEnv(func(string) (string, bool) { return "", false }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -803,12 +806,12 @@ type factsTarget struct {
 
 func (f factsTarget) Name() string { return "facts" }
 
-func (f factsTarget) Send(_ context.Context, c *corpus.Case, rec *Record) {
+func (f factsTarget) Send(_ context.Context, c *corpus.Case, rec *run.Record) {
 	rec.SentAt = time.Now()
 	rec.Status, rec.FinishReason, rec.OutputTokens = 200, "stop", 4
 	rec.Answer = f.answer
 	rec.PromptTokensServer = c.PromptTokens + f.overhead
-	rec.E2E = Seconds(time.Millisecond)
+	rec.E2E = run.Seconds(time.Millisecond)
 }
 
 // TestDispatchScoreCalibration: with the target's template overhead known
@@ -820,7 +823,7 @@ func TestDispatchScoreCalibration(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	known := probes.Calibration{Overhead: 10, OverheadKnown: true}
-	custom := func(*corpus.Case, *Record) probes.Verdict { return probes.Verdict{Attribution: "custom"} }
+	custom := func(*corpus.Case, *run.Record) probes.Verdict { return probes.Verdict{Attribution: "custom"} }
 	tests := []struct {
 		name string
 		opts []Option

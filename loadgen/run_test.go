@@ -21,21 +21,24 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/sim"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
-func readRunDir(t *testing.T, dir string) (*Manifest, []Record) {
+func readRunDir(t *testing.T, dir string) (*run.Manifest, []run.Record) {
 	t.Helper()
-	m, err := ReadManifest(dir)
+	m, err := run.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(dir, RecordsFile))
+	f, err := os.Open(filepath.Join(dir, run.RecordsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	recs, err := ReadRecords(f)
+	recs, err := run.ReadRecords(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,17 +65,17 @@ func TestRunnerComplete(t *testing.T) {
 		Name   string `json:"name"`
 		APIKey string `json:"-"`
 	}
-	r, err := NewRunner(tgt, testCases(3), sched, Seed(100), Tool("needlestorm", "v9"),
-		Asked([]targetCfg{{Name: "fake", APIKey: "sk-canary"}}, map[string]any{"lengths": []int{1000}}))
+	r, err := NewRunner(tgt, testCases(3), sched, Seed(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := r.Run(ctx, dir)
+	res, err := r.Run(ctx, dir, run.Tool("needlestorm", "v9"),
+		run.Asked([]targetCfg{{Name: "fake", APIKey: "sk-canary"}}, map[string]any{"lengths": []int{1000}}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m, recs := readRunDir(t, dir)
-	if res.Status != StatusComplete || m.Status != StatusComplete || m.Reason != "" {
+	if res.Status != run.StatusComplete || m.Status != run.StatusComplete || m.Reason != "" {
 		t.Errorf("status %q / manifest %q %q, want complete", res.Status, m.Status, m.Reason)
 	}
 	if len(recs) != 36 || m.Records != 36 || res.Records != 36 || res.Sent != 36 {
@@ -103,11 +106,11 @@ func TestRunnerComplete(t *testing.T) {
 		t.Errorf("second run into %s: %v, want a refusal", dir, err)
 	}
 	// Unless asked to overwrite it.
-	r3, _ := NewRunner(tgt, testCases(1), Schedule{{Kind: StageConstant, Rate: 100, Requests: 2}}, Overwrite(true))
-	if _, err := r3.Run(ctx, dir); err != nil {
+	r3, _ := NewRunner(tgt, testCases(1), Schedule{{Kind: StageConstant, Rate: 100, Requests: 2}})
+	if _, err := r3.Run(ctx, dir, run.Overwrite(true)); err != nil {
 		t.Fatalf("overwriting run: %v", err)
 	}
-	if m, recs := readRunDir(t, dir); len(recs) != 2 || m.Records != 2 || m.Status != StatusComplete {
+	if m, recs := readRunDir(t, dir); len(recs) != 2 || m.Records != 2 || m.Status != run.StatusComplete {
 		t.Errorf("after overwriting: %d records, manifest %d %q; want 2, complete", len(recs), m.Records, m.Status)
 	}
 }
@@ -116,18 +119,18 @@ func TestRunnerManifestWhileRunning(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	r, err := NewRunner(newFakeTarget(time.Millisecond), testCases(1), Schedule{{Kind: StageConstant, Rate: 50, Duration: Seconds(400 * time.Millisecond)}})
+	r, err := NewRunner(newFakeTarget(time.Millisecond), testCases(1), Schedule{{Kind: StageConstant, Rate: 50, Duration: run.Seconds(400 * time.Millisecond)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { _, err := r.Run(ctx, dir); done <- err }()
 	time.Sleep(200 * time.Millisecond)
-	m, err := ReadManifest(dir)
+	m, err := run.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Status != StatusRunning || !m.EndedAt.IsZero() {
+	if m.Status != run.StatusRunning || !m.EndedAt.IsZero() {
 		t.Errorf("manifest mid-run: status %q ended %v, want running", m.Status, m.EndedAt)
 	}
 	if err := <-done; err != nil {
@@ -137,19 +140,19 @@ func TestRunnerManifestWhileRunning(t *testing.T) {
 
 // failAfter fails every write after the first n.
 type failAfter struct {
-	RecordSink
+	run.Sink
 	mu sync.Mutex
 	n  int
 }
 
-func (f *failAfter) Write(r *Record) error {
+func (f *failAfter) Write(r *run.Record) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.n == 0 {
 		return errors.New("no space left on device")
 	}
 	f.n--
-	return f.RecordSink.Write(r)
+	return f.Sink.Write(r)
 }
 
 func TestRunnerStatuses(t *testing.T) {
@@ -160,8 +163,8 @@ func TestRunnerStatuses(t *testing.T) {
 		wantStatus string
 		wantReason string
 	}{
-		{"interrupted", 250 * time.Millisecond, -1, StatusInterrupted, "context canceled"},
-		{"failed", 0, 5, StatusFailed, "no space left on device"},
+		{"interrupted", 250 * time.Millisecond, -1, run.StatusInterrupted, "context canceled"},
+		{"failed", 0, 5, run.StatusFailed, "no space left on device"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,20 +173,25 @@ func TestRunnerStatuses(t *testing.T) {
 			if tt.cancelAt > 0 {
 				time.AfterFunc(tt.cancelAt, cancel)
 			}
-			opts := []Option{Grace(time.Second)}
-			if tt.failAfter >= 0 {
-				opts = append(opts, func(c *runConfig) {
-					c.wrapSink = func(s RecordSink) RecordSink { return &failAfter{RecordSink: s, n: tt.failAfter} }
-				})
-			}
 			tgt := newFakeTarget(100 * time.Millisecond)
-			r, err := NewRunner(tgt, testCases(2), Schedule{{Kind: StageConstant, Rate: 100, Duration: Seconds(5 * time.Second)}}, opts...)
+			sched := Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(5 * time.Second)}}
+			dir := t.TempDir()
+			start := time.Now()
+			rs, err := run.Open(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			dir := t.TempDir()
-			start := time.Now()
-			res, err := r.Run(ctx, dir)
+			var sink run.Sink = rs.Sink()
+			if tt.failAfter >= 0 {
+				sink = &failAfter{Sink: sink, n: tt.failAfter}
+			}
+			d, err := NewDispatcher(tgt, testCases(2), sink, Grace(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runErr := d.Run(ctx, sched)
+			rs.Sent(d.seq.Load(), d.Sent(), d.HeldBack())
+			res, err := rs.Close(ctx, runErr)
 			if err == nil {
 				t.Fatal("Run succeeded, want an error")
 			}
@@ -197,7 +205,7 @@ func TestRunnerStatuses(t *testing.T) {
 			if m.EndedAt.IsZero() || m.Records != int64(len(recs)) {
 				t.Errorf("manifest ended %v records %d, file has %d", m.EndedAt, m.Records, len(recs))
 			}
-			if tt.wantStatus == StatusInterrupted {
+			if tt.wantStatus == run.StatusInterrupted {
 				have := map[int64]bool{}
 				for _, r := range recs {
 					have[r.Seq] = true
@@ -230,31 +238,31 @@ type httpTestTarget struct {
 
 func (h *httpTestTarget) Name() string { return "http-test" }
 
-func (h *httpTestTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
+func (h *httpTestTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, strings.NewReader(c.ID))
 	if err != nil {
-		rec.ErrorClass, rec.Error = ErrBadResponse, err.Error()
+		rec.ErrorClass, rec.Error = run.ErrBadResponse, err.Error()
 		return
 	}
 	req.Header.Set("X-Seq", strconv.FormatInt(rec.Seq, 10))
 	rec.SentAt = time.Now()
 	resp, err := h.c.Do(req)
 	if err != nil {
-		rec.ErrorClass, rec.Error = ErrConnection, err.Error()
+		rec.ErrorClass, rec.Error = run.ErrConnection, err.Error()
 		if ctx.Err() != nil {
-			rec.ErrorClass = ErrCanceled
+			rec.ErrorClass = run.ErrCanceled
 		}
 		return
 	}
 	defer resp.Body.Close()
 	rec.Status = resp.StatusCode
 	b, err := io.ReadAll(resp.Body)
-	rec.E2E = Seconds(time.Since(rec.SentAt))
+	rec.E2E = run.Seconds(time.Since(rec.SentAt))
 	rec.Answer = string(b)
 	if err != nil {
-		rec.ErrorClass, rec.Error = ErrStreamBroken, err.Error()
+		rec.ErrorClass, rec.Error = run.ErrStreamBroken, err.Error()
 		if ctx.Err() != nil {
-			rec.ErrorClass = ErrCanceled
+			rec.ErrorClass = run.ErrCanceled
 		}
 	}
 }
@@ -268,14 +276,14 @@ func TestRunnerSIGINTChild(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	tgt := &httpTestTarget{url: url, c: &http.Client{}}
-	r, err := NewRunner(tgt, testCases(3), Schedule{{Kind: StageConstant, Rate: 100, Duration: Seconds(20 * time.Second)}}, Grace(2*time.Second))
+	r, err := NewRunner(tgt, testCases(3), Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(20 * time.Second)}}, Grace(2*time.Second))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	res, err := r.Run(ctx, dir)
 	fmt.Fprintf(os.Stderr, "child: status %s, %d records, err %v\n", res.Status, res.Records, err)
-	if res.Status == StatusInterrupted {
+	if res.Status == run.StatusInterrupted {
 		os.Exit(3)
 	}
 	os.Exit(0)
@@ -340,10 +348,10 @@ func TestRunnerSIGINT(t *testing.T) {
 		t.Fatalf("child exit: %v, want exit code 3 (interrupted); stderr:\n%s", err, stderr.String())
 	}
 	m, recs := readRunDir(t, dir)
-	if m.Status != StatusInterrupted || m.EndedAt.IsZero() || m.Records != int64(len(recs)) {
+	if m.Status != run.StatusInterrupted || m.EndedAt.IsZero() || m.Records != int64(len(recs)) {
 		t.Errorf("manifest status %q ended %v records %d (file %d)", m.Status, m.EndedAt, m.Records, len(recs))
 	}
-	have := map[int64]Record{}
+	have := map[int64]run.Record{}
 	for _, r := range recs {
 		have[r.Seq] = r
 	}
@@ -379,19 +387,20 @@ func TestRunnerSessionSeveralTargets(t *testing.T) {
 		stopSecond bool
 		wantStatus string
 	}{
-		{"both run", false, StatusComplete},
-		{"second interrupted", true, StatusInterrupted},
+		{"both run", false, run.StatusComplete},
+		{"second interrupted", true, run.StatusInterrupted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			dir := filepath.Join(t.TempDir(), "run")
-			s, err := OpenSession(dir, Tool("needlestorm", "v9"), Asked([]string{"a", "b"}, nil), Grace(time.Second))
+			rs, err := run.Open(dir, run.Tool("needlestorm", "v9"), run.Asked([]string{"a", "b"}, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m, err := ReadManifest(dir); err != nil || m.Status != StatusRunning {
+			s := NewSession(rs, Grace(time.Second))
+			if m, err := run.ReadManifest(dir); err != nil || m.Status != run.StatusRunning {
 				t.Fatalf("manifest while running: %+v, %v", m, err)
 			}
 			sched := Schedule{{Kind: StageConstant, Rate: 200, Requests: 5}}
@@ -399,7 +408,7 @@ func TestRunnerSessionSeveralTargets(t *testing.T) {
 			if runErr != nil {
 				t.Fatal(runErr)
 			}
-			if err := s.UpdateManifest(func(m *Manifest) { m.Preflight = json.RawMessage(`[{"target":"a"}]`) }); err != nil {
+			if err := rs.UpdateManifest(func(m *run.Manifest) { m.Preflight = json.RawMessage(`[{"target":"a"}]`) }); err != nil {
 				t.Fatal(err)
 			}
 			runCtx, stop := context.WithCancelCause(ctx)
@@ -411,7 +420,7 @@ func TestRunnerSessionSeveralTargets(t *testing.T) {
 			if err := s.Dispatch(runCtx, runnerNamed{newFakeTarget(time.Millisecond), "b"}, testCases(2), second); err != nil {
 				runErr = err
 			}
-			res, err := s.Close(runCtx, runErr)
+			res, err := rs.Close(runCtx, runErr)
 			if (err != nil) != tt.stopSecond {
 				t.Errorf("close: %v", err)
 			}
@@ -422,8 +431,8 @@ func TestRunnerSessionSeveralTargets(t *testing.T) {
 			if tt.stopSecond && m.Reason != "budget: spent $2.00 of $1.00" {
 				t.Errorf("reason %q, want the cause of the stop", m.Reason)
 			}
-			if m.NonceSalt != s.NonceSalt() {
-				t.Errorf("manifest nonce salt %#x, the session's %#x", m.NonceSalt, s.NonceSalt())
+			if m.NonceSalt != rs.NonceSalt() {
+				t.Errorf("manifest nonce salt %#x, the session's %#x", m.NonceSalt, rs.NonceSalt())
 			}
 			if string(m.Preflight) == "" || !strings.Contains(string(m.Preflight), `"a"`) {
 				t.Errorf("manifest preflight lost: %s", m.Preflight)
@@ -444,7 +453,7 @@ func TestRunnerSessionSeveralTargets(t *testing.T) {
 			if byTarget["a"] != 5 || byTarget["b"] != wantB || m.Records != int64(len(recs)) || res.Sent != int64(len(recs)) {
 				t.Errorf("records per target %v (manifest %d, sent %d); want a 5, b %d", byTarget, m.Records, res.Sent, wantB)
 			}
-			if _, err := s.Close(runCtx, nil); err == nil {
+			if _, err := rs.Close(runCtx, nil); err == nil {
 				t.Error("a second Close succeeded")
 			}
 		})
@@ -472,13 +481,13 @@ func TestRunnerNonceSaltAcrossRuns(t *testing.T) {
 	sys := tok.Count(corpus.SystemPrompt) / sim.PrefixBlockTokens * sim.PrefixBlockTokens
 	tests := []struct {
 		name string
-		opts []Option // of both runs
+		opts []run.Option // of both runs
 		// the cached tokens of the second run's records, at least and at
 		// most
 		min, max int
 	}{
 		{"a salt per run", nil, 0, sys},
-		{"the same salt", []Option{NonceSalt(7)}, 2000 - 2*sim.PrefixBlockTokens, 2000},
+		{"the same salt", []run.Option{run.NonceSalt(7)}, 2000 - 2*sim.PrefixBlockTokens, 2000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -492,36 +501,36 @@ func TestRunnerNonceSaltAcrossRuns(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Close()
-			tgt, err := NewTarget(TargetConfig{Name: "vllm", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
-				TargetEnv(func(string) (string, bool) { return "", false }))
+			tgt, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "vllm", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
+				endpoint.TargetEnv(func(string) (string, bool) { return "", false }))
 			if err != nil {
 				t.Fatal(err)
 			}
 			var salts []uint64
-			for run := range 2 {
-				r, err := NewRunner(tgt, cases, Schedule{{Kind: StageConcurrency, Concurrency: 1, Requests: len(cases)}}, tt.opts...)
+			for i := range 2 {
+				r, err := NewRunner(tgt, cases, Schedule{{Kind: StageConcurrency, Concurrency: 1, Requests: len(cases)}})
 				if err != nil {
 					t.Fatal(err)
 				}
 				dir := filepath.Join(t.TempDir(), "run")
-				if _, err := r.Run(ctx, dir); err != nil {
+				if _, err := r.Run(ctx, dir, tt.opts...); err != nil {
 					t.Fatal(err)
 				}
 				m, recs := readRunDir(t, dir)
 				salts = append(salts, m.NonceSalt)
 				if len(recs) != len(cases) {
-					t.Fatalf("run %d: %d records, want %d", run+1, len(recs), len(cases))
+					t.Fatalf("run %d: %d records, want %d", i+1, len(recs), len(cases))
 				}
 				lo, hi := 0, sys
-				if run == 1 {
+				if i == 1 {
 					lo, hi = tt.min, tt.max
 				}
 				for _, rec := range recs {
 					if rec.ErrorClass != "" || rec.PromptTokensServer == 0 {
-						t.Fatalf("run %d, %s: %s %s (server tokens %d)", run+1, rec.CaseID, rec.ErrorClass, rec.Error, rec.PromptTokensServer)
+						t.Fatalf("run %d, %s: %s %s (server tokens %d)", i+1, rec.CaseID, rec.ErrorClass, rec.Error, rec.PromptTokensServer)
 					}
 					if rec.CachedTokens < lo || rec.CachedTokens > hi {
-						t.Errorf("run %d, %s: %d of %d prompt tokens cached, want %d to %d", run+1, rec.CaseID, rec.CachedTokens, rec.PromptTokensClient, lo, hi)
+						t.Errorf("run %d, %s: %d of %d prompt tokens cached, want %d to %d", i+1, rec.CaseID, rec.CachedTokens, rec.PromptTokensClient, lo, hi)
 					}
 				}
 			}
@@ -541,7 +550,7 @@ func TestRunnerCheckRunDir(t *testing.T) {
 	if err := os.MkdirAll(held, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(held, RecordsFile), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(held, run.RecordsFile), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(root, "file")
@@ -553,7 +562,7 @@ func TestRunnerCheckRunDir(t *testing.T) {
 		dir       string
 		overwrite bool
 		want      string // in the error; "" for none
-		exists    bool   // the error wraps ErrRunExists
+		exists    bool   // the error wraps run.ErrExists
 	}{
 		{"new", filepath.Join(root, "new", "run"), false, "", false},
 		{"empty", root, false, "", false},
@@ -563,12 +572,12 @@ func TestRunnerCheckRunDir(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckRunDir(tt.dir, tt.overwrite)
+			err := run.CheckDir(tt.dir, tt.overwrite)
 			if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
 				t.Fatalf("CheckRunDir: %v, want an error containing %q", err, tt.want)
 			}
-			if errors.Is(err, ErrRunExists) != tt.exists {
-				t.Errorf("errors.Is(%v, ErrRunExists) = %v", err, !tt.exists)
+			if errors.Is(err, run.ErrExists) != tt.exists {
+				t.Errorf("errors.Is(%v, run.ErrExists) = %v", err, !tt.exists)
 			}
 		})
 	}

@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"github.com/needlestorm/needlestorm/run"
+
 	"errors"
 	"fmt"
 	"math"
@@ -36,13 +38,13 @@ type Stage struct {
 	ToRate float64 `json:"to_rate,omitempty"`
 	// Period and Amplitude shape a sine: the rate swings between
 	// Rate-Amplitude and Rate+Amplitude once every Period.
-	Period    Seconds `json:"period,omitzero"`
-	Amplitude float64 `json:"amplitude,omitempty"`
+	Period    run.Seconds `json:"period,omitzero"`
+	Amplitude float64     `json:"amplitude,omitempty"`
 	// Concurrency is the number of requests kept in flight (closed loop).
 	Concurrency int `json:"concurrency,omitempty"`
 	// Duration and Requests bound the stage.
-	Duration Seconds `json:"duration,omitzero"`
-	Requests int     `json:"requests,omitempty"`
+	Duration run.Seconds `json:"duration,omitzero"`
+	Requests int         `json:"requests,omitempty"`
 	// Label names the stage in records and reports; Label() derives one
 	// ("rate=4/s") when empty.
 	Label string `json:"label,omitempty"`
@@ -234,7 +236,7 @@ func (sc Schedule) ExpectedDuration() (time.Duration, bool) {
 func ConstantStages(rates []float64, duration time.Duration, requests int) Schedule {
 	sc := make(Schedule, 0, len(rates))
 	for _, r := range rates {
-		sc = append(sc, Stage{Kind: StageConstant, Rate: r, Duration: Seconds(duration), Requests: requests})
+		sc = append(sc, Stage{Kind: StageConstant, Rate: r, Duration: run.Seconds(duration), Requests: requests})
 	}
 	return sc
 }
@@ -247,7 +249,7 @@ func (sc Schedule) WithWarmup(d time.Duration) Schedule {
 	}
 	w := sc[0]
 	w.Warmup = true
-	w.Duration = Seconds(d)
+	w.Duration = run.Seconds(d)
 	w.Requests = 0
 	if w.Label != "" {
 		w.Label = "warmup " + w.Label
@@ -260,4 +262,16 @@ func (sc Schedule) WithWarmup(d time.Duration) Schedule {
 		w.Kind, w.ToRate = StageConstant, 0
 	}
 	return append(Schedule{w}, sc...)
+}
+
+// WithSeeds returns a copy of sc in which every Poisson stage without a seed
+// of its own has seed+index, so the manifest says which seeds were used.
+func (sc Schedule) WithSeeds(seed int64) Schedule {
+	out := append(Schedule(nil), sc...)
+	for i := range out {
+		if out[i].Kind == StagePoisson && out[i].Seed == 0 {
+			out[i].Seed = seed + int64(i)
+		}
+	}
+	return out
 }

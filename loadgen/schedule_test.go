@@ -7,10 +7,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 func TestStageValidate(t *testing.T) {
-	sec := Seconds(time.Second)
+	sec := run.Seconds(time.Second)
 	tests := []struct {
 		name    string
 		stage   Stage
@@ -58,7 +60,7 @@ func TestStageName(t *testing.T) {
 		{Stage{Kind: StageConstant, Rate: 0.5}, "rate=0.5/s"},
 		{Stage{Kind: StagePoisson, Rate: 4}, "poisson=4/s"},
 		{Stage{Kind: StageRamp, Rate: 1, ToRate: 8}, "ramp=1-8/s"},
-		{Stage{Kind: StageSine, Rate: 4, Amplitude: 2, Period: Seconds(20 * time.Second)}, "sine=4±2/s/20s"},
+		{Stage{Kind: StageSine, Rate: 4, Amplitude: 2, Period: run.Seconds(20 * time.Second)}, "sine=4±2/s/20s"},
 		{Stage{Kind: StageConcurrency, Concurrency: 8}, "concurrency=8"},
 		{Stage{Kind: StageConcurrency, Concurrency: 8, Warmup: true}, "warmup concurrency=8"},
 		{Stage{Kind: StageConstant, Rate: 4, Label: "peak"}, "peak"},
@@ -72,9 +74,9 @@ func TestStageName(t *testing.T) {
 
 func TestScheduleJSON(t *testing.T) {
 	sc := Schedule{
-		{Kind: StageConstant, Rate: 2, Duration: Seconds(10 * time.Second), Warmup: true},
-		{Kind: StageSine, Rate: 4, Amplitude: 1, Period: Seconds(30 * time.Second), Requests: 100, Label: "wave"},
-		{Kind: StagePoisson, Rate: 3, Duration: Seconds(time.Second), Seed: 9},
+		{Kind: StageConstant, Rate: 2, Duration: run.Seconds(10 * time.Second), Warmup: true},
+		{Kind: StageSine, Rate: 4, Amplitude: 1, Period: run.Seconds(30 * time.Second), Requests: 100, Label: "wave"},
+		{Kind: StagePoisson, Rate: 3, Duration: run.Seconds(time.Second), Seed: 9},
 	}
 	b, err := json.Marshal(sc)
 	if err != nil {
@@ -136,14 +138,14 @@ func TestStageClockShapes(t *testing.T) {
 	}{
 		{
 			name:    "constant 50/s for 10s",
-			stage:   Stage{Kind: StageConstant, Rate: 50, Duration: Seconds(s(10))},
+			stage:   Stage{Kind: StageConstant, Rate: 50, Duration: run.Seconds(s(10))},
 			windows: [][2]float64{{0, 5}, {5, 10}},
 			want:    []float64{250, 250},
 			tol:     0.005,
 		},
 		{
 			name:  "ramp 10 to 50/s over 10s",
-			stage: Stage{Kind: StageRamp, Rate: 10, ToRate: 50, Duration: Seconds(s(10))},
+			stage: Stage{Kind: StageRamp, Rate: 10, ToRate: 50, Duration: run.Seconds(s(10))},
 			// rate(t) = 10 + 4t: 100 hits in the first half, 200 in the second.
 			windows: [][2]float64{{0, 5}, {5, 10}, {0, 2.5}, {7.5, 10}},
 			want:    []float64{100, 200, 37.5, 112.5},
@@ -151,7 +153,7 @@ func TestStageClockShapes(t *testing.T) {
 		},
 		{
 			name:  "ramp from 0 to 40/s over 10s",
-			stage: Stage{Kind: StageRamp, Rate: 0, ToRate: 40, Duration: Seconds(s(10))},
+			stage: Stage{Kind: StageRamp, Rate: 0, ToRate: 40, Duration: run.Seconds(s(10))},
 			// rate(t) = 4t: 50 in the first half, 150 in the second.
 			windows: [][2]float64{{0, 5}, {5, 10}},
 			want:    []float64{50, 150},
@@ -159,7 +161,7 @@ func TestStageClockShapes(t *testing.T) {
 		},
 		{
 			name:  "sine 20±10/s, period 4s",
-			stage: Stage{Kind: StageSine, Rate: 20, Amplitude: 10, Period: Seconds(s(4)), Duration: Seconds(s(8))},
+			stage: Stage{Kind: StageSine, Rate: 20, Amplitude: 10, Period: run.Seconds(s(4)), Duration: run.Seconds(s(8))},
 			// Starting at the mean going up: per period, 40 + 10*4/pi in the
 			// first half and 40 - 10*4/pi in the second.
 			windows: [][2]float64{{0, 2}, {2, 4}, {4, 6}, {6, 8}},
@@ -168,7 +170,7 @@ func TestStageClockShapes(t *testing.T) {
 		},
 		{
 			name:    "poisson 100/s for 100s",
-			stage:   Stage{Kind: StagePoisson, Rate: 100, Duration: Seconds(s(100)), Seed: 42},
+			stage:   Stage{Kind: StagePoisson, Rate: 100, Duration: run.Seconds(s(100)), Seed: 42},
 			windows: [][2]float64{{0, 100}},
 			want:    []float64{10000},
 			tol:     0.03,
@@ -199,11 +201,11 @@ func TestStageClockShapes(t *testing.T) {
 }
 
 func TestStageClockRequests(t *testing.T) {
-	offs := clockOffsets(t, Stage{Kind: StageConstant, Rate: 10, Requests: 7, Duration: Seconds(10 * time.Second)})
+	offs := clockOffsets(t, Stage{Kind: StageConstant, Rate: 10, Requests: 7, Duration: run.Seconds(10 * time.Second)})
 	if len(offs) != 7 {
 		t.Errorf("a 7-request stage gave %d hits", len(offs))
 	}
-	offs = clockOffsets(t, Stage{Kind: StageConstant, Rate: 10, Requests: 100, Duration: Seconds(time.Second)})
+	offs = clockOffsets(t, Stage{Kind: StageConstant, Rate: 10, Requests: 100, Duration: run.Seconds(time.Second)})
 	if len(offs) != 10 {
 		t.Errorf("a 1 s stage at 10/s capped at 100 requests gave %d hits, want 10", len(offs))
 	}
@@ -214,7 +216,7 @@ func TestStageClockRequests(t *testing.T) {
 }
 
 func TestScheduleExpectedDuration(t *testing.T) {
-	sec := func(n float64) Seconds { return Seconds(n * float64(time.Second)) }
+	sec := func(n float64) run.Seconds { return run.Seconds(n * float64(time.Second)) }
 	sc := Schedule{
 		{Kind: StageConstant, Rate: 2, Duration: sec(10)},
 		{Kind: StageConstant, Rate: 4, Requests: 20},
@@ -233,14 +235,14 @@ func TestScheduleExpectedDuration(t *testing.T) {
 func TestConstantStagesAndWarmup(t *testing.T) {
 	sc := ConstantStages([]float64{1, 2}, 10*time.Second, 0).WithWarmup(5 * time.Second)
 	want := Schedule{
-		{Kind: StageConstant, Rate: 1, Duration: Seconds(5 * time.Second), Warmup: true},
-		{Kind: StageConstant, Rate: 1, Duration: Seconds(10 * time.Second)},
-		{Kind: StageConstant, Rate: 2, Duration: Seconds(10 * time.Second)},
+		{Kind: StageConstant, Rate: 1, Duration: run.Seconds(5 * time.Second), Warmup: true},
+		{Kind: StageConstant, Rate: 1, Duration: run.Seconds(10 * time.Second)},
+		{Kind: StageConstant, Rate: 2, Duration: run.Seconds(10 * time.Second)},
 	}
 	if !reflect.DeepEqual(sc, want) {
 		t.Errorf("got %+v, want %+v", sc, want)
 	}
-	ramp := Schedule{{Kind: StageRamp, ToRate: 8, Duration: Seconds(time.Second)}}.WithWarmup(time.Second)
+	ramp := Schedule{{Kind: StageRamp, ToRate: 8, Duration: run.Seconds(time.Second)}}.WithWarmup(time.Second)
 	if err := ramp.Validate(); err != nil || ramp[0].Rate != 8 || ramp[0].Kind != StageConstant {
 		t.Errorf("warm-up before a ramp from 0: %+v, %v", ramp[0], err)
 	}

@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"github.com/needlestorm/needlestorm/run"
+
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +32,7 @@ const (
 	DefaultSearchDownSteps = 3
 )
 
-// Search phases, as SearchStepResult.Phase names them.
+// Search phases, as run.SearchStepResult.Phase names them.
 const (
 	// SearchWarmup is the warm-up stage before a length's first step.
 	SearchWarmup = "warmup"
@@ -75,15 +77,15 @@ type SearchSpec struct {
 	// StepDuration and StepRequests bound each step: it ends after
 	// StepDuration, after StepRequests requests, or whichever comes first
 	// when both are set (default: 20 s when neither is).
-	StepDuration Seconds `json:"step_duration,omitzero"`
-	StepRequests int     `json:"step_requests,omitempty"`
+	StepDuration run.Seconds `json:"step_duration,omitzero"`
+	StepRequests int         `json:"step_requests,omitempty"`
 	// MaxSteps caps the steps per length, warm-up not counted (default: the
 	// most the ramp, the way down and the bisection can take together).
 	MaxSteps int `json:"max_steps"`
 	// Warmup, when set, runs a warm-up stage at StartRate for this long
 	// before each length's first step; its records are marked warm-up and
 	// it is not judged.
-	Warmup Seconds `json:"warmup,omitzero"`
+	Warmup run.Seconds `json:"warmup,omitzero"`
 	// EarlyStop ends a clearly failing step before its bounds.
 	EarlyStop EarlyStop `json:"early_stop"`
 }
@@ -103,7 +105,7 @@ func (s SearchSpec) WithDefaults() SearchSpec {
 		s.MinRate = s.StartRate / math.Pow(s.Growth, DefaultSearchDownSteps)
 	}
 	if s.StepDuration == 0 && s.StepRequests == 0 {
-		s.StepDuration = Seconds(DefaultSearchStepDuration)
+		s.StepDuration = run.Seconds(DefaultSearchStepDuration)
 	}
 	if s.MaxSteps == 0 {
 		s.MaxSteps = s.worstCaseSteps()
@@ -194,7 +196,7 @@ type EarlyStop struct {
 	TTFTGrowth float64 `json:"ttft_growth,omitempty"`
 	// TTFTLimit is the ttft objective; the ttft rule fires only above it
 	// (0: no objective).
-	TTFTLimit Seconds `json:"ttft_limit,omitzero"`
+	TTFTLimit run.Seconds `json:"ttft_limit,omitzero"`
 }
 
 // WithDefaults returns e with every zero field set to its default.
@@ -256,52 +258,7 @@ type StepVerdict struct {
 // step, failed ones included, in completion order). Campaigns judge with
 // reports: latency percentiles, error rate and accuracy against the
 // objectives. It is not called for a step that ended early, which fails.
-type StepJudge func(step SearchStep, records []Record) StepVerdict
-
-// SearchStepResult is one probed step, as the manifest and report show it.
-type SearchStepResult struct {
-	Index      int    `json:"index"`
-	Stage      int    `json:"stage"`
-	StageLabel string `json:"stage_label"`
-	Phase      string `json:"phase"`
-	// Rate is the rate probed, in requests per second.
-	Rate float64 `json:"rate"`
-	// Requests is the number of requests the step sent (and recorded);
-	// Errors how many of them failed.
-	Requests int `json:"requests"`
-	Errors   int `json:"errors"`
-	// Pass says whether the step held; Reason says why it failed.
-	Pass   bool   `json:"pass"`
-	Reason string `json:"reason,omitempty"`
-	// EndedEarly is true when EarlyStop ended the step (a fail).
-	EndedEarly bool `json:"ended_early,omitempty"`
-	// Duration is the step's wall time, from its first send to its last
-	// completion (the drain included).
-	Duration Seconds `json:"duration"`
-}
-
-// SearchResult is one length's search.
-type SearchResult struct {
-	Length int `json:"length"`
-	// Found is the highest rate that passed, in requests per second; 0 when
-	// none did.
-	Found float64 `json:"found"`
-	// FirstFail is the lowest rate that failed above Found; 0 when none did
-	// (Found is then MaxRate).
-	FirstFail float64 `json:"first_fail,omitempty"`
-	// Resolved is true when Found was pinned down to the resolution (or is
-	// MaxRate); false when the search ran out of steps, found nothing, or
-	// was interrupted.
-	Resolved bool `json:"resolved"`
-	// Reason says how the search ended.
-	Reason string `json:"reason"`
-	// Requests is the number of requests sent for this length, warm-up
-	// included.
-	Requests int `json:"requests"`
-	// Steps are every step probed, warm-up first when there was one, in
-	// order.
-	Steps []SearchStepResult `json:"steps"`
-}
+type StepJudge func(step SearchStep, records []run.Record) StepVerdict
 
 // Searcher runs envelope searches against one target, writing every step's
 // records to one sink. Stage indices and record sequence numbers continue
@@ -321,7 +278,7 @@ type Searcher struct {
 // Observe, Score, ScoreCalibration, NonceSalt, MaxInFlight, Grace,
 // SpinWindow); observers are told about each step as a stage with its own
 // index.
-func NewSearcher(target Target, spec SearchSpec, judge StepJudge, sink RecordSink, opts ...Option) (*Searcher, error) {
+func NewSearcher(target Target, spec SearchSpec, judge StepJudge, sink run.Sink, opts ...Option) (*Searcher, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
@@ -364,7 +321,7 @@ func (s *Searcher) Spec() SearchSpec { return s.spec }
 // order. It returns the results of the lengths searched so far together with
 // an error when ctx ends (the interrupted step is among the steps, failed
 // with reason "interrupted") or a record cannot be written.
-func Search(ctx context.Context, target Target, cases []corpus.Case, spec SearchSpec, judge StepJudge, sink RecordSink, opts ...Option) ([]SearchResult, error) {
+func Search(ctx context.Context, target Target, cases []corpus.Case, spec SearchSpec, judge StepJudge, sink run.Sink, opts ...Option) ([]run.SearchResult, error) {
 	s, err := NewSearcher(target, spec, judge, sink, opts...)
 	if err != nil {
 		return nil, err
@@ -374,12 +331,12 @@ func Search(ctx context.Context, target Target, cases []corpus.Case, spec Search
 
 // SearchAll searches each distinct length among cases, shortest first (see
 // Search).
-func (s *Searcher) SearchAll(ctx context.Context, cases []corpus.Case) ([]SearchResult, error) {
+func (s *Searcher) SearchAll(ctx context.Context, cases []corpus.Case) ([]run.SearchResult, error) {
 	groups := searchByLength(cases)
 	if len(groups) == 0 {
 		return nil, errors.New("search: no cases to send: the corpus matrix is empty")
 	}
-	out := make([]SearchResult, 0, len(groups))
+	out := make([]run.SearchResult, 0, len(groups))
 	for _, g := range groups {
 		res, err := s.SearchLength(ctx, g)
 		if res != nil {
@@ -411,7 +368,7 @@ func searchByLength(cases []corpus.Case) [][]corpus.Case {
 
 // SearchLength searches one length: every case must have the same Length.
 // See Search for what it returns on interruption.
-func (s *Searcher) SearchLength(ctx context.Context, cases []corpus.Case) (*SearchResult, error) {
+func (s *Searcher) SearchLength(ctx context.Context, cases []corpus.Case) (*run.SearchResult, error) {
 	if len(cases) == 0 {
 		return nil, errors.New("search: no cases to send: the corpus matrix is empty")
 	}
@@ -425,7 +382,7 @@ func (s *Searcher) SearchLength(ctx context.Context, cases []corpus.Case) (*Sear
 	if err != nil {
 		return nil, err
 	}
-	res := &SearchResult{Length: length}
+	res := &run.SearchResult{Length: length}
 	if s.spec.Warmup > 0 {
 		st, _, err := s.runStep(ctx, d, length, s.spec.StartRate, SearchWarmup, -1)
 		res.Steps = append(res.Steps, st)
@@ -506,7 +463,7 @@ var errSearchEarlyStop = errors.New("the step is clearly failing")
 // runStep runs one step at rate as its own stage through d, and returns its
 // result (Pass not yet judged) and records. A step EarlyStop ended is not an
 // error. index is -1 for the warm-up.
-func (s *Searcher) runStep(ctx context.Context, d *Dispatcher, length int, rate float64, phase string, index int) (SearchStepResult, []Record, error) {
+func (s *Searcher) runStep(ctx context.Context, d *Dispatcher, length int, rate float64, phase string, index int) (run.SearchStepResult, []run.Record, error) {
 	warmup := phase == SearchWarmup
 	st := Stage{
 		Kind:     StageConstant,
@@ -519,7 +476,7 @@ func (s *Searcher) runStep(ctx context.Context, d *Dispatcher, length int, rate 
 	if warmup {
 		st.Duration, st.Requests = s.spec.Warmup, 0
 	}
-	res := SearchStepResult{Index: index, Stage: s.stage, StageLabel: st.Label, Phase: phase, Rate: rate}
+	res := run.SearchStepResult{Index: index, Stage: s.stage, StageLabel: st.Label, Phase: phase, Rate: rate}
 
 	stepCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -534,7 +491,7 @@ func (s *Searcher) runStep(ctx context.Context, d *Dispatcher, length int, rate 
 	d.seq.Store(s.seq)
 	start := time.Now()
 	err := d.RunFrom(stepCtx, stage, Schedule{st})
-	res.Duration = Seconds(time.Since(start))
+	res.Duration = run.Seconds(time.Since(start))
 	s.seq = d.seq.Load()
 	s.sink.watch = nil
 

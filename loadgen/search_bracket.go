@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"github.com/needlestorm/needlestorm/run"
+
 	"fmt"
 	"math"
 	"strconv"
@@ -102,7 +104,7 @@ func (b *searchBracket) down(rate float64) (float64, bool) {
 }
 
 // finish fills res's outcome.
-func (b *searchBracket) finish(res *SearchResult) {
+func (b *searchBracket) finish(res *run.SearchResult) {
 	res.Found, res.FirstFail, res.Resolved, res.Reason = b.pass, b.fail, b.resolved, b.reason
 }
 

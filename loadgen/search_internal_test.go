@@ -7,11 +7,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // searchThresholdRun runs the bracket against a pure judge that passes every
 // rate at or below threshold, and returns the rates probed.
-func searchThresholdRun(t *testing.T, spec SearchSpec, threshold float64) (*SearchResult, []float64, []string) {
+func searchThresholdRun(t *testing.T, spec SearchSpec, threshold float64) (*run.SearchResult, []float64, []string) {
 	t.Helper()
 	if err := spec.Validate(); err != nil {
 		t.Fatalf("spec %+v: %v", spec, err)
@@ -30,7 +32,7 @@ func searchThresholdRun(t *testing.T, spec SearchSpec, threshold float64) (*Sear
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := &SearchResult{}
+	res := &run.SearchResult{}
 	b.finish(res)
 	return res, rates, phases
 }
@@ -147,7 +149,7 @@ func TestSearchSpecDefaultsAndValidate(t *testing.T) {
 	d := SearchSpec{MaxRate: 64}.WithDefaults()
 	want := SearchSpec{
 		StartRate: 1, MaxRate: 64, MinRate: 0.125, Resolution: 0.1, Growth: 2,
-		StepDuration: Seconds(20 * time.Second), MaxSteps: 7 + 3 + 3 + 1,
+		StepDuration: run.Seconds(20 * time.Second), MaxSteps: 7 + 3 + 3 + 1,
 		EarlyStop: EarlyStop{MinCompletions: 12, MaxErrorShare: 0.5, TTFTGrowth: 3},
 	}
 	if d != want {
@@ -192,35 +194,35 @@ func TestSearchSpecDefaultsAndValidate(t *testing.T) {
 
 // TestSearchWatch checks the early-stop rules on hand-made completions.
 func TestSearchWatch(t *testing.T) {
-	ok := func(ttft float64) Record { return Record{TTFT: Seconds(ttft * float64(time.Second))} }
-	fail := Record{ErrorClass: ErrServerError}
-	canceled := Record{ErrorClass: ErrCanceled}
-	rising := func(n int) []Record {
-		var out []Record
+	ok := func(ttft float64) run.Record { return run.Record{TTFT: run.Seconds(ttft * float64(time.Second))} }
+	fail := run.Record{ErrorClass: run.ErrServerError}
+	canceled := run.Record{ErrorClass: run.ErrCanceled}
+	rising := func(n int) []run.Record {
+		var out []run.Record
 		for i := range n {
 			out = append(out, ok(0.05*float64(i+1)))
 		}
 		return out
 	}
-	flat := func(n int) []Record {
-		var out []Record
+	flat := func(n int) []run.Record {
+		var out []run.Record
 		for i := range n {
 			out = append(out, ok(0.05+0.001*float64(i%3)))
 		}
 		return out
 	}
-	repeat := func(r Record, n int) []Record { return slices.Repeat([]Record{r}, n) }
+	repeat := func(r run.Record, n int) []run.Record { return slices.Repeat([]run.Record{r}, n) }
 	tests := []struct {
 		name  string
 		rules EarlyStop
-		recs  []Record
+		recs  []run.Record
 		want  string // "" for no stop
 		at    int    // completions when it stopped
 	}{
 		{"flat ttft", EarlyStop{}, flat(60), "", 0},
 		{"rising ttft", EarlyStop{}, rising(60), "ttft rising", 12},
-		{"rising ttft below the objective", EarlyStop{TTFTLimit: Seconds(10 * time.Second)}, rising(60), "", 0},
-		{"rising ttft above the objective", EarlyStop{TTFTLimit: Seconds(time.Second)}, rising(60), "objective", 24},
+		{"rising ttft below the objective", EarlyStop{TTFTLimit: run.Seconds(10 * time.Second)}, rising(60), "", 0},
+		{"rising ttft above the objective", EarlyStop{TTFTLimit: run.Seconds(time.Second)}, rising(60), "objective", 24},
 		{"ttft rule off", EarlyStop{TTFTGrowth: -1}, rising(60), "", 0},
 		{"errors", EarlyStop{}, append(flat(4), repeat(fail, 20)...), "server_error", 12},
 		{"errors below the bound", EarlyStop{}, append(flat(30), repeat(fail, 20)...), "", 0},

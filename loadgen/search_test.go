@@ -13,25 +13,27 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/loadgen"
-	"github.com/needlestorm/needlestorm/sim"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 // searchMemSink keeps every record written, in order.
 type searchMemSink struct {
 	mu   sync.Mutex
-	recs []loadgen.Record
+	recs []run.Record
 }
 
-func (s *searchMemSink) Write(rec *loadgen.Record) error {
+func (s *searchMemSink) Write(rec *run.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.recs = append(s.recs, *rec)
 	return nil
 }
 
-func (s *searchMemSink) records() []loadgen.Record {
+func (s *searchMemSink) records() []run.Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.recs)
@@ -58,17 +60,17 @@ func (f *searchFakeTarget) StageStarted(i int, st loadgen.Stage) {
 	f.rate, f.n = st.Rate, 0
 	f.stages = append(f.stages, i)
 }
-func (f *searchFakeTarget) Sent(*loadgen.Record)      {}
-func (f *searchFakeTarget) Completed(*loadgen.Record) {}
+func (f *searchFakeTarget) Sent(*run.Record)      {}
+func (f *searchFakeTarget) Completed(*run.Record) {}
 
-func (f *searchFakeTarget) Send(_ context.Context, c *corpus.Case, rec *loadgen.Record) {
+func (f *searchFakeTarget) Send(_ context.Context, c *corpus.Case, rec *run.Record) {
 	f.mu.Lock()
 	n, rate := f.n, f.rate
 	f.n++
 	f.mu.Unlock()
 	rec.SentAt = time.Now()
 	if f.failAbove > 0 && rate > f.failAbove && n%5 != 0 {
-		rec.Status, rec.ErrorClass, rec.Error = 500, loadgen.ErrServerError, "injected"
+		rec.Status, rec.ErrorClass, rec.Error = 500, run.ErrServerError, "injected"
 		return
 	}
 	ttft := 5 * time.Millisecond
@@ -76,7 +78,7 @@ func (f *searchFakeTarget) Send(_ context.Context, c *corpus.Case, rec *loadgen.
 		ttft *= time.Duration(1 + n)
 	}
 	rec.Status, rec.FinishReason = 200, "stop"
-	rec.TTFB, rec.TTFT, rec.E2E = loadgen.Seconds(ttft), loadgen.Seconds(ttft), loadgen.Seconds(ttft+time.Millisecond)
+	rec.TTFB, rec.TTFT, rec.E2E = run.Seconds(ttft), run.Seconds(ttft), run.Seconds(ttft+time.Millisecond)
 	rec.Answer, rec.OutputTokens = strings.Join(c.Expected, " "), 8
 }
 
@@ -99,7 +101,7 @@ func TestSearchFake(t *testing.T) {
 	sink := &searchMemSink{}
 	var judged []loadgen.SearchStep
 	var judgedMu sync.Mutex
-	judge := func(step loadgen.SearchStep, recs []loadgen.Record) loadgen.StepVerdict {
+	judge := func(step loadgen.SearchStep, recs []run.Record) loadgen.StepVerdict {
 		judgedMu.Lock()
 		judged = append(judged, step)
 		judgedMu.Unlock()
@@ -113,7 +115,7 @@ func TestSearchFake(t *testing.T) {
 		}
 		return loadgen.StepVerdict{Pass: true}
 	}
-	spec := loadgen.SearchSpec{StartRate: 40, MaxRate: 640, StepDuration: loadgen.Seconds(200 * time.Millisecond)}
+	spec := loadgen.SearchSpec{StartRate: 40, MaxRate: 640, StepDuration: run.Seconds(200 * time.Millisecond)}
 	cases := searchCases(t, 512, 256) // searched shortest first
 	results, err := loadgen.Search(t.Context(), target, cases, spec, judge, sink, loadgen.Observe(target))
 	if err != nil {
@@ -123,7 +125,7 @@ func TestSearchFake(t *testing.T) {
 		t.Fatalf("results for lengths %v, want 256 then 512", searchLengths(results))
 	}
 	wantRates := []float64{40, 80, 160, 320, 226, 190, 207}
-	var allSteps []loadgen.SearchStepResult
+	var allSteps []run.SearchStepResult
 	for _, res := range results {
 		var rates []float64
 		for _, st := range res.Steps {
@@ -178,7 +180,7 @@ func TestSearchFake(t *testing.T) {
 // searchCheckRecords checks that every step is its own stage in the
 // records, with its label and its number of requests, and that sequence
 // numbers are unique and contiguous.
-func searchCheckRecords(t *testing.T, recs []loadgen.Record, steps []loadgen.SearchStepResult) {
+func searchCheckRecords(t *testing.T, recs []run.Record, steps []run.SearchStepResult) {
 	t.Helper()
 	count := map[int]int{}
 	label := map[int]string{}
@@ -215,7 +217,7 @@ func searchCheckRecords(t *testing.T, recs []loadgen.Record, steps []loadgen.Sea
 	}
 }
 
-func searchLengths(rs []loadgen.SearchResult) []int {
+func searchLengths(rs []run.SearchResult) []int {
 	var out []int
 	for _, r := range rs {
 		out = append(out, r.Length)
@@ -228,8 +230,8 @@ func searchLengths(rs []loadgen.SearchResult) []int {
 func TestSearchFakeErrors(t *testing.T) {
 	target := &searchFakeTarget{failAbove: 50}
 	sink := &searchMemSink{}
-	pass := func(loadgen.SearchStep, []loadgen.Record) loadgen.StepVerdict { return loadgen.StepVerdict{Pass: true} }
-	spec := loadgen.SearchSpec{StartRate: 100, MaxRate: 100, StepDuration: loadgen.Seconds(time.Second), MaxSteps: 2}
+	pass := func(loadgen.SearchStep, []run.Record) loadgen.StepVerdict { return loadgen.StepVerdict{Pass: true} }
+	spec := loadgen.SearchSpec{StartRate: 100, MaxRate: 100, StepDuration: run.Seconds(time.Second), MaxSteps: 2}
 	s, err := loadgen.NewSearcher(target, spec, pass, sink, loadgen.Observe(target))
 	if err != nil {
 		t.Fatal(err)
@@ -274,11 +276,11 @@ func TestSearchFakeErrors(t *testing.T) {
 func TestSearchFakeWarmup(t *testing.T) {
 	sink := &searchMemSink{}
 	var judged []int
-	judge := func(step loadgen.SearchStep, _ []loadgen.Record) loadgen.StepVerdict {
+	judge := func(step loadgen.SearchStep, _ []run.Record) loadgen.StepVerdict {
 		judged = append(judged, step.Index)
 		return loadgen.StepVerdict{Pass: true}
 	}
-	spec := loadgen.SearchSpec{StartRate: 50, MaxRate: 50, StepDuration: loadgen.Seconds(100 * time.Millisecond), Warmup: loadgen.Seconds(100 * time.Millisecond)}
+	spec := loadgen.SearchSpec{StartRate: 50, MaxRate: 50, StepDuration: run.Seconds(100 * time.Millisecond), Warmup: run.Seconds(100 * time.Millisecond)}
 	results, err := loadgen.Search(t.Context(), &searchFakeTarget{}, searchCases(t, 256), spec, judge, sink)
 	if err != nil {
 		t.Fatal(err)
@@ -306,14 +308,14 @@ func TestSearchInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	calls := 0
-	judge := func(loadgen.SearchStep, []loadgen.Record) loadgen.StepVerdict {
+	judge := func(loadgen.SearchStep, []run.Record) loadgen.StepVerdict {
 		calls++
 		if calls == 2 {
 			cancel()
 		}
 		return loadgen.StepVerdict{Pass: true}
 	}
-	spec := loadgen.SearchSpec{StartRate: 50, MaxRate: 800, StepDuration: loadgen.Seconds(100 * time.Millisecond)}
+	spec := loadgen.SearchSpec{StartRate: 50, MaxRate: 800, StepDuration: run.Seconds(100 * time.Millisecond)}
 	results, err := loadgen.Search(ctx, &searchFakeTarget{}, searchCases(t, 256, 512), spec, judge, &searchMemSink{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want one wrapping context.Canceled", err)
@@ -365,8 +367,8 @@ func searchSimTarget(t *testing.T, cfg sim.Config) loadgen.Target {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	target, err := loadgen.NewTarget(loadgen.TargetConfig{Name: "sim", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
-		loadgen.TargetEnv(func(string) (string, bool) { return "", false }))
+	target, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "sim", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
+		endpoint.TargetEnv(func(string) (string, bool) { return "", false }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +379,7 @@ func searchSimTarget(t *testing.T, cfg sim.Config) loadgen.Target {
 // the step's envelope point from its records and checks it against the
 // objectives.
 func searchReportsJudge(t *testing.T, obj reports.Objectives) loadgen.StepJudge {
-	return func(step loadgen.SearchStep, recs []loadgen.Record) loadgen.StepVerdict {
+	return func(step loadgen.SearchStep, recs []run.Record) loadgen.StepVerdict {
 		s, err := reports.Build(nil, recs, reports.Options{Objectives: obj})
 		if err != nil {
 			t.Errorf("step %q: %v", step.StageLabel, err)
@@ -413,8 +415,8 @@ func TestSearchSimCapacity(t *testing.T) {
 	}
 	spec := loadgen.SearchSpec{
 		StartRate: 6, MaxRate: 200, Resolution: 0.1,
-		StepDuration: loadgen.Seconds(1500 * time.Millisecond),
-		EarlyStop:    loadgen.EarlyStop{TTFTLimit: loadgen.Seconds(limit)},
+		StepDuration: run.Seconds(1500 * time.Millisecond),
+		EarlyStop:    loadgen.EarlyStop{TTFTLimit: run.Seconds(limit)},
 	}
 	sink := &searchMemSink{}
 	start := time.Now()
@@ -471,10 +473,10 @@ func TestSearchSimEarlyStop(t *testing.T) {
 			target := searchSimTarget(t, tt.cfg)
 			spec := loadgen.SearchSpec{
 				StartRate: tt.rate, MaxRate: tt.rate, MinRate: tt.rate, MaxSteps: 1,
-				StepDuration: loadgen.Seconds(stepDuration),
-				EarlyStop:    loadgen.EarlyStop{TTFTLimit: loadgen.Seconds(3 * ttft)},
+				StepDuration: run.Seconds(stepDuration),
+				EarlyStop:    loadgen.EarlyStop{TTFTLimit: run.Seconds(3 * ttft)},
 			}
-			never := func(loadgen.SearchStep, []loadgen.Record) loadgen.StepVerdict {
+			never := func(loadgen.SearchStep, []run.Record) loadgen.StepVerdict {
 				t.Error("the judge was called for a step that should have ended early")
 				return loadgen.StepVerdict{}
 			}

@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"github.com/needlestorm/needlestorm/run"
+
 	"context"
 	"fmt"
 	"maps"
@@ -14,13 +16,13 @@ import (
 // searchSink is a Searcher's record sink: it writes every record to the
 // caller's sink, then hands it to the running step's watch.
 type searchSink struct {
-	inner RecordSink
+	inner run.Sink
 	// watch is set before a step runs and cleared after it has drained, so
 	// the step's request goroutines only ever see one value.
 	watch *searchWatch
 }
 
-func (s *searchSink) Write(rec *Record) error {
+func (s *searchSink) Write(rec *run.Record) error {
 	if err := s.inner.Write(rec); err != nil {
 		return err
 	}
@@ -37,7 +39,7 @@ type searchWatch struct {
 	stop  context.CancelCauseFunc
 
 	mu        sync.Mutex
-	recs      []Record
+	recs      []run.Record
 	errs      int            // records with any error class
 	canceled  int            // of which canceled
 	classes   map[string]int // error classes but canceled
@@ -46,12 +48,12 @@ type searchWatch struct {
 	early     string
 }
 
-func (w *searchWatch) add(rec *Record) {
+func (w *searchWatch) add(rec *run.Record) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.recs = append(w.recs, *rec)
 	switch {
-	case rec.ErrorClass == ErrCanceled:
+	case rec.ErrorClass == run.ErrCanceled:
 		w.errs++
 		w.canceled++
 	case rec.ErrorClass != "":
@@ -105,7 +107,7 @@ func (w *searchWatch) check(n int) string {
 
 // result returns the step's records, its error count and the early-stop
 // reason ("" when it ran to its bounds).
-func (w *searchWatch) result() ([]Record, int, string) {
+func (w *searchWatch) result() ([]run.Record, int, string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.recs, w.errs, w.early

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 	"github.com/needlestorm/needlestorm/sim"
 )
 
@@ -34,11 +36,11 @@ func TestRatesAgainstSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tgt, err := loadgen.NewTarget(loadgen.TargetConfig{Name: "sim", Kind: loadgen.KindOpenAI, BaseURL: srv.URL(), Model: cfg.Model, MaxTokens: 32})
+	tgt, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "sim", Kind: endpoint.KindOpenAI, BaseURL: srv.URL(), Model: cfg.Model, MaxTokens: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(st loadgen.Stage) []loadgen.Record {
+	send := func(st loadgen.Stage) []run.Record {
 		t.Helper()
 		sink := &searchMemSink{}
 		d, err := loadgen.NewDispatcher(tgt, cases, sink)
@@ -55,7 +57,7 @@ func TestRatesAgainstSimulator(t *testing.T) {
 		}
 		return sink.recs
 	}
-	rate := func(recs []loadgen.Record) float64 {
+	rate := func(recs []run.Record) float64 {
 		ts := make([]time.Time, len(recs))
 		for i, r := range recs {
 			ts[i] = r.SentAt
@@ -64,7 +66,7 @@ func TestRatesAgainstSimulator(t *testing.T) {
 		return float64(len(ts)-1) / ts[len(ts)-1].Sub(ts[0]).Seconds()
 	}
 
-	recs := run(loadgen.Stage{Kind: loadgen.StageConstant, Rate: 200, Duration: loadgen.Seconds(5 * time.Second)})
+	recs := send(loadgen.Stage{Kind: loadgen.StageConstant, Rate: 200, Duration: run.Seconds(5 * time.Second)})
 	if n := len(recs); n < 990 || n > 1000 {
 		t.Errorf("constant 200/s over 5 s sent %d requests, want 1000", n)
 	}
@@ -72,7 +74,7 @@ func TestRatesAgainstSimulator(t *testing.T) {
 		t.Errorf("constant stage achieved %.2f req/s (from sent_at), want 200 ± 2%%", got)
 	}
 
-	recs = run(loadgen.Stage{Kind: loadgen.StagePoisson, Rate: 300, Duration: loadgen.Seconds(1500 * time.Millisecond), Seed: 7})
+	recs = send(loadgen.Stage{Kind: loadgen.StagePoisson, Rate: 300, Duration: run.Seconds(1500 * time.Millisecond), Seed: 7})
 	if got := rate(recs); math.Abs(got-300)/300 > 0.12 {
 		t.Errorf("Poisson stage achieved %.1f req/s, want 300 ± 12%%", got)
 	}
@@ -86,11 +88,11 @@ func TestRatesAgainstSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv2.Close()
-	tgt, err = loadgen.NewTarget(loadgen.TargetConfig{Name: "sim", Kind: loadgen.KindOpenAI, BaseURL: srv2.URL(), Model: cfg.Model, MaxTokens: 32})
+	tgt, err = endpoint.NewTarget(endpoint.TargetConfig{Name: "sim", Kind: endpoint.KindOpenAI, BaseURL: srv2.URL(), Model: cfg.Model, MaxTokens: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs = run(loadgen.Stage{Kind: loadgen.StageConcurrency, Concurrency: 6, Requests: 120})
+	recs = send(loadgen.Stage{Kind: loadgen.StageConcurrency, Concurrency: 6, Requests: 120})
 	if len(recs) != 120 {
 		t.Errorf("concurrency stage sent %d requests, want 120", len(recs))
 	}

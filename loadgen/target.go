@@ -4,17 +4,16 @@ import (
 	"context"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/run"
 )
 
-// Target sends one prompt to a model endpoint and measures the response.
+// Target is what the dispatcher sends through: package endpoint's targets
+// (HTTP, one per API dialect) and test fakes.
 type Target interface {
 	// Name identifies the target in records and reports.
 	Name() string
-	// Send sends c's messages, streams the answer, and fills the response
-	// fields of rec: SentAt (set just before the request is written), TTFB,
-	// TTFT, E2E, ChunkGaps, TPOT, the token counts, FinishReason, Status,
-	// ErrorClass, Error, RetryAfter and Answer. It never retries, and it
-	// never puts an API key in rec. The caller fills the Case identity,
+	// Send sends c, streams the answer, and fills the response fields of
+	// rec (see endpoint.Target). The dispatcher fills the Case identity,
 	// ScheduledAt, SendLag, E2ESched and the verdict.
-	Send(ctx context.Context, c *corpus.Case, rec *Record)
+	Send(ctx context.Context, c *corpus.Case, rec *run.Record)
 }

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/probes"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // SummarySchema names the version of the summary.json format.
@@ -227,7 +227,7 @@ type Summary struct {
 
 // scored is one record with its report-time assessment.
 type scored struct {
-	rec  *loadgen.Record
+	rec  *run.Record
 	a    probes.Assessment
 	good bool
 	// cost is what the request cost, when priced is set.
@@ -254,7 +254,7 @@ type cellKey struct {
 // each target's template overhead measured over the whole run, so the
 // Verdict in records (written live, with a provisional overhead) is
 // replaced. m may be nil. records are modified in place.
-func Build(m *loadgen.Manifest, records []loadgen.Record, opts Options) (*Summary, error) {
+func Build(m *run.Manifest, records []run.Record, opts Options) (*Summary, error) {
 	s := &Summary{Schema: SummarySchema, Objectives: opts.Objectives, Run: runInfo(m)}
 	asked := askedCorpusOf(m)
 	s.Run.Records = len(records)
@@ -514,19 +514,19 @@ func stepsOf(points []Point, target string) []Step {
 	return steps
 }
 
-func runInfo(m *loadgen.Manifest) RunInfo {
+func runInfo(m *run.Manifest) RunInfo {
 	if m == nil {
 		return RunInfo{Status: "unknown", Note: "no manifest: what the run was asked to do is unknown"}
 	}
 	ri := RunInfo{Tool: m.Tool, Version: m.Version, StartedAt: m.StartedAt, EndedAt: m.EndedAt, Status: m.Status, Reason: m.Reason}
-	ri.Complete = m.Status == loadgen.StatusComplete
+	ri.Complete = m.Status == run.StatusComplete
 	switch m.Status {
-	case loadgen.StatusComplete:
-	case loadgen.StatusInterrupted:
+	case run.StatusComplete:
+	case run.StatusInterrupted:
 		ri.Note = "this run was interrupted"
-	case loadgen.StatusFailed:
+	case run.StatusFailed:
 		ri.Note = "this run failed"
-	case loadgen.StatusRunning:
+	case run.StatusRunning:
 		ri.Note = "this run had not finished when the report was made (still running, or killed without a chance to record it)"
 	default:
 		ri.Note = fmt.Sprintf("this run's status is %q", m.Status)
@@ -540,7 +540,7 @@ func runInfo(m *loadgen.Manifest) RunInfo {
 	return ri
 }
 
-func observation(r *loadgen.Record, c probes.Calibration) probes.Observation {
+func observation(r *run.Record, c probes.Calibration) probes.Observation {
 	return probes.Observation{
 		Expected:         r.Expected,
 		CanaryHead:       r.CanaryHead,
@@ -561,7 +561,7 @@ func observation(r *loadgen.Record, c probes.Calibration) probes.Observation {
 
 // meetsLatency reports whether one successful request is within every
 // latency objective's bound (see the package documentation).
-func meetsLatency(r *loadgen.Record, objs []LatencyObjective) bool {
+func meetsLatency(r *run.Record, objs []LatencyObjective) bool {
 	if r.ErrorClass != "" {
 		return false
 	}
@@ -749,7 +749,7 @@ type askedCorpus struct {
 
 // askedCorpusOf reads the corpus a run asked for; zero when the manifest
 // is missing or says nothing (no shared prefix, no repeats asked).
-func askedCorpusOf(m *loadgen.Manifest) askedCorpus {
+func askedCorpusOf(m *run.Manifest) askedCorpus {
 	var c askedCorpus
 	if m != nil && len(m.Corpus) > 0 {
 		// A corpus that does not decode leaves the defaults: the report
@@ -760,7 +760,7 @@ func askedCorpusOf(m *loadgen.Manifest) askedCorpus {
 }
 
 // canariesOf returns a record's canary values.
-func canariesOf(r *loadgen.Record) []string {
+func canariesOf(r *run.Record) []string {
 	var out []string
 	for _, c := range []string{r.CanaryHead, r.CanaryTail} {
 		if c != "" {

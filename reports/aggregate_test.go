@@ -9,15 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/probes"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 func TestErrorClassesMatchProbes(t *testing.T) {
 	// probes cannot import loadgen; it spells context_overflow itself.
-	a := probes.Assess(probes.Observation{Expected: []string{"1"}, ResponseFacts: probes.ResponseFacts{ErrorClass: loadgen.ErrContextOverflow}})
+	a := probes.Assess(probes.Observation{Expected: []string{"1"}, ResponseFacts: probes.ResponseFacts{ErrorClass: run.ErrContextOverflow}})
 	if a.Attribution != probes.AttrRejected {
-		t.Errorf("loadgen.ErrContextOverflow is attributed %s, want rejected", a.Attribution)
+		t.Errorf("run.ErrContextOverflow is attributed %s, want rejected", a.Attribution)
 	}
 }
 
@@ -25,7 +25,7 @@ func TestErrorClassesMatchProbes(t *testing.T) {
 // 10 tokens that keeps only 2048 tokens of a 4000-token prompt. The live
 // verdicts all say model_missed; the report must re-attribute.
 func TestAttributionTruncationVersusMiss(t *testing.T) {
-	var recs []loadgen.Record
+	var recs []run.Record
 	i := 0
 	add := func(f fx) {
 		f.target, f.i = "ollama", i
@@ -44,9 +44,9 @@ func TestAttributionTruncationVersusMiss(t *testing.T) {
 		add(fx{length: 4000, depth: 50, server: 4010, canaries: true, answer: "alpha-31 1111111 omega-77"})
 	}
 	add(fx{length: 4000, depth: 50, server: 4010, answer: "I'm sorry, but I can't help with that."})
-	add(fx{length: 8000, depth: 50, errorClass: loadgen.ErrContextOverflow, status: 400, answer: " "})
+	add(fx{length: 8000, depth: 50, errorClass: run.ErrContextOverflow, status: 400, answer: " "})
 	add(fx{length: 1000, depth: 50, finish: "length", answer: "Let me think about"})
-	add(fx{length: 1000, depth: 50, errorClass: loadgen.ErrServerError, status: 500, answer: " "})
+	add(fx{length: 1000, depth: 50, errorClass: run.ErrServerError, status: 500, answer: " "})
 
 	s, err := Build(nil, recs, Options{})
 	if err != nil {
@@ -88,7 +88,7 @@ func TestConsistencyFigures(t *testing.T) {
 		"case-y": {"2222222", "3333333", "The number is 4444444."},
 		"case-z": {"once"},
 	}
-	var recs []loadgen.Record
+	var recs []run.Record
 	i := 0
 	for _, id := range []string{"case-x", "case-y", "case-z"} {
 		for rep, a := range answers[id] {
@@ -108,7 +108,7 @@ func TestConsistencyFigures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := &loadgen.Manifest{Status: loadgen.StatusComplete}
+			m := &run.Manifest{Status: run.StatusComplete}
 			if tt.corpus != "" {
 				m.Corpus = json.RawMessage(tt.corpus)
 			}
@@ -147,7 +147,7 @@ func TestCachedShare(t *testing.T) {
 	// in the depth-100 cell none.
 	build := func(cached int, corpus string) *Summary {
 		t.Helper()
-		var recs []loadgen.Record
+		var recs []run.Record
 		for i := range 8 {
 			f := fx{i: i, length: 1000, correct: true}
 			if i%2 == 0 {
@@ -158,8 +158,8 @@ func TestCachedShare(t *testing.T) {
 			recs = append(recs, f.record())
 		}
 		// A failed request's usage is not counted.
-		recs = append(recs, fx{i: 8, length: 1000, errorClass: loadgen.ErrRateLimited, status: 429, cached: 999}.record())
-		m := &loadgen.Manifest{Status: loadgen.StatusComplete, Corpus: json.RawMessage(corpus)}
+		recs = append(recs, fx{i: 8, length: 1000, errorClass: run.ErrRateLimited, status: 429, cached: 999}.record())
+		m := &run.Manifest{Status: run.StatusComplete, Corpus: json.RawMessage(corpus)}
 		s, err := Build(m, recs, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -243,7 +243,7 @@ func TestCachedShare(t *testing.T) {
 func TestRatesGoodputAndCost(t *testing.T) {
 	// 10 requests scheduled at 2/s; e2e 1s for the first 6, 5s for the
 	// rest; the first 4 correct. One warm-up record at a wild time.
-	var recs []loadgen.Record
+	var recs []run.Record
 	for i := range 10 {
 		e2e := time.Second
 		if i >= 6 {
@@ -292,7 +292,7 @@ func TestBuildRejectsBadThreshold(t *testing.T) {
 }
 
 func BenchmarkBuild100k(b *testing.B) {
-	var recs []loadgen.Record
+	var recs []run.Record
 	lengths := []int{1000, 2000, 4000, 8000, 16000, 32000}
 	depths := []float64{0, 25, 50, 75, 100}
 	for i := range 100_000 {
@@ -305,7 +305,7 @@ func BenchmarkBuild100k(b *testing.B) {
 		}.record())
 	}
 	obj, _ := ParseSLO("ttft_p95=200ms,e2e_p95=1s,error_rate=0.01")
-	work := make([]loadgen.Record, len(recs))
+	work := make([]run.Record, len(recs))
 	b.ReportAllocs()
 	for b.Loop() {
 		copy(work, recs)

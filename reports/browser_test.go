@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // chromium finds a Chromium binary, or "".
@@ -74,7 +74,7 @@ func TestReportInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	dir := writeRun(t, loadgen.StatusComplete, "")
+	dir := writeRun(t, run.StatusComplete, "")
 	obj, _ := ParseSLO("ttft_p95=2s,error_rate=0.05")
 	if _, err := Write(dir, Options{Objectives: obj}); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // compareFixture: four targets at rates 1, 2, 4 and 8 per second, ten
@@ -30,7 +30,7 @@ import (
 //   - short: lengths 1k and 4k only; accuracy 1; ttft 100ms.
 //
 // fast has one warm-up request at 1k besides.
-func compareFixture() []loadgen.Record {
+func compareFixture() []run.Record {
 	type target struct {
 		name    string
 		lengths []int
@@ -44,10 +44,10 @@ func compareFixture() []loadgen.Record {
 		{"cheap", []int{1000, 4000, 16000}, []int{10, 9, 5}, []time.Duration{100 * ms, 100 * ms, 100 * ms, 100 * ms}},
 		{"short", []int{1000, 4000}, []int{10, 10}, []time.Duration{100 * ms, 100 * ms, 100 * ms, 100 * ms}},
 	}
-	var recs []loadgen.Record
+	var recs []run.Record
 	for _, tg := range targets {
 		for st, rate := range []float64{1, 2, 4, 8} {
-			var groups [][]loadgen.Record
+			var groups [][]run.Record
 			for li, l := range tg.lengths {
 				groups = append(groups, stage(tg.name, st, rate, l, 50, 10, tg.correct[li], tg.ttft[st]))
 			}
@@ -351,15 +351,15 @@ func TestRecordCost(t *testing.T) {
 	pr := Price{Input: 2, Output: 10, Cached: 1}
 	tests := []struct {
 		name string
-		r    loadgen.Record
+		r    run.Record
 		want float64
 	}{
-		{"server count", loadgen.Record{PromptTokensClient: 1000, PromptTokensServer: 1100, OutputTokens: 10}, (1100*2 + 10*10) / 1e6},
-		{"client count when the server sent none", loadgen.Record{PromptTokensClient: 1000, OutputTokens: 10}, (1000*2 + 10*10) / 1e6},
-		{"cached tokens", loadgen.Record{PromptTokensClient: 1000, PromptTokensServer: 1100, CachedTokens: 600, OutputTokens: 10}, (500*2 + 600*1 + 10*10) / 1e6},
-		{"rejected: nothing counted, nothing sent", loadgen.Record{PromptTokensClient: 1000, ErrorClass: loadgen.ErrRateLimited, Status: 429}, 0},
-		{"failed mid-stream: billed", loadgen.Record{PromptTokensClient: 1000, OutputTokens: 4, ErrorClass: loadgen.ErrServerError}, (1000*2 + 4*10) / 1e6},
-		{"cached price 0 is the input price", loadgen.Record{PromptTokensServer: 100, CachedTokens: 50}, 0},
+		{"server count", run.Record{PromptTokensClient: 1000, PromptTokensServer: 1100, OutputTokens: 10}, (1100*2 + 10*10) / 1e6},
+		{"client count when the server sent none", run.Record{PromptTokensClient: 1000, OutputTokens: 10}, (1000*2 + 10*10) / 1e6},
+		{"cached tokens", run.Record{PromptTokensClient: 1000, PromptTokensServer: 1100, CachedTokens: 600, OutputTokens: 10}, (500*2 + 600*1 + 10*10) / 1e6},
+		{"rejected: nothing counted, nothing sent", run.Record{PromptTokensClient: 1000, ErrorClass: run.ErrRateLimited, Status: 429}, 0},
+		{"failed mid-stream: billed", run.Record{PromptTokensClient: 1000, OutputTokens: 4, ErrorClass: run.ErrServerError}, (1000*2 + 4*10) / 1e6},
+		{"cached price 0 is the input price", run.Record{PromptTokensServer: 100, CachedTokens: 50}, 0},
 	}
 	for _, tt := range tests {
 		p := pr
@@ -382,7 +382,7 @@ func TestSearchSteps(t *testing.T) {
 	}
 	steps := []step{{4000, 1, 100 * time.Millisecond}, {4000, 2, 100 * time.Millisecond}, {4000, 4, 3 * time.Second}, {4000, 3, time.Second},
 		{16000, 1, 500 * time.Millisecond}, {16000, 2, 3 * time.Second}}
-	var recs []loadgen.Record
+	var recs []run.Record
 	for i, st := range steps {
 		group := interleave(stage("srch", i, st.rate, st.length, 50, 8, 8, st.ttft))
 		for j := range group {
@@ -548,12 +548,12 @@ func TestWriteComparisonRun(t *testing.T) {
 		b, _ := json.Marshal(&recs[i])
 		buf.Write(append(b, '\n'))
 	}
-	if err := os.WriteFile(filepath.Join(dir, loadgen.RecordsFile), buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, run.RecordsFile), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	obj, _ := ParseSLO("ttft_p95=2s,e2e_p95=5s")
 	raw, _ := json.Marshal(obj)
-	if err := loadgen.WriteManifest(dir, &loadgen.Manifest{Tool: "needlestorm", Version: "test", StartedAt: t0, EndedAt: t0.Add(5 * time.Hour), Status: loadgen.StatusComplete, Records: int64(len(recs)), Objectives: raw}); err != nil {
+	if err := run.WriteManifest(dir, &run.Manifest{Tool: "needlestorm", Version: "test", StartedAt: t0, EndedAt: t0.Add(5 * time.Hour), Status: run.StatusComplete, Records: int64(len(recs)), Objectives: raw}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := Write(dir, Options{Objectives: obj, Prices: comparePrices(), Requirement: mustRequire(t, "length=16k,rate=2")})

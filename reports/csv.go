@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // CSVColumns returns the columns of records.csv, in order. Durations are
@@ -54,7 +54,7 @@ func WriteCSV(w io.Writer, s *Summary) error {
 
 func csvRow(row []string, sc scored) []string {
 	r := sc.rec
-	var gapMax loadgen.Seconds
+	var gapMax run.Seconds
 	for _, g := range r.ChunkGaps {
 		gapMax = max(gapMax, g)
 	}
@@ -73,7 +73,7 @@ func csvRow(row []string, sc scored) []string {
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 // secs writes a duration as float seconds, empty when not observed.
-func secs(s loadgen.Seconds) string {
+func secs(s run.Seconds) string {
 	if s == 0 {
 		return ""
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // TestCSVChunkGaps checks that records.csv sums up a record's chunk_gaps
@@ -24,7 +24,7 @@ func TestCSVChunkGaps(t *testing.T) {
 		{"one gap", []time.Duration{20 * time.Millisecond}, "1", "0.02"},
 		{"three gaps", []time.Duration{10 * time.Millisecond, 250 * time.Millisecond, 30 * time.Millisecond}, "3", "0.25"},
 	}
-	var recs []loadgen.Record
+	var recs []run.Record
 	for i, tt := range tests {
 		recs = append(recs, fx{i: i, length: 1000, depth: 50, correct: true, gaps: tt.gaps}.record())
 	}

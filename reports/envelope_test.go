@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 func TestEffectiveLength(t *testing.T) {
@@ -66,14 +66,14 @@ func TestHighestPassing(t *testing.T) {
 // 1000, 4000, 16000 and 32000 (10 requests each per stage). Accuracy per
 // length is 1.0, 0.9, 0.5 and 1.0 (non-monotone); ttft is 100ms, 500ms, 3s
 // and 1s per stage (non-monotone too).
-func envelopeFixture() []loadgen.Record {
+func envelopeFixture() []run.Record {
 	rates := []float64{1, 2, 4, 8}
 	ttfts := []time.Duration{100 * time.Millisecond, 500 * time.Millisecond, 3 * time.Second, time.Second}
 	lengths := []int{1000, 4000, 16000, 32000}
 	correct := []int{10, 9, 5, 10}
-	var recs []loadgen.Record
+	var recs []run.Record
 	for st, rate := range rates {
-		var groups [][]loadgen.Record
+		var groups [][]run.Record
 		for li, l := range lengths {
 			groups = append(groups, stage("a", st, rate, l, 50, 10, correct[li], ttfts[st]))
 		}
@@ -136,7 +136,7 @@ func TestEnvelope(t *testing.T) {
 
 func TestEnvelopeErrorRateReason(t *testing.T) {
 	recs := stage("e", 0, 2, 1000, 50, 20, 20, 100*time.Millisecond)
-	recs[3].ErrorClass, recs[3].Status, recs[3].Answer = loadgen.ErrRateLimited, 429, ""
+	recs[3].ErrorClass, recs[3].Status, recs[3].Answer = run.ErrRateLimited, 429, ""
 	obj, _ := ParseSLO("error_rate=0.01")
 	obj.Accuracy = 0.5
 	s, err := Build(nil, recs, Options{Objectives: obj})
@@ -185,14 +185,14 @@ func TestEffectiveLengthRelative(t *testing.T) {
 func TestEnvelopeLengthRate(t *testing.T) {
 	// One length per stage (a search's shape) against four lengths mixed
 	// in every stage (envelopeFixture: each stage sends 10 of each).
-	var single []loadgen.Record
+	var single []run.Record
 	for st, rate := range []float64{1, 2} {
 		single = append(single, stage("a", st, rate, 1000, 50, 10, 10, 100*time.Millisecond)...)
 		single = append(single, stage("a", st+2, rate, 4000, 50, 10, 10, 100*time.Millisecond)...)
 	}
 	tests := []struct {
 		name  string
-		recs  []loadgen.Record
+		recs  []run.Record
 		mixed bool
 		share float64 // of the stage's rate, per length
 	}{

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // t0 is the fixtures' start time.
@@ -38,7 +38,7 @@ type fx struct {
 
 const expectedValue = "4815162"
 
-func (f fx) record() loadgen.Record {
+func (f fx) record() run.Record {
 	if f.target == "" {
 		f.target = "sim"
 	}
@@ -71,19 +71,19 @@ func (f fx) record() loadgen.Record {
 		f.output = 8
 	}
 	sched := t0.Add(time.Duration(f.stage)*time.Hour + time.Duration(float64(f.i)/f.rate*float64(time.Second)))
-	r := loadgen.Record{
-		Schema: loadgen.RecordSchema, Target: f.target, Model: f.model,
+	r := run.Record{
+		Schema: run.RecordSchema, Target: f.target, Model: f.model,
 		Stage: f.stage, StageLabel: fmt.Sprintf("rate=%g/s", f.rate), Warmup: f.warmup,
 		CaseID: f.caseID, Task: "single", Length: f.length, Depth: f.depth, ActualDepth: f.depth,
 		NeedleTokenIndex: int(f.depth / 100 * float64(f.length)), Repeat: f.repeat,
 		Expected:    []string{expectedValue},
 		ScheduledAt: sched, SentAt: sched,
-		TTFT: loadgen.Seconds(f.ttft), E2E: loadgen.Seconds(f.e2e), TPOT: loadgen.Seconds(f.tpot),
+		TTFT: run.Seconds(f.ttft), E2E: run.Seconds(f.e2e), TPOT: run.Seconds(f.tpot),
 		PromptTokensClient: f.client, PromptTokensServer: f.server, OutputTokens: f.output, CachedTokens: f.cached,
 		FinishReason: f.finish, Status: f.status, ErrorClass: f.errorClass, Answer: f.answer,
 	}
 	for _, g := range f.gaps {
-		r.ChunkGaps = append(r.ChunkGaps, loadgen.Seconds(g))
+		r.ChunkGaps = append(r.ChunkGaps, run.Seconds(g))
 	}
 	if f.canaries {
 		r.CanaryHead, r.CanaryTail = "alpha-31", "omega-77"
@@ -96,8 +96,8 @@ func (f fx) record() loadgen.Record {
 
 // stage builds n records of one (stage, length, depth) of which the first
 // correct are right, each with the given ttft.
-func stage(target string, st int, rate float64, length int, depth float64, n, correct int, ttft time.Duration) []loadgen.Record {
-	out := make([]loadgen.Record, n)
+func stage(target string, st int, rate float64, length int, depth float64, n, correct int, ttft time.Duration) []run.Record {
+	out := make([]run.Record, n)
 	for i := range n {
 		out[i] = fx{target: target, stage: st, rate: rate, i: i, length: length, depth: depth, correct: i < correct, ttft: ttft}.record()
 	}
@@ -106,8 +106,8 @@ func stage(target string, st int, rate float64, length int, depth float64, n, co
 
 // interleave spreads groups of one stage across the stage's schedule, so
 // that every group spans the stage's time.
-func interleave(groups ...[]loadgen.Record) []loadgen.Record {
-	var out []loadgen.Record
+func interleave(groups ...[]run.Record) []run.Record {
+	var out []run.Record
 	for _, g := range groups {
 		out = append(out, g...)
 	}

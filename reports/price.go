@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // RecordCost is what one request cost at price pr: the server's prompt token
@@ -12,7 +12,7 @@ import (
 // price, and the output tokens; a failed request the server counted nothing
 // for and sent nothing back costs nothing. A budget guard sums it over
 // records as they complete, with the same arithmetic the reports use.
-func (pr Price) RecordCost(r *loadgen.Record) float64 {
+func (pr Price) RecordCost(r *run.Record) float64 {
 	return pr.cost(r.PromptTokensClient, r.PromptTokensServer, r.CachedTokens, r.OutputTokens, r.ErrorClass != "")
 }
 
@@ -23,7 +23,7 @@ func (pr Price) RecordCost(r *loadgen.Record) float64 {
 // throughout (manifests written before unpriced targets left "prices" out
 // recorded them so): their cost is unknown, shown "-" and null, as during
 // the run, never $0. A run with none gives zero Prices.
-func PricesFromManifest(m *loadgen.Manifest) (Prices, error) {
+func PricesFromManifest(m *run.Manifest) (Prices, error) {
 	var p Prices
 	if len(m.Targets) == 0 {
 		return p, nil

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 const planted = `<script>alert("x")</script>`
@@ -37,7 +37,7 @@ func writeRun(t testing.TB, status string, tail string) string {
 			evil[i].PromptTokensServer = 2048 // truncated
 		}
 	}
-	evil[len(evil)-1].ErrorClass, evil[len(evil)-1].Status = loadgen.ErrRateLimited, 429
+	evil[len(evil)-1].ErrorClass, evil[len(evil)-1].Status = run.ErrRateLimited, 429
 	recs = append(recs, evil...)
 	var buf bytes.Buffer
 	for i := range recs {
@@ -49,25 +49,25 @@ func writeRun(t testing.TB, status string, tail string) string {
 		buf.Write(append(b, '\n'))
 	}
 	buf.WriteString(tail)
-	if err := os.WriteFile(filepath.Join(dir, loadgen.RecordsFile), buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, run.RecordsFile), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	obj, _ := ParseSLO("ttft_p95=2s,error_rate=0.05")
 	raw, _ := json.Marshal(obj)
-	m := &loadgen.Manifest{Tool: "needlestorm", Version: "test", StartedAt: t0, Status: status, Records: int64(len(recs)), Objectives: raw}
-	if status == loadgen.StatusInterrupted {
+	m := &run.Manifest{Tool: "needlestorm", Version: "test", StartedAt: t0, Status: status, Records: int64(len(recs)), Objectives: raw}
+	if status == run.StatusInterrupted {
 		m.Reason = "signal: interrupt"
 	} else {
 		m.EndedAt = t0.Add(5 * time.Hour)
 	}
-	if err := loadgen.WriteManifest(dir, m); err != nil {
+	if err := run.WriteManifest(dir, m); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
 
 func TestWriteOutputs(t *testing.T) {
-	dir := writeRun(t, loadgen.StatusComplete, "")
+	dir := writeRun(t, run.StatusComplete, "")
 	obj, _ := ParseSLO("ttft_p95=2s,error_rate=0.05")
 	s, err := Write(dir, Options{Objectives: obj, Prices: Prices{Currency: "USD", Targets: map[string]Price{"a": {Input: 0.5, Output: 1.5}}}})
 	if err != nil {
@@ -130,7 +130,7 @@ func TestWriteOutputs(t *testing.T) {
 }
 
 func TestReportHTML(t *testing.T) {
-	dir := writeRun(t, loadgen.StatusComplete, "")
+	dir := writeRun(t, run.StatusComplete, "")
 	s, err := Write(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +226,7 @@ func TestReportHTML(t *testing.T) {
 
 func TestReportInterruptedRun(t *testing.T) {
 	// An interrupted run whose last line was cut mid-write.
-	dir := writeRun(t, loadgen.StatusInterrupted, `{"schema":"needlestorm.record/v1","seq":9999,"tar`)
+	dir := writeRun(t, run.StatusInterrupted, `{"schema":"needlestorm.record/v1","seq":9999,"tar`)
 	s, err := Write(dir, Options{})
 	if err != nil {
 		t.Fatalf("report on an interrupted run: %v", err)
@@ -247,7 +247,7 @@ func TestReportInterruptedRun(t *testing.T) {
 	}
 
 	// A complete run with a broken line is an error the user must see.
-	bad := writeRun(t, loadgen.StatusComplete, "{not json\n")
+	bad := writeRun(t, run.StatusComplete, "{not json\n")
 	if _, err := Write(bad, Options{}); err == nil || !strings.Contains(err.Error(), "records line") {
 		t.Errorf("complete run with a malformed line: %v, want an error naming the line", err)
 	}

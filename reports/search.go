@@ -4,33 +4,33 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // searchSteps reads the envelope search's own step results from a
 // manifest's targets list (entries with "name" and "search", as campaigns
 // write them), keyed by target and stage index. A manifest without any
 // gives nil.
-func searchSteps(m *loadgen.Manifest) map[string]map[int]loadgen.SearchStepResult {
+func searchSteps(m *run.Manifest) map[string]map[int]run.SearchStepResult {
 	if m == nil || len(m.Targets) == 0 {
 		return nil
 	}
 	var targets []struct {
-		Name   string                 `json:"name"`
-		Search []loadgen.SearchResult `json:"search"`
+		Name   string             `json:"name"`
+		Search []run.SearchResult `json:"search"`
 	}
 	if json.Unmarshal(m.Targets, &targets) != nil {
 		return nil
 	}
-	var out map[string]map[int]loadgen.SearchStepResult
+	var out map[string]map[int]run.SearchStepResult
 	for _, t := range targets {
 		for _, res := range t.Search {
 			for _, st := range res.Steps {
 				if out == nil {
-					out = map[string]map[int]loadgen.SearchStepResult{}
+					out = map[string]map[int]run.SearchStepResult{}
 				}
 				if out[t.Name] == nil {
-					out[t.Name] = map[int]loadgen.SearchStepResult{}
+					out[t.Name] = map[int]run.SearchStepResult{}
 				}
 				out[t.Name][st.Stage] = st
 			}
@@ -44,7 +44,7 @@ func searchSteps(m *loadgen.Manifest) map[string]map[int]loadgen.SearchStepResul
 // that kept rising), and the few records it left may look fine when judged
 // alone, so its point fails with the search's reason. Points are judged
 // before the envelope is built from them.
-func applySearchVerdicts(points []Point, steps map[string]map[int]loadgen.SearchStepResult) {
+func applySearchVerdicts(points []Point, steps map[string]map[int]run.SearchStepResult) {
 	for i := range points {
 		p := &points[i]
 		st, ok := steps[p.Target][p.Stage]

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // TestSearchVerdictsFromManifest checks that a step the envelope search
@@ -20,7 +20,7 @@ func TestSearchVerdictsFromManifest(t *testing.T) {
 		stage("a", 1, 4, 1000, 50, 20, 20, 100*time.Millisecond),
 		stage("a", 2, 3, 1000, 50, 20, 20, 100*time.Millisecond),
 	)
-	search := []map[string]any{{"name": "a", "search": []loadgen.SearchResult{{Length: 1000, Found: 3, Steps: []loadgen.SearchStepResult{
+	search := []map[string]any{{"name": "a", "search": []run.SearchResult{{Length: 1000, Found: 3, Steps: []run.SearchStepResult{
 		{Index: 0, Stage: 0, Phase: "ramp", Rate: 2, Pass: true},
 		{Index: 1, Stage: 1, Phase: "ramp", Rate: 4, EndedEarly: true, Reason: "ttft rising 4.0x"},
 		{Index: 2, Stage: 2, Phase: "bisect", Rate: 3, Pass: true},
@@ -30,11 +30,11 @@ func TestSearchVerdictsFromManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, withSearch := range []bool{false, true} {
-		m := &loadgen.Manifest{Schema: loadgen.ManifestSchema, Status: loadgen.StatusComplete}
+		m := &run.Manifest{Schema: run.ManifestSchema, Status: run.StatusComplete}
 		if withSearch {
 			m.Targets = b
 		}
-		s, err := Build(m, append([]loadgen.Record(nil), recs...), Options{})
+		s, err := Build(m, append([]run.Record(nil), recs...), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

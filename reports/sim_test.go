@@ -9,14 +9,16 @@ import (
 	"testing"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/loadgen"
-	"github.com/needlestorm/needlestorm/sim"
 	"github.com/needlestorm/needlestorm/probes"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 // judge is the scorer the dispatcher calls live, with no overhead known yet.
-func judge(c *corpus.Case, r *loadgen.Record) probes.Verdict {
+func judge(c *corpus.Case, r *run.Record) probes.Verdict {
 	return probes.Judge(c, probes.ResponseFacts{
 		Answer: r.Answer, FinishReason: r.FinishReason, ErrorClass: r.ErrorClass, Error: r.Error, Status: r.Status,
 		PromptTokensClient: r.PromptTokensClient, PromptTokensServer: r.PromptTokensServer,
@@ -48,8 +50,8 @@ func TestOllamaDefaultTruncation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target, err := loadgen.NewTarget(loadgen.TargetConfig{Name: "ollama", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
-		loadgen.TargetEnv(func(string) (string, bool) { return "", false }))
+	target, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "ollama", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
+		endpoint.TargetEnv(func(string) (string, bool) { return "", false }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,14 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // TestReportTornTailOnCompleteRun checks that a records file whose last line
 // was cut short (its writer killed) still gets a report, even when the
 // manifest says the run completed, and that the report says what it left out.
 func TestReportTornTailOnCompleteRun(t *testing.T) {
-	dir := writeRun(t, loadgen.StatusComplete, `{"schema":"needlestorm.record/v1","seq":9999,"tar`)
+	dir := writeRun(t, run.StatusComplete, `{"schema":"needlestorm.record/v1","seq":9999,"tar`)
 	s, err := Write(dir, Options{})
 	if err != nil {
 		t.Fatalf("report on a complete run with a torn last line: %v", err)
@@ -30,8 +30,8 @@ func TestTornTailNote(t *testing.T) {
 		status string
 		prefix string
 	}{
-		{loadgen.StatusComplete, "records.jsonl ends in an unreadable line"},
-		{loadgen.StatusInterrupted, "this run was interrupted (signal: interrupt); the figures cover only the requests recorded before it stopped; records.jsonl ends in an unreadable line"},
+		{run.StatusComplete, "records.jsonl ends in an unreadable line"},
+		{run.StatusInterrupted, "this run was interrupted (signal: interrupt); the figures cover only the requests recorded before it stopped; records.jsonl ends in an unreadable line"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.status, func(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // Output file names inside a run directory.
@@ -25,20 +25,20 @@ const (
 // summary. A run that was interrupted may end in a half-written line; the
 // records before it are used and the summary says so.
 func Load(dir string, opts Options) (*Summary, error) {
-	m, err := loadgen.ReadManifest(dir)
+	m, err := run.ReadManifest(dir)
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, loadgen.RecordsFile)
+	path := filepath.Join(dir, run.RecordsFile)
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading records: %w (a run writes %s beside manifest.json)", err, loadgen.RecordsFile)
+		return nil, fmt.Errorf("reading records: %w (a run writes %s beside manifest.json)", err, run.RecordsFile)
 	}
 	defer f.Close()
-	recs, rerr := loadgen.ReadRecords(f)
+	recs, rerr := run.ReadRecords(f)
 	// A torn last line is what a killed writer leaves: use what is whole.
 	// Anything else unreadable in a run that says it completed is damage.
-	if rerr != nil && m.Status == loadgen.StatusComplete && !errors.Is(rerr, loadgen.ErrTornTail) {
+	if rerr != nil && m.Status == run.StatusComplete && !errors.Is(rerr, run.ErrTornTail) {
 		return nil, fmt.Errorf("%s: %w", path, rerr)
 	}
 	s, err := Build(m, recs, opts)

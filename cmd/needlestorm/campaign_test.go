@@ -18,8 +18,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // campaignTestFile writes a campaign file into a new temporary folder and
@@ -34,7 +35,7 @@ func campaignTestFile(t *testing.T, text string) string {
 }
 
 // campaignTestTargets decodes the manifest's targets.
-func campaignTestTargets(t *testing.T, m *loadgen.Manifest) []map[string]any {
+func campaignTestTargets(t *testing.T, m *run.Manifest) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	if err := json.Unmarshal(m.Targets, &out); err != nil {
@@ -44,7 +45,7 @@ func campaignTestTargets(t *testing.T, m *loadgen.Manifest) []map[string]any {
 }
 
 // campaignTestBudget decodes the manifest's budget.
-func campaignTestBudget(t *testing.T, m *loadgen.Manifest) (b struct {
+func campaignTestBudget(t *testing.T, m *run.Manifest) (b struct {
 	MaxDuration   float64            `json:"max_duration"`
 	Spent         float64            `json:"spent"`
 	SpentByTarget map[string]float64 `json:"spent_by_target"`
@@ -88,7 +89,7 @@ func TestRunCampaignSimExample(t *testing.T) {
 		t.Errorf("the example took %s; its comment promises about a minute", took.Round(time.Second))
 	}
 	m, recs := runTestReadDir(t, dir)
-	if m.Status != loadgen.StatusComplete || m.Records != int64(len(recs)) {
+	if m.Status != run.StatusComplete || m.Records != int64(len(recs)) {
 		t.Errorf("manifest status %q, %d records (file %d)", m.Status, m.Records, len(recs))
 	}
 	byTarget := map[string]int{}
@@ -100,10 +101,10 @@ func TestRunCampaignSimExample(t *testing.T) {
 	}
 	targets := campaignTestTargets(t, m)
 	if len(targets) != 2 || targets[0]["name"] != "roomy" || targets[1]["name"] != "tight" ||
-		targets[0]["status"] != loadgen.StatusComplete || targets[1]["kind"] != "sim" {
+		targets[0]["status"] != run.StatusComplete || targets[1]["kind"] != "sim" {
 		t.Errorf("manifest targets: %v", targets)
 	}
-	var pre []loadgen.PreflightReport
+	var pre []endpoint.PreflightReport
 	if err := json.Unmarshal(m.Preflight, &pre); err != nil || len(pre) != 2 || pre[1].ContextWindow != 2048 || len(pre[1].TooLong) != 1 {
 		t.Errorf("manifest preflight (%v): %s", err, m.Preflight)
 	}
@@ -289,7 +290,7 @@ budget:
 				return
 			}
 			m, recs := runTestReadDir(t, dir)
-			if m.Status != loadgen.StatusInterrupted || !strings.HasPrefix(m.Reason, "budget: spent $") || !strings.Contains(m.Reason, "of $7.50") {
+			if m.Status != run.StatusInterrupted || !strings.HasPrefix(m.Reason, "budget: spent $") || !strings.Contains(m.Reason, "of $7.50") {
 				t.Errorf("manifest status %q reason %q", m.Status, m.Reason)
 			}
 			// $7.50 at $1.30 a request: the sixth completion trips it; a
@@ -303,7 +304,7 @@ budget:
 				}
 			}
 			targets := campaignTestTargets(t, m)
-			if targets[0]["status"] != loadgen.StatusInterrupted || targets[1]["status"] != "skipped" {
+			if targets[0]["status"] != run.StatusInterrupted || targets[1]["status"] != "skipped" {
 				t.Errorf("target statuses %v and %v, want interrupted and skipped", targets[0]["status"], targets[1]["status"])
 			}
 			if b := campaignTestBudget(t, m); !strings.HasPrefix(b.Stopped, "budget: spent $") || b.Spent < 7.5 || b.SpentByTarget["a"] != b.Spent {
@@ -346,7 +347,7 @@ budget:
 		t.Errorf("the run took %s despite its 1.5 s budget", took)
 	}
 	m, recs := runTestReadDir(t, dir)
-	if m.Status != loadgen.StatusInterrupted || m.Reason != "budget: max_duration 1.5s reached" {
+	if m.Status != run.StatusInterrupted || m.Reason != "budget: max_duration 1.5s reached" {
 		t.Errorf("manifest status %q reason %q", m.Status, m.Reason)
 	}
 	if len(recs) != 5 {
@@ -383,8 +384,8 @@ load:
 	if err == nil || !strings.Contains(err.Error(), "preflight of target gone failed") || !strings.Contains(err.Error(), "--no-preflight") {
 		t.Fatalf("run: %v, want the preflight failure of target gone\nstderr:\n%s", err, errOut)
 	}
-	if !errors.Is(err, loadgen.ErrUnreachable) {
-		t.Errorf("the error is not loadgen.ErrUnreachable: %v", err)
+	if !errors.Is(err, endpoint.ErrUnreachable) {
+		t.Errorf("the error is not endpoint.ErrUnreachable: %v", err)
 	}
 	if _, err := os.Stat(dir); err == nil {
 		t.Errorf("the run directory was created although preflight failed")
@@ -433,7 +434,7 @@ load:
 		}
 		files[e.Name()] = string(b)
 	}
-	if _, ok := files[loadgen.RecordsFile]; !ok {
+	if _, ok := files[run.RecordsFile]; !ok {
 		t.Fatalf("no records written: %v", entries)
 	}
 	for where, text := range files {
@@ -479,7 +480,7 @@ load:
 	// target's.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		b, _ := os.ReadFile(filepath.Join(dir, loadgen.RecordsFile))
+		b, _ := os.ReadFile(filepath.Join(dir, run.RecordsFile))
 		if bytes.Count(b, []byte("\n")) >= 10 {
 			break
 		}
@@ -498,7 +499,7 @@ load:
 		t.Fatalf("exit: %v, want status %d; stderr:\n%s", err, runExitInterrupted, stderr.String())
 	}
 	m, recs := runTestReadDir(t, dir)
-	if m.Status != loadgen.StatusInterrupted || !strings.Contains(m.Reason, "interrupt") || m.Records != int64(len(recs)) || len(recs) < 10 {
+	if m.Status != run.StatusInterrupted || !strings.Contains(m.Reason, "interrupt") || m.Records != int64(len(recs)) || len(recs) < 10 {
 		t.Errorf("manifest: status %q reason %q records %d (file %d)", m.Status, m.Reason, m.Records, len(recs))
 	}
 	for _, r := range recs {
@@ -507,7 +508,7 @@ load:
 		}
 	}
 	targets := campaignTestTargets(t, m)
-	if targets[0]["status"] != loadgen.StatusInterrupted || targets[1]["status"] != "skipped" {
+	if targets[0]["status"] != run.StatusInterrupted || targets[1]["status"] != "skipped" {
 		t.Errorf("target statuses %v and %v, want interrupted and skipped", targets[0]["status"], targets[1]["status"])
 	}
 	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
@@ -544,7 +545,7 @@ load:
 	limited := 0
 	for _, r := range recs {
 		switch {
-		case r.ErrorClass == loadgen.ErrRateLimited && r.Status == 429:
+		case r.ErrorClass == run.ErrRateLimited && r.Status == 429:
 			limited++
 		case r.ErrorClass != "":
 			t.Errorf("record %d: error class %q (%s), want rate_limited or none", r.Seq, r.ErrorClass, r.Error)
@@ -585,7 +586,7 @@ load:
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			old := []byte(`{"seq":1}` + "\n")
-			if err := os.WriteFile(filepath.Join(dir, loadgen.RecordsFile), old, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, run.RecordsFile), old, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			_, errOut, err := runTestApp(t, append([]string{"run", "--out", dir, "--quiet"}, tt.args...)...)
@@ -601,7 +602,7 @@ load:
 			if strings.Contains(errOut, "started the built-in simulator") || strings.Contains(errOut, "preflight") {
 				t.Errorf("something started before the directory was refused:\n%s", errOut)
 			}
-			if got, err := os.ReadFile(filepath.Join(dir, loadgen.RecordsFile)); err != nil || !bytes.Equal(got, old) {
+			if got, err := os.ReadFile(filepath.Join(dir, run.RecordsFile)); err != nil || !bytes.Equal(got, old) {
 				t.Errorf("the run in the directory was changed: %q, %v", got, err)
 			}
 		})

@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/urfave/cli/v2"
+
+	"github.com/needlestorm/needlestorm/corpus"
 )
 
 // corpusCommand writes needle-in-a-haystack Cases as JSONL.

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/urfave/cli/v2"
+
+	"github.com/needlestorm/needlestorm/corpus"
 )
 
 // runCmd runs one command in-process and returns its standard output and

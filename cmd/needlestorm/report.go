@@ -7,8 +7,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // reportCommand regenerates a run directory's outputs from its manifest.json
@@ -49,7 +49,7 @@ func reportCommand() *cli.Command {
 // reportOptions combines the objectives the run recorded with the flags.
 func reportOptions(c *cli.Context, dir string) (reports.Options, error) {
 	var opts reports.Options
-	if m, err := loadgen.ReadManifest(dir); err == nil {
+	if m, err := run.ReadManifest(dir); err == nil {
 		obj, err := reports.DecodeObjectives(m.Objectives)
 		if err != nil {
 			return opts, fmt.Errorf("%s: %w (give --slo and --accuracy to override them)", dir, err)

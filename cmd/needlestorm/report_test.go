@@ -14,8 +14,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // writeRunDir writes a small run: 20 requests at 1000 tokens (all right)
@@ -34,10 +34,10 @@ func writeRunDir(t *testing.T, status string, objectives json.RawMessage) string
 			}
 		}
 		at := start.Add(time.Duration(i) * 500 * time.Millisecond)
-		r := loadgen.Record{
-			Schema: loadgen.RecordSchema, Seq: int64(i), Target: "sim", Model: "simulated", StageLabel: "rate=2/s",
+		r := run.Record{
+			Schema: run.RecordSchema, Seq: int64(i), Target: "sim", Model: "simulated", StageLabel: "rate=2/s",
 			CaseID: fmt.Sprintf("c%d", i%4), Task: "single", Length: length, Depth: 50, Expected: []string{"4815162"},
-			ScheduledAt: at, SentAt: at, TTFT: loadgen.Seconds(300 * time.Millisecond), E2E: loadgen.Seconds(time.Second),
+			ScheduledAt: at, SentAt: at, TTFT: run.Seconds(300 * time.Millisecond), E2E: run.Seconds(time.Second),
 			PromptTokensClient: length, PromptTokensServer: length + 7, OutputTokens: 6, Status: 200, Answer: answer,
 		}
 		b, err := json.Marshal(&r)
@@ -46,11 +46,11 @@ func writeRunDir(t *testing.T, status string, objectives json.RawMessage) string
 		}
 		buf.Write(append(b, '\n'))
 	}
-	if err := os.WriteFile(filepath.Join(dir, loadgen.RecordsFile), buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, run.RecordsFile), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := &loadgen.Manifest{Tool: "needlestorm", StartedAt: start, Status: status, Records: 40, Objectives: objectives}
-	if err := loadgen.WriteManifest(dir, m); err != nil {
+	m := &run.Manifest{Tool: "needlestorm", StartedAt: start, Status: status, Records: 40, Objectives: objectives}
+	if err := run.WriteManifest(dir, m); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -75,15 +75,15 @@ func TestReportCommand(t *testing.T) {
 		effective  int
 		text       []string
 	}{
-		{"default threshold", loadgen.StatusComplete, nil, nil, 1000, []string{"run complete: 40 records", "effective context 1000 tokens"}},
-		{"lower threshold", loadgen.StatusComplete, nil, []string{"--accuracy", "0.2"}, 4000, []string{"accuracy >= 0.20"}},
-		{"flags before the directory", loadgen.StatusComplete, nil, []string{"--accuracy=0.2"}, 4000, []string{"accuracy >= 0.20"}},
-		{"relative threshold", loadgen.StatusComplete, nil, []string{"--accuracy", "0.2", "--accuracy-relative"}, 4000, []string{"shortest length"}},
-		{"slo from flags fails every point", loadgen.StatusComplete, nil, []string{"--slo", "ttft_p95=100ms"}, 1000, []string{"ttft_p95 300ms > 100ms"}},
-		{"objectives from the manifest", loadgen.StatusComplete, json.RawMessage(`{"latency":[{"metric":"e2e","percentile":95,"max":0.5}],"accuracy":0.2}`), nil, 4000, []string{"e2e_p95 1s > 500ms"}},
-		{"interrupted run", loadgen.StatusInterrupted, nil, nil, 1000, []string{"run INTERRUPTED", "interrupted"}},
-		{"requirement met", loadgen.StatusComplete, nil, []string{"--require", "length=1k,rate=1.5"}, 1000, []string{"best target for length 1k at 1.5/s: sim (cost unknown"}},
-		{"requirement beyond the effective context", loadgen.StatusComplete, nil, []string{"--require=length=4k,ttft_p95=1s"}, 1000, []string{"no target covers length 4k, ttft_p95 <= 1s (sim: effective context 1k < 4k"}},
+		{"default threshold", run.StatusComplete, nil, nil, 1000, []string{"run complete: 40 records", "effective context 1000 tokens"}},
+		{"lower threshold", run.StatusComplete, nil, []string{"--accuracy", "0.2"}, 4000, []string{"accuracy >= 0.20"}},
+		{"flags before the directory", run.StatusComplete, nil, []string{"--accuracy=0.2"}, 4000, []string{"accuracy >= 0.20"}},
+		{"relative threshold", run.StatusComplete, nil, []string{"--accuracy", "0.2", "--accuracy-relative"}, 4000, []string{"shortest length"}},
+		{"slo from flags fails every point", run.StatusComplete, nil, []string{"--slo", "ttft_p95=100ms"}, 1000, []string{"ttft_p95 300ms > 100ms"}},
+		{"objectives from the manifest", run.StatusComplete, json.RawMessage(`{"latency":[{"metric":"e2e","percentile":95,"max":0.5}],"accuracy":0.2}`), nil, 4000, []string{"e2e_p95 1s > 500ms"}},
+		{"interrupted run", run.StatusInterrupted, nil, nil, 1000, []string{"run INTERRUPTED", "interrupted"}},
+		{"requirement met", run.StatusComplete, nil, []string{"--require", "length=1k,rate=1.5"}, 1000, []string{"best target for length 1k at 1.5/s: sim (cost unknown"}},
+		{"requirement beyond the effective context", run.StatusComplete, nil, []string{"--require=length=4k,ttft_p95=1s"}, 1000, []string{"no target covers length 4k, ttft_p95 <= 1s (sim: effective context 1k < 4k"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestReportCommand(t *testing.T) {
 }
 
 func TestReportCommandErrors(t *testing.T) {
-	dir := writeRunDir(t, loadgen.StatusComplete, nil)
+	dir := writeRunDir(t, run.StatusComplete, nil)
 	tests := []struct {
 		args []string
 		want string
@@ -143,13 +143,13 @@ func TestReportCommandErrors(t *testing.T) {
 // TestReportCommandPricesFromManifest checks that a regenerated report costs
 // what the run cost: the prices come from the manifest's targets.
 func TestReportCommandPricesFromManifest(t *testing.T) {
-	dir := writeRunDir(t, loadgen.StatusComplete, nil)
-	m, err := loadgen.ReadManifest(dir)
+	dir := writeRunDir(t, run.StatusComplete, nil)
+	m, err := run.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.Targets = json.RawMessage(`[{"name":"sim","kind":"sim","prices":{"input":1,"output":2},"currency":"EUR"}]`)
-	if err := loadgen.WriteManifest(dir, m); err != nil {
+	if err := run.WriteManifest(dir, m); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := runApp("report", dir); err != nil {

@@ -20,9 +20,12 @@ import (
 
 	"github.com/needlestorm/needlestorm/campaign"
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
+	"github.com/needlestorm/needlestorm/live"
 	"github.com/needlestorm/needlestorm/loadgen"
-	"github.com/needlestorm/needlestorm/sim"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
+	"github.com/needlestorm/needlestorm/sim"
 )
 
 // Defaults of `needlestorm run`: small enough that a run against the
@@ -117,9 +120,9 @@ exits with status 3.`,
 			&cli.DurationFlag{Name: "stage-duration", Usage: "how long each stage lasts (0: bounded by --requests-per-stage only; with --repeats, a cap, left out unless given)", Value: runDefaultStageDuration},
 			&cli.IntFlag{Name: "requests-per-stage", Usage: "end each stage after this many requests (0: bounded by --stage-duration only)", DefaultText: "0, or cases × --repeats"},
 			&cli.DurationFlag{Name: "warmup", Usage: "a warm-up stage of this length before the first, recorded but left out of statistics", DefaultText: "no warm-up"},
-			&cli.IntFlag{Name: "max-tokens", Usage: "cap on answer tokens", DefaultText: strconv.Itoa(loadgen.DefaultMaxTokens)},
-			&cli.DurationFlag{Name: "timeout", Usage: "per-request timeout, first byte sent to last received (generous: long prompts are slow)", DefaultText: loadgen.DefaultTimeout.String()},
-			&cli.DurationFlag{Name: "connect-timeout", Usage: "timeout to connect (TCP and TLS)", DefaultText: loadgen.DefaultConnectTimeout.String()},
+			&cli.IntFlag{Name: "max-tokens", Usage: "cap on answer tokens", DefaultText: strconv.Itoa(endpoint.DefaultMaxTokens)},
+			&cli.DurationFlag{Name: "timeout", Usage: "per-request timeout, first byte sent to last received (generous: long prompts are slow)", DefaultText: endpoint.DefaultTimeout.String()},
+			&cli.DurationFlag{Name: "connect-timeout", Usage: "timeout to connect (TCP and TLS)", DefaultText: endpoint.DefaultConnectTimeout.String()},
 			&cli.IntFlag{Name: "max-in-flight", Usage: "cap on requests in flight; a request held back is recorded with its send_lag", Value: loadgen.DefaultMaxInFlight},
 			&cli.DurationFlag{Name: "grace", Usage: "on interrupt, how long requests in flight may finish before they are canceled", Value: loadgen.DefaultGrace},
 			&cli.StringFlag{Name: "out", Usage: "run directory to write", DefaultText: "the campaign's output.dir, or runs/<timestamp>"},
@@ -248,9 +251,9 @@ func runAction(c *cli.Context) error {
 	exec.NoPreflight = c.Bool("no-preflight")
 	exec.SkipTooLong = c.Bool("skip-too-long")
 
-	var metrics *loadgen.Metrics
+	var metrics *live.Metrics
 	if addr, push := c.String("metrics-addr"), c.String("metrics-push"); addr != "" || push != "" {
-		metrics = loadgen.NewMetrics()
+		metrics = live.NewMetrics()
 		exec.Observers = append(exec.Observers, metrics)
 		if addr != "" {
 			bound, err := metrics.Serve(bg, addr)
@@ -299,9 +302,9 @@ func runAction(c *cli.Context) error {
 
 	r := res.Run
 	switch r.Status {
-	case loadgen.StatusComplete:
+	case run.StatusComplete:
 		return runErr
-	case loadgen.StatusInterrupted:
+	case run.StatusInterrupted:
 		if res.Stopped != nil {
 			return cli.Exit(fmt.Sprintf("needlestorm: campaign stopped (%s); %d records kept in %s", res.Stopped, r.Records, r.Dir), runExitStopped)
 		}
@@ -453,12 +456,12 @@ func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 	useSim := tgt == "" || tgt == "sim" || kind == "sim"
 	switch {
 	case useSim && tgt != "" && tgt != "sim":
-		return nil, fmt.Errorf("--kind sim runs the built-in simulator; drop --target %s, or give --kind openai or anthropic for it", loadgen.RedactURL(tgt))
-	case useSim && kind == loadgen.KindAnthropic:
+		return nil, fmt.Errorf("--kind sim runs the built-in simulator; drop --target %s, or give --kind openai or anthropic for it", endpoint.RedactURL(tgt))
+	case useSim && kind == endpoint.KindAnthropic:
 		return nil, errors.New("the built-in simulator is measured through its OpenAI API here; drop --kind anthropic, or start `needlestorm sim` and give its URL with --target and --kind anthropic")
 	case kind == "" || kind == "sim":
-		kind = loadgen.KindOpenAI
-	case kind != loadgen.KindOpenAI && kind != loadgen.KindAnthropic:
+		kind = endpoint.KindOpenAI
+	case kind != endpoint.KindOpenAI && kind != endpoint.KindAnthropic:
 		return nil, fmt.Errorf("--kind %q: use openai, anthropic or sim", c.String("kind"))
 	}
 	t := campaign.Target{
@@ -486,7 +489,7 @@ func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 	} else {
 		u, err := url.Parse(tgt)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("--target %q is not an http(s) URL such as http://127.0.0.1:8000/v1 (or sim)", loadgen.RedactURL(tgt))
+			return nil, fmt.Errorf("--target %q is not an http(s) URL such as http://127.0.0.1:8000/v1 (or sim)", endpoint.RedactURL(tgt))
 		}
 		if t.Model == "" {
 			return nil, errors.New("--model is required with --target: give the model name the server serves (what its /v1/models lists)")

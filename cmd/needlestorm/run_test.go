@@ -22,7 +22,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // runTestApp runs `needlestorm args...` in-process and returns its stdout,
@@ -37,18 +37,18 @@ func runTestApp(t *testing.T, args ...string) (string, string, error) {
 	return out.String(), errOut.String(), err
 }
 
-func runTestReadDir(t *testing.T, dir string) (*loadgen.Manifest, []loadgen.Record) {
+func runTestReadDir(t *testing.T, dir string) (*run.Manifest, []run.Record) {
 	t.Helper()
-	m, err := loadgen.ReadManifest(dir)
+	m, err := run.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(dir, loadgen.RecordsFile))
+	f, err := os.Open(filepath.Join(dir, run.RecordsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	recs, err := loadgen.ReadRecords(f)
+	recs, err := run.ReadRecords(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestRunCommandSimulator(t *testing.T) {
 		t.Errorf("stderr does not say the simulator was started on loopback:\n%s", errOut)
 	}
 	m, recs := runTestReadDir(t, dir)
-	if m.Status != loadgen.StatusComplete || m.Records != int64(len(recs)) {
+	if m.Status != run.StatusComplete || m.Records != int64(len(recs)) {
 		t.Errorf("manifest status %q records %d, file %d", m.Status, m.Records, len(recs))
 	}
 	// 0.25 s of warm-up and 0.5 s at 40/s: 10 + 20 requests.
@@ -245,7 +245,7 @@ func TestRunCommandKeepsKeysOut(t *testing.T) {
 			if len(auth) == 0 || auth[0] != "Bearer "+canary {
 				t.Errorf("the server saw %d requests, first Authorization %q: want them with the key", len(auth), auth)
 			}
-			for _, name := range []string{loadgen.ManifestFile, loadgen.RecordsFile} {
+			for _, name := range []string{run.ManifestFile, run.RecordsFile} {
 				b, err := os.ReadFile(filepath.Join(dir, name))
 				if tt.wantRecords == 0 {
 					if err == nil {
@@ -376,7 +376,7 @@ func TestRunCommandSIGINT(t *testing.T) {
 		t.Fatalf("exit: %v, want status %d; stderr:\n%s", err, runExitInterrupted, stderr.String())
 	}
 	m, recs := runTestReadDir(t, dir)
-	if m.Status != loadgen.StatusInterrupted || !strings.Contains(m.Reason, "interrupt") || m.Records != int64(len(recs)) {
+	if m.Status != run.StatusInterrupted || !strings.Contains(m.Reason, "interrupt") || m.Records != int64(len(recs)) {
 		t.Errorf("manifest: status %q reason %q records %d (file %d)", m.Status, m.Reason, m.Records, len(recs))
 	}
 	ok := 0
@@ -534,7 +534,7 @@ func TestRunCommandSecondInterrupt(t *testing.T) {
 				t.Errorf("the process took %s to end after the second interrupt", took)
 			}
 			m, recs := runTestReadDir(t, dir)
-			if m.Status != loadgen.StatusInterrupted || m.Reason != "second interrupt: requests in flight canceled" || m.Records != int64(len(recs)) {
+			if m.Status != run.StatusInterrupted || m.Reason != "second interrupt: requests in flight canceled" || m.Records != int64(len(recs)) {
 				t.Errorf("manifest: status %q reason %q records %d (file %d)", m.Status, m.Reason, m.Records, len(recs))
 			}
 			ok, canceled := 0, 0
@@ -542,7 +542,7 @@ func TestRunCommandSecondInterrupt(t *testing.T) {
 				switch {
 				case r.ErrorClass == "" && r.Answer == "I do not know.":
 					ok++
-				case r.ErrorClass == loadgen.ErrCanceled:
+				case r.ErrorClass == run.ErrCanceled:
 					canceled++
 				default:
 					t.Errorf("record %d: error class %q (%s), want a complete answer or canceled", r.Seq, r.ErrorClass, r.Error)

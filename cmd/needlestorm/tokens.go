@@ -7,8 +7,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/urfave/cli/v2"
+
+	"github.com/needlestorm/needlestorm/corpus"
 )
 
 // tokensCommand counts the client tokens of a file or of standard input.

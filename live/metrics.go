@@ -1,4 +1,4 @@
-package loadgen
+package live
 
 import (
 	"context"
@@ -12,6 +12,10 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/needlestorm/needlestorm/run"
+
+	"github.com/needlestorm/needlestorm/loadgen"
 )
 
 // Metrics is an Observer that keeps a run's live metrics in its own
@@ -29,7 +33,7 @@ type Metrics struct {
 	set *metrics.Set
 }
 
-var _ Observer = (*Metrics)(nil)
+var _ loadgen.Observer = (*Metrics)(nil)
 
 // NewMetrics returns Metrics over a new, empty Set.
 func NewMetrics() *Metrics { return &Metrics{set: metrics.NewSet()} }
@@ -38,15 +42,15 @@ func NewMetrics() *Metrics { return &Metrics{set: metrics.NewSet()} }
 func (m *Metrics) Set() *metrics.Set { return m.set }
 
 // StageStarted implements Observer.
-func (m *Metrics) StageStarted(int, Stage) {}
+func (m *Metrics) StageStarted(int, loadgen.Stage) {}
 
 // Sent implements Observer.
-func (m *Metrics) Sent(rec *Record) {
+func (m *Metrics) Sent(rec *run.Record) {
 	m.set.GetOrCreateCounter("needlestorm_requests_sent_total" + metricLabels(rec)).Inc()
 }
 
 // Completed implements Observer.
-func (m *Metrics) Completed(rec *Record) {
+func (m *Metrics) Completed(rec *run.Record) {
 	base := metricLabels(rec)
 	status := "none"
 	if rec.Status != 0 {
@@ -135,7 +139,7 @@ func (m *Metrics) PushOnce(ctx context.Context, pushURL string) error {
 }
 
 // metricLabels returns `{target="...",stage="...",length="..."}` for rec.
-func metricLabels(rec *Record) string {
+func metricLabels(rec *run.Record) string {
 	var b strings.Builder
 	b.WriteString(`{target="`)
 	b.WriteString(metricEscape(rec.Target))

@@ -1,4 +1,4 @@
-package loadgen
+package live
 
 import (
 	"bytes"
@@ -8,6 +8,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/needlestorm/needlestorm/run"
+
+	"github.com/needlestorm/needlestorm/loadgen"
 )
 
 // fakeClock is a settable clock for Tracker tests.
@@ -25,25 +29,25 @@ func (c *fakeClock) add(d time.Duration) {
 
 func TestTrackerSnapshot(t *testing.T) {
 	clk := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	sched := Schedule{
-		{Kind: StageConstant, Rate: 10, Duration: Seconds(2 * time.Second), Warmup: true},
-		{Kind: StageConstant, Rate: 10, Duration: Seconds(10 * time.Second)},
-		{Kind: StageConstant, Rate: 20, Duration: Seconds(10 * time.Second)},
+	sched := loadgen.Schedule{
+		{Kind: loadgen.StageConstant, Rate: 10, Duration: run.Seconds(2 * time.Second), Warmup: true},
+		{Kind: loadgen.StageConstant, Rate: 10, Duration: run.Seconds(10 * time.Second)},
+		{Kind: loadgen.StageConstant, Rate: 20, Duration: run.Seconds(10 * time.Second)},
 	}
 	tr := newTracker("sim", sched, clk.now)
 	tr.StageStarted(0, sched[0])
 	for range 4 {
-		tr.Sent(&Record{})
-		tr.Completed(&Record{Warmup: true, TTFT: Seconds(time.Second)})
+		tr.Sent(&run.Record{})
+		tr.Completed(&run.Record{Warmup: true, TTFT: run.Seconds(time.Second)})
 	}
 	clk.add(2 * time.Second)
 	tr.StageStarted(1, sched[1])
 	for i := range 10 {
-		tr.Sent(&Record{})
-		r := &Record{TTFT: Seconds(time.Duration(i+1) * 10 * time.Millisecond)}
+		tr.Sent(&run.Record{})
+		r := &run.Record{TTFT: run.Seconds(time.Duration(i+1) * 10 * time.Millisecond)}
 		r.Correct = i < 8
 		if i == 9 {
-			r.ErrorClass = ErrTimeout
+			r.ErrorClass = run.ErrTimeout
 		}
 		if i < 9 {
 			tr.Completed(r)
@@ -128,7 +132,7 @@ func TestRenderLine(t *testing.T) {
 
 func TestProgressPlainLines(t *testing.T) {
 	var b syncBuffer
-	tr := NewTracker("sim", Schedule{{Kind: StageConstant, Rate: 1, Duration: Seconds(time.Second)}})
+	tr := NewTracker("sim", loadgen.Schedule{{Kind: loadgen.StageConstant, Rate: 1, Duration: run.Seconds(time.Second)}})
 	p := NewProgress(&b, tr, 20*time.Millisecond)
 	if p.Terminal() {
 		t.Fatal("a buffer is not a terminal")
@@ -173,9 +177,9 @@ func (s *syncBuffer) String() string {
 // remaining unknown rather than taken from an unrelated scheduled stage.
 func TestTrackerUnscheduledStage(t *testing.T) {
 	clk := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	sched := Schedule{{Kind: StageConstant, Rate: 1, Duration: Seconds(time.Minute)}}
+	sched := loadgen.Schedule{{Kind: loadgen.StageConstant, Rate: 1, Duration: run.Seconds(time.Minute)}}
 	tr := newTracker("sim", sched, clk.now)
-	step := Stage{Kind: StageConstant, Rate: 12.5, Requests: 40, Label: "search len=4k rate=12.5/s"}
+	step := loadgen.Stage{Kind: loadgen.StageConstant, Rate: 12.5, Requests: 40, Label: "search len=4k rate=12.5/s"}
 	tr.StageStarted(0, step)
 	s := tr.Snapshot()
 	if s.StageLabel != step.Label {

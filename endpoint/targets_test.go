@@ -1,4 +1,4 @@
-package loadgen
+package endpoint
 
 import (
 	"encoding/json"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // Helpers shared by the target tests: scripted loopback servers, a test
@@ -168,7 +170,7 @@ func testClosedAddr(t testing.TB) string {
 }
 
 // testRecordJSON marshals rec and fails if it holds a canary.
-func testNoSecret(t testing.TB, rec *Record) {
+func testNoSecret(t testing.TB, rec *run.Record) {
 	t.Helper()
 	b, err := json.Marshal(rec)
 	if err != nil {

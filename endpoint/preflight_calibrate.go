@@ -1,4 +1,4 @@
-package loadgen
+package endpoint
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"math"
 
 	"github.com/needlestorm/needlestorm/corpus"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // Token calibration: how many prompt tokens the server counts for a prompt
@@ -219,7 +221,7 @@ func preflightCalibrate(ctx context.Context, cfg TargetConfig, o *preflightOptio
 	)
 	for i := range cases {
 		c := &cases[i]
-		var rec Record
+		var rec run.Record
 		t.Send(ctx, c, &rec)
 		if rec.ErrorClass != "" {
 			if preflightFatalRecord(&rec) {
@@ -251,9 +253,9 @@ func preflightCalibrate(ctx context.Context, cfg TargetConfig, o *preflightOptio
 
 // preflightFatalRecord reports a calibration failure that makes the target
 // unusable, as opposed to one that only leaves calibration unavailable.
-func preflightFatalRecord(rec *Record) bool {
+func preflightFatalRecord(rec *run.Record) bool {
 	switch {
-	case rec.ErrorClass == ErrConnection, rec.ErrorClass == ErrCanceled:
+	case rec.ErrorClass == run.ErrConnection, rec.ErrorClass == run.ErrCanceled:
 		return true
 	case rec.Status == 401, rec.Status == 403, rec.Status == 404:
 		return true
@@ -262,11 +264,11 @@ func preflightFatalRecord(rec *Record) bool {
 }
 
 // preflightKindOfRecord is the PreflightError kind of a fatal record.
-func preflightKindOfRecord(rec *Record) error {
+func preflightKindOfRecord(rec *run.Record) error {
 	switch {
-	case rec.ErrorClass == ErrConnection:
+	case rec.ErrorClass == run.ErrConnection:
 		return ErrUnreachable
-	case rec.ErrorClass == ErrCanceled:
+	case rec.ErrorClass == run.ErrCanceled:
 		return context.Canceled
 	case rec.Status == 401, rec.Status == 403:
 		return ErrUnauthorized

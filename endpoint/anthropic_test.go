@@ -1,4 +1,4 @@
-package loadgen
+package endpoint
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // Events as the Anthropic API sends them.
@@ -116,12 +118,12 @@ func TestAnthropicStreamEnds(t *testing.T) {
 	}{
 		{"complete", []string{normal, testAnthropicDelta, testAnthropicStop}, "", "4217", ""},
 		{"no message_stop after stop_reason", []string{normal, testAnthropicDelta}, "", "4217", ""},
-		{"no stop_reason", []string{normal}, ErrStreamBroken, "4217", "before the model finished"},
-		{"cut midway", []string{normal, testAbort}, ErrStreamBroken, "4217", "broke"},
-		{"overloaded mid-stream", []string{normal, testAnthropicEvent("error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)}, ErrServerError, "4217", "Overloaded"},
-		{"rate limit mid-stream", []string{testAnthropicEvent("error", `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`)}, ErrRateLimited, "", "slow down"},
-		{"prompt too long mid-stream", []string{testAnthropicEvent("error", `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}`)}, ErrContextOverflow, "", "prompt is too long"},
-		{"data not JSON", []string{"event: message_start\ndata: {oops\n\n"}, ErrBadResponse, "", "not JSON"},
+		{"no stop_reason", []string{normal}, run.ErrStreamBroken, "4217", "before the model finished"},
+		{"cut midway", []string{normal, testAbort}, run.ErrStreamBroken, "4217", "broke"},
+		{"overloaded mid-stream", []string{normal, testAnthropicEvent("error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)}, run.ErrServerError, "4217", "Overloaded"},
+		{"rate limit mid-stream", []string{testAnthropicEvent("error", `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`)}, run.ErrRateLimited, "", "slow down"},
+		{"prompt too long mid-stream", []string{testAnthropicEvent("error", `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}`)}, run.ErrContextOverflow, "", "prompt is too long"},
+		{"data not JSON", []string{"event: message_start\ndata: {oops\n\n"}, run.ErrBadResponse, "", "not JSON"},
 		{"unknown events are ignored", []string{normal, testAnthropicEvent("future_event", `{"type":"future_event"}`), testAnthropicDelta, testAnthropicStop}, "", "4217", ""},
 	}
 	for _, tt := range tests {
@@ -146,12 +148,12 @@ func TestAnthropicHTTPErrors(t *testing.T) {
 		retryAfter time.Duration
 		wantMsg    string
 	}{
-		{"prompt too long", testStatus(400, `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}`), ErrContextOverflow, 0, "prompt is too long"},
-		{"request too large", testStatus(413, `{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}`), ErrContextOverflow, 0, "request_too_large"},
-		{"overloaded 529", testStatus(529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`), ErrServerError, 0, "Overloaded"},
-		{"rate limited", testStatus(429, `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}`, "Retry-After", "12"), ErrRateLimited, 12 * time.Second, "rate limit"},
-		{"bad key", testStatus(401, `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`), ErrBadResponse, 0, "refused the API key (401 Unauthorized): check the variable named in api_key_env (ANTHROPIC_API_KEY)"},
-		{"unknown model", testStatus(404, `{"type":"error","error":{"type":"not_found_error","message":"model: claude-nope"}}`), ErrBadResponse, 0, "/v1/messages"},
+		{"prompt too long", testStatus(400, `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}`), run.ErrContextOverflow, 0, "prompt is too long"},
+		{"request too large", testStatus(413, `{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}`), run.ErrContextOverflow, 0, "request_too_large"},
+		{"overloaded 529", testStatus(529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`), run.ErrServerError, 0, "Overloaded"},
+		{"rate limited", testStatus(429, `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}`, "Retry-After", "12"), run.ErrRateLimited, 12 * time.Second, "rate limit"},
+		{"bad key", testStatus(401, `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`), run.ErrBadResponse, 0, "refused the API key (401 Unauthorized): check the variable named in api_key_env (ANTHROPIC_API_KEY)"},
+		{"unknown model", testStatus(404, `{"type":"error","error":{"type":"not_found_error","message":"model: claude-nope"}}`), run.ErrBadResponse, 0, "/v1/messages"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package loadgen
+package endpoint
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // Target kinds.
@@ -492,9 +494,9 @@ func targetBodyFields(own [][2]string, extra map[string]any, reserved []string) 
 }
 
 // prepare fills the request-independent fields of rec.
-func (t *targetBase) prepare(c *corpus.Case, rec *Record) {
+func (t *targetBase) prepare(c *corpus.Case, rec *run.Record) {
 	if rec.Schema == "" {
-		rec.Schema = RecordSchema
+		rec.Schema = run.RecordSchema
 	}
 	if rec.Target == "" {
 		rec.Target = t.cfg.Name
@@ -506,31 +508,31 @@ func (t *targetBase) prepare(c *corpus.Case, rec *Record) {
 }
 
 // fail records a failure in rec, with every secret removed from msg.
-func (t *targetBase) fail(rec *Record, class, msg string) {
+func (t *targetBase) fail(rec *run.Record, class, msg string) {
 	rec.ErrorClass = class
 	rec.Error = t.redact.Scrub(msg)
 }
 
 // failHTTP records a non-2xx response.
-func (t *targetBase) failHTTP(rec *Record, call *targetCall) {
+func (t *targetBase) failHTTP(rec *run.Record, call *targetCall) {
 	class, msg := t.info.httpFailure(call.status, call.errBody)
 	t.fail(rec, class, msg)
-	rec.RetryAfter = Seconds(parseRetryAfter(call.header, time.Now()))
+	rec.RetryAfter = run.Seconds(parseRetryAfter(call.header, time.Now()))
 }
 
 // failStreamError records an error the server reported inside a stream.
 // status is the HTTP status the error implies; a message that says the
 // prompt did not fit wins over it, as the stream's own status was 200.
-func (t *targetBase) failStreamError(rec *Record, status int, raw []byte) {
+func (t *targetBase) failStreamError(rec *run.Record, status int, raw []byte) {
 	class := ClassifyHTTPError(status, raw)
 	if IsContextOverflow(string(raw)) {
-		class = ErrContextOverflow
+		class = run.ErrContextOverflow
 	}
 	t.fail(rec, class, "the server reported an error in the stream: "+errorBodyMessage(raw))
 }
 
 // sendTimes records SentAt, TTFB and Status from an instrumented call.
-func (t *targetBase) sendTimes(rec *Record, call *targetCall, started time.Time) {
+func (t *targetBase) sendTimes(rec *run.Record, call *targetCall, started time.Time) {
 	if call.sentAt.IsZero() {
 		rec.SentAt = started
 		return
@@ -539,14 +541,14 @@ func (t *targetBase) sendTimes(rec *Record, call *targetCall, started time.Time)
 	if call.resp != nil {
 		rec.Status = call.status
 		if d := call.firstByte.Sub(call.sentAt); d > 0 {
-			rec.TTFB = Seconds(d)
+			rec.TTFB = run.Seconds(d)
 		}
 	}
 }
 
 // targetMeter measures one streamed answer.
 type targetMeter struct {
-	rec       *Record
+	rec       *run.Record
 	sentAt    time.Time
 	last      time.Time
 	chunks    int
@@ -564,9 +566,9 @@ func (m *targetMeter) delta(now time.Time, content, reasoning string) {
 		return
 	}
 	if m.chunks == 0 {
-		m.rec.TTFT = Seconds(now.Sub(m.sentAt))
+		m.rec.TTFT = run.Seconds(now.Sub(m.sentAt))
 	} else {
-		m.rec.ChunkGaps = append(m.rec.ChunkGaps, Seconds(now.Sub(m.last)))
+		m.rec.ChunkGaps = append(m.rec.ChunkGaps, run.Seconds(now.Sub(m.last)))
 	}
 	m.chunks++
 	m.last = now
@@ -579,7 +581,7 @@ func (m *targetMeter) delta(now time.Time, content, reasoning string) {
 // request succeeded.
 func (m *targetMeter) end(now time.Time, c *corpus.Case) {
 	rec := m.rec
-	rec.E2E = Seconds(now.Sub(m.sentAt))
+	rec.E2E = run.Seconds(now.Sub(m.sentAt))
 	rec.Answer = m.answer.String()
 	if !m.usage {
 		rec.OutputTokensEstimated = true
@@ -591,7 +593,7 @@ func (m *targetMeter) end(now time.Time, c *corpus.Case) {
 		}
 	}
 	if rec.ErrorClass == "" && rec.OutputTokens > 1 && rec.TTFT > 0 && rec.E2E > rec.TTFT {
-		rec.TPOT = Seconds(time.Duration(rec.E2E-rec.TTFT) / time.Duration(rec.OutputTokens-1))
+		rec.TPOT = run.Seconds(time.Duration(rec.E2E-rec.TTFT) / time.Duration(rec.OutputTokens-1))
 	}
 }
 
@@ -604,11 +606,11 @@ func (t *targetBase) streamEnd(ctx context.Context, r *sseReader, m *targetMeter
 		// A missing "[DONE]" (or message_stop) after the finish reason is a
 		// normal end.
 	case (err == io.EOF || truncated) && r.events == 0 && (r.unknownLines > 0 || truncated && !r.partialField):
-		t.fail(rec, ErrBadResponse, "the server answered 2xx but not with an event stream: check that base_url points at an OpenAI-compatible (or Anthropic) API")
+		t.fail(rec, run.ErrBadResponse, "the server answered 2xx but not with an event stream: check that base_url points at an OpenAI-compatible (or Anthropic) API")
 	case err == io.EOF && r.events == 0:
-		t.fail(rec, ErrStreamBroken, "the stream ended before any event arrived")
+		t.fail(rec, run.ErrStreamBroken, "the stream ended before any event arrived")
 	case err == io.EOF:
-		t.fail(rec, ErrStreamBroken, "the stream ended before the model finished (no finish reason and no end event)")
+		t.fail(rec, run.ErrStreamBroken, "the stream ended before the model finished (no finish reason and no end event)")
 	default:
 		class, msg := t.info.streamFailure(ctx, err)
 		t.fail(rec, class, msg)

@@ -1,4 +1,4 @@
-package loadgen
+package endpoint
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // Chunks as vLLM sends them.
@@ -43,14 +45,14 @@ func newTestOpenAI(t testing.TB, url string, mutate func(*TargetConfig), opts ..
 	return tg
 }
 
-func testSend(t testing.TB, tg Target) *Record {
+func testSend(t testing.TB, tg Target) *run.Record {
 	t.Helper()
 	return testSendCtx(context.Background(), t, tg)
 }
 
-func testSendCtx(ctx context.Context, t testing.TB, tg Target) *Record {
+func testSendCtx(ctx context.Context, t testing.TB, tg Target) *run.Record {
 	t.Helper()
-	rec := &Record{}
+	rec := &run.Record{}
 	tg.Send(ctx, testCase(), rec)
 	testNoSecret(t, rec)
 	return rec
@@ -160,24 +162,24 @@ func TestOpenAISSEEdgeCases(t *testing.T) {
 		{"bare CR line endings", []string{strings.ReplaceAll(normal+testDone, "\n", "\r")}, "", answer, "stop", 5, false, ""},
 		{"extra empty lines and id fields", []string{"\n\n\nid: 1\nretry: 10\n", strings.ReplaceAll(normal, "\n\n", "\n\n\n\n"), testDone}, "", answer, "stop", 5, false, ""},
 		{"missing [DONE] after finish", []string{normal}, "", answer, "stop", 5, false, ""},
-		{"missing [DONE] and no finish", []string{testRoleChunk, chunks("\n")}, ErrStreamBroken, answer, "", 5, true, "before the model finished"},
+		{"missing [DONE] and no finish", []string{testRoleChunk, chunks("\n")}, run.ErrStreamBroken, answer, "", 5, true, "before the model finished"},
 		{"cut in the middle of a line after finish", []string{normal, `data: {"choi`}, "", answer, "stop", 5, false, ""},
-		{"cut in the middle of a line", []string{testRoleChunk, testChunk("The"), `data: {"choices":[{"ind`}, ErrStreamBroken, "The", "", 1, true, "middle"},
-		{"connection cut midway", []string{testRoleChunk, testChunk("The"), testAbort}, ErrStreamBroken, "The", "", 1, true, "broke"},
+		{"cut in the middle of a line", []string{testRoleChunk, testChunk("The"), `data: {"choices":[{"ind`}, run.ErrStreamBroken, "The", "", 1, true, "middle"},
+		{"connection cut midway", []string{testRoleChunk, testChunk("The"), testAbort}, run.ErrStreamBroken, "The", "", 1, true, "broke"},
 		{"reasoning_content counts for ttft", []string{reasoning("reasoning_content"), normal, testDone}, "", answer, "stop", 6, false, ""},
 		{"reasoning counts for ttft", []string{reasoning("reasoning"), normal, testDone}, "", answer, "stop", 6, false, ""},
 		{"no usage: estimate", []string{testRoleChunk, chunks("\n"), testFinishChunk, testDone}, "", answer, "stop", 5, true, ""},
-		{"html instead of a stream", []string{"<html>\n<body>Welcome to nginx</body>\n</html>\n"}, ErrBadResponse, "", "", 0, true, "not with an event stream"},
-		{"non-streamed JSON answer", []string{`{"id":"x","object":"chat.completion","choices":[{"message":{"content":"4217"}}]}`, "\n"}, ErrBadResponse, "", "", 0, true, "not with an event stream"},
-		{"non-streamed JSON answer without newline", []string{`{"id":"x","object":"chat.completion","choices":[{"message":{"content":"4217"}}]}`}, ErrBadResponse, "", "", 0, true, "not with an event stream"},
-		{"cut in the first line", []string{`data: {"choices":[{"ind`}, ErrStreamBroken, "", "", 0, true, "middle"},
-		{"data that is not JSON", []string{testRoleChunk, "data: hello there\n\n"}, ErrBadResponse, "", "", 0, true, "not a JSON chunk"},
-		{"empty body", nil, ErrStreamBroken, "", "", 0, true, "before any event"},
-		{"error chunk with overflow", []string{`data: {"error":{"message":"This model's maximum context length is 4096 tokens.","type":"BadRequestError","code":400}}` + "\n\n"}, ErrContextOverflow, "", "", 0, true, "maximum context length"},
-		{"vLLM error object", []string{testRoleChunk, testChunk("The"), `data: {"object":"error","message":"engine died","type":"InternalServerError","code":500}` + "\n\n"}, ErrServerError, "The", "", 1, true, "engine died"},
-		{"llama.cpp error line", []string{`error: {"code":400,"message":"the request exceeds the available context size, try increasing it","type":"invalid_request_error"}` + "\n\n"}, ErrContextOverflow, "", "", 0, true, "available context size"},
-		{"TGI error chunk", []string{"data: {\"error\":\"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 256 `max_new_tokens`\",\"error_type\":\"validation\"}\n\n"}, ErrContextOverflow, "", "", 0, true, "must be <= 4096"},
-		{"error chunk without code", []string{testRoleChunk, `data: {"error":{"message":"CUDA out of memory"}}` + "\n\n"}, ErrServerError, "", "", 0, true, "CUDA out of memory"},
+		{"html instead of a stream", []string{"<html>\n<body>Welcome to nginx</body>\n</html>\n"}, run.ErrBadResponse, "", "", 0, true, "not with an event stream"},
+		{"non-streamed JSON answer", []string{`{"id":"x","object":"chat.completion","choices":[{"message":{"content":"4217"}}]}`, "\n"}, run.ErrBadResponse, "", "", 0, true, "not with an event stream"},
+		{"non-streamed JSON answer without newline", []string{`{"id":"x","object":"chat.completion","choices":[{"message":{"content":"4217"}}]}`}, run.ErrBadResponse, "", "", 0, true, "not with an event stream"},
+		{"cut in the first line", []string{`data: {"choices":[{"ind`}, run.ErrStreamBroken, "", "", 0, true, "middle"},
+		{"data that is not JSON", []string{testRoleChunk, "data: hello there\n\n"}, run.ErrBadResponse, "", "", 0, true, "not a JSON chunk"},
+		{"empty body", nil, run.ErrStreamBroken, "", "", 0, true, "before any event"},
+		{"error chunk with overflow", []string{`data: {"error":{"message":"This model's maximum context length is 4096 tokens.","type":"BadRequestError","code":400}}` + "\n\n"}, run.ErrContextOverflow, "", "", 0, true, "maximum context length"},
+		{"vLLM error object", []string{testRoleChunk, testChunk("The"), `data: {"object":"error","message":"engine died","type":"InternalServerError","code":500}` + "\n\n"}, run.ErrServerError, "The", "", 1, true, "engine died"},
+		{"llama.cpp error line", []string{`error: {"code":400,"message":"the request exceeds the available context size, try increasing it","type":"invalid_request_error"}` + "\n\n"}, run.ErrContextOverflow, "", "", 0, true, "available context size"},
+		{"TGI error chunk", []string{"data: {\"error\":\"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 256 `max_new_tokens`\",\"error_type\":\"validation\"}\n\n"}, run.ErrContextOverflow, "", "", 0, true, "must be <= 4096"},
+		{"error chunk without code", []string{testRoleChunk, `data: {"error":{"message":"CUDA out of memory"}}` + "\n\n"}, run.ErrServerError, "", "", 0, true, "CUDA out of memory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -241,25 +243,25 @@ func TestOpenAIErrorClasses(t *testing.T) {
 		retryAfter time.Duration // tolerance 2 s
 		wantMsg    string
 	}{
-		{"429 retry-after seconds", testStatus(429, `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`, "Retry-After", "7"), ErrRateLimited, 429, 7 * time.Second, "Rate limit reached"},
-		{"429 retry-after date", testStatus(429, `{"error":"slow down"}`, "Retry-After", date), ErrRateLimited, 429, 30 * time.Second, "slow down"},
-		{"429 retry-after-ms", testStatus(429, `{}`, "Retry-After-Ms", "1500", "Retry-After", "9"), ErrRateLimited, 429, 1500 * time.Millisecond, "429"},
-		{"500", testStatus(500, `Internal Server Error`, "Content-Type", "text/plain"), ErrServerError, 500, 0, "Internal Server Error"},
-		{"503 with retry-after", testStatus(503, `{"error":{"message":"Service Unavailable","code":503}}`, "Retry-After", "2"), ErrServerError, 503, 2 * time.Second, "Service Unavailable"},
-		{"OpenAI overflow", testStatus(400, `{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}`), ErrContextOverflow, 400, 0, "maximum context length"},
-		{"vLLM overflow", testStatus(400, `{"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 4352 tokens (4096 in the messages, 256 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}`), ErrContextOverflow, 400, 0, "4096"},
-		{"vLLM V1 overflow", testStatus(400, `{"error":{"message":"The decoder prompt (length 9000) is longer than the maximum model length of 8192. Make sure that `+"`max_model_len`"+` is no smaller than the number of text tokens.","type":"BadRequestError","param":null,"code":400}}`), ErrContextOverflow, 400, 0, "maximum model length"},
-		{"llama.cpp overflow", testStatus(400, `{"error":{"code":400,"message":"request (5000 tokens) exceeds the available context size (4096 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5000,"n_ctx":4096}}`), ErrContextOverflow, 400, 0, "exceeds the available context size"},
-		{"TGI overflow", testStatus(422, "{\"error\":\"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 256 `max_new_tokens`\",\"error_type\":\"validation\"}"), ErrContextOverflow, 422, 0, "must be <= 4096"},
-		{"TGI input length", testStatus(422, "{\"error\":\"Input validation error: `inputs` must have less than 2048 tokens. Given: 3000\",\"error_type\":\"validation\"}"), ErrContextOverflow, 422, 0, "less than 2048"},
-		{"Ollama overflow", testStatus(400, `{"error":"the input length exceeds the context length"}`), ErrContextOverflow, 400, 0, "input length exceeds"},
-		{"413 from a proxy", testStatus(413, "<html><head><title>413 Request Entity Too Large</title></head></html>", "Content-Type", "text/html"), ErrContextOverflow, 413, 0, "413"},
-		{"400 other", testStatus(400, `{"error":{"message":"temperature must be a float","type":"invalid_request_error"}}`), ErrBadResponse, 400, 0, "temperature must be a float"},
-		{"401", testStatus(401, `{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}`), ErrBadResponse, 401, 0, "refused the API key (401 Unauthorized): check the variable named in api_key_env (OPENAI_API_KEY)"},
-		{"403", testStatus(403, `{"error":"forbidden"}`), ErrBadResponse, 403, 0, "denied access"},
-		{"404 model", testStatus(404, `{"object":"error","message":"The model `+"`x`"+` does not exist.","type":"NotFoundError","code":404}`), ErrBadResponse, 404, 0, "check base_url"},
-		{"408", testStatus(408, `timeout`), ErrTimeout, 408, 0, "408"},
-		{"302 redirect", testStatus(302, ``, "Location", "https://elsewhere/v1/chat/completions"), ErrBadResponse, 302, 0, "redirected"},
+		{"429 retry-after seconds", testStatus(429, `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`, "Retry-After", "7"), run.ErrRateLimited, 429, 7 * time.Second, "Rate limit reached"},
+		{"429 retry-after date", testStatus(429, `{"error":"slow down"}`, "Retry-After", date), run.ErrRateLimited, 429, 30 * time.Second, "slow down"},
+		{"429 retry-after-ms", testStatus(429, `{}`, "Retry-After-Ms", "1500", "Retry-After", "9"), run.ErrRateLimited, 429, 1500 * time.Millisecond, "429"},
+		{"500", testStatus(500, `Internal Server Error`, "Content-Type", "text/plain"), run.ErrServerError, 500, 0, "Internal Server Error"},
+		{"503 with retry-after", testStatus(503, `{"error":{"message":"Service Unavailable","code":503}}`, "Retry-After", "2"), run.ErrServerError, 503, 2 * time.Second, "Service Unavailable"},
+		{"OpenAI overflow", testStatus(400, `{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}`), run.ErrContextOverflow, 400, 0, "maximum context length"},
+		{"vLLM overflow", testStatus(400, `{"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 4352 tokens (4096 in the messages, 256 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}`), run.ErrContextOverflow, 400, 0, "4096"},
+		{"vLLM V1 overflow", testStatus(400, `{"error":{"message":"The decoder prompt (length 9000) is longer than the maximum model length of 8192. Make sure that `+"`max_model_len`"+` is no smaller than the number of text tokens.","type":"BadRequestError","param":null,"code":400}}`), run.ErrContextOverflow, 400, 0, "maximum model length"},
+		{"llama.cpp overflow", testStatus(400, `{"error":{"code":400,"message":"request (5000 tokens) exceeds the available context size (4096 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5000,"n_ctx":4096}}`), run.ErrContextOverflow, 400, 0, "exceeds the available context size"},
+		{"TGI overflow", testStatus(422, "{\"error\":\"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 256 `max_new_tokens`\",\"error_type\":\"validation\"}"), run.ErrContextOverflow, 422, 0, "must be <= 4096"},
+		{"TGI input length", testStatus(422, "{\"error\":\"Input validation error: `inputs` must have less than 2048 tokens. Given: 3000\",\"error_type\":\"validation\"}"), run.ErrContextOverflow, 422, 0, "less than 2048"},
+		{"Ollama overflow", testStatus(400, `{"error":"the input length exceeds the context length"}`), run.ErrContextOverflow, 400, 0, "input length exceeds"},
+		{"413 from a proxy", testStatus(413, "<html><head><title>413 Request Entity Too Large</title></head></html>", "Content-Type", "text/html"), run.ErrContextOverflow, 413, 0, "413"},
+		{"400 other", testStatus(400, `{"error":{"message":"temperature must be a float","type":"invalid_request_error"}}`), run.ErrBadResponse, 400, 0, "temperature must be a float"},
+		{"401", testStatus(401, `{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}`), run.ErrBadResponse, 401, 0, "refused the API key (401 Unauthorized): check the variable named in api_key_env (OPENAI_API_KEY)"},
+		{"403", testStatus(403, `{"error":"forbidden"}`), run.ErrBadResponse, 403, 0, "denied access"},
+		{"404 model", testStatus(404, `{"object":"error","message":"The model `+"`x`"+` does not exist.","type":"NotFoundError","code":404}`), run.ErrBadResponse, 404, 0, "check base_url"},
+		{"408", testStatus(408, `timeout`), run.ErrTimeout, 408, 0, "408"},
+		{"302 redirect", testStatus(302, ``, "Location", "https://elsewhere/v1/chat/completions"), run.ErrBadResponse, 302, 0, "redirected"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -292,7 +294,7 @@ func TestOpenAIMissingKeyMessage(t *testing.T) {
 	if h := srv.last(t).header.Get("Authorization"); h != "" {
 		t.Errorf("an empty key sent Authorization %q", h)
 	}
-	if rec.ErrorClass != ErrBadResponse || !strings.Contains(rec.Error, "none was sent: set the variable EMPTY_KEY") {
+	if rec.ErrorClass != run.ErrBadResponse || !strings.Contains(rec.Error, "none was sent: set the variable EMPTY_KEY") {
 		t.Errorf("class %q error %q", rec.ErrorClass, rec.Error)
 	}
 }
@@ -301,7 +303,7 @@ func TestOpenAIConnectionRefused(t *testing.T) {
 	addr := testClosedAddr(t)
 	tg := newTestOpenAI(t, "http://"+addr, nil)
 	rec := testSend(t, tg)
-	if rec.ErrorClass != ErrConnection || rec.Status != 0 {
+	if rec.ErrorClass != run.ErrConnection || rec.Status != 0 {
 		t.Fatalf("class %q status %d: %s", rec.ErrorClass, rec.Status, rec.Error)
 	}
 	for _, want := range []string{"unreachable", "http://" + addr + "/v1", "connection refused"} {
@@ -325,10 +327,10 @@ func TestOpenAITimeoutAndCancel(t *testing.T) {
 		answer  string
 		wantMsg string
 	}{
-		{"timeout before headers", beforeHeaders, false, ErrTimeout, "", "request timeout"},
-		{"timeout mid-stream", midStream, false, ErrTimeout, "The", "while the answer streamed"},
-		{"canceled before headers", beforeHeaders, true, ErrCanceled, "", "canceled"},
-		{"canceled mid-stream", midStream, true, ErrCanceled, "The", "canceled while the answer streamed"},
+		{"timeout before headers", beforeHeaders, false, run.ErrTimeout, "", "request timeout"},
+		{"timeout mid-stream", midStream, false, run.ErrTimeout, "The", "while the answer streamed"},
+		{"canceled before headers", beforeHeaders, true, run.ErrCanceled, "", "canceled"},
+		{"canceled mid-stream", midStream, true, run.ErrCanceled, "The", "canceled while the answer streamed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -465,7 +467,7 @@ func TestOpenAICanaryKeyNeverRecorded(t *testing.T) {
 	}
 	t.Run("connection refused", func(t *testing.T) {
 		rec := testSend(t, newTestOpenAI(t, "http://"+testClosedAddr(t), nil))
-		if rec.ErrorClass != ErrConnection {
+		if rec.ErrorClass != run.ErrConnection {
 			t.Errorf("class %q", rec.ErrorClass)
 		}
 	})
@@ -473,7 +475,7 @@ func TestOpenAICanaryKeyNeverRecorded(t *testing.T) {
 		srv := newTestServer(t, testStatus(500, "boom"))
 		tg := newTestOpenAI(t, strings.Replace(srv.URL, "http://", "http://user:"+testCanaryKey+"@", 1), nil)
 		rec := testSend(t, tg)
-		if rec.ErrorClass != ErrServerError {
+		if rec.ErrorClass != run.ErrServerError {
 			t.Errorf("class %q", rec.ErrorClass)
 		}
 	})
@@ -502,9 +504,9 @@ func BenchmarkOpenAISend(b *testing.B) {
 	start := time.Now()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		var rec Record
+		var rec run.Record
 		for pb.Next() {
-			rec = Record{}
+			rec = run.Record{}
 			tg.Send(context.Background(), c, &rec)
 			if rec.ErrorClass != "" {
 				b.Errorf("%s: %s", rec.ErrorClass, rec.Error)

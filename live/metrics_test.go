@@ -1,4 +1,4 @@
-package loadgen
+package live
 
 import (
 	"bytes"
@@ -10,16 +10,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
-func metricsTestRecords() []*Record {
-	ok := &Record{Target: "sim", StageLabel: "rate=4/s", Length: 1024, Status: 200,
-		TTFT: Seconds(120 * time.Millisecond), E2E: Seconds(time.Second), TPOT: Seconds(20 * time.Millisecond)}
+func metricsTestRecords() []*run.Record {
+	ok := &run.Record{Target: "sim", StageLabel: "rate=4/s", Length: 1024, Status: 200,
+		TTFT: run.Seconds(120 * time.Millisecond), E2E: run.Seconds(time.Second), TPOT: run.Seconds(20 * time.Millisecond)}
 	ok.Correct, ok.Attribution = true, "correct"
-	limited := &Record{Target: "sim", StageLabel: "rate=4/s", Length: 1024, Status: 429, ErrorClass: ErrRateLimited}
+	limited := &run.Record{Target: "sim", StageLabel: "rate=4/s", Length: 1024, Status: 429, ErrorClass: run.ErrRateLimited}
 	limited.Attribution = "error"
-	broken := &Record{Target: `we"ird`, StageLabel: "concurrency=2", Length: 4096, ErrorClass: ErrConnection}
-	return []*Record{ok, limited, broken}
+	broken := &run.Record{Target: `we"ird`, StageLabel: "concurrency=2", Length: 4096, ErrorClass: run.ErrConnection}
+	return []*run.Record{ok, limited, broken}
 }
 
 func TestMetricsServe(t *testing.T) {

@@ -1,4 +1,4 @@
-package loadgen
+package endpoint
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // The anthropic target: a small client for the Anthropic Messages API
@@ -111,7 +113,7 @@ type anthropicUsage struct {
 // PromptTokensServer is input_tokens + cache_read_input_tokens +
 // cache_creation_input_tokens (Anthropic's input_tokens leaves out the cached
 // part); CachedTokens is cache_read_input_tokens.
-func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
+func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
 	started := time.Now()
 	t.prepare(c, rec)
 	areq := anthropicRequest{Model: t.cfg.Model, Stream: true, Messages: make([]corpus.Message, 0, len(c.Messages))}
@@ -130,7 +132,7 @@ func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *Record)
 	}
 	if err != nil {
 		rec.SentAt = started
-		t.fail(rec, ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
+		t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
 		return
 	}
 
@@ -142,7 +144,7 @@ func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *Record)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(body))
 	if err != nil {
 		rec.SentAt = started
-		t.fail(rec, ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
+		t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -160,7 +162,7 @@ func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *Record)
 	}
 	defer resp.Body.Close()
 	if call.status < 200 || call.status > 299 {
-		rec.E2E = Seconds(time.Since(call.sentAt))
+		rec.E2E = run.Seconds(time.Since(call.sentAt))
 		t.failHTTP(rec, &call)
 		return
 	}
@@ -168,7 +170,7 @@ func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *Record)
 }
 
 // readStream reads the event stream of a 2xx response.
-func (t *anthropicTarget) readStream(ctx context.Context, cancel context.CancelFunc, body io.Reader, c *corpus.Case, rec *Record, sentAt time.Time) {
+func (t *anthropicTarget) readStream(ctx context.Context, cancel context.CancelFunc, body io.Reader, c *corpus.Case, rec *run.Record, sentAt time.Time) {
 	r := t.sse.Get().(*sseReader)
 	r.reset(body)
 	defer func() {
@@ -186,7 +188,7 @@ func (t *anthropicTarget) readStream(ctx context.Context, cancel context.CancelF
 		}
 		var e anthropicEvent
 		if err := json.Unmarshal(ev.Data, &e); err != nil {
-			t.fail(rec, ErrBadResponse, fmt.Sprintf("a stream event is not JSON (%v): %s", err, oneLine(string(ev.Data), 200)))
+			t.fail(rec, run.ErrBadResponse, fmt.Sprintf("a stream event is not JSON (%v): %s", err, oneLine(string(ev.Data), 200)))
 			m.end(now, c)
 			return
 		}

@@ -1,4 +1,4 @@
-package loadgen
+package endpoint
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // Error classification of failed requests. Every failure a target records
@@ -92,18 +94,18 @@ func IsContextOverflow(text string) bool {
 func ClassifyHTTPError(status int, body []byte) string {
 	switch {
 	case status == http.StatusTooManyRequests:
-		return ErrRateLimited
+		return run.ErrRateLimited
 	case status >= 500:
-		return ErrServerError
+		return run.ErrServerError
 	case status == http.StatusRequestTimeout:
-		return ErrTimeout
+		return run.ErrTimeout
 	case status == http.StatusRequestEntityTooLarge:
 		// 413 can only be the prompt: it is the one part of a request that grows.
-		return ErrContextOverflow
+		return run.ErrContextOverflow
 	case status >= 400 && IsContextOverflow(string(body)):
-		return ErrContextOverflow
+		return run.ErrContextOverflow
 	default:
-		return ErrBadResponse
+		return run.ErrBadResponse
 	}
 }
 
@@ -148,13 +150,13 @@ func (ti *targetInfo) httpFailure(status int, body []byte) (class, msg string) {
 		msg = fmt.Sprintf("the server redirected the request (%s): set base_url to the address it redirects to%s", st, quote)
 	case status < 200:
 		msg = fmt.Sprintf("unexpected informational status %s%s", st, quote)
-	case class == ErrContextOverflow:
+	case class == run.ErrContextOverflow:
 		msg = fmt.Sprintf("the server refused the prompt's length (%s)%s", st, quote)
-	case class == ErrRateLimited:
+	case class == run.ErrRateLimited:
 		msg = fmt.Sprintf("rate limited (%s)%s", st, quote)
-	case class == ErrServerError:
+	case class == run.ErrServerError:
 		msg = fmt.Sprintf("server error (%s)%s", st, quote)
-	case class == ErrTimeout:
+	case class == run.ErrTimeout:
 		msg = fmt.Sprintf("the server timed out the request (%s)%s", st, quote)
 	default:
 		msg = fmt.Sprintf("the server rejected the request (%s)%s", st, quote)
@@ -194,7 +196,7 @@ func (ti *targetInfo) transportFailure(ctx context.Context, err error) (class, m
 	if hint != "" {
 		hint = ": " + hint
 	}
-	return ErrConnection, fmt.Sprintf("target %s is unreachable at %s%s (%v)", ti.name, ti.baseURL, hint, err)
+	return run.ErrConnection, fmt.Sprintf("target %s is unreachable at %s%s (%v)", ti.name, ti.baseURL, hint, err)
 }
 
 // streamFailure classifies an error while reading a response body that had
@@ -205,11 +207,11 @@ func (ti *targetInfo) streamFailure(ctx context.Context, err error) (class, msg 
 	}
 	switch {
 	case errors.Is(err, errSSETruncated):
-		return ErrStreamBroken, "the stream was cut off in the middle of an event before the model finished"
+		return run.ErrStreamBroken, "the stream was cut off in the middle of an event before the model finished"
 	case errors.Is(err, errSSELineTooLong), errors.Is(err, errSSEEventTooLarge):
-		return ErrBadResponse, fmt.Sprintf("the response is not a usable event stream: %v", err)
+		return run.ErrBadResponse, fmt.Sprintf("the response is not a usable event stream: %v", err)
 	}
-	return ErrStreamBroken, fmt.Sprintf("the stream broke before the model finished (%v)", err)
+	return run.ErrStreamBroken, fmt.Sprintf("the stream broke before the model finished (%v)", err)
 }
 
 // contextFailure recognises a request ended by its context: the target's
@@ -217,21 +219,21 @@ func (ti *targetInfo) streamFailure(ctx context.Context, err error) (class, msg 
 func (ti *targetInfo) contextFailure(ctx context.Context, err error, when string) (class, msg string, ok bool) {
 	if ctx.Err() == nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return ErrTimeout, fmt.Sprintf("timed out %s (%v)", when, err), true
+			return run.ErrTimeout, fmt.Sprintf("timed out %s (%v)", when, err), true
 		}
 		if errors.Is(err, context.Canceled) {
-			return ErrCanceled, fmt.Sprintf("canceled %s", when), true
+			return run.ErrCanceled, fmt.Sprintf("canceled %s", when), true
 		}
 		return "", "", false
 	}
 	cause := context.Cause(ctx)
 	switch {
 	case errors.Is(cause, errTargetTimeout):
-		return ErrTimeout, fmt.Sprintf("no complete answer within the %s request timeout: it ran out %s (raise timeout for long prompts)", ti.timeout, when), true
+		return run.ErrTimeout, fmt.Sprintf("no complete answer within the %s request timeout: it ran out %s (raise timeout for long prompts)", ti.timeout, when), true
 	case errors.Is(cause, context.DeadlineExceeded):
-		return ErrTimeout, fmt.Sprintf("the run's deadline passed %s", when), true
+		return run.ErrTimeout, fmt.Sprintf("the run's deadline passed %s", when), true
 	default:
-		return ErrCanceled, fmt.Sprintf("canceled %s (%v)", when, cause), true
+		return run.ErrCanceled, fmt.Sprintf("canceled %s (%v)", when, cause), true
 	}
 }
 

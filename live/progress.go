@@ -1,4 +1,4 @@
-package loadgen
+package live
 
 import (
 	"context"
@@ -11,6 +11,10 @@ import (
 
 	"github.com/valyala/histogram"
 	"golang.org/x/term"
+
+	"github.com/needlestorm/needlestorm/run"
+
+	"github.com/needlestorm/needlestorm/loadgen"
 )
 
 // Snapshot is the state of a run at one moment, as the progress display
@@ -59,13 +63,13 @@ func (s Snapshot) Accuracy() (acc float64, ok bool) {
 // shows. It is safe for concurrent use.
 type Tracker struct {
 	target string
-	sched  Schedule
+	sched  loadgen.Schedule
 	now    func() time.Time
 
 	mu         sync.Mutex
 	start      time.Time
 	stage      int
-	cur        Stage // the stage running now, as StageStarted gave it
+	cur        loadgen.Stage // the stage running now, as StageStarted gave it
 	stageStart time.Time
 	stageSent  int64
 	sent       int64
@@ -76,21 +80,21 @@ type Tracker struct {
 	ttft       *histogram.Fast
 }
 
-var _ Observer = (*Tracker)(nil)
+var _ loadgen.Observer = (*Tracker)(nil)
 
 // NewTracker returns a Tracker for a run of sched against the named target;
 // its clock starts now.
-func NewTracker(target string, sched Schedule) *Tracker {
+func NewTracker(target string, sched loadgen.Schedule) *Tracker {
 	return newTracker(target, sched, time.Now)
 }
 
-func newTracker(target string, sched Schedule, now func() time.Time) *Tracker {
+func newTracker(target string, sched loadgen.Schedule, now func() time.Time) *Tracker {
 	t := now()
 	return &Tracker{target: target, sched: sched, now: now, start: t, stageStart: t, ttft: histogram.NewFast()}
 }
 
 // StageStarted implements Observer.
-func (t *Tracker) StageStarted(index int, st Stage) {
+func (t *Tracker) StageStarted(index int, st loadgen.Stage) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.stage, t.cur = index, st
@@ -99,7 +103,7 @@ func (t *Tracker) StageStarted(index int, st Stage) {
 }
 
 // Sent implements Observer.
-func (t *Tracker) Sent(*Record) {
+func (t *Tracker) Sent(*run.Record) {
 	t.mu.Lock()
 	t.sent++
 	t.stageSent++
@@ -107,7 +111,7 @@ func (t *Tracker) Sent(*Record) {
 }
 
 // Completed implements Observer.
-func (t *Tracker) Completed(rec *Record) {
+func (t *Tracker) Completed(rec *run.Record) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.completed++

@@ -1,4 +1,4 @@
-package loadgen
+package endpoint
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 func TestClassifyHTTPError(t *testing.T) {
@@ -20,30 +22,30 @@ func TestClassifyHTTPError(t *testing.T) {
 		body   string
 		want   string
 	}{
-		{429, `{"error":"slow"}`, ErrRateLimited},
-		{500, ``, ErrServerError},
-		{502, `<html>Bad Gateway</html>`, ErrServerError},
-		{503, `{"error":"maximum context length"}`, ErrServerError}, // a 5xx is the server's fault
-		{529, `{"type":"error","error":{"type":"overloaded_error"}}`, ErrServerError},
-		{408, ``, ErrTimeout},
-		{413, ``, ErrContextOverflow},
-		{400, `{"error":{"code":"context_length_exceeded"}}`, ErrContextOverflow},
-		{400, `{"error":{"message":"This model's maximum context length is 8192 tokens"}}`, ErrContextOverflow},
-		{400, `{"error":{"type":"exceed_context_size_error","message":"request (9000 tokens) exceeds the available context size (8192 tokens), try increasing it"}}`, ErrContextOverflow},
-		{400, `{"error":"the request exceeds the available context size, try increasing it"}`, ErrContextOverflow},
-		{500, `{"error":{"message":"input is too large to process. increase the physical batch size"}}`, ErrServerError},
-		{400, `{"error":{"message":"input is too large to process. increase the physical batch size"}}`, ErrContextOverflow},
-		{400, `{"error":"too many tokens: 9000 > 8192"}`, ErrContextOverflow},
-		{422, "{\"error\":\"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096\"}", ErrContextOverflow},
-		{400, `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}`, ErrContextOverflow},
-		{400, `{"type":"error","error":{"type":"invalid_request_error","message":"input length and ` + "`max_tokens`" + ` exceed context limit: 199000 + 8000 > 200000"}}`, ErrContextOverflow},
-		{400, `{"error":"the input length exceeds the context length"}`, ErrContextOverflow},
-		{400, `{"error":"The decoder prompt (length 9000) is longer than the maximum model length of 8192."}`, ErrContextOverflow},
-		{400, `{"error":{"message":"Invalid value for temperature"}}`, ErrBadResponse},
-		{401, `{"error":"unauthorized"}`, ErrBadResponse},
-		{404, `{"error":"maximum context length"}`, ErrContextOverflow}, // any 4xx saying so
-		{302, ``, ErrBadResponse},
-		{100, ``, ErrBadResponse},
+		{429, `{"error":"slow"}`, run.ErrRateLimited},
+		{500, ``, run.ErrServerError},
+		{502, `<html>Bad Gateway</html>`, run.ErrServerError},
+		{503, `{"error":"maximum context length"}`, run.ErrServerError}, // a 5xx is the server's fault
+		{529, `{"type":"error","error":{"type":"overloaded_error"}}`, run.ErrServerError},
+		{408, ``, run.ErrTimeout},
+		{413, ``, run.ErrContextOverflow},
+		{400, `{"error":{"code":"context_length_exceeded"}}`, run.ErrContextOverflow},
+		{400, `{"error":{"message":"This model's maximum context length is 8192 tokens"}}`, run.ErrContextOverflow},
+		{400, `{"error":{"type":"exceed_context_size_error","message":"request (9000 tokens) exceeds the available context size (8192 tokens), try increasing it"}}`, run.ErrContextOverflow},
+		{400, `{"error":"the request exceeds the available context size, try increasing it"}`, run.ErrContextOverflow},
+		{500, `{"error":{"message":"input is too large to process. increase the physical batch size"}}`, run.ErrServerError},
+		{400, `{"error":{"message":"input is too large to process. increase the physical batch size"}}`, run.ErrContextOverflow},
+		{400, `{"error":"too many tokens: 9000 > 8192"}`, run.ErrContextOverflow},
+		{422, "{\"error\":\"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096\"}", run.ErrContextOverflow},
+		{400, `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}`, run.ErrContextOverflow},
+		{400, `{"type":"error","error":{"type":"invalid_request_error","message":"input length and ` + "`max_tokens`" + ` exceed context limit: 199000 + 8000 > 200000"}}`, run.ErrContextOverflow},
+		{400, `{"error":"the input length exceeds the context length"}`, run.ErrContextOverflow},
+		{400, `{"error":"The decoder prompt (length 9000) is longer than the maximum model length of 8192."}`, run.ErrContextOverflow},
+		{400, `{"error":{"message":"Invalid value for temperature"}}`, run.ErrBadResponse},
+		{401, `{"error":"unauthorized"}`, run.ErrBadResponse},
+		{404, `{"error":"maximum context length"}`, run.ErrContextOverflow}, // any 4xx saying so
+		{302, ``, run.ErrBadResponse},
+		{100, ``, run.ErrBadResponse},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d %.40s", tt.status, tt.body), func(t *testing.T) {
@@ -116,12 +118,12 @@ func TestClassifyTransportFailure(t *testing.T) {
 		class   string
 		wantMsg string
 	}{
-		{"refused", live, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, ErrConnection, "connection refused"},
-		{"dns", live, &net.DNSError{Err: "no such host", Name: "nohost"}, ErrConnection, "does not resolve"},
-		{"reset", live, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, ErrConnection, "closed the connection"},
-		{"eof", live, io.EOF, ErrConnection, "closed the connection"},
-		{"our timeout", timedOut, context.DeadlineExceeded, ErrTimeout, "1m0s request timeout"},
-		{"caller canceled", canceled, context.Canceled, ErrCanceled, "canceled"},
+		{"refused", live, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, run.ErrConnection, "connection refused"},
+		{"dns", live, &net.DNSError{Err: "no such host", Name: "nohost"}, run.ErrConnection, "does not resolve"},
+		{"reset", live, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, run.ErrConnection, "closed the connection"},
+		{"eof", live, io.EOF, run.ErrConnection, "closed the connection"},
+		{"our timeout", timedOut, context.DeadlineExceeded, run.ErrTimeout, "1m0s request timeout"},
+		{"caller canceled", canceled, context.Canceled, run.ErrCanceled, "canceled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,13 +131,13 @@ func TestClassifyTransportFailure(t *testing.T) {
 			if class != tt.class || !strings.Contains(msg, tt.wantMsg) {
 				t.Errorf("got %q %q, want %q with %q", class, msg, tt.class, tt.wantMsg)
 			}
-			if class == ErrConnection && !strings.Contains(msg, ti.baseURL) {
+			if class == run.ErrConnection && !strings.Contains(msg, ti.baseURL) {
 				t.Errorf("message %q does not name the base URL", msg)
 			}
 		})
 	}
 	class, _ := ti.streamFailure(live, errors.New("unexpected EOF"))
-	if class != ErrStreamBroken {
+	if class != run.ErrStreamBroken {
 		t.Errorf("a stream read error: %q", class)
 	}
 }
@@ -149,16 +151,16 @@ func FuzzClassifyHTTPError(f *testing.F) {
 	f.Add(422, []byte("{\"error\":\"`inputs` must have less than 5 tokens\"}"))
 	f.Add(200, []byte(`{"detail":[1,2]}`))
 	f.Add(-1, []byte("\xff\xfe"))
-	known := map[string]bool{ErrRateLimited: true, ErrServerError: true, ErrTimeout: true, ErrContextOverflow: true, ErrBadResponse: true}
+	known := map[string]bool{run.ErrRateLimited: true, run.ErrServerError: true, run.ErrTimeout: true, run.ErrContextOverflow: true, run.ErrBadResponse: true}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		class := ClassifyHTTPError(status, body)
 		if !known[class] {
 			t.Fatalf("unknown class %q", class)
 		}
 		switch {
-		case status == 429 && class != ErrRateLimited,
-			status >= 500 && class != ErrServerError,
-			status == 413 && class != ErrContextOverflow:
+		case status == 429 && class != run.ErrRateLimited,
+			status >= 500 && class != run.ErrServerError,
+			status == 413 && class != run.ErrContextOverflow:
 			t.Fatalf("status %d gave %q", status, class)
 		}
 		msg := errorBodyMessage(body)

@@ -1,6 +1,6 @@
 // Package loadgen drives targets with needle prompts on a schedule and
 // records every request.
-package loadgen
+package run
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package loadgen
+package endpoint
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/needlestorm/needlestorm/corpus"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // The openai target: OpenAI-compatible chat completions, streamed.
@@ -137,7 +139,7 @@ var openaiDone = []byte("[DONE]")
 var openaiErrorMarker = []byte(`"error"`)
 
 // Send sends c's messages and measures the streamed answer into rec.
-func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
+func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
 	started := time.Now()
 	t.prepare(c, rec)
 	msgs := make([]openai.ChatCompletionMessage, len(c.Messages))
@@ -159,7 +161,7 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
 	if err != nil {
 		switch {
 		case call.resp != nil:
-			rec.E2E = Seconds(time.Since(call.sentAt))
+			rec.E2E = run.Seconds(time.Since(call.sentAt))
 			t.failHTTP(rec, &call)
 		case call.doErr != nil:
 			class, msg := t.info.transportFailure(ctx, call.doErr)
@@ -168,7 +170,7 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
 			if class, msg, ok := t.info.contextFailure(ctx, err, "before the request was sent"); ok {
 				t.fail(rec, class, msg)
 			} else {
-				t.fail(rec, ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
+				t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
 			}
 		}
 		return
@@ -176,7 +178,7 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
 	defer stream.Close()
 	if call.status < 200 || call.status > 299 {
 		// go-openai passes 1xx/3xx on as success.
-		rec.E2E = Seconds(time.Since(call.sentAt))
+		rec.E2E = run.Seconds(time.Since(call.sentAt))
 		t.failHTTP(rec, &call)
 		return
 	}
@@ -184,7 +186,7 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *Record) {
 }
 
 // readStream reads the event stream of a 2xx response.
-func (t *openaiTarget) readStream(ctx context.Context, cancel context.CancelFunc, body io.Reader, c *corpus.Case, rec *Record, sentAt time.Time) {
+func (t *openaiTarget) readStream(ctx context.Context, cancel context.CancelFunc, body io.Reader, c *corpus.Case, rec *run.Record, sentAt time.Time) {
 	r := t.sse.Get().(*sseReader)
 	r.reset(body)
 	defer func() {
@@ -216,7 +218,7 @@ func (t *openaiTarget) readStream(ctx context.Context, cancel context.CancelFunc
 		chunk.Choices = chunk.Choices[:0]
 		chunk.Usage = nil
 		if err := json.Unmarshal(ev.Data, &chunk); err != nil {
-			t.fail(rec, ErrBadResponse, fmt.Sprintf("a stream event is not a JSON chunk (%v): %s", err, oneLine(string(ev.Data), 200)))
+			t.fail(rec, run.ErrBadResponse, fmt.Sprintf("a stream event is not a JSON chunk (%v): %s", err, oneLine(string(ev.Data), 200)))
 			m.end(now, c)
 			return
 		}
