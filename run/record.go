@@ -1,5 +1,3 @@
-// Package loadgen drives targets with needle prompts on a schedule and
-// records every request.
 package run
 
 import (
