@@ -1,0 +1,48 @@
+package campaign
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCampaignRouting: a campaign's routing file is read relative to the
+// campaign, and a mistake in it is reported at the campaign's routing
+// field with the routing file's own line and column.
+func TestCampaignRouting(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base := "targets:\n  - {name: s, kind: sim}\ncorpus: {lengths: [1k]}\nload: {stages: [{rate: 1, duration: 1s}]}\n"
+	write("good.yaml", "jobs:\n  - {name: j, tier: small, context: 1k}\n")
+	write("bad.yaml", "jobs:\n  - name: j\n    context: lots\n")
+
+	c, err := Load(write("c.yaml", base+"routing: good.yaml\n"))
+	if err != nil {
+		t.Fatal(Detail(err))
+	}
+	if f := c.RoutingFile(); f == nil || len(f.Jobs) != 1 || f.Jobs[0].Name != "j" || f.Path != filepath.Join(dir, "good.yaml") {
+		t.Errorf("routing file %+v", f)
+	}
+	if c, err := Load(write("none.yaml", base)); err != nil || c.RoutingFile() != nil {
+		t.Errorf("no routing: %v, %+v", err, c.RoutingFile())
+	}
+	_, err = Load(write("b.yaml", base+"routing: bad.yaml\n"))
+	if err == nil {
+		t.Fatal("a bad routing file passed")
+	}
+	msg := Detail(err)
+	if !strings.Contains(msg, "b.yaml:5:10") || !strings.Contains(msg, "bad.yaml:3:14") || !strings.Contains(msg, `"lots" is not a number of tokens`) {
+		t.Errorf("error:\n%s", msg)
+	}
+	if _, err := Load(write("m.yaml", base+"routing: missing.yaml\n")); err == nil || !strings.Contains(Detail(err), "reading the routing file") {
+		t.Errorf("a missing routing file: %v", err)
+	}
+}
