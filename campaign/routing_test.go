@@ -1,10 +1,13 @@
 package campaign
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/needlestorm/needlestorm/route"
 )
 
 // TestCampaignRouting: a campaign's routing file is read relative to the
@@ -44,5 +47,31 @@ func TestCampaignRouting(t *testing.T) {
 	}
 	if _, err := Load(write("m.yaml", base+"routing: missing.yaml\n")); err == nil || !strings.Contains(Detail(err), "reading the routing file") {
 		t.Errorf("a missing routing file: %v", err)
+	}
+}
+
+// TestExecuteRecordsRouting: the manifest keeps the campaign's name and
+// the routing file it names, so that a report can answer it again.
+func TestExecuteRecordsRouting(t *testing.T) {
+	routing := filepath.Join(t.TempDir(), "routing.yaml")
+	if err := os.WriteFile(routing, []byte("targets: {s: {tier: small}}\njobs:\n  - {name: j, tier: small, context: 300, rate: 2}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, m, recs, log := executeTest(t, `
+name: routed
+targets:
+  - {name: s, kind: sim, sim_profile: fast, time_scale: 0}
+corpus: {lengths: [300], depths: [50]}
+load: {stages: [{rate: 50, requests: 4}]}
+routing: `+routing+"\n", ExecOptions{NoPreflight: true})
+	if len(recs) != 4 {
+		t.Fatalf("%d records\n%s", len(recs), log)
+	}
+	if m.Campaign != "routed" {
+		t.Errorf("manifest campaign %q, want routed", m.Campaign)
+	}
+	var f route.File
+	if err := json.Unmarshal(m.Routing, &f); err != nil || len(f.Jobs) != 1 || f.Jobs[0].Name != "j" || f.Targets["s"].Tier != route.TierSmall || f.Path != routing {
+		t.Errorf("manifest routing (%v): %s", err, m.Routing)
 	}
 }

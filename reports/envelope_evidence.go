@@ -272,3 +272,13 @@ func SafeURL(u string) string {
 	p.User, p.RawQuery, p.ForceQuery, p.Fragment, p.RawFragment = nil, "", false, "", ""
 	return p.String()
 }
+
+// MaxRateText writes a length's max rate for people: "4/s", "≥32/s" when
+// it is a ceiling (every rate tried held: a lower bound), "none".
+func (el *EnvelopeLength) MaxRateText() string {
+	s := formatMaxRate(el.MaxRate)
+	if el.Ceiling && el.MaxRate != nil {
+		s = "≥" + s
+	}
+	return s
+}

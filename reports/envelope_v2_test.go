@@ -79,6 +79,9 @@ func TestEnvelopeV2Evidence(t *testing.T) {
 	if tk := short.At.Tokens; tk == nil || !near(tk.Prompt, 1010) || !near(tk.Output, 8) || short.Points[0].Tokens == nil {
 		t.Errorf("tokens per request at 1000: %+v, want 1010 prompt (server count) and 8 output", tk)
 	}
+	if txt := s.Text(); !strings.Contains(txt, "≥4/s") || strings.Contains(txt, "≥2/s") {
+		t.Errorf("the text report does not mark 1000's ceiling (and only it) as a lower bound:\n%s", txt)
+	}
 	var b bytes.Buffer
 	if err := WriteEnvelope(&b, env); err != nil {
 		t.Fatal(err)

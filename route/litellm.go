@@ -217,10 +217,18 @@ func WriteLiteLLM(w io.Writer, r *Routes) error {
 func (r *Routes) provenance() []string {
 	lines := []string{"LiteLLM proxy config written by needlestorm route from measured envelopes:"}
 	for _, s := range r.Fleet.Sources {
-		lines = append(lines, "  run "+s.Label())
+		line := "  run " + s.Label()
+		if s.UpgradedFrom != "" && s.Run == nil {
+			line += " (a " + s.UpgradedFrom + " envelope: kinds, base URLs and prices unknown; OpenAI-compatible assumed, api_base left out)"
+		}
+		lines = append(lines, line)
 	}
 	lines = append(lines, "max_input_tokens is the measured effective context (never the claimed window);",
 		"rpm is the highest rate held at the job's length x 60; tpm is rpm x measured tokens per request.")
+	if r.usesSim() {
+		lines = append(lines, "Targets of kind sim were the run's own in-process simulator: their api_base was a",
+			"loopback port that closed with the run (serve one with `needlestorm sim` and point api_base at it).")
+	}
 	for i := range r.Decisions {
 		d := &r.Decisions[i]
 		chosen := d.Chosen()
@@ -247,6 +255,16 @@ func (r *Routes) provenance() []string {
 		}
 	}
 	return lines
+}
+
+// usesSim reports whether a route goes to a simulated target.
+func (r *Routes) usesSim() bool {
+	for i := range r.Decisions {
+		if c := r.Decisions[i].Chosen(); c != nil && c.Measurement.Target.Kind == "sim" {
+			return true
+		}
+	}
+	return false
 }
 
 // lengthAt names the length and rate a candidate's figures were read at.

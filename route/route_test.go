@@ -418,3 +418,62 @@ func TestRouteWindowCap(t *testing.T) {
 		t.Errorf("a 16k job on an 8k window: %s", d.Summary())
 	}
 }
+
+// TestRouteFromV1Envelope: an envelope.json written before v2 still
+// routes; what v1 never recorded (kind, base URL, prices, tokens) is left
+// out of the LiteLLM config, and the config says so.
+func TestRouteFromV1Envelope(t *testing.T) {
+	env := fixtureEnvelope(t, "tiers", fixtureStart, fixtureTiers)
+	b, err := json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["schema"] = reports.EnvelopeSchemaV1
+	delete(doc, "run")
+	for _, tv := range doc["targets"].([]any) {
+		tm := tv.(map[string]any)
+		for _, k := range []string{"kind", "base_url", "prices", "currency", "context_window", "limit", "effective_context_requests"} {
+			delete(tm, k)
+		}
+		for _, lv := range tm["lengths"].([]any) {
+			lm := lv.(map[string]any)
+			for _, k := range []string{"ceiling", "requests", "accuracy_ci95", "max_rate_requests", "at"} {
+				delete(lm, k)
+			}
+			for _, pv := range lm["points"].([]any) {
+				delete(pv.(map[string]any), "tokens_per_request")
+			}
+		}
+	}
+	v1, _ := json.Marshal(doc)
+	old, err := reports.ReadEnvelope(bytes.NewReader(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load(exampleRouting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet, _ := Merge(Input{Path: "old/envelope.json", Envelope: old})
+	r := Decide(f, fleet)
+	for job, want := range map[string]string{"tag-tickets": "small", "review-code": "medium", "summarize-contracts": "large"} {
+		if c := decision(t, r, job).Chosen(); c == nil || c.Target != want {
+			t.Errorf("%s from a v1 envelope: %v, want %s", job, c, want)
+		}
+	}
+	if c := decision(t, r, "tag-tickets").Chosen(); !c.Ceiling() || c.Limits().TPM != 0 {
+		t.Errorf("v1 small: ceiling %v (recomputed from points), tpm %d (no token counts in v1)", c.Ceiling(), c.Limits().TPM)
+	}
+	var yml bytes.Buffer
+	if err := WriteLiteLLM(&yml, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(yml.String(), "run old/envelope.json (a needlestorm.envelope/v1 envelope: kinds, base URLs and prices unknown") ||
+		strings.Contains(yml.String(), "api_base:") || strings.Contains(yml.String(), "input_cost_per_token") {
+		t.Errorf("LiteLLM config from a v1 envelope:\n%s", yml.String())
+	}
+}
