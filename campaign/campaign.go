@@ -4,6 +4,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/route"
 )
 
 // Campaign is what a campaign file asks for. Parse and Load fill it and
@@ -27,6 +28,10 @@ type Campaign struct {
 	// "length=32k,rate=4,ttft_p95=2s": the report names the cheapest target
 	// whose envelope covers it (reports.ParseRequirement's form).
 	Require string `yaml:"require"`
+	// Routing names a routing file (route.File; relative to this file's
+	// folder): the report answers it from the run's envelope, and the
+	// manifest keeps it so that `needlestorm report` can again.
+	Routing string `yaml:"routing"`
 
 	// File is the file name given to Parse or Load, used in error messages;
 	// BaseDir is its folder, against which a relative dir: haystack is read.
@@ -35,6 +40,8 @@ type Campaign struct {
 
 	src  []byte
 	tree *ast.File
+	// routing is the routing file Routing names, read by Validate.
+	routing *route.File
 }
 
 // Target is one endpoint to measure.
@@ -193,3 +200,7 @@ const (
 	// step_duration nor step_requests is given.
 	DefaultStepDuration = 20 // seconds
 )
+
+// RoutingFile is the routing file the campaign names, as Validate read it;
+// nil when it names none.
+func (c *Campaign) RoutingFile() *route.File { return c.routing }

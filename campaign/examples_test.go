@@ -14,7 +14,7 @@ func TestExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"anthropic.yaml", "ollama.yaml", "openai.yaml", "own-docs.yaml", "sim.yaml", "vllm.yaml"}
+	want := []string{"anthropic.yaml", "ollama.yaml", "openai.yaml", "own-docs.yaml", "sim.yaml", "tiers.yaml", "vllm.yaml"}
 	var got []string
 	for _, f := range files {
 		got = append(got, filepath.Base(f))

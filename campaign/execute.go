@@ -594,6 +594,10 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 		schedule = map[string]any{"search": e.search}
 	}
 	err = rs.UpdateManifest(func(m *run.Manifest) {
+		m.Campaign = c.Name
+		if c.routing != nil {
+			m.Routing = mustJSON(c.routing)
+		}
 		m.Schedule = mustJSON(schedule)
 		if len(preflights) > 0 {
 			m.Preflight = mustJSON(preflights)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/route"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -496,6 +497,7 @@ func (v *checker) objectives() {
 			v.at("require", "%v", err)
 		}
 	}
+	v.routing()
 	a := v.c.Accuracy
 	if a.Threshold != nil && (!finite(*a.Threshold) || *a.Threshold <= 0 || *a.Threshold > 1) {
 		v.at("accuracy.threshold", "%g is outside 0..1: give the share of right answers required, such as 0.85", *a.Threshold)
@@ -539,4 +541,22 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// routing reads the routing file the campaign names.
+func (v *checker) routing() {
+	v.c.routing = nil
+	if v.c.Routing == "" {
+		return
+	}
+	f, err := route.Load(v.c.resolve(v.c.Routing))
+	if err != nil {
+		v.at("routing", "%v", err)
+		return
+	}
+	f.Path = v.c.Routing // as the campaign gives it, else as seen from its folder
+	if !filepath.IsAbs(f.Path) && v.c.BaseDir != "" {
+		f.Path = filepath.Join(v.c.BaseDir, f.Path)
+	}
+	v.c.routing = f
 }

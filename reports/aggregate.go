@@ -443,6 +443,7 @@ func Build(m *run.Manifest, records []run.Record, opts Options) (*Summary, error
 	search := searchSteps(m)
 	applySearchVerdicts(s.Points, search)
 	s.Envelope = buildEnvelope(s, opts)
+	addEvidence(s, m)
 	addSpend(s, opts)
 	for i := range s.Targets {
 		s.Targets[i].Steps = stepsOf(s.Points, s.Targets[i].Target)

@@ -6,13 +6,24 @@ import (
 	"io"
 )
 
-// EnvelopeSchema names the version of the envelope.json format.
-const EnvelopeSchema = "needlestorm.envelope/v1"
+// EnvelopeSchema names the version of the envelope.json format written.
+// ReadEnvelope also reads EnvelopeSchemaV1.
+const EnvelopeSchema = "needlestorm.envelope/v2"
+
+// EnvelopeSchemaV1 is the first envelope format: no evidence (run, kind,
+// base URL, prices, measured window), no ceiling and no request counts.
+const EnvelopeSchemaV1 = "needlestorm.envelope/v1"
 
 // Envelope is where each target holds every objective: the longest context
 // it still reads right, and per length the highest rate it sustains.
 type Envelope struct {
 	Schema string `json:"schema"`
+	// UpgradedFrom names the schema an envelope was read in when it was
+	// older than EnvelopeSchema (see ReadEnvelope); empty otherwise.
+	UpgradedFrom string `json:"upgraded_from,omitempty"`
+	// Run says where the measurements come from; nil when the envelope was
+	// built without a manifest or read from a v1 file.
+	Run *EnvelopeRun `json:"run,omitempty"`
 	// Status is the run's status; an envelope from an interrupted run
 	// covers only what was measured.
 	Status     string     `json:"status"`
@@ -47,6 +58,17 @@ func (e *Envelope) MixNote() string {
 type EnvelopeTarget struct {
 	Target string `json:"target"`
 	Model  string `json:"model,omitempty"`
+	// Kind (openai, anthropic or sim), BaseURL (user, password, query and
+	// fragment removed) and APIKeyEnv (the NAME of the variable holding
+	// the key, never the key) say how the target was reached; Prices and
+	// Currency what it charges. All come from the run's manifest.
+	Kind      string `json:"kind,omitempty"`
+	BaseURL   string `json:"base_url,omitempty"`
+	APIKeyEnv string `json:"api_key_env,omitempty"`
+	Prices    *Price `json:"prices,omitempty"`
+	Currency  string `json:"currency,omitempty"`
+	// Window is the context window preflight measured, nil when unknown.
+	Window *EnvelopeWindow `json:"context_window,omitempty"`
 	// AccuracyThreshold is the absolute threshold applied (for a relative
 	// objective, the fraction times BaselineAccuracy).
 	AccuracyThreshold float64 `json:"accuracy_threshold"`
@@ -57,21 +79,36 @@ type EnvelopeTarget struct {
 	// accuracy, and accuracy at every shorter tested length, is at or
 	// above the threshold; 0 when even the shortest fails. Accuracy per
 	// length is taken at the lightest load that length was tested at.
+	// It is never above Window: a longer tested length that read right
+	// (a server truncating where the needle survived) does not count.
 	EffectiveContextLength int `json:"effective_context_length"`
-	// LimitedBy says what stopped the effective length from going further.
+	// EffectiveContextRequests is the number of requests behind it: those
+	// at the lightest load of every tested length up to it.
+	EffectiveContextRequests int `json:"effective_context_requests"`
+	// LimitedBy says what stopped the effective length from going further,
+	// in words; Limit says it as one of the Limit* codes.
 	LimitedBy string           `json:"limited_by,omitempty"`
+	Limit     string           `json:"limit,omitempty"`
 	Lengths   []EnvelopeLength `json:"lengths"`
 }
 
 // EnvelopeLength is one tested length of one target.
 type EnvelopeLength struct {
 	Length int `json:"length"`
-	// Accuracy at the lightest load this length was tested at.
-	Accuracy float64 `json:"accuracy"`
+	// Accuracy at the lightest load this length was tested at, with its
+	// Wilson 95% interval and the requests behind it.
+	Accuracy   float64    `json:"accuracy"`
+	AccuracyCI [2]float64 `json:"accuracy_ci95"`
+	Requests   int        `json:"requests"`
 	// MaxRate is the highest tested rate that held every objective with
 	// accuracy at or above the threshold, counting only rates below which
 	// every tested rate held too; nil when none did.
 	MaxRate *float64 `json:"max_rate"`
+	// Ceiling is true when MaxRate is the highest rate tried: every tested
+	// rate held, so the real limit is higher and MaxRate a lower bound.
+	Ceiling bool `json:"ceiling"`
+	// MaxRateRequests is the number of requests behind MaxRate (At's).
+	MaxRateRequests int `json:"max_rate_requests"`
 	// At is the point at MaxRate.
 	At *EnvelopePoint `json:"at,omitempty"`
 	// Points are every tested rate, lightest first.
@@ -103,6 +140,9 @@ type EnvelopePoint struct {
 	CorrectGoodput float64 `json:"correct_goodput"`
 	// Cost is nil (null in JSON) when the target has no price.
 	Cost *Cost `json:"cost"`
+	// Tokens are the mean tokens of this point's successful requests; nil
+	// when none succeeded or the envelope was read from a v1 file.
+	Tokens *TokensPerRequest `json:"tokens_per_request,omitempty"`
 }
 
 // threshold is one target's accuracy threshold.
@@ -205,33 +245,26 @@ func buildEnvelope(s *Summary, opts Options) *Envelope {
 			th = threshold{abs: opts.Objectives.AccuracyThreshold()}
 		}
 		et := EnvelopeTarget{Target: ts.Target, Model: ts.Model, AccuracyThreshold: th.abs, BaselineAccuracy: th.baseline, Lengths: []EnvelopeLength{}}
-		var lengths []int
-		var accs []float64
 		for i, p := range s.Points {
 			if p.Target != ts.Target {
 				continue
 			}
 			k := pointKey{stageKey{p.Target, 0}, p.Length}
 			if light[k] == i {
-				lengths = append(lengths, p.Length)
-				accs = append(accs, p.Accuracy)
-				et.Lengths = append(et.Lengths, EnvelopeLength{Length: p.Length, Accuracy: p.Accuracy, Points: []EnvelopePoint{}})
+				et.Lengths = append(et.Lengths, EnvelopeLength{Length: p.Length, Accuracy: p.Accuracy, AccuracyCI: p.AccuracyCI, Requests: p.Requests, Points: []EnvelopePoint{}})
 			}
 			el := &et.Lengths[len(et.Lengths)-1]
 			el.Points = append(el.Points, envelopePoint(p))
 		}
-		et.EffectiveContextLength, et.LimitedBy = EffectiveLength(lengths, accs, th.abs)
+		et.EffectiveContextLength, et.LimitedBy, et.Limit = et.EffectiveAt(th.abs)
 		if th.baseline != nil && *th.baseline == 0 {
 			et.LimitedBy = "no correct answer at the shortest length, so a relative threshold means nothing"
-			et.EffectiveContextLength = 0
+			et.EffectiveContextLength, et.Limit = 0, LimitAccuracy
 		}
 		for i := range et.Lengths {
-			el := &et.Lengths[i]
-			if j := HighestPassing(el.Points); j >= 0 {
-				at := el.Points[j]
-				el.MaxRate, el.At = &at.Rate, &at
-			}
+			et.Lengths[i].setMaxRate()
 		}
+		et.EffectiveContextRequests = et.requestsUpTo(et.EffectiveContextLength)
 		env.Targets = append(env.Targets, et)
 	}
 	return env

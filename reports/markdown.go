@@ -63,7 +63,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 					fails = append(fails, fmt.Sprintf("%s: %s", formatRate(p.Rate), strings.Join(p.Reasons, "; ")))
 				}
 			}
-			fmt.Fprintf(&b, "| %d | %.2f | %s | %s | %s | %s | %s | %s | %s |\n", el.Length, el.Accuracy, formatMaxRate(el.MaxRate), ttft, e2e, acc, md(cost), md(k), md(strings.Join(fails, " / ")))
+			fmt.Fprintf(&b, "| %d | %.2f | %s | %s | %s | %s | %s | %s | %s |\n", el.Length, el.Accuracy, el.MaxRateText(), ttft, e2e, acc, md(cost), md(k), md(strings.Join(fails, " / ")))
 		}
 		if note := s.Envelope.MixNote(); note != "" {
 			fmt.Fprintf(&b, "\n%s\n", md(note))

@@ -313,12 +313,7 @@ func judgeTarget(et EnvelopeTarget, req Requirement, obj Objectives) Candidate {
 	threshold := et.AccuracyThreshold
 	if req.Accuracy > threshold {
 		threshold = req.Accuracy
-		lengths := make([]int, len(et.Lengths))
-		accs := make([]float64, len(et.Lengths))
-		for i, el := range et.Lengths {
-			lengths[i], accs[i] = el.Length, el.Accuracy
-		}
-		c.EffectiveContextLength, limitedBy = EffectiveLength(lengths, accs, threshold)
+		c.EffectiveContextLength, limitedBy, _ = et.EffectiveAt(threshold)
 	}
 	latency := req.Latency
 	if len(latency) == 0 {

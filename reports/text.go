@@ -52,7 +52,7 @@ func (s *Summary) Text() string {
 					break
 				}
 			}
-			fmt.Fprintf(tw, "  %d\t%.2f\t%s\t%s\t%s\t%s\t%s\n", el.Length, el.Accuracy, formatMaxRate(el.MaxRate), ttft, e2e, cost, fail)
+			fmt.Fprintf(tw, "  %d\t%.2f\t%s\t%s\t%s\t%s\t%s\n", el.Length, el.Accuracy, el.MaxRateText(), ttft, e2e, cost, fail)
 		}
 		tw.Flush()
 		if note := s.Envelope.MixNote(); note != "" {

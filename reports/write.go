@@ -46,6 +46,9 @@ func Load(dir string, opts Options) (*Summary, error) {
 		return nil, err
 	}
 	s.Run.Dir = dir
+	if s.Envelope.Run != nil {
+		s.Envelope.Run.Dir = dir
+	}
 	if rerr != nil {
 		s.Run.Note = joinNotes(s.Run.Note, fmt.Sprintf("records.jsonl ends in an unreadable line, %d records before it were used (%v)", len(recs), rerr))
 	}

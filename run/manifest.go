@@ -54,6 +54,11 @@ type Manifest struct {
 	// what was spent; both are written by campaigns.
 	Preflight json.RawMessage `json:"preflight,omitempty"`
 	Budget    json.RawMessage `json:"budget,omitempty"`
+	// Campaign names the campaign that ran (empty for a run from flags);
+	// Routing holds the routing file the campaign named, as the route
+	// package reads it, so that a report can answer it again.
+	Campaign string          `json:"campaign,omitempty"`
+	Routing  json.RawMessage `json:"routing,omitempty"`
 }
 
 // WriteManifest writes m to dir/manifest.json atomically (write, then

@@ -128,9 +128,10 @@ func TestRunCampaignDryRunExamples(t *testing.T) {
 	fake := &runTestOpenAI{}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	src := "../../examples/campaigns"
+	src := "../../examples"
 	tmp := t.TempDir()
-	// Copy the folder (own-docs.yaml reads ./docs beside it), with every
+	// Copy the folder (own-docs.yaml reads ./docs beside it, tiers.yaml
+	// ../routing/routing.yaml), with every
 	// base_url replaced by the loopback server's.
 	baseURL := regexp.MustCompile(`(?m)^(\s*base_url:\s*)\S+`)
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
@@ -154,7 +155,7 @@ func TestRunCampaignDryRunExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	examples, _ := filepath.Glob(filepath.Join(tmp, "*.yaml"))
+	examples, _ := filepath.Glob(filepath.Join(tmp, "campaigns", "*.yaml"))
 	if len(examples) < 6 {
 		t.Fatalf("found %d example campaigns, want at least 6", len(examples))
 	}

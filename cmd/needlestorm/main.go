@@ -35,6 +35,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			runCommand(),
 			reportCommand(),
+			routeCommand(),
 			simCommand(),
 			corpusCommand(),
 			tokensCommand(),

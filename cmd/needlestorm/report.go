@@ -40,8 +40,10 @@ func reportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprint(c.App.Writer, s.Text())
-			return err
+			if _, err := fmt.Fprint(c.App.Writer, s.Text()); err != nil {
+				return err
+			}
+			return reportRoutes(c.App.Writer, dir, s)
 		},
 	}
 }

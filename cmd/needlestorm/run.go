@@ -299,6 +299,9 @@ func runAction(c *cli.Context) error {
 		summary = s
 	}
 	runSummary(c.App.Writer, res, summary)
+	if summary != nil {
+		runErr = errors.Join(runErr, reportRoutes(c.App.Writer, res.Run.Dir, summary))
+	}
 
 	r := res.Run
 	switch r.Status {
