@@ -96,7 +96,13 @@ type Record struct {
 
 	FinishReason string `json:"finish_reason,omitempty"`
 	Status       int    `json:"status,omitempty"`
-	ErrorClass   string `json:"error_class,omitempty"`
+
+	// BytesOut and BytesIn are the request's and the response's body
+	// sizes in bytes, as sent and as read (0: not known).
+	BytesOut int64 `json:"bytes_out,omitempty"`
+	BytesIn  int64 `json:"bytes_in,omitempty"`
+
+	ErrorClass string `json:"error_class,omitempty"`
 	// Error is the server's or the client's error message, with secrets
 	// removed.
 	Error      string  `json:"error,omitempty"`
