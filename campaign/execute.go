@@ -61,7 +61,7 @@ import (
 // template overhead.
 func (c *Campaign) Execute(ctx context.Context, dir string, o ExecOptions) (*Result, error) {
 	o.defaults()
-	if err := c.checkShard(o.Shard); err != nil {
+	if err := c.CheckShard(o.Shard); err != nil {
 		return nil, err
 	}
 	// A directory that cannot take the run stops it before simulators

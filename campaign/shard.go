@@ -65,9 +65,11 @@ type Shard struct {
 	RunID string
 }
 
-// checkShard refuses a shard that does not exist and what cannot be
-// sharded.
-func (c *Campaign) checkShard(s *Shard) error {
+// CheckShard refuses a shard that does not exist, a campaign that cannot
+// be sharded (an envelope search), and a start time given together with a
+// barrier. Execute checks it first; a command checks it to report a usage
+// error. A nil s is no shard, and passes.
+func (c *Campaign) CheckShard(s *Shard) error {
 	switch {
 	case s == nil:
 		return nil

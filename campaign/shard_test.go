@@ -122,7 +122,7 @@ load: {search: {max_rate: 8}}
 		}
 	}
 	p, _ := Parse("test.yaml", []byte(shardCampaign))
-	if err := p.checkShard(&Shard{Count: 2, StartAt: time.Now(), Barrier: "/tmp"}); err == nil {
+	if err := p.CheckShard(&Shard{Count: 2, StartAt: time.Now(), Barrier: "/tmp"}); err == nil {
 		t.Error("a start time and a barrier together must be refused")
 	}
 }

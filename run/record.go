@@ -3,6 +3,7 @@ package run
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/needlestorm/needlestorm/probes"
@@ -40,7 +41,9 @@ func (s *Seconds) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return fmt.Errorf("duration must be a number of seconds: %w", err)
 	}
-	*s = Seconds(f * float64(time.Second))
+	// Rounded, not truncated: 1.993e-06 s times 1e9 is 1992.9999... ns,
+	// and a record read and written again must not change.
+	*s = Seconds(math.Round(f * float64(time.Second)))
 	return nil
 }
 

@@ -35,6 +35,8 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			runCommand(),
 			reportCommand(),
+			mergeCommand(),
+			exportCommand(),
 			simCommand(),
 			corpusCommand(),
 			tokensCommand(),
