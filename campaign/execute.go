@@ -61,6 +61,9 @@ import (
 // template overhead.
 func (c *Campaign) Execute(ctx context.Context, dir string, o ExecOptions) (*Result, error) {
 	o.defaults()
+	if err := c.CheckShard(o.Shard); err != nil {
+		return nil, err
+	}
 	// A directory that cannot take the run stops it before simulators
 	// start and preflight spends its calibration requests.
 	if err := run.CheckDir(dir, o.Overwrite); err != nil {
@@ -85,9 +88,12 @@ func (c *Campaign) Execute(ctx context.Context, dir string, o ExecOptions) (*Res
 		search = &spec
 	}
 
-	e := &execution{c: c, o: o, plan: plan, search: search, matrix: c.Matrix()}
+	e := &execution{c: c, o: o, plan: plan, search: search, matrix: c.Matrix(), shard: c.newShardRun(o.Shard, o.NonceSalt)}
 	defer e.stopSims()
 	if err := e.prepare(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.shard.meet(ctx, e.logf); err != nil {
 		return nil, err
 	}
 	return e.run(ctx, dir)
@@ -136,6 +142,9 @@ type ExecOptions struct {
 	// SimAddr is where simulators listen (default 127.0.0.1:0; loopback
 	// only).
 	SimAddr string
+	// Shard, when set, makes the run one shard of a sharded run (see
+	// Shard): it sends only its share of the load.
+	Shard *Shard
 	// Abort, when it ends, cancels the requests in flight at once, grace
 	// period or not (as on a second Ctrl-C): each still gets its record,
 	// with error_class canceled, the records are flushed and the manifest
@@ -218,6 +227,8 @@ type execution struct {
 	plan   *Plan
 	search *loadgen.SearchSpec
 	matrix corpus.Matrix
+	// shard is this process's shard of a sharded run; nil otherwise.
+	shard *shardRun
 
 	turns []*turn
 }
@@ -568,6 +579,8 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 	if e.o.Grace != nil {
 		opts = append(opts, loadgen.Grace(*e.o.Grace))
 	}
+	runOpts = append(runOpts, e.shard.runOptions()...)
+	opts = append(opts, e.shard.loadOptions(e.logf)...)
 	rs, err := run.Open(dir, runOpts...)
 	if err != nil {
 		return nil, err
@@ -670,6 +683,7 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 	if err := rs.UpdateManifest(func(m *run.Manifest) {
 		m.Targets = mustJSON(e.manifestTargets())
 		m.Budget = mustJSON(bm)
+		e.shard.record(m)
 	}); err != nil {
 		runErr = errors.Join(runErr, err)
 	}

@@ -138,6 +138,7 @@ func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Rec
 
 	var call targetCall
 	call.init()
+	defer call.account(rec)
 	ctx, cancel := context.WithTimeoutCause(ctx, t.cfg.Timeout, errTargetTimeout)
 	defer cancel()
 	ctx = httptrace.WithClientTrace(ctx, &call.trace)

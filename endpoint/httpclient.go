@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"time"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // The instrumented HTTP client of the targets: one http.Transport per target,
@@ -82,6 +84,10 @@ type targetCall struct {
 	errBody   []byte // the first errorBodyLimit bytes of a non-2xx body
 	doErr     error  // the transport's error, when no response came
 	trace     httptrace.ClientTrace
+
+	// bytesOut and bytesIn count the request body sent and the response
+	// body read.
+	bytesOut, bytesIn int64
 }
 
 // init prepares c for a new request.
@@ -103,11 +109,13 @@ func (h *targetHTTP) do(req *http.Request, call *targetCall) (*http.Response, er
 		req.Host = h.host
 	}
 	call.sentAt = time.Now()
+	call.bytesOut = max(req.ContentLength, 0)
 	resp, err := h.rt.RoundTrip(req)
 	if err != nil {
 		call.doErr = err
 		return nil, err
 	}
+	resp.Body = &countingBody{ReadCloser: resp.Body, n: &call.bytesIn}
 	if call.firstByte.IsZero() {
 		// A RoundTripper that does not trace (an in-process one): the headers
 		// are the first thing known to have arrived.
@@ -128,6 +136,24 @@ func (h *targetHTTP) do(req *http.Request, call *targetCall) (*http.Response, er
 		}
 	}
 	return resp, nil
+}
+
+// account writes the body sizes of the call into rec; deferred in Send, it
+// runs once the response has been read.
+func (c *targetCall) account(rec *run.Record) {
+	rec.BytesOut, rec.BytesIn = c.bytesOut, c.bytesIn
+}
+
+// countingBody counts the bytes read from a response body.
+type countingBody struct {
+	io.ReadCloser
+	n *int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	*b.n += int64(n)
+	return n, err
 }
 
 // close releases the idle connections of a transport the target owns.

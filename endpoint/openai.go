@@ -148,6 +148,7 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record
 	}
 	var call targetCall
 	call.init()
+	defer call.account(rec)
 	ctx, cancel := context.WithTimeoutCause(ctx, t.cfg.Timeout, errTargetTimeout)
 	defer cancel()
 	ctx = httptrace.WithClientTrace(ctx, &call.trace)

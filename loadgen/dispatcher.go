@@ -59,6 +59,9 @@ type runConfig struct {
 	// says it was chosen, by NonceSalt or by drawing it for the run.
 	nonceSalt    uint64
 	nonceSaltSet bool
+	// shard and startAt are set by Shard and StartAt (shard.go).
+	shard   shardSpec
+	startAt time.Time
 }
 
 func defaultRunConfig() runConfig {
@@ -169,6 +172,8 @@ func newDispatcher(t Target, cases []corpus.Case, sink run.Sink, cfg runConfig) 
 		return nil, fmt.Errorf("the cap on requests in flight must be at least 1, got %d", cfg.maxInFlight)
 	case cfg.grace < 0:
 		return nil, fmt.Errorf("the grace period must not be negative, got %s", cfg.grace)
+	case cfg.shard.validate() != nil:
+		return nil, cfg.shard.validate()
 	}
 	if cfg.score == nil {
 		cal := cfg.calibration
@@ -217,8 +222,8 @@ func (d *Dispatcher) RunFrom(ctx context.Context, first int, sched Schedule) err
 		return err
 	}
 	for i, st := range sched {
-		if st.Kind == StageConcurrency && st.Concurrency > d.cfg.maxInFlight {
-			return fmt.Errorf("stage %d: concurrency %d is above the cap on requests in flight (%d); raise the cap", i, st.Concurrency, d.cfg.maxInFlight)
+		if c := d.cfg.shard.share(st.Concurrency); st.Kind == StageConcurrency && c > d.cfg.maxInFlight {
+			return fmt.Errorf("stage %d: concurrency %d is above the cap on requests in flight (%d); raise the cap", i, c, d.cfg.maxInFlight)
 		}
 	}
 	// Requests outlive ctx by the grace period.
@@ -247,6 +252,7 @@ func (d *Dispatcher) RunFrom(ctx context.Context, first int, sched Schedule) err
 	}()
 
 	run := &dispatch{d: d, reqCtx: reqCtx, stop: stopSending, wg: &all}
+	run.awaitStart(sendCtx, sched[0].OpenLoop())
 	for j, st := range sched {
 		if sendCtx.Err() != nil {
 			break
@@ -300,6 +306,9 @@ type dispatch struct {
 	reqCtx context.Context
 	stop   context.CancelCauseFunc
 	wg     *sync.WaitGroup
+	// origin is the common start time the first stage's clock starts at
+	// (see awaitStart); zero once used.
+	origin time.Time
 }
 
 // stageRun is one stage being run.
@@ -322,11 +331,17 @@ func (r *dispatch) open(ctx context.Context, sr *stageRun) error {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	start := time.Now()
+	start := r.stageStart()
+	base := r.d.seq.Load()
 	for n := 0; ; n++ {
 		offset, ok := clock.next()
 		if !ok {
 			return nil
+		}
+		seq := base + int64(n) + 1
+		if !r.d.cfg.shard.owns(n) {
+			r.d.seq.Store(seq) // another shard's request
+			continue
 		}
 		at := start.Add(offset)
 		if !sleepUntil(ctx, timer, at, r.d.cfg.spin) {
@@ -337,7 +352,8 @@ func (r *dispatch) open(ctx context.Context, sr *stageRun) error {
 		}
 		r.wg.Add(1)
 		sr.wg.Add(1)
-		go r.do(sr, n, r.d.seq.Add(1), at)
+		r.d.seq.Store(seq)
+		go r.do(sr, n, seq, at)
 		// Let the new request's goroutine start before the scheduler sleeps.
 		runtime.Gosched()
 	}
@@ -408,15 +424,17 @@ func (r *dispatch) closed(ctx context.Context, sr *stageRun) {
 		ctx, cancel = context.WithTimeout(ctx, dur)
 		defer cancel()
 	}
-	var claimed atomic.Int64
+	shard := r.d.cfg.shard
+	base := r.d.seq.Load()
+	var claimed, sent atomic.Int64
 	var workers sync.WaitGroup
-	for range st.Concurrency {
+	for range shard.share(st.Concurrency) {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
 			for ctx.Err() == nil {
 				n := claimed.Add(1) - 1
-				if st.Requests > 0 && n >= int64(st.Requests) {
+				if st.Requests > 0 && n >= int64(shard.share(st.Requests)) {
 					return
 				}
 				if !r.acquire(ctx) {
@@ -424,11 +442,15 @@ func (r *dispatch) closed(ctx context.Context, sr *stageRun) {
 				}
 				r.wg.Add(1)
 				sr.wg.Add(1)
-				r.do(sr, int(n), r.d.seq.Add(1), time.Now())
+				sent.Add(1)
+				r.do(sr, shard.global(int(n)), r.closedSeq(base, n), time.Now())
 			}
 		}()
 	}
 	workers.Wait()
+	if shard.sharded() {
+		r.d.seq.Store(base + shard.closedAdvance(st, int(sent.Load())))
+	}
 }
 
 // acquire takes a slot under the in-flight cap, waiting for one when the cap

@@ -289,6 +289,9 @@ func NewSearcher(target Target, spec SearchSpec, judge StepJudge, sink run.Sink,
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.shard.sharded() {
+		return nil, errShardedSearch
+	}
 	cfg.drawNonceSalt() // one salt for every search of the Searcher
 	if _, err := newDispatcher(target, []corpus.Case{{}}, sink, cfg); err != nil {
 		return nil, err

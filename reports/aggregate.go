@@ -538,6 +538,10 @@ func runInfo(m *run.Manifest) RunInfo {
 		}
 		ri.Note += "; the figures cover only the requests recorded before it stopped"
 	}
+	if note, partial := shardNote(m); note != "" {
+		ri.Note = joinNotes(ri.Note, note)
+		ri.Complete = ri.Complete && !partial
+	}
 	return ri
 }
 

@@ -26,7 +26,10 @@ type Envelope struct {
 	Run *EnvelopeRun `json:"run,omitempty"`
 	// Status is the run's status; an envelope from an interrupted run
 	// covers only what was measured.
-	Status     string     `json:"status"`
+	Status string `json:"status"`
+	// Note is the run's note (RunInfo.Note): what the figures do not
+	// cover, such as the missing shards of a merged run.
+	Note       string     `json:"note,omitempty"`
 	Objectives Objectives `json:"objectives"`
 	// StagesMixLengths is true when some stage sent prompts of several
 	// lengths: a point's Rate (and a length's MaxRate) is then the stage's
@@ -235,7 +238,7 @@ func (st Stats) quantiles(metric string) Quantiles {
 }
 
 func buildEnvelope(s *Summary, opts Options) *Envelope {
-	env := &Envelope{Schema: EnvelopeSchema, Status: s.Run.Status, Objectives: opts.Objectives, Targets: []EnvelopeTarget{}}
+	env := &Envelope{Schema: EnvelopeSchema, Status: s.Run.Status, Note: s.Run.Note, Objectives: opts.Objectives, Targets: []EnvelopeTarget{}}
 	ths := thresholds(s.Points, opts.Objectives)
 	light := lightest(s.Points)
 	env.StagesMixLengths = stagesMixLengths(s.Points)

@@ -59,6 +59,16 @@ type Manifest struct {
 	// package reads it, so that a report can answer it again.
 	Campaign string          `json:"campaign,omitempty"`
 	Routing  json.RawMessage `json:"routing,omitempty"`
+	// CampaignHash identifies what a sharded run was asked to do (see
+	// Shard): every shard of one run has the same, and Merge merges only
+	// shards that share it. A merged run keeps it.
+	CampaignHash string `json:"campaign_hash,omitempty"`
+	// Shard is this directory's part of a sharded run; nil for a run of
+	// one process and for a merged run.
+	Shard *Shard `json:"shard,omitempty"`
+	// Merged says which shards a merged run was made from (Merge); nil
+	// otherwise.
+	Merged *Merged `json:"merged,omitempty"`
 }
 
 // WriteManifest writes m to dir/manifest.json atomically (write, then

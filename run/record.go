@@ -3,6 +3,7 @@ package run
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/needlestorm/needlestorm/probes"
@@ -40,7 +41,9 @@ func (s *Seconds) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return fmt.Errorf("duration must be a number of seconds: %w", err)
 	}
-	*s = Seconds(f * float64(time.Second))
+	// Rounded, not truncated: 1.993e-06 s times 1e9 is 1992.9999... ns,
+	// and a record read and written again must not change.
+	*s = Seconds(math.Round(f * float64(time.Second)))
 	return nil
 }
 
@@ -96,7 +99,13 @@ type Record struct {
 
 	FinishReason string `json:"finish_reason,omitempty"`
 	Status       int    `json:"status,omitempty"`
-	ErrorClass   string `json:"error_class,omitempty"`
+
+	// BytesOut and BytesIn are the request's and the response's body
+	// sizes in bytes, as sent and as read (0: not known).
+	BytesOut int64 `json:"bytes_out,omitempty"`
+	BytesIn  int64 `json:"bytes_in,omitempty"`
+
+	ErrorClass string `json:"error_class,omitempty"`
 	// Error is the server's or the client's error message, with secrets
 	// removed.
 	Error      string  `json:"error,omitempty"`

@@ -27,6 +27,9 @@ type config struct {
 	overwrite       bool
 	nonceSalt       uint64
 	nonceSaltSet    bool
+	// shard and campaignHash are set by AsShard (shard.go).
+	shard        *Shard
+	campaignHash string
 	// wrapSink, when set, wraps the session's record writer (a test seam).
 	wrapSink func(Sink) Sink
 }
@@ -228,15 +231,17 @@ func Open(dir string, opts ...Option) (*Session, error) {
 	}
 	res := &Result{Dir: dir, StartedAt: time.Now().UTC(), Errors: map[string]int64{}}
 	m := &Manifest{
-		Tool:       cfg.tool,
-		Version:    cfg.version,
-		StartedAt:  res.StartedAt,
-		Status:     StatusRunning,
-		NonceSalt:  cfg.nonceSalt,
-		Targets:    cfg.targets,
-		Corpus:     cfg.corpus,
-		Objectives: cfg.objectives,
-		Schedule:   cfg.schedule,
+		Tool:         cfg.tool,
+		Version:      cfg.version,
+		StartedAt:    res.StartedAt,
+		Status:       StatusRunning,
+		NonceSalt:    cfg.nonceSalt,
+		Targets:      cfg.targets,
+		Corpus:       cfg.corpus,
+		Objectives:   cfg.objectives,
+		Schedule:     cfg.schedule,
+		Shard:        cfg.shard,
+		CampaignHash: cfg.campaignHash,
 	}
 	if err := WriteManifest(dir, m); err != nil {
 		f.Close()

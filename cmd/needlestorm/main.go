@@ -36,6 +36,8 @@ func newApp() *cli.App {
 			runCommand(),
 			reportCommand(),
 			routeCommand(),
+			mergeCommand(),
+			exportCommand(),
 			simCommand(),
 			corpusCommand(),
 			tokensCommand(),

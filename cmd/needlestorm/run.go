@@ -134,7 +134,7 @@ exits with status 3.`,
 			&cli.DurationFlag{Name: "metrics-push-interval", Usage: "how often to push metrics", Value: 10 * time.Second},
 			&cli.StringFlag{Name: "sim-profile", Usage: "simulator profile: " + strings.Join(sim.Profiles(), ", "), Value: "fast"},
 			&cli.Float64Flag{Name: "sim-time-scale", Usage: "simulator wall seconds per simulated second (1 real time, 0 never sleep)", DefaultText: "the profile's"},
-		}, objectiveFlags(runDefaultSLO)...),
+		}, append(objectiveFlags(runDefaultSLO), shardFlags()...)...),
 		OnUsageError: usageError,
 		Action:       runAction,
 	}
@@ -189,6 +189,9 @@ func runAction(c *cli.Context) error {
 		runFlagPtr(c, "seed", c.Int64, &exec.SimSeed)
 	}
 	runFlagPtr(c, "nonce-salt", c.Uint64, &exec.NonceSalt)
+	if exec.Shard, err = shardOptions(c, camp); err != nil {
+		return err
+	}
 	if c.IsSet("require") {
 		camp.Require = c.String("require")
 		if err := camp.Validate(); err != nil {
