@@ -79,6 +79,12 @@ func trailingFlags(c *cli.Context) ([]string, error) {
 	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
 	set.SetOutput(io.Discard)
 	for _, f := range c.Command.Flags {
+		if bf, ok := f.(*cli.BoolFlag); ok {
+			// Apply writes to the flag, and the help flag is urfave/cli's
+			// package-level value shared by every app: apply a copy.
+			cp := *bf
+			f = &cp
+		}
 		if err := f.Apply(set); err != nil {
 			return nil, err
 		}
