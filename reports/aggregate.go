@@ -380,79 +380,105 @@ func meetsLatency(r *run.Record, objs []LatencyObjective) bool {
 // computeStats aggregates a group. perRequest is the stage's rate divided by
 // its request count (0 for groups across stages).
 func computeStats(group []*scored, perRequest float64, opts Options, target string) Stats {
-	st := Stats{Requests: len(group), Attribution: map[string]int{}}
-	var ttft, tpot, gaps, e2e []time.Duration
-	var recall, anyMatch, cost float64
-	_, priced := opts.Prices.lookup(target)
+	t := statsTally{st: Stats{Requests: len(group), Attribution: map[string]int{}}}
 	for _, sc := range group {
-		r := sc.rec
-		if r.ErrorClass == "" && r.PromptTokensServer > 0 {
-			st.PromptTokens += r.PromptTokensServer
-			st.CachedTokens += min(max(r.CachedTokens, 0), r.PromptTokensServer)
+		t.add(sc)
+	}
+	st := t.figures(perRequest)
+	if _, priced := opts.Prices.lookup(target); priced && st.Requests > 0 {
+		st.Cost = groupCost(t.cost, st, opts.Prices.Currency)
+	}
+	return st
+}
+
+// statsTally sums a group's records as computeStats reads them: counts in
+// st, sums of recall, matches and cost, and the successful requests'
+// latencies.
+type statsTally struct {
+	st                     Stats
+	ttft, tpot, gaps, e2e  []time.Duration
+	recall, anyMatch, cost float64
+}
+
+// add counts one record: its verdict, tokens and cost always; its error
+// class if it failed, otherwise whether it was good and its latencies.
+func (t *statsTally) add(sc *scored) {
+	st, r := &t.st, sc.rec
+	if r.ErrorClass == "" && r.PromptTokensServer > 0 {
+		st.PromptTokens += r.PromptTokensServer
+		st.CachedTokens += min(max(r.CachedTokens, 0), r.PromptTokensServer)
+	}
+	st.Attribution[sc.a.Attribution]++
+	t.recall += sc.a.Recall
+	if sc.a.Any {
+		t.anyMatch++
+	}
+	if sc.a.Correct {
+		st.Correct++
+	}
+	if sc.a.Null {
+		st.Nulls++
+	}
+	t.cost += sc.cost
+	if r.ErrorClass != "" {
+		st.Errors++
+		if st.ErrorClasses == nil {
+			st.ErrorClasses = map[string]int{}
 		}
-		st.Attribution[sc.a.Attribution]++
-		recall += sc.a.Recall
-		if sc.a.Any {
-			anyMatch++
-		}
+		st.ErrorClasses[r.ErrorClass]++
+		return
+	}
+	if sc.good {
+		st.Good++
 		if sc.a.Correct {
-			st.Correct++
-		}
-		if sc.a.Null {
-			st.Nulls++
-		}
-		cost += sc.cost
-		if r.ErrorClass != "" {
-			st.Errors++
-			if st.ErrorClasses == nil {
-				st.ErrorClasses = map[string]int{}
-			}
-			st.ErrorClasses[r.ErrorClass]++
-			continue
-		}
-		if sc.good {
-			st.Good++
-			if sc.a.Correct {
-				st.CorrectGood++
-			}
-		}
-		if r.TTFT > 0 {
-			ttft = append(ttft, r.TTFT.Duration())
-		}
-		if r.TPOT > 0 {
-			tpot = append(tpot, r.TPOT.Duration())
-		}
-		if r.E2E > 0 {
-			e2e = append(e2e, r.E2E.Duration())
-		}
-		for _, g := range r.ChunkGaps {
-			gaps = append(gaps, g.Duration())
+			st.CorrectGood++
 		}
 	}
+	if r.TTFT > 0 {
+		t.ttft = append(t.ttft, r.TTFT.Duration())
+	}
+	if r.TPOT > 0 {
+		t.tpot = append(t.tpot, r.TPOT.Duration())
+	}
+	if r.E2E > 0 {
+		t.e2e = append(t.e2e, r.E2E.Duration())
+	}
+	for _, g := range r.ChunkGaps {
+		t.gaps = append(t.gaps, g.Duration())
+	}
+}
+
+// figures turns the sums into shares, the accuracy interval, percentiles
+// and rates.
+func (t *statsTally) figures(perRequest float64) Stats {
+	st := t.st
 	if st.PromptTokens > 0 {
 		st.CachedShare = float64(st.CachedTokens) / float64(st.PromptTokens)
 	}
 	if n := float64(st.Requests); n > 0 {
 		st.Accuracy = float64(st.Correct) / n
-		st.Recall = recall / n
-		st.AnyMatch = anyMatch / n
+		st.Recall = t.recall / n
+		st.AnyMatch = t.anyMatch / n
 		st.ErrorRate = float64(st.Errors) / n
 	}
 	lo, hi := Wilson(st.Correct, st.Requests)
 	st.AccuracyCI = [2]float64{lo, hi}
-	st.TTFT, st.TPOT, st.ChunkGap, st.E2E = quantilesOf(ttft), quantilesOf(tpot), quantilesOf(gaps), quantilesOf(e2e)
+	st.TTFT, st.TPOT, st.ChunkGap, st.E2E = quantilesOf(t.ttft), quantilesOf(t.tpot), quantilesOf(t.gaps), quantilesOf(t.e2e)
 	st.Rate = perRequest * float64(st.Requests)
 	st.Goodput = perRequest * float64(st.Good)
 	st.CorrectGoodput = perRequest * float64(st.CorrectGood)
-	if priced && st.Requests > 0 {
-		c := &Cost{Currency: opts.Prices.Currency, Total: cost, PerRequest: cost / float64(st.Requests)}
-		if st.Correct > 0 {
-			pc := cost / float64(st.Correct)
-			c.PerCorrect = &pc
-		}
-		st.Cost = c
-	}
 	return st
+}
+
+// groupCost is what a priced group of at least one request cost in all,
+// per request and per correct answer.
+func groupCost(total float64, st Stats, currency string) *Cost {
+	c := &Cost{Currency: currency, Total: total, PerRequest: total / float64(st.Requests)}
+	if st.Correct > 0 {
+		pc := total / float64(st.Correct)
+		c.PerCorrect = &pc
+	}
+	return c
 }
 
 func summarizeConsistency(cs []probes.Consistency, repeatsAsked bool) ConsistencySummary {
