@@ -179,58 +179,19 @@ type buildInfo struct {
 }
 
 func (b *Builder) build(ctx context.Context, spec Spec, info *buildInfo) (Case, error) {
-	if err := CheckTask(spec.Task); err != nil {
-		return Case{}, err
-	}
-	if spec.Length <= 0 {
-		return Case{}, fmt.Errorf("length must be a positive number of tokens, not %d (for example 8k)", spec.Length)
-	}
-	if spec.Length > MaxLength {
-		return Case{}, fmt.Errorf("length %d is more than the supported maximum of %d tokens", spec.Length, MaxLength)
-	}
-	if math.IsNaN(spec.Depth) || spec.Depth < 0 || spec.Depth > 100 {
-		return Case{}, fmt.Errorf("depth must be between 0 and 100 percent, not %v", spec.Depth)
-	}
-	if spec.Sample < 0 {
-		return Case{}, fmt.Errorf("sample must be 0 or more, not %d", spec.Sample)
-	}
-	kind, err := checkValueKind(spec.Task, spec.ValueKind)
-	if err != nil {
-		return Case{}, err
-	}
-	keys, err := resolveKeys(spec.Task, spec.Keys)
+	kind, keys, err := checkSpec(spec)
 	if err != nil {
 		return Case{}, err
 	}
 	id := spec.ID()
 	r := newRNG(seedOf(b.seed, "case", spec.Task, spec.Length, spec.Depth, spec.Sample, kind, keys))
-
-	// Fixed text: preamble, canaries, question.
-	preamble := ""
-	if !spec.SharedPrefix {
-		pr := newRNG(seedOf(b.seed, "preamble", id))
-		w := make([]string, 5)
-		for i := range w {
-			w[i] = pick(pr, preambleWords)
-		}
-		preamble = makePreamble(w)
-	}
-	var can *Canaries
-	headText, tailText := "", ""
-	if spec.Canaries {
-		h := r.intn(len(canaryWords))
-		t := (h + 1 + r.intn(len(canaryWords)-1)) % len(canaryWords)
-		can = &Canaries{Head: canaryWords[h], Tail: canaryWords[t]}
-		headText = headCanaryLead + can.Head + ".\n\n"
-		tailText = tailCanaryLead + can.Tail + ".\n\n"
-	}
-
+	fr := b.newFrame(spec, id, r)
 	var last error
-	for attempt := 0; attempt < 16; attempt++ {
+	for range 16 {
 		nd := drawNeedles(r, spec.Task, kind, keys)
 		q, a := questionText(spec.Task, kind, nd.askKeys, spec.Canaries)
-		questionPart := questionLead + q + "\n" + answerLead + a
-		c, retry, err := b.assemble(ctx, spec, kind, id, r, nd, preamble, headText, tailText, questionPart, can, info)
+		fr.ask(b.tok, questionLead+q+"\n"+answerLead+a)
+		c, retry, err := b.assemble(ctx, &attempt{spec: spec, id: id, nd: nd, frame: fr, info: info}, r)
 		if err == nil {
 			return c, nil
 		}
@@ -242,109 +203,235 @@ func (b *Builder) build(ctx context.Context, spec Spec, info *buildInfo) (Case, 
 	return Case{}, fmt.Errorf("case %s: %w", id, last)
 }
 
+// checkSpec refuses a spec Build cannot make and returns its value kind and
+// key count with the task's defaults filled in.
+func checkSpec(spec Spec) (kind string, keys int, err error) {
+	if err := CheckTask(spec.Task); err != nil {
+		return "", 0, err
+	}
+	if spec.Length <= 0 {
+		return "", 0, fmt.Errorf("length must be a positive number of tokens, not %d (for example 8k)", spec.Length)
+	}
+	if spec.Length > MaxLength {
+		return "", 0, fmt.Errorf("length %d is more than the supported maximum of %d tokens", spec.Length, MaxLength)
+	}
+	if math.IsNaN(spec.Depth) || spec.Depth < 0 || spec.Depth > 100 {
+		return "", 0, fmt.Errorf("depth must be between 0 and 100 percent, not %v", spec.Depth)
+	}
+	if spec.Sample < 0 {
+		return "", 0, fmt.Errorf("sample must be 0 or more, not %d", spec.Sample)
+	}
+	if kind, err = checkValueKind(spec.Task, spec.ValueKind); err != nil {
+		return "", 0, err
+	}
+	if keys, err = resolveKeys(spec.Task, spec.Keys); err != nil {
+		return "", 0, err
+	}
+	return kind, keys, nil
+}
+
+// frame is the text of a Case around its haystack, each piece with its
+// token count: the preamble that keeps server prefix caches from matching
+// (empty with a shared prefix), the canaries before and after the haystack
+// (empty without canaries), and the question with its answer lead.
+type frame struct {
+	preamble, head, tail, question         string
+	preCount, headCount, tailCount, qCount int
+	can                                    *Canaries
+}
+
+// newFrame draws a Case's preamble (from its identity) and canaries (from
+// r); the question comes with each attempt's needles.
+func (b *Builder) newFrame(spec Spec, id string, r *rng) frame {
+	var f frame
+	if !spec.SharedPrefix {
+		pr := newRNG(seedOf(b.seed, "preamble", id))
+		w := make([]string, 5)
+		for i := range w {
+			w[i] = pick(pr, preambleWords)
+		}
+		f.preamble = makePreamble(w)
+		f.preCount = b.tok.Count(f.preamble)
+	}
+	if spec.Canaries {
+		h := r.intn(len(canaryWords))
+		t := (h + 1 + r.intn(len(canaryWords)-1)) % len(canaryWords)
+		f.can = &Canaries{Head: canaryWords[h], Tail: canaryWords[t]}
+		f.head = headCanaryLead + f.can.Head + ".\n\n"
+		f.tail = tailCanaryLead + f.can.Tail + ".\n\n"
+		f.headCount, f.tailCount = b.tok.Count(f.head), b.tok.Count(f.tail)
+	}
+	return f
+}
+
+// ask sets the frame's question.
+func (f *frame) ask(tok *Tokenizer, question string) {
+	f.question, f.qCount = question, tok.Count(question)
+}
+
+// count is the frame's tokens.
+func (f *frame) count() int { return f.preCount + f.headCount + f.tailCount + f.qCount }
+
+// lead is the frame's tokens before the haystack: preamble and head canary.
+func (f *frame) lead() int { return f.preCount + f.headCount }
+
+// attempt is one try at assembling a Case: its spec and what build drew for
+// it. info, when not nil, is filled in for tests. (The case's random source
+// travels beside it, not in it: anything an attempt points to escapes to
+// the heap with its id's error messages.)
+type attempt struct {
+	spec  Spec
+	id    string
+	nd    needles
+	frame frame
+	info  *buildInfo
+}
+
 // errRetry marks a failure that fresh needle values may avoid.
 var errRetry = errors.New("a needle value occurs in the haystack text")
 
-func (b *Builder) assemble(ctx context.Context, spec Spec, kind, id string, r *rng, nd needles,
-	preamble, headText, tailText, questionPart string, can *Canaries, info *buildInfo) (Case, bool, error) {
-	tok := b.tok
-	preCount, headCount, tailCount := 0, 0, 0
-	if preamble != "" {
-		preCount = tok.Count(preamble)
+// assemble makes the Case of one attempt: it sizes the haystack, lays the
+// needles into it, and joins the parts into a prompt of exactly the spec's
+// length. retry is true when fresh needle values may succeed where these
+// failed. r is the case's random source.
+func (b *Builder) assemble(ctx context.Context, at *attempt, r *rng) (c Case, retry bool, err error) {
+	budget, needleSum, err := b.hayBudget(at)
+	if err != nil {
+		return Case{}, false, err
 	}
-	if headText != "" {
-		headCount = tok.Count(headText)
-		tailCount = tok.Count(tailText)
-	}
-	qCount := tok.Count(questionPart)
-	inline := make([]int, len(nd.stmts))
-	needleSum := 0
-	for i, s := range nd.stmts {
-		inline[i] = tok.Count(" " + s.text)
-		needleSum += inline[i]
-	}
-	fixed := b.sysCount + preCount + headCount + tailCount + qCount
-	budget := spec.Length - fixed - needleSum
-	if budget < minHay {
-		need := fixed + needleSum + minHay
-		min := (need + 31) / 32 * 32
-		return Case{}, false, fmt.Errorf("%w: %s needs at least %d tokens with these options (its system prompt, question, needles and markers take %d), not %d: use a longer length",
-			ErrTooShort, describeTask(spec, len(nd.stmts)), min, fixed+needleSum, spec.Length)
-	}
-
 	h, err := b.store.ensure(ctx, startSpread+budget+tailMargin)
 	if err != nil {
 		return Case{}, false, err
 	}
-	a := b.chooseStart(r, &h)
+	lay, err := b.layOut(&h, at, r, budget, needleSum)
+	if err != nil {
+		return Case{}, false, err
+	}
+	if lay.clashes(&h, at.nd.values, at.frame.can) {
+		return Case{}, true, errRetry
+	}
+	user, err := b.join(&h, lay.parts(&h, &at.frame), at)
+	if err != nil {
+		return Case{}, false, err
+	}
+	if at.info != nil {
+		lay.describe(&h, at.info)
+	}
+	needleIndex := lay.needleIndex(&h, b.sysCount+at.frame.lead())
+	return b.newCase(at, user, needleIndex, lay.actualDepth(&h)), false, nil
+}
 
-	// Fit the haystack, place the needles, and correct for the needles'
-	// real counts (a paragraph-style group may count differently from the
-	// inline estimate); a few rounds settle it.
-	var (
-		e, tCount     int
-		tText         string
-		groups        map[int]*group
-		mainPos       int
-		placedSum     int
-		order         []int
-		hayTokens     int
-		positionsDraw = r.next()
-	)
+// hayBudget is the haystack's share of the prompt (its length less the
+// system prompt, the frame and the needles counted inline) and the needles'
+// inline count. A length too short to leave minHay tokens of haystack is
+// refused with the length the task needs.
+func (b *Builder) hayBudget(at *attempt) (budget, needleSum int, err error) {
+	for _, s := range at.nd.stmts {
+		needleSum += b.tok.Count(" " + s.text)
+	}
+	fixed := b.sysCount + at.frame.count()
+	budget = at.spec.Length - fixed - needleSum
+	if budget < minHay {
+		need := fixed + needleSum + minHay
+		min := (need + 31) / 32 * 32
+		return 0, 0, fmt.Errorf("%w: %s needs at least %d tokens with these options (its system prompt, question, needles and markers take %d), not %d: use a longer length",
+			ErrTooShort, describeTask(at.spec, len(at.nd.stmts)), min, fixed+needleSum, at.spec.Length)
+	}
+	return budget, needleSum, nil
+}
+
+// layout is where a Case's haystack starts and ends and where its needles
+// go.
+type layout struct {
+	// a and e are the cuts the haystack starts and ends at; closing is the
+	// partial sentence after e that makes the count exact.
+	a, e         int
+	closing      string
+	closingCount int
+	// hayTokens is the haystack's count, closing sentence included.
+	hayTokens int
+	// groups are the needle groups by position (a cut, or endPos), order
+	// their positions in increasing order, mainPos the main needle's.
+	groups  map[int]*group
+	order   []int
+	mainPos int
+}
+
+// layOut picks where the haystack starts, fits its end to the budget and
+// places the needles, then corrects for the needles' real counts (a
+// paragraph-style group may count differently from the inline estimate); a
+// few rounds settle it.
+func (b *Builder) layOut(h *hay, at *attempt, r *rng, budget, needleSum int) (layout, error) {
+	lay := layout{a: b.chooseStart(r, h)}
+	positionsDraw := r.next()
 	for round := 0; ; round++ {
 		if round == 6 {
-			return Case{}, false, fmt.Errorf("case %s: could not settle the haystack length (internal error)", id)
+			return layout{}, fmt.Errorf("case %s: could not settle the haystack length (internal error)", at.id)
 		}
 		var ok bool
-		e, tText, tCount, ok = b.fitEnd(&h, a, budget)
+		lay.e, lay.closing, lay.closingCount, ok = b.fitEnd(h, lay.a, budget)
 		if !ok {
-			return Case{}, false, fmt.Errorf("case %s: could not fit the haystack to %d tokens (internal error)", id, budget)
+			return layout{}, fmt.Errorf("case %s: could not fit the haystack to %d tokens (internal error)", at.id, budget)
 		}
-		hayTokens = budget
-		groups, mainPos, order = b.place(&h, a, e, hayTokens, spec.Depth, nd, newRNG(positionsDraw))
-		placedSum = 0
-		for _, k := range order {
-			g := groups[k]
-			g.text, g.count, g.mainOffset = b.groupText(g)
-			placedSum += g.count
-		}
+		lay.hayTokens = budget
+		lay.groups, lay.mainPos, lay.order = b.place(h, lay.a, lay.e, lay.hayTokens, at.spec.Depth, at.nd, newRNG(positionsDraw))
+		placedSum := b.renderGroups(&lay)
 		if placedSum == needleSum {
-			break
+			return lay, nil
 		}
 		budget -= placedSum - needleSum
 		needleSum = placedSum
 		if budget < minHay {
-			return Case{}, false, fmt.Errorf("%w: %s needs a longer length than %d", ErrTooShort, describeTask(spec, len(nd.stmts)), spec.Length)
+			return layout{}, fmt.Errorf("%w: %s needs a longer length than %d", ErrTooShort, describeTask(at.spec, len(at.nd.stmts)), at.spec.Length)
 		}
 	}
+}
 
-	// Values must occur only where they were put.
-	hayText := h.text[h.bChar[a]:h.bChar[e]]
-	for _, v := range nd.values {
-		if containsWord(hayText, tText, v) {
-			return Case{}, true, errRetry
+// renderGroups writes the text of every needle group of a layout and
+// returns their tokens.
+func (b *Builder) renderGroups(lay *layout) int {
+	sum := 0
+	for _, k := range lay.order {
+		g := lay.groups[k]
+		g.text, g.count, g.mainOffset = b.groupText(g)
+		sum += g.count
+	}
+	return sum
+}
+
+// clashes reports whether a needle or canary value occurs in the haystack
+// text: values must occur only where they were put.
+func (l *layout) clashes(h *hay, values []string, can *Canaries) bool {
+	hayText := h.text[h.bChar[l.a]:h.bChar[l.e]]
+	for _, v := range values {
+		if containsWord(hayText, l.closing, v) {
+			return true
 		}
 	}
 	if can != nil {
 		for _, v := range []string{can.Head, can.Tail} {
-			if containsWord(hayText, tText, v) {
-				return Case{}, true, errRetry
+			if containsWord(hayText, l.closing, v) {
+				return true
 			}
 		}
 	}
+	return false
+}
 
-	// Assemble the user content as parts.
-	parts := make([]part, 0, 2*len(order)+8)
+// parts lists the user content in order: preamble, head canary, the
+// haystack with the needle groups between its pieces, the closing sentence,
+// the group at the end, the tail canary and the question.
+func (l *layout) parts(h *hay, f *frame) []part {
+	parts := make([]part, 0, 2*len(l.order)+8)
 	add := func(text string, count int) {
 		if text != "" {
 			parts = append(parts, part{text: text, count: count})
 		}
 	}
-	add(preamble, preCount)
-	add(headText, headCount)
-	hayStart := preCount + headCount
-	prev := a
-	for _, k := range order {
+	add(f.preamble, f.preCount)
+	add(f.head, f.headCount)
+	prev := l.a
+	for _, k := range l.order {
 		if k == endPos {
 			continue
 		}
@@ -352,96 +439,121 @@ func (b *Builder) assemble(ctx context.Context, spec Spec, kind, id string, r *r
 			parts = append(parts, part{count: h.bTok[k] - h.bTok[prev], hay: true, k1: prev, k2: k})
 			prev = k
 		}
-		add(groups[k].text, groups[k].count)
+		add(l.groups[k].text, l.groups[k].count)
 	}
-	if e > prev {
-		parts = append(parts, part{count: h.bTok[e] - h.bTok[prev], hay: true, k1: prev, k2: e})
+	if l.e > prev {
+		parts = append(parts, part{count: h.bTok[l.e] - h.bTok[prev], hay: true, k1: prev, k2: l.e})
 	}
-	add(tText, tCount)
-	if g, ok := groups[endPos]; ok {
+	add(l.closing, l.closingCount)
+	if g, ok := l.groups[endPos]; ok {
 		add(g.text, g.count)
 	}
-	add(tailText, tailCount)
-	add(questionPart, qCount)
+	add(f.tail, f.tailCount)
+	add(f.question, f.qCount)
+	return parts
+}
 
-	// Needle token index over all message contents in order: the system
-	// prompt's tokens, the user content's tokens before the main needle's
-	// group, and its offset inside the group.
-	needleIndex := b.sysCount + hayStart
-	for _, k := range order {
-		if k == mainPos {
+// mainHay is the haystack tokens before the main needle.
+func (l *layout) mainHay(h *hay) int {
+	if l.mainPos == endPos {
+		return l.hayTokens
+	}
+	return h.bTok[l.mainPos] - h.bTok[l.a]
+}
+
+// actualDepth is where the main needle landed, in percent of the haystack,
+// to two decimals.
+func (l *layout) actualDepth(h *hay) float64 {
+	return math.Round(10000*float64(l.mainHay(h))/float64(l.hayTokens)) / 100
+}
+
+// needleIndex is the main needle's token index over all message contents
+// in order, given before, the tokens ahead of the haystack (the system
+// prompt, preamble and head canary): those, the needle groups placed before
+// the main needle's, the haystack before it, and its offset inside its
+// group.
+func (l *layout) needleIndex(h *hay, before int) int {
+	n := before
+	for _, k := range l.order {
+		if k == l.mainPos {
 			break
 		}
-		needleIndex += groups[k].count
+		n += l.groups[k].count
 	}
-	mainHay := hayTokens
-	if mainPos != endPos {
-		mainHay = h.bTok[mainPos] - h.bTok[a]
-	}
-	needleIndex += mainHay + groups[mainPos].mainOffset
+	return n + l.mainHay(h) + l.groups[l.mainPos].mainOffset
+}
 
+// describe fills in what tests check beyond the Case.
+func (l *layout) describe(h *hay, info *buildInfo) {
+	info.hayTokens, info.mainHay = l.hayTokens, l.mainHay(h)
+	info.candidates = info.candidates[:0]
+	for k := l.a; k <= l.e; k++ {
+		info.candidates = append(info.candidates, h.bTok[k]-h.bTok[l.a])
+	}
+	info.candidates = append(info.candidates, l.hayTokens)
+}
+
+// join writes the parts into the user content and proves its count: the
+// seams between parts encode cleanly (or, should one not, a full recount
+// agrees), the system prompt and parts add up to the spec's length, and,
+// with Verify, a full recount says so too.
+func (b *Builder) join(h *hay, parts []part, at *attempt) (string, error) {
 	var sb strings.Builder
-	total := 0
-	size := 0
+	total, size := 0, 0
 	for _, p := range parts {
-		size += len(p.bytes(&h))
+		size += len(p.bytes(h))
 	}
 	sb.Grow(size)
 	for _, p := range parts {
 		if p.hay {
-			sb.Write(p.bytes(&h))
+			sb.Write(p.bytes(h))
 		} else {
 			sb.WriteString(p.text)
 		}
 		total += p.count
 	}
 	user := sb.String()
-	if err := b.checkSeams(&h, parts); err != nil {
+	if err := b.checkSeams(h, parts); err != nil {
 		// Should not happen; prove the count the slow way instead.
-		if n := tok.Count(user); n != total {
-			return Case{}, false, fmt.Errorf("case %s: %v (counted %d tokens, expected %d)", id, err, n, total)
+		if n := b.tok.Count(user); n != total {
+			return "", fmt.Errorf("case %s: %v (counted %d tokens, expected %d)", at.id, err, n, total)
 		}
 	}
-	promptTokens := b.sysCount + total
-	if promptTokens != spec.Length {
-		return Case{}, false, fmt.Errorf("case %s: assembled %d tokens instead of %d (internal error)", id, promptTokens, spec.Length)
+	if n := b.sysCount + total; n != at.spec.Length {
+		return "", fmt.Errorf("case %s: assembled %d tokens instead of %d (internal error)", at.id, n, at.spec.Length)
 	}
 	if b.verify {
-		if n := b.sysCount + tok.Count(user); n != spec.Length {
-			return Case{}, false, fmt.Errorf("case %s: full recount gives %d tokens instead of %d (internal error)", id, n, spec.Length)
+		if n := b.sysCount + b.tok.Count(user); n != at.spec.Length {
+			return "", fmt.Errorf("case %s: full recount gives %d tokens instead of %d (internal error)", at.id, n, at.spec.Length)
 		}
 	}
+	return user, nil
+}
 
-	if info != nil {
-		info.hayTokens, info.mainHay = hayTokens, mainHay
-		info.candidates = info.candidates[:0]
-		for k := a; k <= e; k++ {
-			info.candidates = append(info.candidates, h.bTok[k]-h.bTok[a])
-		}
-		info.candidates = append(info.candidates, hayTokens)
-	}
-	c := Case{
+// newCase is the Case of an attempt whose user content is exactly the
+// spec's length.
+func (b *Builder) newCase(at *attempt, user string, needleIndex int, actualDepth float64) Case {
+	return Case{
 		Schema:           CaseSchema,
-		ID:               id,
-		Task:             spec.Task,
-		Length:           spec.Length,
-		PromptTokens:     promptTokens,
+		ID:               at.id,
+		Task:             at.spec.Task,
+		Length:           at.spec.Length,
+		PromptTokens:     at.spec.Length,
 		Encoding:         b.encoding,
-		Depth:            spec.Depth,
-		ActualDepth:      math.Round(10000*float64(mainHay)/float64(hayTokens)) / 100,
+		Depth:            at.spec.Depth,
+		ActualDepth:      actualDepth,
 		NeedleTokenIndex: needleIndex,
-		Expected:         nd.expected,
-		Canaries:         can,
+		Expected:         at.nd.expected,
+		Canaries:         at.frame.can,
 		Messages: []Message{
 			{Role: "system", Content: SystemPrompt},
 			{Role: "user", Content: user},
 		},
-		Sample:       spec.Sample,
+		Sample:       at.spec.Sample,
 		Seed:         b.seed,
 		Haystack:     b.haystack,
-		SharedPrefix: spec.SharedPrefix,
+		SharedPrefix: at.spec.SharedPrefix,
 	}
-	return c, false, nil
 }
 
 // describeTask names a task and its needle count for messages.

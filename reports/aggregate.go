@@ -250,222 +250,6 @@ type cellKey struct {
 	depth float64
 }
 
-// Build scores and aggregates records. It re-attributes every record with
-// each target's template overhead measured over the whole run, so the
-// Verdict in records (written live, with a provisional overhead) is
-// replaced. m may be nil. records are modified in place.
-func Build(m *run.Manifest, records []run.Record, opts Options) (*Summary, error) {
-	s := &Summary{Schema: SummarySchema, Objectives: opts.Objectives, Run: runInfo(m)}
-	asked := askedCorpusOf(m)
-	s.Run.Records = len(records)
-	if opts.Objectives.Accuracy < 0 || opts.Objectives.Accuracy > 1 {
-		return nil, fmt.Errorf("accuracy threshold %v: give a fraction between 0 and 1, such as 0.85", opts.Objectives.Accuracy)
-	}
-	if opts.Requirement == nil {
-		opts.Requirement = opts.Objectives.Requirement
-	}
-	if opts.Requirement != nil {
-		if err := opts.Requirement.Validate(); err != nil {
-			return nil, err
-		}
-	}
-
-	byTarget := map[string][]int{}
-	for i := range records {
-		byTarget[records[i].Target] = append(byTarget[records[i].Target], i)
-	}
-	targets := make([]string, 0, len(byTarget))
-	for t := range byTarget {
-		targets = append(targets, t)
-	}
-	slices.Sort(targets)
-
-	s.records = make([]scored, len(records))
-	cal := map[string]probes.Calibration{}
-	for _, t := range targets {
-		samples := make([]probes.OverheadSample, 0, len(byTarget[t]))
-		for _, i := range byTarget[t] {
-			r := &records[i]
-			samples = append(samples, probes.OverheadSample{Length: r.Length, Client: r.PromptTokensClient, Server: r.PromptTokensServer, OK: r.ErrorClass == ""})
-		}
-		c, _ := probes.MeasureOverhead(samples)
-		c.Tolerance = opts.Tolerance
-		cal[t] = c
-	}
-	for i := range records {
-		r := &records[i]
-		s.records[i] = scored{rec: r, a: probes.Assess(observation(r, cal[r.Target])), good: meetsLatency(r, opts.Objectives.Latency)}
-		if price, ok := opts.Prices.lookup(r.Target); ok {
-			s.records[i].cost = price.cost(r.PromptTokensClient, r.PromptTokensServer, r.CachedTokens, r.OutputTokens, r.ErrorClass != "")
-			s.records[i].priced = true
-		}
-		if r.Warmup {
-			s.Run.Warmup++
-		}
-	}
-	// A server cuts prompts the same way every time: where some answers'
-	// canaries show which end it drops, that names the end for truncated
-	// prompts whose answers do not.
-	for _, t := range targets {
-		c := cal[t]
-		if c.CutEnd = learnCutEnd(s.records, byTarget[t]); c.CutEnd == "" {
-			continue
-		}
-		cal[t] = c
-		for _, i := range byTarget[t] {
-			if s.records[i].a.Cut == probes.CutUnknown {
-				s.records[i].a = probes.Assess(observation(s.records[i].rec, c))
-			}
-		}
-	}
-	for i := range s.records {
-		s.records[i].rec.Verdict = s.records[i].a.Verdict
-	}
-
-	// Stage rates, over non-warm-up records.
-	stages := map[stageKey]*StageInfo{}
-	for _, sc := range s.records {
-		r := sc.rec
-		if r.Warmup {
-			continue
-		}
-		k := stageKey{r.Target, r.Stage}
-		st := stages[k]
-		if st == nil {
-			st = &StageInfo{Stage: r.Stage, Label: r.StageLabel, First: r.ScheduledAt, Last: r.ScheduledAt}
-			stages[k] = st
-		}
-		st.Requests++
-		if r.ScheduledAt.Before(st.First) {
-			st.First = r.ScheduledAt
-		}
-		if r.ScheduledAt.After(st.Last) {
-			st.Last = r.ScheduledAt
-		}
-	}
-	for _, st := range stages {
-		if span := st.Last.Sub(st.First); st.Requests > 1 && span > 0 {
-			st.Rate = float64(st.Requests-1) / span.Seconds()
-		}
-	}
-
-	cells := map[cellKey][]*scored{}
-	points := map[pointKey][]*scored{}
-	totals := map[string][]*scored{}
-	models := map[string]string{}
-	for i := range s.records {
-		sc := &s.records[i]
-		r := sc.rec
-		if models[r.Target] == "" {
-			models[r.Target] = r.Model
-		}
-		if r.Warmup {
-			continue
-		}
-		pk := pointKey{stageKey{r.Target, r.Stage}, r.Length}
-		cells[cellKey{pk, r.Depth}] = append(cells[cellKey{pk, r.Depth}], sc)
-		points[pk] = append(points[pk], sc)
-		totals[r.Target] = append(totals[r.Target], sc)
-	}
-
-	perRequest := func(k stageKey) float64 {
-		st := stages[k]
-		if st == nil || st.Requests == 0 {
-			return 0
-		}
-		return st.Rate / float64(st.Requests)
-	}
-	for k, group := range cells {
-		st := stages[k.stageKey]
-		s.Cells = append(s.Cells, Cell{
-			Target: k.target, Model: models[k.target], Stage: k.stage, StageLabel: st.Label,
-			Length: k.length, Depth: k.depth,
-			Stats: computeStats(group, perRequest(k.stageKey), opts, k.target),
-		})
-	}
-	slices.SortFunc(s.Cells, func(a, b Cell) int {
-		return cmp.Or(cmp.Compare(a.Target, b.Target), cmp.Compare(a.Stage, b.Stage), cmp.Compare(a.Length, b.Length), cmp.Compare(a.Depth, b.Depth))
-	})
-	for k, group := range points {
-		st := stages[k.stageKey]
-		s.Points = append(s.Points, Point{
-			Target: k.target, Model: models[k.target], Stage: k.stage, StageLabel: st.Label,
-			Length: k.length, StageRate: st.Rate,
-			Stats: computeStats(group, perRequest(k.stageKey), opts, k.target),
-		})
-	}
-	slices.SortFunc(s.Points, func(a, b Point) int {
-		return cmp.Or(cmp.Compare(a.Target, b.Target), cmp.Compare(a.Length, b.Length), cmp.Compare(a.StageRate, b.StageRate), cmp.Compare(a.Stage, b.Stage))
-	})
-
-	for _, t := range targets {
-		ts := TargetSummary{
-			Target: t, Model: models[t],
-			Stats:         computeStats(totals[t], 0, opts, t),
-			Overhead:      cal[t].Overhead,
-			OverheadKnown: cal[t].OverheadKnown,
-			CutEnd:        cal[t].CutEnd,
-		}
-		var answers []probes.CaseAnswer
-		for _, i := range byTarget[t] {
-			sc := &s.records[i]
-			if sc.rec.Warmup {
-				ts.Warmup++
-				continue
-			}
-			answers = append(answers, probes.CaseAnswer{CaseID: sc.rec.CaseID, Answer: sc.rec.Answer, Expected: sc.rec.Expected, Canaries: canariesOf(sc.rec)})
-			switch {
-			case sc.a.Attribution == probes.AttrServerTruncated:
-				ts.Truncation.Wrong++
-				if ts.Truncation.Cut == nil {
-					ts.Truncation.Cut = map[string]int{}
-				}
-				ts.Truncation.Cut[sc.a.Cut]++
-				if sc.a.NeedleLost {
-					ts.Truncation.NeedleLost++
-				}
-			case sc.a.Correct && sc.a.Cut != probes.CutNone:
-				ts.Truncation.CorrectAnyway++
-			}
-		}
-		ts.Consistency = summarizeConsistency(probes.ConsistencyOf(answers), asked.Repeats > 1)
-		ts.CacheWarning = cacheWarning(ts.Stats, asked.SharedPrefix)
-		for k, st := range stages {
-			if k.target == t {
-				ts.Stages = append(ts.Stages, *st)
-			}
-		}
-		slices.SortFunc(ts.Stages, func(a, b StageInfo) int { return cmp.Compare(a.Stage, b.Stage) })
-		s.Targets = append(s.Targets, ts)
-	}
-
-	judgePoints(s.Points, opts.Objectives)
-	search := searchSteps(m)
-	applySearchVerdicts(s.Points, search)
-	s.Envelope = buildEnvelope(s, opts)
-	addEvidence(s, m)
-	addSpend(s, opts)
-	for i := range s.Targets {
-		s.Targets[i].Steps = stepsOf(s.Points, s.Targets[i].Target)
-		for j := range s.Targets[i].Steps {
-			st := &s.Targets[i].Steps[j]
-			if r, ok := search[s.Targets[i].Target][st.Stage]; ok {
-				st.Phase, st.EndedEarly = r.Phase, r.EndedEarly
-			}
-		}
-	}
-	if opts.Requirement != nil {
-		req := *opts.Requirement
-		s.Requirement = &req
-		s.Candidates, s.RankedBy = Choose(s.Envelope, req)
-		if len(s.Candidates) > 0 && s.Candidates[0].Covers {
-			s.Choice = &s.Candidates[0]
-		}
-		s.Answer = requirementAnswer(req, s.Candidates, s.RankedBy)
-	}
-	return s, nil
-}
-
 // addSpend sets what each priced target, and the run, actually cost,
 // warm-up included.
 func addSpend(s *Summary, opts Options) {
@@ -600,79 +384,105 @@ func meetsLatency(r *run.Record, objs []LatencyObjective) bool {
 // computeStats aggregates a group. perRequest is the stage's rate divided by
 // its request count (0 for groups across stages).
 func computeStats(group []*scored, perRequest float64, opts Options, target string) Stats {
-	st := Stats{Requests: len(group), Attribution: map[string]int{}}
-	var ttft, tpot, gaps, e2e []time.Duration
-	var recall, anyMatch, cost float64
-	_, priced := opts.Prices.lookup(target)
+	t := statsTally{st: Stats{Requests: len(group), Attribution: map[string]int{}}}
 	for _, sc := range group {
-		r := sc.rec
-		if r.ErrorClass == "" && r.PromptTokensServer > 0 {
-			st.PromptTokens += r.PromptTokensServer
-			st.CachedTokens += min(max(r.CachedTokens, 0), r.PromptTokensServer)
+		t.add(sc)
+	}
+	st := t.figures(perRequest)
+	if _, priced := opts.Prices.lookup(target); priced && st.Requests > 0 {
+		st.Cost = groupCost(t.cost, st, opts.Prices.Currency)
+	}
+	return st
+}
+
+// statsTally sums a group's records as computeStats reads them: counts in
+// st, sums of recall, matches and cost, and the successful requests'
+// latencies.
+type statsTally struct {
+	st                     Stats
+	ttft, tpot, gaps, e2e  []time.Duration
+	recall, anyMatch, cost float64
+}
+
+// add counts one record: its verdict, tokens and cost always; its error
+// class if it failed, otherwise whether it was good and its latencies.
+func (t *statsTally) add(sc *scored) {
+	st, r := &t.st, sc.rec
+	if r.ErrorClass == "" && r.PromptTokensServer > 0 {
+		st.PromptTokens += r.PromptTokensServer
+		st.CachedTokens += min(max(r.CachedTokens, 0), r.PromptTokensServer)
+	}
+	st.Attribution[sc.a.Attribution]++
+	t.recall += sc.a.Recall
+	if sc.a.Any {
+		t.anyMatch++
+	}
+	if sc.a.Correct {
+		st.Correct++
+	}
+	if sc.a.Null {
+		st.Nulls++
+	}
+	t.cost += sc.cost
+	if r.ErrorClass != "" {
+		st.Errors++
+		if st.ErrorClasses == nil {
+			st.ErrorClasses = map[string]int{}
 		}
-		st.Attribution[sc.a.Attribution]++
-		recall += sc.a.Recall
-		if sc.a.Any {
-			anyMatch++
-		}
+		st.ErrorClasses[r.ErrorClass]++
+		return
+	}
+	if sc.good {
+		st.Good++
 		if sc.a.Correct {
-			st.Correct++
-		}
-		if sc.a.Null {
-			st.Nulls++
-		}
-		cost += sc.cost
-		if r.ErrorClass != "" {
-			st.Errors++
-			if st.ErrorClasses == nil {
-				st.ErrorClasses = map[string]int{}
-			}
-			st.ErrorClasses[r.ErrorClass]++
-			continue
-		}
-		if sc.good {
-			st.Good++
-			if sc.a.Correct {
-				st.CorrectGood++
-			}
-		}
-		if r.TTFT > 0 {
-			ttft = append(ttft, r.TTFT.Duration())
-		}
-		if r.TPOT > 0 {
-			tpot = append(tpot, r.TPOT.Duration())
-		}
-		if r.E2E > 0 {
-			e2e = append(e2e, r.E2E.Duration())
-		}
-		for _, g := range r.ChunkGaps {
-			gaps = append(gaps, g.Duration())
+			st.CorrectGood++
 		}
 	}
+	if r.TTFT > 0 {
+		t.ttft = append(t.ttft, r.TTFT.Duration())
+	}
+	if r.TPOT > 0 {
+		t.tpot = append(t.tpot, r.TPOT.Duration())
+	}
+	if r.E2E > 0 {
+		t.e2e = append(t.e2e, r.E2E.Duration())
+	}
+	for _, g := range r.ChunkGaps {
+		t.gaps = append(t.gaps, g.Duration())
+	}
+}
+
+// figures turns the sums into shares, the accuracy interval, percentiles
+// and rates.
+func (t *statsTally) figures(perRequest float64) Stats {
+	st := t.st
 	if st.PromptTokens > 0 {
 		st.CachedShare = float64(st.CachedTokens) / float64(st.PromptTokens)
 	}
 	if n := float64(st.Requests); n > 0 {
 		st.Accuracy = float64(st.Correct) / n
-		st.Recall = recall / n
-		st.AnyMatch = anyMatch / n
+		st.Recall = t.recall / n
+		st.AnyMatch = t.anyMatch / n
 		st.ErrorRate = float64(st.Errors) / n
 	}
 	lo, hi := Wilson(st.Correct, st.Requests)
 	st.AccuracyCI = [2]float64{lo, hi}
-	st.TTFT, st.TPOT, st.ChunkGap, st.E2E = quantilesOf(ttft), quantilesOf(tpot), quantilesOf(gaps), quantilesOf(e2e)
+	st.TTFT, st.TPOT, st.ChunkGap, st.E2E = quantilesOf(t.ttft), quantilesOf(t.tpot), quantilesOf(t.gaps), quantilesOf(t.e2e)
 	st.Rate = perRequest * float64(st.Requests)
 	st.Goodput = perRequest * float64(st.Good)
 	st.CorrectGoodput = perRequest * float64(st.CorrectGood)
-	if priced && st.Requests > 0 {
-		c := &Cost{Currency: opts.Prices.Currency, Total: cost, PerRequest: cost / float64(st.Requests)}
-		if st.Correct > 0 {
-			pc := cost / float64(st.Correct)
-			c.PerCorrect = &pc
-		}
-		st.Cost = c
-	}
 	return st
+}
+
+// groupCost is what a priced group of at least one request cost in all,
+// per request and per correct answer.
+func groupCost(total float64, st Stats, currency string) *Cost {
+	c := &Cost{Currency: currency, Total: total, PerRequest: total / float64(st.Requests)}
+	if st.Correct > 0 {
+		pc := total / float64(st.Correct)
+		c.PerCorrect = &pc
+	}
+	return c
 }
 
 func summarizeConsistency(cs []probes.Consistency, repeatsAsked bool) ConsistencySummary {

@@ -220,44 +220,12 @@ func (g heatGrid) labelled() plotter.XYLabels {
 	return l
 }
 
+// heatmapPlot is a target's accuracy by length and depth, one cell each,
+// labelled with its value; a note instead when nothing was measured.
 func heatmapPlot(s *Summary, target string) (*plot.Plot, string) {
-	// The stage each length's accuracy is read at: its lightest point.
-	stageOf := map[int]int{}
-	for _, p := range targetPoints(s, target) {
-		if _, ok := stageOf[p.Length]; !ok {
-			stageOf[p.Length] = p.Stage
-		}
-	}
-	var lengths []int
-	var depths []float64
-	acc := map[[2]float64]float64{}
-	for _, c := range s.Cells {
-		if c.Target != target || stageOf[c.Length] != c.Stage {
-			continue
-		}
-		if !slices.Contains(lengths, c.Length) {
-			lengths = append(lengths, c.Length)
-		}
-		if !slices.Contains(depths, c.Depth) {
-			depths = append(depths, c.Depth)
-		}
-		acc[[2]float64{float64(c.Length), c.Depth}] = c.Accuracy
-	}
+	g, lengths, depths := accuracyGrid(s, target)
 	if len(lengths) == 0 {
 		return nil, "no measurements"
-	}
-	slices.Sort(lengths)
-	slices.Sort(depths)
-	g := heatGrid{cols: len(lengths), rows: len(depths), z: make([][]float64, len(lengths))}
-	for i, l := range lengths {
-		g.z[i] = make([]float64, len(depths))
-		for j, d := range depths {
-			v, ok := acc[[2]float64{float64(l), d}]
-			if !ok {
-				v = math.NaN()
-			}
-			g.z[i][j] = v
-		}
 	}
 	p := newPlot("prompt length (tokens)", "needle depth (%)")
 	hm := plotter.NewHeatMap(g, accuracyPalette{})
@@ -285,6 +253,47 @@ func heatmapPlot(s *Summary, target string) (*plot.Plot, string) {
 	p.X.Min, p.X.Max = -0.5, float64(len(lengths))-0.5
 	p.Y.Min, p.Y.Max = -0.5, float64(len(depths))-0.5
 	return p, ""
+}
+
+// accuracyGrid is a target's accuracy by length (columns) and depth (rows),
+// each length read at its lightest point's stage, NaN where a length was
+// not tested at a depth; with the lengths and depths in increasing order.
+func accuracyGrid(s *Summary, target string) (heatGrid, []int, []float64) {
+	stageOf := map[int]int{}
+	for _, p := range targetPoints(s, target) {
+		if _, ok := stageOf[p.Length]; !ok {
+			stageOf[p.Length] = p.Stage
+		}
+	}
+	var lengths []int
+	var depths []float64
+	acc := map[[2]float64]float64{}
+	for _, c := range s.Cells {
+		if c.Target != target || stageOf[c.Length] != c.Stage {
+			continue
+		}
+		if !slices.Contains(lengths, c.Length) {
+			lengths = append(lengths, c.Length)
+		}
+		if !slices.Contains(depths, c.Depth) {
+			depths = append(depths, c.Depth)
+		}
+		acc[[2]float64{float64(c.Length), c.Depth}] = c.Accuracy
+	}
+	slices.Sort(lengths)
+	slices.Sort(depths)
+	g := heatGrid{cols: len(lengths), rows: len(depths), z: make([][]float64, len(lengths))}
+	for i, l := range lengths {
+		g.z[i] = make([]float64, len(depths))
+		for j, d := range depths {
+			v, ok := acc[[2]float64{float64(l), d}]
+			if !ok {
+				v = math.NaN()
+			}
+			g.z[i][j] = v
+		}
+	}
+	return g, lengths, depths
 }
 
 // perLengthLines adds one line per length of y(point) against the stage
@@ -424,62 +433,23 @@ func envelopePlot(s *Summary, target string) (*plot.Plot, string) {
 // overTimeBins is the most time bins the latency-over-time chart draws.
 const overTimeBins = 60
 
+// overTimePlot is a target's ttft and e2e, p50 and p95, over the run's
+// time; a note instead when nothing was measured or timed.
 func overTimePlot(s *Summary, target string) (*plot.Plot, string) {
-	var start, end time.Time
-	for _, sc := range s.records {
-		r := sc.rec
-		if r.Target != target || r.Warmup || r.ScheduledAt.IsZero() {
-			continue
-		}
-		if start.IsZero() || r.ScheduledAt.Before(start) {
-			start = r.ScheduledAt
-		}
-		if r.ScheduledAt.After(end) {
-			end = r.ScheduledAt
-		}
-	}
-	if start.IsZero() {
+	bins, ok := latencyBinsOf(s, target)
+	if !ok {
 		return nil, "no measurements"
-	}
-	span := end.Sub(start)
-	width := max(span/overTimeBins, time.Millisecond)
-	nbins := int(span/width) + 1
-	ttft := make([][]time.Duration, nbins)
-	e2e := make([][]time.Duration, nbins)
-	for _, sc := range s.records {
-		r := sc.rec
-		if r.Target != target || r.Warmup || r.ScheduledAt.IsZero() || r.ErrorClass != "" {
-			continue
-		}
-		b := min(int(r.ScheduledAt.Sub(start)/width), nbins-1)
-		if r.TTFT > 0 {
-			ttft[b] = append(ttft[b], r.TTFT.Duration())
-		}
-		if r.E2E > 0 {
-			e2e[b] = append(e2e[b], r.E2E.Duration())
-		}
 	}
 	series := []struct {
 		name string
 		bins [][]time.Duration
 		p    int
-	}{{"ttft p50", ttft, 50}, {"ttft p95", ttft, 95}, {"e2e p50", e2e, 50}, {"e2e p95", e2e, 95}}
+	}{{"ttft p50", bins.ttft, 50}, {"ttft p95", bins.ttft, 95}, {"e2e p50", bins.e2e, 50}, {"e2e p95", bins.e2e, 95}}
 	p := newPlot("time since the first request (s)", "latency (s)")
 	added := 0
 	for i, se := range series {
-		var xys plotter.XYs
-		for b, ds := range se.bins {
-			if len(ds) == 0 {
-				continue
-			}
-			q := quantilesOf(ds)
-			xys = append(xys, plotter.XY{X: (time.Duration(b) * width).Seconds(), Y: q.Get(se.p)})
-		}
-		if len(xys) == 0 {
-			continue
-		}
-		line, err := plotter.NewLine(xys)
-		if err != nil {
+		line := bins.line(se.bins, se.p)
+		if line == nil {
 			continue
 		}
 		line.Color = plotutil.Color(i / 2)
@@ -495,6 +465,74 @@ func overTimePlot(s *Summary, target string) (*plot.Plot, string) {
 	}
 	p.Y.Min = 0
 	return p, ""
+}
+
+// latencyBins are a target's successful latencies in equal bins of
+// scheduled time since its first measured request.
+type latencyBins struct {
+	width     time.Duration
+	ttft, e2e [][]time.Duration
+}
+
+// latencyBinsOf bins a target's non-warm-up records into at most
+// overTimeBins bins of their scheduled time; false when it has none with a
+// scheduled time.
+func latencyBinsOf(s *Summary, target string) (latencyBins, bool) {
+	var start, end time.Time
+	for _, sc := range s.records {
+		r := sc.rec
+		if r.Target != target || r.Warmup || r.ScheduledAt.IsZero() {
+			continue
+		}
+		if start.IsZero() || r.ScheduledAt.Before(start) {
+			start = r.ScheduledAt
+		}
+		if r.ScheduledAt.After(end) {
+			end = r.ScheduledAt
+		}
+	}
+	if start.IsZero() {
+		return latencyBins{}, false
+	}
+	span := end.Sub(start)
+	lb := latencyBins{width: max(span/overTimeBins, time.Millisecond)}
+	nbins := int(span/lb.width) + 1
+	lb.ttft, lb.e2e = make([][]time.Duration, nbins), make([][]time.Duration, nbins)
+	for _, sc := range s.records {
+		r := sc.rec
+		if r.Target != target || r.Warmup || r.ScheduledAt.IsZero() || r.ErrorClass != "" {
+			continue
+		}
+		b := min(int(r.ScheduledAt.Sub(start)/lb.width), nbins-1)
+		if r.TTFT > 0 {
+			lb.ttft[b] = append(lb.ttft[b], r.TTFT.Duration())
+		}
+		if r.E2E > 0 {
+			lb.e2e[b] = append(lb.e2e[b], r.E2E.Duration())
+		}
+	}
+	return lb, true
+}
+
+// line is the p-th percentile of each non-empty bin against the bin's
+// start; nil when every bin is empty.
+func (lb latencyBins) line(bins [][]time.Duration, p int) *plotter.Line {
+	var xys plotter.XYs
+	for b, ds := range bins {
+		if len(ds) == 0 {
+			continue
+		}
+		q := quantilesOf(ds)
+		xys = append(xys, plotter.XY{X: (time.Duration(b) * lb.width).Seconds(), Y: q.Get(p)})
+	}
+	if len(xys) == 0 {
+		return nil
+	}
+	line, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil
+	}
+	return line
 }
 
 // attributionColors gives each attribution label a fixed colour.
