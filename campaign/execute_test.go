@@ -6,16 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/endpoint"
+	"github.com/needlestorm/needlestorm/internal/testkit"
 	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/probes"
 	"github.com/needlestorm/needlestorm/reports"
@@ -317,12 +316,9 @@ load:
 // before any simulator starts or any request (preflight's included) reaches
 // a target, and the run in it is left as it was.
 func TestExecuteRefusesRunDir(t *testing.T) {
-	var hits atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
+	srv := testkit.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not here", http.StatusNotFound)
 	}))
-	defer srv.Close()
 	c, err := Parse("test.yaml", []byte(`
 name: held
 targets:
@@ -349,7 +345,7 @@ load:
 	if !errors.Is(err, run.ErrExists) || !strings.Contains(err.Error(), "--overwrite") || res != nil {
 		t.Fatalf("Execute: %v (result %v), want the directory refused", err, res)
 	}
-	if n := hits.Load(); n != 0 {
+	if n := srv.Len(); n != 0 {
 		t.Errorf("%d requests reached the target before the directory was refused", n)
 	}
 	if strings.Contains(log.String(), "started the built-in simulator") {

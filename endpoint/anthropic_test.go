@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/needlestorm/needlestorm/internal/testkit"
 	"github.com/needlestorm/needlestorm/run"
 )
 
@@ -54,7 +55,7 @@ func TestAnthropicMeasuresStream(t *testing.T) {
 		pieces = append(pieces, testAnthropicText(a), testSleep)
 	}
 	pieces = append(pieces, testAnthropicBlockStop, testAnthropicDelta, testAnthropicStop)
-	srv := newTestServer(t, testSSE(pieces...))
+	srv := testkit.NewServer(t, testSSE(pieces...))
 	tg := newTestAnthropic(t, srv.URL+"/", nil)
 
 	rec := testSend(t, tg)
@@ -79,13 +80,13 @@ func TestAnthropicMeasuresStream(t *testing.T) {
 		t.Errorf("tpot %v, want %v", rec.TPOT.Duration(), want)
 	}
 
-	req := srv.last(t)
-	if req.path != "/v1/messages" {
-		t.Errorf("path %s", req.path)
+	req := srv.Last(t)
+	if req.Path != "/v1/messages" {
+		t.Errorf("path %s", req.Path)
 	}
-	if req.header.Get("X-Api-Key") != testCanaryKey || req.header.Get("Anthropic-Version") != "2023-06-01" ||
-		req.header.Get("Content-Type") != "application/json" || req.header.Get("Authorization") != "" {
-		t.Errorf("headers %v", req.header)
+	if req.Header.Get("X-Api-Key") != testCanaryKey || req.Header.Get("Anthropic-Version") != "2023-06-01" ||
+		req.Header.Get("Content-Type") != "application/json" || req.Header.Get("Authorization") != "" {
+		t.Errorf("headers %v", req.Header)
 	}
 	var body struct {
 		Model       string            `json:"model"`
@@ -95,12 +96,12 @@ func TestAnthropicMeasuresStream(t *testing.T) {
 		MaxTokens   int               `json:"max_tokens"`
 		Temperature *float64          `json:"temperature"`
 	}
-	if err := json.Unmarshal(req.body, &body); err != nil {
-		t.Fatalf("body %s: %v", req.body, err)
+	if err := json.Unmarshal(req.Body, &body); err != nil {
+		t.Fatalf("body %s: %v", req.Body, err)
 	}
 	if body.Model != "claude-test" || body.System != "You answer briefly." || len(body.Messages) != 1 || !body.Stream ||
 		body.MaxTokens != DefaultMaxTokens || body.Temperature == nil || *body.Temperature != 0 {
-		t.Errorf("body %s", req.body)
+		t.Errorf("body %s", req.Body)
 	}
 	if strings.Contains(string(body.Messages[0]), "system") {
 		t.Errorf("the system message stayed in messages: %s", body.Messages[0])
@@ -128,7 +129,7 @@ func TestAnthropicStreamEnds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newTestServer(t, testSSE(tt.pieces...))
+			srv := testkit.NewServer(t, testSSE(tt.pieces...))
 			rec := testSend(t, newTestAnthropic(t, srv.URL, nil))
 			if rec.ErrorClass != tt.class || rec.Answer != tt.answer {
 				t.Fatalf("class %q answer %q (%s), want %q %q", rec.ErrorClass, rec.Answer, rec.Error, tt.class, tt.answer)
@@ -157,10 +158,10 @@ func TestAnthropicHTTPErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newTestServer(t, tt.handler)
+			srv := testkit.NewServer(t, tt.handler)
 			rec := testSend(t, newTestAnthropic(t, srv.URL+"/v1", nil))
-			if srv.last(t).path != "/v1/messages" {
-				t.Errorf("a base URL ending in /v1 sent to %s", srv.last(t).path)
+			if srv.Last(t).Path != "/v1/messages" {
+				t.Errorf("a base URL ending in /v1 sent to %s", srv.Last(t).Path)
 			}
 			if rec.ErrorClass != tt.class {
 				t.Fatalf("class %q (%s), want %q", rec.ErrorClass, rec.Error, tt.class)
@@ -176,7 +177,7 @@ func TestAnthropicHTTPErrors(t *testing.T) {
 }
 
 func TestAnthropicExtraBodyAndThinking(t *testing.T) {
-	srv := newTestServer(t, testSSE(testAnthropicStart, testAnthropicText("ok"), testAnthropicDelta, testAnthropicStop))
+	srv := testkit.NewServer(t, testSSE(testAnthropicStart, testAnthropicText("ok"), testAnthropicDelta, testAnthropicStop))
 	tg := newTestAnthropic(t, srv.URL, func(c *TargetConfig) {
 		c.ExtraBody = map[string]any{"thinking": map[string]any{"type": "enabled", "budget_tokens": 1024}, "max_tokens": 2048}
 		c.Headers = map[string]string{"Anthropic-Beta": "test-beta"}
@@ -184,13 +185,13 @@ func TestAnthropicExtraBodyAndThinking(t *testing.T) {
 	if rec := testSend(t, tg); rec.ErrorClass != "" {
 		t.Fatalf("%s: %s", rec.ErrorClass, rec.Error)
 	}
-	req := srv.last(t)
-	body := string(req.body)
+	req := srv.Last(t)
+	body := string(req.Body)
 	if strings.Contains(body, `"temperature"`) || !strings.Contains(body, `"budget_tokens":1024`) || strings.Count(body, `"max_tokens"`) != 1 || !strings.Contains(body, `"max_tokens":2048`) {
 		t.Errorf("body %s", body)
 	}
-	if req.header.Get("Anthropic-Beta") != "test-beta" {
-		t.Errorf("headers %v", req.header)
+	if req.Header.Get("Anthropic-Beta") != "test-beta" {
+		t.Errorf("headers %v", req.Header)
 	}
 	if _, err := NewAnthropic(TargetConfig{Model: "m", ExtraBody: map[string]any{"system": "x"}}, TargetEnv(testEnv)); err == nil {
 		t.Error("extra_body could set system")
@@ -216,7 +217,7 @@ func TestAnthropicCanaryKeyNeverRecorded(t *testing.T) {
 	}
 	for name, h := range handlers {
 		t.Run(name, func(t *testing.T) {
-			srv := newTestServer(t, h)
+			srv := testkit.NewServer(t, h)
 			rec := testSend(t, newTestAnthropic(t, srv.URL, nil))
 			if rec.ErrorClass == "" || !strings.Contains(rec.Error, redactedMark) {
 				t.Errorf("class %q error %q: the echo was not scrubbed", rec.ErrorClass, rec.Error)

@@ -130,7 +130,7 @@ func (ti *targetInfo) httpFailure(status int, body []byte) (class, msg string) {
 	if server != "" {
 		quote = ": " + server
 	}
-	st := fmt.Sprintf("%d %s", status, http.StatusText(status))
+	st := statusText(status)
 	switch {
 	case status == http.StatusUnauthorized && !ti.keySent:
 		msg = fmt.Sprintf("the server wants an API key (%s) and none was sent: set the variable %s or name another one in api_key_env%s",
@@ -162,6 +162,16 @@ func (ti *targetInfo) httpFailure(status int, body []byte) (class, msg string) {
 		msg = fmt.Sprintf("the server rejected the request (%s)%s", st, quote)
 	}
 	return class, msg
+}
+
+// statusText is status with its standard text, such as "404 Not Found",
+// or the bare number for a status with none (Anthropic's 529, a proxy's
+// 599), so that a message never shows "(529 )".
+func statusText(status int) string {
+	if text := http.StatusText(status); text != "" {
+		return strconv.Itoa(status) + " " + text
+	}
+	return strconv.Itoa(status)
 }
 
 // transportFailure classifies an error that happened before any response
@@ -327,14 +337,15 @@ func errorJSONStatus(raw json.RawMessage, fallback int) int {
 	return fallback
 }
 
-// oneLine returns s with control characters and whitespace runs collapsed to
-// one space, invalid UTF-8 replaced by '?', and at most limit bytes long.
+// oneLine returns s with control characters (C0, DEL and C1, which a
+// terminal may act on) and whitespace runs collapsed to one space, invalid
+// UTF-8 replaced by '?', and at most limit bytes long.
 func oneLine(s string, limit int) string {
 	var b strings.Builder
 	b.Grow(min(len(s), limit+3))
 	pending := false
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || unicode.IsSpace(r) {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
 			pending = b.Len() > 0
 			continue
 		}

@@ -2,15 +2,18 @@ package endpoint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/needlestorm/needlestorm/run"
@@ -142,8 +145,55 @@ func TestClassifyTransportFailure(t *testing.T) {
 	}
 }
 
-// FuzzClassifyHTTPError checks that classification never panics, always
-// yields a known class, and keeps its fixed rules.
+// TestHTTPFailureStatus: the user's message names the status with its
+// standard text, or as a bare number when it has none (it once read
+// "server error (529 )").
+func TestHTTPFailureStatus(t *testing.T) {
+	ti := &targetInfo{name: "t", baseURL: "http://h/v1", endpoint: "http://h/v1/chat/completions", apiKeyEnv: "K", model: "m"}
+	tests := []struct {
+		status int
+		want   string
+	}{
+		{529, "server error (529): Overloaded"},
+		{599, "server error (599)"},
+		{404, "not found (404 Not Found) at http://h/v1/chat/completions"},
+		{429, "rate limited (429 Too Many Requests)"},
+		{499, "the server rejected the request (499)"},
+	}
+	for _, tt := range tests {
+		body := ""
+		if tt.status == 529 {
+			body = `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`
+		}
+		if _, msg := ti.httpFailure(tt.status, []byte(body)); !strings.HasPrefix(msg, tt.want) {
+			t.Errorf("status %d: %q, want it to start %q", tt.status, msg, tt.want)
+		}
+	}
+}
+
+// checkOneLine fails unless msg is one short printable line: valid UTF-8,
+// no control characters (so no line breaks, tabs or escapes), no leading,
+// trailing or doubled space, and at most limit bytes plus an ellipsis.
+func checkOneLine(t *testing.T, what, msg string, limit int) {
+	t.Helper()
+	switch {
+	case !utf8.ValidString(msg):
+		t.Fatalf("%s %q is not valid UTF-8", what, msg)
+	case strings.IndexFunc(msg, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }) >= 0:
+		t.Fatalf("%s %q holds a control character", what, msg)
+	case strings.TrimSpace(msg) != msg || strings.Contains(msg, "  "):
+		t.Fatalf("%s %q has leading, trailing or doubled space", what, msg)
+	case limit > 0 && len(msg) > limit+len("..."):
+		t.Fatalf("%s is %d bytes, above the %d allowed", what, len(msg), limit)
+	}
+}
+
+// FuzzClassifyHTTPError checks, for any status and body, that
+// classification never panics, always yields a known class and keeps its
+// fixed rules; that the server's message is quoted as one short printable
+// line; that the user's message agrees on the class, names the status and
+// is one line too; and that the status read from an in-stream error is
+// the fallback or an HTTP error status.
 func FuzzClassifyHTTPError(f *testing.F) {
 	f.Add(400, []byte(`{"error":{"message":"maximum context length","code":400}}`))
 	f.Add(429, []byte(`{"error":"x"}`))
@@ -151,7 +201,13 @@ func FuzzClassifyHTTPError(f *testing.F) {
 	f.Add(422, []byte("{\"error\":\"`inputs` must have less than 5 tokens\"}"))
 	f.Add(200, []byte(`{"detail":[1,2]}`))
 	f.Add(-1, []byte("\xff\xfe"))
+	f.Add(401, []byte("{\"error\":\"a\tb\r\nc\u0000d\u001be\u0085f\u009b31m\"}"))
+	f.Add(284, []byte("\u0084"))
+	f.Add(529, []byte(`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`))
+	f.Add(400, []byte(`{"error":{"code":"413","http_status_code":418}}`))
 	known := map[string]bool{run.ErrRateLimited: true, run.ErrServerError: true, run.ErrTimeout: true, run.ErrContextOverflow: true, run.ErrBadResponse: true}
+	anthropicTypes := map[string]int{"invalid_request_error": 400, "authentication_error": 401, "permission_error": 403, "not_found_error": 404,
+		"request_too_large": 413, "rate_limit_error": 429, "timeout_error": 504, "overloaded_error": 529}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		class := ClassifyHTTPError(status, body)
 		if !known[class] {
@@ -160,19 +216,44 @@ func FuzzClassifyHTTPError(f *testing.F) {
 		switch {
 		case status == 429 && class != run.ErrRateLimited,
 			status >= 500 && class != run.ErrServerError,
-			status == 413 && class != run.ErrContextOverflow:
+			status == 408 && class != run.ErrTimeout,
+			status == 413 && class != run.ErrContextOverflow,
+			status < 400 && class != run.ErrBadResponse:
 			t.Fatalf("status %d gave %q", status, class)
 		}
 		msg := errorBodyMessage(body)
-		if len(msg) > errorMessageLimit+3 || !utf8.ValidString(msg) || strings.ContainsAny(msg, "\r\n") {
-			t.Fatalf("message %q is not one short line", msg)
+		checkOneLine(t, "the server's message", msg, errorMessageLimit)
+		// Only a body of nothing but spaces and control characters says
+		// nothing; any other is quoted (as text when no message is found
+		// in its JSON).
+		blank := strings.TrimFunc(string(body), func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) == ""
+		if (msg == "") != blank {
+			t.Fatalf("body %q was quoted as %q", body, msg)
 		}
-		ti := &targetInfo{name: "t", baseURL: "http://h/v1", apiKeyEnv: "K", model: "m"}
+		ti := &targetInfo{name: "t", baseURL: "http://h/v1", endpoint: "http://h/v1/chat/completions", apiKeyEnv: "K", model: "m"}
 		c2, m2 := ti.httpFailure(status, body)
-		if c2 != class || m2 == "" {
-			t.Fatalf("httpFailure %q %q vs %q", c2, m2, class)
+		if c2 != class {
+			t.Fatalf("httpFailure classed status %d as %q, ClassifyHTTPError as %q", status, c2, class)
 		}
-		_ = errorJSONStatus(body, 500)
-		_ = anthropicErrorStatus(body)
+		if !strings.Contains(m2, strconv.Itoa(status)) || (msg != "" && !strings.Contains(m2, msg)) {
+			t.Fatalf("httpFailure's message %q lacks the status %d or the server's message %q", m2, status, msg)
+		}
+		checkOneLine(t, "httpFailure's message", m2, 0)
+		if got := errorJSONStatus(body, 599); got != 599 && (got < 400 || got >= 600) {
+			t.Fatalf("errorJSONStatus = %d, want the fallback or a 4xx/5xx status", got)
+		}
+		var e struct {
+			Error struct {
+				Type string `json:"type"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(body, &e)
+		want, ok := anthropicTypes[e.Error.Type]
+		if !ok {
+			want = http.StatusInternalServerError
+		}
+		if got := anthropicErrorStatus(body); got != want {
+			t.Fatalf("anthropicErrorStatus = %d for error type %q, want %d", got, e.Error.Type, want)
+		}
 	})
 }

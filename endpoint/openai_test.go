@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/internal/testkit"
 
 	"github.com/needlestorm/needlestorm/run"
 )
@@ -64,7 +65,7 @@ func TestOpenAIMeasuresNormalStream(t *testing.T) {
 		pieces = append(pieces, testChunk(a), testSleep)
 	}
 	pieces = append(pieces, testFinishChunk, testUsageChunk, testDone)
-	srv := newTestServer(t, testSSE(pieces...))
+	srv := testkit.NewServer(t, testSSE(pieces...))
 	tg := newTestOpenAI(t, srv.URL, nil)
 
 	before := time.Now()
@@ -113,22 +114,22 @@ func TestOpenAIMeasuresNormalStream(t *testing.T) {
 		t.Errorf("target %q model %q retry_after %v error %q", rec.Target, rec.Model, rec.RetryAfter, rec.Error)
 	}
 
-	req := srv.last(t)
-	if req.path != "/v1/chat/completions" {
-		t.Errorf("path %s", req.path)
+	req := srv.Last(t)
+	if req.Path != "/v1/chat/completions" {
+		t.Errorf("path %s", req.Path)
 	}
-	if got := req.header.Get("Authorization"); got != "Bearer "+testCanaryKey {
+	if got := req.Header.Get("Authorization"); got != "Bearer "+testCanaryKey {
 		t.Errorf("Authorization %q", got)
 	}
 	var body map[string]any
-	if err := json.Unmarshal(req.body, &body); err != nil {
-		t.Fatalf("request body %s: %v", req.body, err)
+	if err := json.Unmarshal(req.Body, &body); err != nil {
+		t.Fatalf("request body %s: %v", req.Body, err)
 	}
 	so, _ := body["stream_options"].(map[string]any)
 	msgs, _ := body["messages"].([]any)
 	if body["model"] != "test-model" || body["stream"] != true || body["max_tokens"] != float64(DefaultMaxTokens) ||
 		body["temperature"] != float64(0) || so["include_usage"] != true || len(msgs) != 2 {
-		t.Errorf("request body %s", req.body)
+		t.Errorf("request body %s", req.Body)
 	}
 }
 
@@ -183,7 +184,7 @@ func TestOpenAISSEEdgeCases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newTestServer(t, testSSE(tt.pieces...))
+			srv := testkit.NewServer(t, testSSE(tt.pieces...))
 			tg := newTestOpenAI(t, srv.URL, nil)
 			rec := testSend(t, tg)
 			if rec.ErrorClass != tt.class {
@@ -218,7 +219,7 @@ func TestOpenAISSEEdgeCases(t *testing.T) {
 }
 
 func TestOpenAIOutputTokenEstimate(t *testing.T) {
-	srv := newTestServer(t, testSSE(testChunk("The magic number"), testChunk(" is 4217."), testFinishChunk, testDone))
+	srv := testkit.NewServer(t, testSSE(testChunk("The magic number"), testChunk(" is 4217."), testFinishChunk, testDone))
 	rec := testSend(t, newTestOpenAI(t, srv.URL, nil))
 	tok, err := corpus.GetTokenizer(corpus.DefaultEncoding)
 	if err != nil {
@@ -265,7 +266,7 @@ func TestOpenAIErrorClasses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newTestServer(t, tt.handler)
+			srv := testkit.NewServer(t, tt.handler)
 			rec := testSend(t, newTestOpenAI(t, srv.URL, nil))
 			if rec.ErrorClass != tt.class || rec.Status != tt.status {
 				t.Fatalf("class %q status %d (%s), want %q %d", rec.ErrorClass, rec.Status, rec.Error, tt.class, tt.status)
@@ -284,14 +285,14 @@ func TestOpenAIErrorClasses(t *testing.T) {
 }
 
 func TestOpenAIMissingKeyMessage(t *testing.T) {
-	srv := newTestServer(t, testStatus(401, `{"error":"no key"}`))
+	srv := testkit.NewServer(t, testStatus(401, `{"error":"no key"}`))
 	tg, err := NewOpenAI(TargetConfig{BaseURL: srv.URL + "/v1", Model: "m", APIKeyEnv: "EMPTY_KEY"}, TargetEnv(testEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
 	testClose(t, tg)
 	rec := testSend(t, tg)
-	if h := srv.last(t).header.Get("Authorization"); h != "" {
+	if h := srv.Last(t).Header.Get("Authorization"); h != "" {
 		t.Errorf("an empty key sent Authorization %q", h)
 	}
 	if rec.ErrorClass != run.ErrBadResponse || !strings.Contains(rec.Error, "none was sent: set the variable EMPTY_KEY") {
@@ -334,7 +335,7 @@ func TestOpenAITimeoutAndCancel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newTestServer(t, tt.handler)
+			srv := testkit.NewServer(t, tt.handler)
 			timeout := 150 * time.Millisecond
 			if tt.cancel {
 				timeout = time.Minute
@@ -361,7 +362,7 @@ func TestOpenAITimeoutAndCancel(t *testing.T) {
 }
 
 func TestOpenAIExtraBodyAndHeaders(t *testing.T) {
-	srv := newTestServer(t, testSSE(testChunk("ok"), testFinishChunk, testDone))
+	srv := testkit.NewServer(t, testSSE(testChunk("ok"), testFinishChunk, testDone))
 	tg := newTestOpenAI(t, srv.URL, func(c *TargetConfig) {
 		c.ExtraBody = map[string]any{"options": map[string]any{"num_ctx": 8192}, "temperature": 0.5, "top_k": 3}
 		c.Headers = map[string]string{"X-Trace": "abc", "Api-Key": "${CUSTOM_SECRET}", "User-Agent": "needlestorm-test"}
@@ -371,25 +372,25 @@ func TestOpenAIExtraBodyAndHeaders(t *testing.T) {
 	if rec.ErrorClass != "" {
 		t.Fatalf("%s: %s", rec.ErrorClass, rec.Error)
 	}
-	req := srv.last(t)
+	req := srv.Last(t)
 	var body map[string]any
-	if err := json.Unmarshal(req.body, &body); err != nil {
-		t.Fatalf("body %s: %v", req.body, err)
+	if err := json.Unmarshal(req.Body, &body); err != nil {
+		t.Fatalf("body %s: %v", req.Body, err)
 	}
 	opts, _ := body["options"].(map[string]any)
 	if opts["num_ctx"] != float64(8192) || body["temperature"] != 0.5 || body["top_k"] != float64(3) || body["max_tokens"] != float64(64) {
-		t.Errorf("body %s", req.body)
+		t.Errorf("body %s", req.Body)
 	}
-	if n := strings.Count(string(req.body), `"temperature"`); n != 1 {
-		t.Errorf("temperature appears %d times in %s", n, req.body)
+	if n := strings.Count(string(req.Body), `"temperature"`); n != 1 {
+		t.Errorf("temperature appears %d times in %s", n, req.Body)
 	}
-	if req.header.Get("X-Trace") != "abc" || req.header.Get("Api-Key") != testCanarySecret || req.header.Get("User-Agent") != "needlestorm-test" {
-		t.Errorf("headers %v", req.header)
+	if req.Header.Get("X-Trace") != "abc" || req.Header.Get("Api-Key") != testCanarySecret || req.Header.Get("User-Agent") != "needlestorm-test" {
+		t.Errorf("headers %v", req.Header)
 	}
 }
 
 func TestOpenAIReasoningModelFields(t *testing.T) {
-	srv := newTestServer(t, testSSE(testChunk("ok"), testFinishChunk, testDone))
+	srv := testkit.NewServer(t, testSSE(testChunk("ok"), testFinishChunk, testDone))
 	rec := testSend(t, newTestOpenAI(t, srv.URL, func(c *TargetConfig) {
 		c.Model = "o3-mini"
 		c.BaseURL += "/" // a trailing slash is accepted
@@ -398,19 +399,19 @@ func TestOpenAIReasoningModelFields(t *testing.T) {
 	if rec.ErrorClass != "" {
 		t.Fatalf("%s: %s", rec.ErrorClass, rec.Error)
 	}
-	req := srv.last(t)
-	body := string(req.body)
+	req := srv.Last(t)
+	body := string(req.Body)
 	if !strings.Contains(body, `"max_completion_tokens":256`) || strings.Contains(body, `"max_tokens"`) ||
 		strings.Contains(body, `"temperature"`) || strings.Contains(body, "stream_options") {
 		t.Errorf("reasoning model body %s", body)
 	}
-	if req.path != "/v1/chat/completions" {
-		t.Errorf("path %s", req.path)
+	if req.Path != "/v1/chat/completions" {
+		t.Errorf("path %s", req.Path)
 	}
 }
 
 func TestOpenAIConnectionReuse(t *testing.T) {
-	srv := newTestServer(t, testSSE(testChunk("ok"), testFinishChunk, testUsageChunk, testDone))
+	srv := testkit.NewServer(t, testSSE(testChunk("ok"), testFinishChunk, testUsageChunk, testDone))
 	tg := newTestOpenAI(t, srv.URL, nil)
 	for i := 0; i < 20; i++ {
 		if rec := testSend(t, tg); rec.ErrorClass != "" {
@@ -418,8 +419,8 @@ func TestOpenAIConnectionReuse(t *testing.T) {
 		}
 	}
 	conns := map[string]bool{}
-	for _, r := range srv.requests() {
-		conns[r.remote] = true
+	for _, r := range srv.Requests() {
+		conns[r.RemoteAddr] = true
 	}
 	if len(conns) != 1 {
 		t.Errorf("20 sequential requests used %d connections, want 1 (keep-alive)", len(conns))
@@ -454,13 +455,13 @@ func TestOpenAICanaryKeyNeverRecorded(t *testing.T) {
 	}
 	for name, h := range handlers {
 		t.Run(name, func(t *testing.T) {
-			srv := newTestServer(t, h)
+			srv := testkit.NewServer(t, h)
 			tg := newTestOpenAI(t, srv.URL, func(c *TargetConfig) { c.Headers = map[string]string{"Api-Key": "${CUSTOM_SECRET}"} })
 			rec := testSend(t, tg) // testSend checks the record
 			if rec.ErrorClass == "" || !strings.Contains(rec.Error, redactedMark) {
 				t.Errorf("class %q error %q: the echo was not scrubbed", rec.ErrorClass, rec.Error)
 			}
-			if got := srv.last(t).header.Get("Authorization"); got != "Bearer "+testCanaryKey {
+			if got := srv.Last(t).Header.Get("Authorization"); got != "Bearer "+testCanaryKey {
 				t.Errorf("the key was not sent: %q", got)
 			}
 		})
@@ -472,7 +473,7 @@ func TestOpenAICanaryKeyNeverRecorded(t *testing.T) {
 		}
 	})
 	t.Run("password in base_url", func(t *testing.T) {
-		srv := newTestServer(t, testStatus(500, "boom"))
+		srv := testkit.NewServer(t, testStatus(500, "boom"))
 		tg := newTestOpenAI(t, strings.Replace(srv.URL, "http://", "http://user:"+testCanaryKey+"@", 1), nil)
 		rec := testSend(t, tg)
 		if rec.ErrorClass != run.ErrServerError {

@@ -608,12 +608,12 @@ func (p *preflight) listModels(ctx context.Context) error {
 		_, msg := info.httpFailure(st, resp.body)
 		return &PreflightError{Kind: ErrUnauthorized, Msg: p.scrub(fmt.Sprintf("target %s: listing models at %s: %s", p.tb.cfg.Name, shown, msg))}
 	case st == http.StatusNotFound || st == http.StatusMethodNotAllowed || st == http.StatusNotImplemented:
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the server has no model listing at %s (%d %s): the model name was not checked; a wrong one shows as errors in the run",
-			shown, st, http.StatusText(st)))
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the server has no model listing at %s (%s): the model name was not checked; a wrong one shows as errors in the run",
+			shown, statusText(st)))
 		return nil
 	case st < 200 || st > 299:
-		rep.Warnings = append(rep.Warnings, p.scrub(fmt.Sprintf("listing models at %s failed (%d %s): %s; the model name was not checked",
-			shown, st, http.StatusText(st), errorBodyMessage(resp.body))))
+		rep.Warnings = append(rep.Warnings, p.scrub(fmt.Sprintf("listing models at %s failed (%s): %s; the model name was not checked",
+			shown, statusText(st), errorBodyMessage(resp.body))))
 		return nil
 	}
 	list, err := preflightParseModels(resp.body)

@@ -8,38 +8,25 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/needlestorm/needlestorm/internal/testkit"
 	"github.com/needlestorm/needlestorm/sim"
 )
 
-// preflightTestSim starts a simulator profile on loopback that never sleeps.
+// preflightTestSim starts a simulator profile on loopback that never
+// sleeps, changed by mutate.
 func preflightTestSim(t *testing.T, profile string, mutate func(*sim.Config)) *sim.Server {
 	t.Helper()
-	cfg, err := sim.Profile(profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.TimeScale = 0
+	cfg := testkit.SimConfig(t, profile)
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := sim.Start(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = srv.Close()
-	})
-	return srv
+	return testkit.StartSim(t, cfg)
 }
 
 // preflightTestCtx bounds a test.
@@ -49,9 +36,6 @@ func preflightTestCtx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
-
-// preflightNoEnv is an environment with no variable set.
-func preflightNoEnv(string) (string, bool) { return "", false }
 
 func preflightHasWarning(rep *PreflightReport, fragment string) bool {
 	for _, w := range rep.Warnings {
@@ -128,7 +112,7 @@ func TestPreflightSimulator(t *testing.T) {
 				cfg.Kind = KindAnthropic
 				cfg.BaseURL = strings.TrimSuffix(srv.URL(), "/v1")
 			}
-			opts := append([]PreflightOption{PreflightEnv(preflightNoEnv)}, tc.opts...)
+			opts := append([]PreflightOption{PreflightEnv(testkit.NoEnv)}, tc.opts...)
 			rep, err := Preflight(preflightTestCtx(t), cfg, opts...)
 			if err != nil {
 				t.Fatalf("Preflight: %v", err)
@@ -189,7 +173,7 @@ func TestPreflightSimulator(t *testing.T) {
 func TestPreflightModelNotListedBySimulator(t *testing.T) {
 	srv := preflightTestSim(t, "fast", nil)
 	cfg := TargetConfig{Kind: KindOpenAI, BaseURL: srv.URL(), Model: "no-such-model"}
-	rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(preflightNoEnv))
+	rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(testkit.NoEnv))
 	if !errors.Is(err, ErrModelNotListed) {
 		t.Fatalf("err = %v, want ErrModelNotListed", err)
 	}
@@ -204,15 +188,13 @@ func TestPreflightModelNotListedBySimulator(t *testing.T) {
 }
 
 // preflightFake is a loopback server answering the given paths.
-func preflightFake(t *testing.T, routes map[string]http.HandlerFunc) *httptest.Server {
+func preflightFake(t *testing.T, routes map[string]http.HandlerFunc) *testkit.Server {
 	t.Helper()
 	mux := http.NewServeMux()
 	for p, h := range routes {
 		mux.HandleFunc(p, h)
 	}
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	return testkit.NewServer(t, mux)
 }
 
 func preflightJSON(body string) http.HandlerFunc {
@@ -231,7 +213,7 @@ func TestPreflightModelNotListedCapsTheList(t *testing.T) {
 		"GET /v1/models": preflightJSON(`{"object":"list","data":[` + strings.Join(data, ",") + `]}`),
 	})
 	cfg := TargetConfig{Kind: KindOpenAI, BaseURL: srv.URL + "/v1", Model: "model-99"}
-	rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(preflightNoEnv), PreflightCalibrate())
+	rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(testkit.NoEnv), PreflightCalibrate())
 	if !errors.Is(err, ErrModelNotListed) {
 		t.Fatalf("err = %v, want ErrModelNotListed", err)
 	}
@@ -248,7 +230,7 @@ func TestPreflightWithoutModelListing(t *testing.T) {
 		"/": func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) },
 	})
 	cfg := TargetConfig{Kind: KindOpenAI, BaseURL: srv.URL + "/v1", Model: "m"}
-	rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(preflightNoEnv), PreflightCalibrate(),
+	rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(testkit.NoEnv), PreflightCalibrate(),
 		PreflightDeclaredWindow(4096), PreflightLengths(1000, 4000))
 	if err != nil {
 		t.Fatalf("a server without /models must be a warning, got %v", err)
@@ -335,7 +317,7 @@ func TestPreflightConnectionRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	base := "http://" + addr + "/v1"
-	rep, err := Preflight(preflightTestCtx(t), TargetConfig{Kind: KindOpenAI, BaseURL: base, Model: "m"}, PreflightEnv(preflightNoEnv))
+	rep, err := Preflight(preflightTestCtx(t), TargetConfig{Kind: KindOpenAI, BaseURL: base, Model: "m"}, PreflightEnv(testkit.NoEnv))
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err = %v, want ErrUnreachable", err)
 	}
@@ -361,7 +343,7 @@ func TestPreflightTimeout(t *testing.T) {
 	})
 	defer close(release)
 	cfg := TargetConfig{Kind: KindOpenAI, BaseURL: srv.URL + "/v1", Model: "m"}
-	_, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(preflightNoEnv), PreflightTimeout(100*time.Millisecond))
+	_, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(testkit.NoEnv), PreflightTimeout(100*time.Millisecond))
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "no answer within 100ms") {
 		t.Fatalf("err = %v, want ErrUnreachable saying no answer within 100ms", err)
 	}
@@ -372,7 +354,7 @@ func TestPreflightCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	cfg := TargetConfig{Kind: KindOpenAI, BaseURL: srv.URL(), Model: "sim-fast"}
-	rep, err := Preflight(ctx, cfg, PreflightEnv(preflightNoEnv))
+	rep, err := Preflight(ctx, cfg, PreflightEnv(testkit.NoEnv))
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err = %v, want context.Canceled and not ErrUnreachable", err)
 	}
@@ -393,7 +375,7 @@ func TestPreflightGarbageModelList(t *testing.T) {
 		t.Run(body, func(t *testing.T) {
 			srv := preflightFake(t, map[string]http.HandlerFunc{"GET /v1/models": preflightJSON(body)})
 			cfg := TargetConfig{Kind: KindOpenAI, BaseURL: srv.URL + "/v1", Model: "m"}
-			rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(preflightNoEnv))
+			rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(testkit.NoEnv))
 			if !errors.Is(err, ErrBadMetadata) {
 				t.Fatalf("err = %v, want ErrBadMetadata", err)
 			}
@@ -424,7 +406,7 @@ func TestPreflightLlamaCpp(t *testing.T) {
 		"GET /props":     preflightJSON(preflightLlamaProps),
 	})
 	cfg := TargetConfig{Kind: KindOpenAI, BaseURL: srv.URL + "/v1", Model: "llama-3.1-8b"}
-	rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(preflightNoEnv), PreflightCalibrate(),
+	rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(testkit.NoEnv), PreflightCalibrate(),
 		PreflightLengths(4000, 8000), PreflightDeclaredWindow(8192))
 	if err != nil {
 		t.Fatalf("Preflight: %v", err)
@@ -509,7 +491,7 @@ func TestPreflightOllama(t *testing.T) {
 			}
 			srv := preflightFake(t, routes)
 			cfg := TargetConfig{Kind: KindOpenAI, BaseURL: srv.URL + "/v1", Model: "llama3.2", ExtraBody: tc.extra}
-			rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(preflightNoEnv), PreflightCalibrate(),
+			rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(testkit.NoEnv), PreflightCalibrate(),
 				PreflightLengths(2000, 4000, 8000))
 			if err != nil {
 				t.Fatalf("Preflight: %v", err)
@@ -551,7 +533,7 @@ func TestPreflightCalibrationWithoutUsage(t *testing.T) {
 		},
 	})
 	cfg := TargetConfig{Kind: KindOpenAI, BaseURL: srv.URL + "/v1", Model: "m"}
-	rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(preflightNoEnv), PreflightLengthBasis(LengthBasisServer), PreflightLengths(1000))
+	rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(testkit.NoEnv), PreflightLengthBasis(LengthBasisServer), PreflightLengths(1000))
 	if err != nil {
 		t.Fatalf("Preflight: %v", err)
 	}
@@ -577,7 +559,7 @@ func TestPreflightOptionErrors(t *testing.T) {
 		"bad calibration": PreflightCalibrate(-5),
 	} {
 		t.Run(name, func(t *testing.T) {
-			rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(preflightNoEnv), opt)
+			rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(testkit.NoEnv), opt)
 			if err == nil || rep == nil || rep.Reachable {
 				t.Fatalf("err = %v, report %+v: want an error before any request", err, rep)
 			}

@@ -5,9 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,51 +51,6 @@ func testCase() *corpus.Case {
 			{Role: "user", Content: "The magic number is 4217. What is the magic number?"},
 		},
 	}
-}
-
-// testRequest is one request a scripted server received.
-type testRequest struct {
-	path   string
-	header http.Header
-	body   []byte
-	remote string
-}
-
-// testServer is a loopback server that records its requests and answers with
-// a scripted handler.
-type testServer struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []testRequest
-}
-
-func newTestServer(t testing.TB, h http.HandlerFunc) *testServer {
-	t.Helper()
-	s := &testServer{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		s.mu.Lock()
-		s.reqs = append(s.reqs, testRequest{path: r.URL.Path, header: r.Header.Clone(), body: body, remote: r.RemoteAddr})
-		s.mu.Unlock()
-		h(w, r)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *testServer) requests() []testRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]testRequest(nil), s.reqs...)
-}
-
-func (s *testServer) last(t testing.TB) testRequest {
-	t.Helper()
-	reqs := s.requests()
-	if len(reqs) == 0 {
-		t.Fatal("the server received no request")
-	}
-	return reqs[len(reqs)-1]
 }
 
 // Special pieces of a scripted body.

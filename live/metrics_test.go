@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/needlestorm/needlestorm/internal/testkit"
 	"github.com/needlestorm/needlestorm/run"
 )
 
@@ -85,66 +86,82 @@ func TestMetricsServe(t *testing.T) {
 	}
 }
 
-func TestMetricsPush(t *testing.T) {
-	type push struct {
-		method, path string
-		body         string
+// pushBody returns a push's body, gunzipped when it was sent compressed.
+func pushBody(t *testing.T, r testkit.Request) string {
+	t.Helper()
+	if r.Header.Get("Content-Encoding") != "gzip" {
+		return string(r.Body)
 	}
-	got := make(chan push, 16)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var rd io.Reader = r.Body
-		if r.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(r.Body)
-			if err != nil {
-				t.Errorf("push body: %v", err)
-				return
+	zr, err := gzip.NewReader(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatalf("push body: %v", err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("push body: %v", err)
+	}
+	return string(b)
+}
+
+// TestMetricsPush: the periodic push POSTs the counters to the import path,
+// and the final push (PushOnce, sent here to a path of its own so that a
+// periodic push racing with the end cannot stand in for it) carries the
+// counts as they are at the end, not as they were at the last periodic
+// push.
+func TestMetricsPush(t *testing.T) {
+	srv := testkit.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	const periodic, final = "/api/v1/import/prometheus", "/final/api/v1/import/prometheus"
+	counter := func(n int) string {
+		return fmt.Sprintf(`needlestorm_requests_total{target="sim",stage="rate=4/s",length="1024",status="200"} %d`, n)
+	}
+	pushes := func(path string) []testkit.Request {
+		var out []testkit.Request
+		for _, r := range srv.Requests() {
+			if r.Path == path {
+				out = append(out, r)
 			}
-			rd = zr
 		}
-		b, _ := io.ReadAll(rd)
-		select {
-		case got <- push{r.Method, r.URL.Path, string(b)}:
-		default:
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer srv.Close()
+		return out
+	}
 
 	m := NewMetrics()
-	for _, r := range metricsTestRecords() {
+	recs := metricsTestRecords()
+	for _, r := range recs {
 		m.Completed(r)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	url := srv.URL + "/api/v1/import/prometheus"
-	if err := m.StartPush(ctx, url, 50*time.Millisecond, nil); err != nil {
+	if err := m.StartPush(ctx, srv.URL+periodic, 50*time.Millisecond, nil); err != nil {
 		t.Fatal(err)
 	}
-	check := func(what string) {
-		select {
-		case p := <-got:
-			if p.method != http.MethodPost || p.path != "/api/v1/import/prometheus" {
-				t.Errorf("%s: %s %s, want POST /api/v1/import/prometheus", what, p.method, p.path)
-			}
-			if !strings.Contains(p.body, `needlestorm_requests_total{target="sim",stage="rate=4/s",length="1024",status="200"} 1`) {
-				t.Errorf("%s body lacks the requests counter:\n%s", what, p.body)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("%s: no push within 5 s", what)
+	for deadline := time.Now().Add(10 * time.Second); len(pushes(periodic)) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no periodic push within 10 s")
 		}
 	}
-	check("periodic push")
+	p := pushes(periodic)[0]
+	if p.Method != http.MethodPost || !strings.Contains(pushBody(t, p), counter(1)) {
+		t.Errorf("periodic push: %s, body:\n%s\nwant a POST holding %s", p.Method, pushBody(t, p), counter(1))
+	}
 	cancel()
-	if err := m.PushOnce(context.Background(), url); err != nil {
+	// Two more requests complete after the last periodic push.
+	m.Completed(recs[0])
+	m.Completed(recs[0])
+	if err := m.PushOnce(context.Background(), srv.URL+final); err != nil {
 		t.Fatal(err)
 	}
-	// Drain periodic pushes that raced with cancel, then the final one.
-	for len(got) > 1 {
-		<-got
+	fp := pushes(final)
+	if len(fp) != 1 {
+		t.Fatalf("%d final pushes, want 1", len(fp))
 	}
-	check("final push")
+	if body := pushBody(t, fp[0]); fp[0].Method != http.MethodPost || !strings.Contains(body, counter(3)) {
+		t.Errorf("final push: %s, body:\n%s\nwant a POST holding the final count: %s", fp[0].Method, body, counter(3))
+	}
 	if err := m.StartPush(context.Background(), "::bad url", time.Second, nil); err == nil {
 		t.Error("StartPush with a bad URL succeeded")
+	}
+	if err := m.PushOnce(context.Background(), "::bad url"); err == nil {
+		t.Error("PushOnce with a bad URL succeeded")
 	}
 }
 

@@ -130,19 +130,42 @@ func TestRenderLine(t *testing.T) {
 	}
 }
 
+// TestProgressPlainLines: on a writer that is not a terminal, progress is
+// one plain line per interval and a final one. What is checked is counted
+// against the clock from both sides, so a loaded machine (which drops
+// ticks) cannot fail it: the display is stopped once it has drawn 3 lines,
+// and by then it drew no more than one line per interval elapsed, plus the
+// final line.
 func TestProgressPlainLines(t *testing.T) {
 	var b syncBuffer
 	tr := NewTracker("sim", loadgen.Schedule{{Kind: loadgen.StageConstant, Rate: 1, Duration: run.Seconds(time.Second)}})
-	p := NewProgress(&b, tr, 20*time.Millisecond)
+	const interval = 20 * time.Millisecond
+	p := NewProgress(&b, tr, interval)
 	if p.Terminal() {
 		t.Fatal("a buffer is not a terminal")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 110*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p.Run(ctx)
-	lines := strings.Count(b.String(), "\n")
-	if lines < 3 || lines > 7 {
-		t.Errorf("%d lines in 110 ms at one per 20 ms (plus a final one):\n%s", lines, b.String())
+	done := make(chan struct{})
+	start := time.Now()
+	go func() { defer close(done); p.Run(ctx) }()
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(b.String(), "\n") < 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lines in 10 s at one per %s", strings.Count(b.String(), "\n"), interval)
+		}
+	}
+	cancel()
+	<-done
+	elapsed := time.Since(start)
+	out := b.String()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if most := int(elapsed/interval) + 1; len(lines) < 4 || len(lines) > most {
+		t.Errorf("%d lines in %s at one per %s, want at least 3 and the final one, at most %d:\n%s", len(lines), elapsed, interval, most, out)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "[0:0") || !strings.Contains(l, "] stage 1/1 rate=1/s: sent 0, completed 0,") || strings.Contains(l, "\x1b") {
+			t.Errorf("not a plain progress line: %q", l)
+		}
 	}
 	// A regular file is not a terminal either.
 	f, err := os.CreateTemp(t.TempDir(), "progress")

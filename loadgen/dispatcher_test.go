@@ -14,119 +14,12 @@ import (
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/endpoint"
+	"github.com/needlestorm/needlestorm/internal/testkit"
 	"github.com/needlestorm/needlestorm/probes"
 	"github.com/needlestorm/needlestorm/sim"
 
 	"github.com/needlestorm/needlestorm/run"
 )
-
-// fakeTarget is a Target with a controllable latency. It answers every Case
-// with its first expected value, counts requests in flight and remembers
-// which requests it completed (by Seq).
-type fakeTarget struct {
-	latency func(seq int64) time.Duration
-	// answer, when set, replaces the default answer.
-	answer func(c *corpus.Case) string
-
-	inFlight  atomic.Int64
-	maxFlight atomic.Int64
-	mu        sync.Mutex
-	completed map[int64]bool
-}
-
-func newFakeTarget(latency time.Duration) *fakeTarget {
-	return &fakeTarget{latency: func(int64) time.Duration { return latency }, completed: map[int64]bool{}}
-}
-
-func (f *fakeTarget) Name() string { return "fake" }
-
-func (f *fakeTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
-	rec.SentAt = time.Now()
-	n := f.inFlight.Add(1)
-	defer f.inFlight.Add(-1)
-	for {
-		m := f.maxFlight.Load()
-		if n <= m || f.maxFlight.CompareAndSwap(m, n) {
-			break
-		}
-	}
-	t := time.NewTimer(f.latency(rec.Seq))
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-		rec.ErrorClass, rec.Error = run.ErrCanceled, ctx.Err().Error()
-		rec.E2E = run.Seconds(time.Since(rec.SentAt))
-		return
-	}
-	e := time.Since(rec.SentAt)
-	rec.Status, rec.TTFB, rec.TTFT, rec.E2E = 200, run.Seconds(e/2), run.Seconds(e/2), run.Seconds(e)
-	rec.OutputTokens, rec.FinishReason = 3, "stop"
-	if f.answer != nil {
-		rec.Answer = f.answer(c)
-	} else if len(c.Expected) > 0 {
-		rec.Answer = "The value is " + c.Expected[0] + "."
-	}
-	f.mu.Lock()
-	f.completed[rec.Seq] = true
-	f.mu.Unlock()
-}
-
-func (f *fakeTarget) completedSeqs() map[int64]bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make(map[int64]bool, len(f.completed))
-	for k := range f.completed {
-		out[k] = true
-	}
-	return out
-}
-
-// memSink keeps records in memory.
-type memSink struct {
-	mu   sync.Mutex
-	recs []run.Record
-	fail error
-}
-
-func (s *memSink) Write(r *run.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail != nil {
-		return s.fail
-	}
-	s.recs = append(s.recs, *r)
-	return nil
-}
-
-func (s *memSink) records() []run.Record {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := append([]run.Record(nil), s.recs...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
-	return out
-}
-
-func testCases(n int) []corpus.Case {
-	cs := make([]corpus.Case, n)
-	for i := range cs {
-		cs[i] = corpus.Case{
-			ID: fmt.Sprintf("case-%d", i), Task: "single", Length: 1000 * (i + 1), PromptTokens: 1000 * (i + 1),
-			Depth: 50, ActualDepth: 49.5, NeedleTokenIndex: 10 * i, Expected: []string{fmt.Sprintf("%d", 4000+i)},
-			Canaries: &corpus.Canaries{Head: "h", Tail: "t"},
-		}
-	}
-	return cs
-}
-
-// achievedRate is (n-1)/(last-first) over sorted times.
-func achievedRate(ts []time.Time) float64 {
-	if len(ts) < 2 {
-		return 0
-	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
-	return float64(len(ts)-1) / ts[len(ts)-1].Sub(ts[0]).Seconds()
-}
 
 func quantile(ds []time.Duration, q float64) time.Duration {
 	if len(ds) == 0 {
@@ -139,120 +32,148 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 
 func runDispatcher(t *testing.T, ctx context.Context, tgt Target, sched Schedule, opts ...Option) (*Dispatcher, []run.Record, error) {
 	t.Helper()
-	sink := &memSink{}
-	d, err := NewDispatcher(tgt, testCases(3), sink, opts...)
+	sink := &testkit.MemSink{}
+	d, err := NewDispatcher(tgt, testkit.Cases(3), sink, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = d.Run(ctx, sched)
-	return d, sink.records(), err
+	return d, sink.Records(), err
 }
 
+// checkOnSchedule checks what an open-loop stage controls, whatever the
+// machine's load: one record per hit of the stage's ideal clock, each
+// scheduled at exactly its offset from the first, none sent before its
+// time, and send_lag the difference. How late the sends were depends on the
+// scheduler and is only logged here; BenchmarkSendLag500Nop and
+// BenchmarkSendLag500 report it (send_lag percentiles, achieved req/s).
+func checkOnSchedule(t *testing.T, recs []run.Record, st Stage) {
+	t.Helper()
+	offs := clockOffsets(t, st)
+	if len(recs) != len(offs) {
+		t.Fatalf("%s: %d records, want the %d hits of its clock", st.Name(), len(recs), len(offs))
+	}
+	first := recs[0].ScheduledAt
+	lags := make([]time.Duration, len(recs))
+	for i, r := range recs {
+		if got := r.ScheduledAt.Sub(first); got != offs[i] {
+			t.Fatalf("%s: record %d (seq %d) scheduled at +%s, want +%s", st.Name(), i, r.Seq, got, offs[i])
+		}
+		if r.SentAt.Before(r.ScheduledAt) {
+			t.Errorf("%s: seq %d sent %s before its scheduled time", st.Name(), r.Seq, r.ScheduledAt.Sub(r.SentAt))
+		}
+		if r.SendLag.Duration() != r.SentAt.Sub(r.ScheduledAt) {
+			t.Errorf("%s: seq %d send_lag %s, want sent_at - scheduled_at = %s", st.Name(), r.Seq, r.SendLag.Duration(), r.SentAt.Sub(r.ScheduledAt))
+		}
+		lags[i] = r.SendLag.Duration()
+	}
+	t.Logf("%s: %d requests over %s scheduled; send_lag p50 %s p99 %s max %s", st.Name(), len(recs), offs[len(offs)-1],
+		quantile(lags, 0.5), quantile(lags, 0.99), quantile(lags, 1))
+}
+
+// TestConstantRateAchieved: 200 req/s over 5 s sends its 1000 requests
+// exactly 5 ms apart on the schedule, none early, so the run lasts at least
+// the stage. The achieved rate of the sends themselves is a figure of the
+// machine's load, reported by BenchmarkSendLag500Nop.
 func TestConstantRateAchieved(t *testing.T) {
-	// 200 req/s over 5 s: the achieved rate, measured from the scheduled and
-	// the sent timestamps, is within 2%.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st := Stage{Kind: StageConstant, Rate: 200, Duration: run.Seconds(5 * time.Second)}
+	if offs := clockOffsets(t, st); len(offs) != 1000 || offs[1] != 5*time.Millisecond || offs[999] != 4995*time.Millisecond {
+		t.Fatalf("the clock of %s has %d hits, the second at %s: want 1000, 5 ms apart", st.Name(), len(offs), offs[1])
+	}
+	start := time.Now()
+	_, recs, err := runDispatcher(t, ctx, testkit.NewFakeTarget(20*time.Millisecond), Schedule{st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOnSchedule(t, recs, st)
+	if took := time.Since(start); took < 4995*time.Millisecond {
+		t.Errorf("a 5 s stage ran in %s: requests went out ahead of their schedule", took)
+	}
+}
+
+// TestPoissonRate: a seeded Poisson stage sends on its own clock (the seed
+// fixes every gap), whose mean rate is the stage's.
+func TestPoissonRate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tgt := newFakeTarget(20 * time.Millisecond)
-	_, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConstant, Rate: 200, Duration: run.Seconds(5 * time.Second)}})
+	st := Stage{Kind: StagePoisson, Rate: 300, Duration: run.Seconds(1500 * time.Millisecond), Seed: 7}
+	_, recs, err := runDispatcher(t, ctx, testkit.NewFakeTarget(5*time.Millisecond), Schedule{st})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) < 990 || len(recs) > 1000 {
-		t.Fatalf("a 200 req/s stage over 5 s sent %d requests, want 1000", len(recs))
-	}
-	var sched, sent []time.Time
-	var lags []time.Duration
-	for _, r := range recs {
-		sched = append(sched, r.ScheduledAt)
-		sent = append(sent, r.SentAt)
-		lags = append(lags, r.SendLag.Duration())
-	}
-	for name, ts := range map[string][]time.Time{"scheduled_at": sched, "sent_at": sent} {
-		if got := achievedRate(ts); math.Abs(got-200)/200 > 0.02 {
-			t.Errorf("achieved rate from %s = %.2f req/s, want 200 ± 2%%", name, got)
-		}
-	}
-	t.Logf("send_lag p50 %s p99 %s max %s", quantile(lags, 0.5), quantile(lags, 0.99), quantile(lags, 1))
-}
-
-func TestPoissonRate(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tgt := newFakeTarget(5 * time.Millisecond)
-	_, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StagePoisson, Rate: 300, Duration: run.Seconds(1500 * time.Millisecond), Seed: 7}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkOnSchedule(t, recs, st)
 	// 450 expected; a Poisson count has sd ~21, and the seed fixes it.
 	if n := len(recs); n < 400 || n > 500 {
-		t.Fatalf("a 300 req/s Poisson stage over 1.5 s sent %d requests, want about 450", n)
+		t.Errorf("a 300 req/s Poisson stage over 1.5 s sent %d requests, want about 450", n)
 	}
-	var sent []time.Time
-	for _, r := range recs {
-		sent = append(sent, r.SentAt)
-	}
-	if got := achievedRate(sent); math.Abs(got-300)/300 > 0.12 {
-		t.Errorf("Poisson achieved rate %.1f req/s, want 300 ± 12%%", got)
+	span := recs[len(recs)-1].ScheduledAt.Sub(recs[0].ScheduledAt).Seconds()
+	if got := float64(len(recs)-1) / span; math.Abs(got-300)/300 > 0.12 {
+		t.Errorf("Poisson scheduled rate %.1f req/s, want 300 ± 12%%", got)
 	}
 }
 
-func TestConcurrencyStageHoldsN(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	const n = 8
-	tgt := newFakeTarget(0)
-	tgt.latency = func(seq int64) time.Duration { return time.Duration(2+seq%5) * time.Millisecond }
-
-	// Sample the target's requests in flight while the stage runs.
-	var samples, atN, above atomic.Int64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(500 * time.Microsecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				switch v := tgt.inFlight.Load(); {
-				case v == n:
-					atN.Add(1)
-				case v > n:
-					above.Add(1)
-				}
-				samples.Add(1)
-			}
+// waitFor polls cond every millisecond for up to 10 s (a bound far above
+// any scheduling delay) and fails the test, saying what, when it stays
+// false.
+func waitFor(t *testing.T, cond func() bool, what func() string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %s", what())
 		}
-	}()
-	d, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConcurrency, Concurrency: n, Duration: run.Seconds(time.Second)}})
-	close(stop)
-	<-done
-	if err != nil {
-		t.Fatal(err)
 	}
-	if m := tgt.maxFlight.Load(); m != n {
+}
+
+// TestConcurrencyStageHoldsN: a closed-loop stage of N keeps exactly N
+// requests in flight. The target holds every request until the test lets
+// one through, so what is checked is counted, not timed: N arrive and no
+// more; each one let through is replaced by the next at once, never by
+// two; and the stage ends with every request recorded.
+func TestConcurrencyStageHoldsN(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const n, total = 8, 40
+	tgt := &testkit.FakeTarget{Gate: make(chan struct{})}
+	type result struct {
+		d    *Dispatcher
+		recs []run.Record
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sink := &testkit.MemSink{}
+		d, err := NewDispatcher(tgt, testkit.Cases(3), sink)
+		if err == nil {
+			err = d.Run(ctx, Schedule{{Kind: StageConcurrency, Concurrency: n, Requests: total}})
+		}
+		done <- result{d, sink.Records(), err}
+	}()
+	for released := 0; released < total-n; released++ {
+		waitFor(t, func() bool { return tgt.Arrived() == int64(n+released) && tgt.InFlight() == n }, func() string {
+			return fmt.Sprintf("%d arrived, %d in flight after %d let through; want %d and %d", tgt.Arrived(), tgt.InFlight(), released, n+released, n)
+		})
+		tgt.Gate <- struct{}{}
+	}
+	waitFor(t, func() bool { return tgt.Arrived() == total }, func() string { return fmt.Sprintf("%d of %d requests arrived", tgt.Arrived(), total) })
+	close(tgt.Gate)
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if m := tgt.MaxInFlight(); m != n {
 		t.Errorf("max requests in flight = %d, want exactly %d", m, n)
 	}
-	if above.Load() > 0 {
-		t.Errorf("%d samples saw more than %d in flight", above.Load(), n)
-	}
-	// The stage keeps N in flight, apart from the start and the drain at
-	// the end and the instants between one request and the next.
-	if frac := float64(atN.Load()) / float64(samples.Load()); frac < 0.8 {
-		t.Errorf("only %.0f%% of %d samples saw %d in flight, want at least 80%%", 100*frac, samples.Load(), n)
-	}
-	if int64(len(recs)) != d.Sent() || len(recs) < 500 {
-		t.Errorf("records %d, sent %d: want every sent request recorded and at least 500 in 1 s", len(recs), d.Sent())
+	if len(res.recs) != total || res.d.Sent() != total {
+		t.Errorf("records %d, sent %d: want all %d", len(res.recs), res.d.Sent(), total)
 	}
 }
 
 func TestConcurrencyStageByRequests(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tgt := newFakeTarget(time.Millisecond)
+	tgt := testkit.NewFakeTarget(time.Millisecond)
 	_, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConcurrency, Concurrency: 4, Requests: 30}})
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +199,7 @@ func TestInFlightCapRecordsSendLag(t *testing.T) {
 	// flight: the cap holds requests back, and their records say so.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tgt := newFakeTarget(50 * time.Millisecond)
+	tgt := testkit.NewFakeTarget(50 * time.Millisecond)
 	d, recs, err := runDispatcher(t, ctx, tgt, Schedule{{Kind: StageConstant, Rate: 100, Requests: 40}}, MaxInFlight(2))
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +207,7 @@ func TestInFlightCapRecordsSendLag(t *testing.T) {
 	if len(recs) != 40 {
 		t.Fatalf("wrote %d records, want 40", len(recs))
 	}
-	if m := tgt.maxFlight.Load(); m > 2 {
+	if m := tgt.MaxInFlight(); m > 2 {
 		t.Errorf("the target saw %d in flight, above the cap of 2", m)
 	}
 	if d.HeldBack() == 0 {
@@ -313,7 +234,7 @@ func TestInFlightCapRecordsSendLag(t *testing.T) {
 func TestWarmupFlagged(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tgt := newFakeTarget(time.Millisecond)
+	tgt := testkit.NewFakeTarget(time.Millisecond)
 	sched := Schedule{{Kind: StageConstant, Rate: 500, Requests: 10}}.WithWarmup(20 * time.Millisecond)
 	if len(sched) != 2 || !sched[0].Warmup || sched[1].Warmup {
 		t.Fatalf("WithWarmup gave %+v", sched)
@@ -341,8 +262,8 @@ func TestWarmupFlagged(t *testing.T) {
 func TestRecordFields(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tgt := newFakeTarget(2 * time.Millisecond)
-	tgt.answer = func(c *corpus.Case) string {
+	tgt := testkit.NewFakeTarget(2 * time.Millisecond)
+	tgt.Answer = func(c *corpus.Case) string {
 		if c.ID == "case-1" {
 			return "no idea"
 		}
@@ -355,7 +276,7 @@ func TestRecordFields(t *testing.T) {
 	if len(recs) != 3 {
 		t.Fatalf("got %d records", len(recs))
 	}
-	cs := testCases(3)
+	cs := testkit.Cases(3)
 	for i, r := range recs {
 		c := cs[i]
 		if r.Seq != int64(i+1) || r.CaseID != c.ID || r.Task != c.Task || r.Length != c.Length || r.Depth != c.Depth ||
@@ -409,6 +330,27 @@ func TestDefaultScorer(t *testing.T) {
 	}
 }
 
+// cancelAfter is an Observer that calls cancel once n requests have
+// completed, so a test interrupts a run at a count rather than at a time.
+type cancelAfter struct {
+	n      int64
+	cancel func()
+	done   atomic.Int64
+}
+
+func (c *cancelAfter) StageStarted(int, Stage) {}
+func (c *cancelAfter) Sent(*run.Record)        {}
+func (c *cancelAfter) Completed(*run.Record) {
+	if c.done.Add(1) == c.n {
+		c.cancel()
+	}
+}
+
+// TestInterruptKeepsCompletedRecords interrupts a 60 s stage once 20
+// requests have completed: the run stops (bounded at the grace period plus
+// 5 s, far above any scheduling delay and far below the stage), every
+// request sent has its record, and the requests in flight finish within a
+// grace period or are canceled without one.
 func TestInterruptKeepsCompletedRecords(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -422,23 +364,22 @@ func TestInterruptKeepsCompletedRecords(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			tgt := newFakeTarget(150 * time.Millisecond)
-			sink := &memSink{}
-			d, err := NewDispatcher(tgt, testCases(3), sink, Grace(tt.grace))
+			var canceledAt atomic.Int64
+			obs := &cancelAfter{n: 20, cancel: func() { canceledAt.Store(time.Now().UnixNano()); cancel() }}
+			tgt := testkit.NewFakeTarget(150 * time.Millisecond)
+			sink := &testkit.MemSink{}
+			d, err := NewDispatcher(tgt, testkit.Cases(3), sink, Grace(tt.grace), Observe(obs))
 			if err != nil {
 				t.Fatal(err)
 			}
-			time.AfterFunc(300*time.Millisecond, cancel)
-			start := time.Now()
-			err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(10 * time.Second)}})
-			took := time.Since(start)
+			err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(60 * time.Second)}})
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("Run after cancel returned %v, want an error wrapping context.Canceled", err)
 			}
-			if took > 300*time.Millisecond+tt.grace+time.Second {
-				t.Errorf("Run took %s to stop after a cancel at 300 ms with grace %s", took, tt.grace)
+			if took := time.Since(time.Unix(0, canceledAt.Load())); took > tt.grace+5*time.Second {
+				t.Errorf("Run took %s to stop after the cancel, with grace %s", took, tt.grace)
 			}
-			recs := sink.records()
+			recs := sink.Records()
 			if int64(len(recs)) != d.Sent() || len(recs) < 20 {
 				t.Fatalf("%d records for %d sent requests (want equal, at least 20)", len(recs), d.Sent())
 			}
@@ -452,7 +393,7 @@ func TestInterruptKeepsCompletedRecords(t *testing.T) {
 					t.Errorf("record %d: error %q correct %v", r.Seq, r.ErrorClass, r.Correct)
 				}
 			}
-			for seq := range tgt.completedSeqs() {
+			for seq := range tgt.Completed() {
 				if r, ok := bySeq[seq]; !ok || r.ErrorClass != "" {
 					t.Errorf("request %d completed at the target but its record is missing or wrong: %+v", seq, r)
 				}
@@ -468,20 +409,22 @@ func TestInterruptKeepsCompletedRecords(t *testing.T) {
 }
 
 func TestSinkFailureStopsRun(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	sink := &memSink{fail: errors.New("disk full")}
-	d, err := NewDispatcher(newFakeTarget(time.Millisecond), testCases(1), sink)
+	sink := &testkit.MemSink{Fail: errors.New("disk full")}
+	d, err := NewDispatcher(testkit.NewFakeTarget(time.Millisecond), testkit.Cases(1), sink)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The stage lasts a minute; stopping on the first failed write takes
+	// milliseconds, and 10 s is far above any scheduling delay.
 	start := time.Now()
-	err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(5 * time.Second)}})
-	if err == nil || !errors.Is(err, sink.fail) {
+	err = d.Run(ctx, Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(time.Minute)}})
+	if err == nil || !errors.Is(err, sink.Fail) {
 		t.Fatalf("Run with a failing sink returned %v, want the sink's error", err)
 	}
-	if time.Since(start) > 2*time.Second {
-		t.Errorf("Run took %s to stop after a write failure", time.Since(start))
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Run took %s to stop after a write failure", took)
 	}
 }
 
@@ -493,11 +436,11 @@ func TestNewDispatcherErrors(t *testing.T) {
 		sink  run.Sink
 		opts  []Option
 	}{
-		{"no target", nil, testCases(1), &memSink{}, nil},
-		{"no cases", newFakeTarget(0), nil, &memSink{}, nil},
-		{"no sink", newFakeTarget(0), testCases(1), nil, nil},
-		{"zero cap", newFakeTarget(0), testCases(1), &memSink{}, []Option{MaxInFlight(0)}},
-		{"negative grace", newFakeTarget(0), testCases(1), &memSink{}, []Option{Grace(-time.Second)}},
+		{"no target", nil, testkit.Cases(1), &testkit.MemSink{}, nil},
+		{"no cases", testkit.NewFakeTarget(0), nil, &testkit.MemSink{}, nil},
+		{"no sink", testkit.NewFakeTarget(0), testkit.Cases(1), nil, nil},
+		{"zero cap", testkit.NewFakeTarget(0), testkit.Cases(1), &testkit.MemSink{}, []Option{MaxInFlight(0)}},
+		{"negative grace", testkit.NewFakeTarget(0), testkit.Cases(1), &testkit.MemSink{}, []Option{Grace(-time.Second)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -506,7 +449,7 @@ func TestNewDispatcherErrors(t *testing.T) {
 			}
 		})
 	}
-	d, err := NewDispatcher(newFakeTarget(0), testCases(1), &memSink{}, MaxInFlight(4))
+	d, err := NewDispatcher(testkit.NewFakeTarget(0), testkit.Cases(1), &testkit.MemSink{}, MaxInFlight(4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,7 +461,7 @@ func TestNewDispatcherErrors(t *testing.T) {
 func TestInterruptCause(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	time.AfterFunc(50*time.Millisecond, func() { cancel(errors.New("received interrupt")) })
-	d, err := NewDispatcher(newFakeTarget(time.Millisecond), testCases(1), &memSink{})
+	d, err := NewDispatcher(testkit.NewFakeTarget(time.Millisecond), testkit.Cases(1), &testkit.MemSink{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -579,7 +522,7 @@ func nonceCases(t *testing.T) []corpus.Case {
 func TestDispatchNonce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cs := append(nonceCases(t), testCases(1)...)
+	cs := append(nonceCases(t), testkit.Cases(1)...)
 	orig := make([]string, len(cs))
 	for i, c := range cs {
 		if len(c.Messages) > 0 {
@@ -591,7 +534,7 @@ func TestDispatchNonce(t *testing.T) {
 		t.Fatal(err)
 	}
 	tgt := &captureTarget{users: map[int64]string{}}
-	sink := &memSink{}
+	sink := &testkit.MemSink{}
 	d, err := NewDispatcher(tgt, cs, sink)
 	if err != nil {
 		t.Fatal(err)
@@ -601,7 +544,7 @@ func TestDispatchNonce(t *testing.T) {
 	if err := d.Run(ctx, Schedule{{Kind: StageConcurrency, Concurrency: 3, Requests: n}}); err != nil {
 		t.Fatal(err)
 	}
-	recs := sink.records()
+	recs := sink.Records()
 	if len(recs) != n {
 		t.Fatalf("%d records, want %d", len(recs), n)
 	}
@@ -663,10 +606,10 @@ func TestDispatchNonce(t *testing.T) {
 func TestDispatchNonceFailureStopsRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c := testCases(1)
+	c := testkit.Cases(1)
 	c[0].Messages = []corpus.Message{{Role: "user", Content: "Archive reference anchor-beacon.\n\n\nThe text."}}
 	tgt := &captureTarget{users: map[int64]string{}}
-	d, err := NewDispatcher(tgt, c, &memSink{})
+	d, err := NewDispatcher(tgt, c, &testkit.MemSink{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -686,18 +629,11 @@ func TestDispatchNonceFailureStopsRun(t *testing.T) {
 func TestDispatchCacheSim(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg, err := sim.Profile("fast")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.TimeScale, cfg.PrefixCacheBlocks = 0, 10_000
-	srv, err := sim.Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	cfg := testkit.SimConfig(t, "fast")
+	cfg.PrefixCacheBlocks = 10_000
+	srv := testkit.StartSim(t, cfg)
 	tgt, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "sim", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
-		endpoint.TargetEnv(func(string) (string, bool) { return "", false }))
+		endpoint.TargetEnv(testkit.NoEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -716,7 +652,7 @@ func TestDispatchCacheSim(t *testing.T) {
 		{"shared prefix", all[len(all)-1], all[len(all)-1].PromptTokens - sim.PrefixBlockTokens, all[len(all)-1].PromptTokens},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			sink := &memSink{}
+			sink := &testkit.MemSink{}
 			d, err := NewDispatcher(tgt, []corpus.Case{tt.c}, sink)
 			if err != nil {
 				t.Fatal(err)
@@ -724,7 +660,7 @@ func TestDispatchCacheSim(t *testing.T) {
 			if err := d.Run(ctx, Schedule{{Kind: StageConcurrency, Concurrency: 1, Requests: 8}}); err != nil {
 				t.Fatal(err)
 			}
-			recs := sink.records()
+			recs := sink.Records()
 			if len(recs) != 8 {
 				t.Fatalf("%d records", len(recs))
 			}
@@ -761,7 +697,7 @@ func TestDispatchNonceSalt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tgt := &captureTarget{users: map[int64]string{}}
-			d, err := NewDispatcher(tgt, []corpus.Case{c}, &memSink{}, tt.opts...)
+			d, err := NewDispatcher(tgt, []corpus.Case{c}, &testkit.MemSink{}, tt.opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -785,7 +721,7 @@ func TestDispatchNonceSalt(t *testing.T) {
 			}
 			others[d.NonceSalt()] = tt.name
 			if tt.random {
-				d2, err := NewDispatcher(tgt, []corpus.Case{c}, &memSink{})
+				d2, err := NewDispatcher(tgt, []corpus.Case{c}, &testkit.MemSink{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -836,8 +772,8 @@ func TestDispatchScoreCalibration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cs := testCases(1) // 1000 tokens, canaries "h" and "t", expects 4000
-			sink := &memSink{}
+			cs := testkit.Cases(1) // 1000 tokens, canaries "h" and "t", expects 4000
+			sink := &testkit.MemSink{}
 			d, err := NewDispatcher(factsTarget{answer: "t, and the value is 9999", overhead: 10}, cs, sink, tt.opts...)
 			if err != nil {
 				t.Fatal(err)
@@ -845,7 +781,7 @@ func TestDispatchScoreCalibration(t *testing.T) {
 			if err := d.Run(ctx, Schedule{{Kind: StageConcurrency, Concurrency: 1, Requests: 2}}); err != nil {
 				t.Fatal(err)
 			}
-			recs := sink.records()
+			recs := sink.Records()
 			if len(recs) != 2 {
 				t.Fatalf("%d records, want 2", len(recs))
 			}

@@ -6,12 +6,47 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
-var (
-	_ vegeta.Pacer = (*PoissonPacer)(nil)
-	_ vegeta.Pacer = vegeta.ConstantPacer{}
-)
+// TestStagePacer: each open-loop stage's pacer runs at the stage's rate
+// over time (constant, Poisson with the stage's seed, a linear ramp, a
+// sine starting at its mean going up), and a closed-loop stage has none.
+func TestStagePacer(t *testing.T) {
+	sec := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+	tests := []struct {
+		stage Stage
+		at    []float64 // seconds into the stage
+		want  []float64 // hits per second at those times
+	}{
+		{Stage{Kind: StageConstant, Rate: 4, Requests: 10}, []float64{0, 100}, []float64{4, 4}},
+		{Stage{Kind: StageConstant, Rate: 0.5, Requests: 10}, []float64{0, 7}, []float64{0.5, 0.5}},
+		{Stage{Kind: StagePoisson, Rate: 300, Requests: 10, Seed: 9}, []float64{0, 3}, []float64{300, 300}},
+		{Stage{Kind: StageRamp, Rate: 10, ToRate: 30, Duration: run.Seconds(sec(10))}, []float64{0, 5, 10}, []float64{10, 20, 30}},
+		{Stage{Kind: StageRamp, Rate: 0, ToRate: 10, Duration: run.Seconds(sec(10))}, []float64{0, 5}, []float64{1e-3, 5}},
+		{Stage{Kind: StageSine, Rate: 20, Amplitude: 10, Period: run.Seconds(sec(4)), Duration: run.Seconds(sec(8))}, []float64{0, 1, 2, 3}, []float64{20, 30, 20, 10}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stage.Name(), func(t *testing.T) {
+			p, err := tt.stage.Pacer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, at := range tt.at {
+				if got := p.Rate(sec(at)); math.Abs(got-tt.want[i]) > 1e-3*math.Max(1, tt.want[i]) {
+					t.Errorf("rate at %gs = %g, want %g", at, got, tt.want[i])
+				}
+			}
+			if pp, ok := p.(*PoissonPacer); tt.stage.Kind == StagePoisson && (!ok || pp.Seed != tt.stage.Seed) {
+				t.Errorf("a Poisson stage's pacer is %v, want a PoissonPacer with the stage's seed %d", p, tt.stage.Seed)
+			}
+		})
+	}
+	if _, err := (Stage{Kind: StageConcurrency, Concurrency: 2, Requests: 4}).Pacer(); err == nil {
+		t.Error("a concurrency stage has a pacer, want an error")
+	}
+}
 
 func TestPoissonPacerDeterministic(t *testing.T) {
 	arrivals := func(p *PoissonPacer, n int) []time.Duration {

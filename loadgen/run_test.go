@@ -22,6 +22,7 @@ import (
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/endpoint"
+	"github.com/needlestorm/needlestorm/internal/testkit"
 	"github.com/needlestorm/needlestorm/sim"
 
 	"github.com/needlestorm/needlestorm/run"
@@ -54,8 +55,8 @@ func TestRunnerComplete(t *testing.T) {
 		{Kind: StagePoisson, Rate: 200, Requests: 20},
 		{Kind: StageConcurrency, Concurrency: 2, Requests: 6},
 	}
-	tgt := newFakeTarget(time.Millisecond)
-	tgt.answer = func(c *corpus.Case) string {
+	tgt := testkit.NewFakeTarget(time.Millisecond)
+	tgt.Answer = func(c *corpus.Case) string {
 		if c.ID == "case-0" {
 			return "none"
 		}
@@ -65,7 +66,7 @@ func TestRunnerComplete(t *testing.T) {
 		Name   string `json:"name"`
 		APIKey string `json:"-"`
 	}
-	r, err := NewRunner(tgt, testCases(3), sched, Seed(100))
+	r, err := NewRunner(tgt, testkit.Cases(3), sched, Seed(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,12 +102,12 @@ func TestRunnerComplete(t *testing.T) {
 		t.Errorf("scored %d correct %d, want 26 and 17", res.Scored, res.Correct)
 	}
 	// A second run into the same directory is refused.
-	r2, _ := NewRunner(tgt, testCases(1), sched)
+	r2, _ := NewRunner(tgt, testkit.Cases(1), sched)
 	if _, err := r2.Run(ctx, dir); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Errorf("second run into %s: %v, want a refusal", dir, err)
 	}
 	// Unless asked to overwrite it.
-	r3, _ := NewRunner(tgt, testCases(1), Schedule{{Kind: StageConstant, Rate: 100, Requests: 2}})
+	r3, _ := NewRunner(tgt, testkit.Cases(1), Schedule{{Kind: StageConstant, Rate: 100, Requests: 2}})
 	if _, err := r3.Run(ctx, dir, run.Overwrite(true)); err != nil {
 		t.Fatalf("overwriting run: %v", err)
 	}
@@ -115,17 +116,25 @@ func TestRunnerComplete(t *testing.T) {
 	}
 }
 
+// TestRunnerManifestWhileRunning reads the manifest while the run's first
+// request is held at the target (so the run is surely under way, however
+// loaded the machine) and again once it is let through.
 func TestRunnerManifestWhileRunning(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	r, err := NewRunner(newFakeTarget(time.Millisecond), testCases(1), Schedule{{Kind: StageConstant, Rate: 50, Duration: run.Seconds(400 * time.Millisecond)}})
+	tgt := &testkit.FakeTarget{Gate: make(chan struct{})}
+	r, err := NewRunner(tgt, testkit.Cases(1), Schedule{{Kind: StageConstant, Rate: 50, Requests: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { _, err := r.Run(ctx, dir); done <- err }()
-	time.Sleep(200 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); tgt.Arrived() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no request reached the target within 10 s")
+		}
+	}
 	m, err := run.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -133,8 +142,12 @@ func TestRunnerManifestWhileRunning(t *testing.T) {
 	if m.Status != run.StatusRunning || !m.EndedAt.IsZero() {
 		t.Errorf("manifest mid-run: status %q ended %v, want running", m.Status, m.EndedAt)
 	}
+	close(tgt.Gate)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if m, err := run.ReadManifest(dir); err != nil || m.Status != run.StatusComplete || m.EndedAt.IsZero() || m.Records != 3 {
+		t.Errorf("manifest after the run: %+v, %v; want complete with 3 records", m, err)
 	}
 }
 
@@ -168,13 +181,14 @@ func TestRunnerStatuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			if tt.cancelAt > 0 {
 				time.AfterFunc(tt.cancelAt, cancel)
 			}
-			tgt := newFakeTarget(100 * time.Millisecond)
-			sched := Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(5 * time.Second)}}
+			tgt := testkit.NewFakeTarget(100 * time.Millisecond)
+			// A minute-long stage: the run must stop long before it ends.
+			sched := Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(time.Minute)}}
 			dir := t.TempDir()
 			start := time.Now()
 			rs, err := run.Open(dir)
@@ -185,7 +199,7 @@ func TestRunnerStatuses(t *testing.T) {
 			if tt.failAfter >= 0 {
 				sink = &failAfter{Sink: sink, n: tt.failAfter}
 			}
-			d, err := NewDispatcher(tgt, testCases(2), sink, Grace(time.Second))
+			d, err := NewDispatcher(tgt, testkit.Cases(2), sink, Grace(time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,8 +209,10 @@ func TestRunnerStatuses(t *testing.T) {
 			if err == nil {
 				t.Fatal("Run succeeded, want an error")
 			}
-			if time.Since(start) > 3*time.Second {
-				t.Errorf("Run took %s to stop", time.Since(start))
+			// Stopping takes the grace period (1 s) at most; 10 s is far
+			// above any scheduling delay and far below the stage.
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("Run took %s to stop", took)
 			}
 			m, recs := readRunDir(t, dir)
 			if res.Status != tt.wantStatus || m.Status != tt.wantStatus || !strings.Contains(m.Reason, tt.wantReason) {
@@ -210,7 +226,7 @@ func TestRunnerStatuses(t *testing.T) {
 				for _, r := range recs {
 					have[r.Seq] = true
 				}
-				for seq := range tgt.completedSeqs() {
+				for seq := range tgt.Completed() {
 					if !have[seq] {
 						t.Errorf("request %d completed but is not in records.jsonl", seq)
 					}
@@ -276,7 +292,7 @@ func TestRunnerSIGINTChild(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	tgt := &httpTestTarget{url: url, c: &http.Client{}}
-	r, err := NewRunner(tgt, testCases(3), Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(20 * time.Second)}}, Grace(2*time.Second))
+	r, err := NewRunner(tgt, testkit.Cases(3), Schedule{{Kind: StageConstant, Rate: 100, Duration: run.Seconds(20 * time.Second)}}, Grace(2*time.Second))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -370,13 +386,12 @@ func TestRunnerSIGINT(t *testing.T) {
 	}
 }
 
-// runnerNamed gives a fake target its own name.
-type runnerNamed struct {
-	*fakeTarget
-	name string
+// namedFake is a fake target called name that answers after 1 ms.
+func namedFake(name string) *testkit.FakeTarget {
+	f := testkit.NewFakeTarget(time.Millisecond)
+	f.TargetName = name
+	return f
 }
-
-func (n runnerNamed) Name() string { return n.name }
 
 // TestRunnerSessionSeveralTargets writes two targets into one run directory:
 // one manifest, one records file whose sequence numbers continue across the
@@ -404,7 +419,7 @@ func TestRunnerSessionSeveralTargets(t *testing.T) {
 				t.Fatalf("manifest while running: %+v, %v", m, err)
 			}
 			sched := Schedule{{Kind: StageConstant, Rate: 200, Requests: 5}}
-			runErr := s.Dispatch(ctx, runnerNamed{newFakeTarget(time.Millisecond), "a"}, testCases(2), sched)
+			runErr := s.Dispatch(ctx, namedFake("a"), testkit.Cases(2), sched)
 			if runErr != nil {
 				t.Fatal(runErr)
 			}
@@ -417,7 +432,7 @@ func TestRunnerSessionSeveralTargets(t *testing.T) {
 			if tt.stopSecond {
 				stop(errors.New("budget: spent $2.00 of $1.00"))
 			}
-			if err := s.Dispatch(runCtx, runnerNamed{newFakeTarget(time.Millisecond), "b"}, testCases(2), second); err != nil {
+			if err := s.Dispatch(runCtx, namedFake("b"), testkit.Cases(2), second); err != nil {
 				runErr = err
 			}
 			res, err := rs.Close(runCtx, runErr)
@@ -491,18 +506,10 @@ func TestRunnerNonceSaltAcrossRuns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := sim.Profile("vllm-8b")
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.TimeScale = 0
-			srv, err := sim.Start(ctx, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
+			cfg := testkit.SimConfig(t, "vllm-8b")
+			srv := testkit.StartSim(t, cfg)
 			tgt, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "vllm", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
-				endpoint.TargetEnv(func(string) (string, bool) { return "", false }))
+				endpoint.TargetEnv(testkit.NoEnv))
 			if err != nil {
 				t.Fatal(err)
 			}

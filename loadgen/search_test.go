@@ -14,30 +14,12 @@ import (
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/endpoint"
+	"github.com/needlestorm/needlestorm/internal/testkit"
 	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/reports"
 	"github.com/needlestorm/needlestorm/run"
 	"github.com/needlestorm/needlestorm/sim"
 )
-
-// searchMemSink keeps every record written, in order.
-type searchMemSink struct {
-	mu   sync.Mutex
-	recs []run.Record
-}
-
-func (s *searchMemSink) Write(rec *run.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.recs = append(s.recs, *rec)
-	return nil
-}
-
-func (s *searchMemSink) records() []run.Record {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.recs)
-}
 
 // searchFakeTarget answers at once, in process. It learns each step's rate
 // as an Observer: above overload every answer's ttft grows with its place
@@ -98,7 +80,7 @@ func searchCases(t *testing.T, lengths ...int) []corpus.Case {
 func TestSearchFake(t *testing.T) {
 	const threshold = 200.0
 	target := &searchFakeTarget{overload: 250}
-	sink := &searchMemSink{}
+	sink := &testkit.MemSink{}
 	var judged []loadgen.SearchStep
 	var judgedMu sync.Mutex
 	judge := func(step loadgen.SearchStep, recs []run.Record) loadgen.StepVerdict {
@@ -156,7 +138,7 @@ func TestSearchFake(t *testing.T) {
 		}
 		allSteps = append(allSteps, res.Steps...)
 	}
-	recs := sink.records()
+	recs := sink.Records()
 	searchCheckRecords(t, recs, allSteps)
 	if want := len(allSteps) - 2; len(judged) != want {
 		t.Errorf("the judge was called %d times, want %d (every step but the early-ended ones)", len(judged), want)
@@ -229,7 +211,7 @@ func searchLengths(rs []run.SearchResult) []int {
 // fails, and the search goes down from there.
 func TestSearchFakeErrors(t *testing.T) {
 	target := &searchFakeTarget{failAbove: 50}
-	sink := &searchMemSink{}
+	sink := &testkit.MemSink{}
 	pass := func(loadgen.SearchStep, []run.Record) loadgen.StepVerdict { return loadgen.StepVerdict{Pass: true} }
 	spec := loadgen.SearchSpec{StartRate: 100, MaxRate: 100, StepDuration: run.Seconds(time.Second), MaxSteps: 2}
 	s, err := loadgen.NewSearcher(target, spec, pass, sink, loadgen.Observe(target))
@@ -264,7 +246,7 @@ func TestSearchFakeErrors(t *testing.T) {
 			t.Errorf("the result's JSON lacks %s: %s", key, b)
 		}
 	}
-	recs := sink.records()
+	recs := sink.Records()
 	if first.Stage != 5 || second.Stage != 6 || recs[0].Seq != 101 || s.NextStage() != 7 || s.LastSeq() != int64(100+len(recs)) {
 		t.Errorf("stages %d, %d, first seq %d, next stage %d, last seq %d; want numbering to continue from stage 5 and seq 100",
 			first.Stage, second.Stage, recs[0].Seq, s.NextStage(), s.LastSeq())
@@ -274,7 +256,7 @@ func TestSearchFakeErrors(t *testing.T) {
 // TestSearchFakeWarmup: a warm-up stage comes first, marked warm-up, its
 // own stage, and is neither judged nor counted as a step of the search.
 func TestSearchFakeWarmup(t *testing.T) {
-	sink := &searchMemSink{}
+	sink := &testkit.MemSink{}
 	var judged []int
 	judge := func(step loadgen.SearchStep, _ []run.Record) loadgen.StepVerdict {
 		judged = append(judged, step.Index)
@@ -293,7 +275,7 @@ func TestSearchFakeWarmup(t *testing.T) {
 	if !slices.Equal(judged, []int{0}) {
 		t.Errorf("judged steps %v, want only step 0", judged)
 	}
-	recs := sink.records()
+	recs := sink.Records()
 	for _, r := range recs {
 		if r.Warmup != (r.Stage == 0) {
 			t.Errorf("record of stage %d has warmup %v", r.Stage, r.Warmup)
@@ -316,7 +298,7 @@ func TestSearchInterrupted(t *testing.T) {
 		return loadgen.StepVerdict{Pass: true}
 	}
 	spec := loadgen.SearchSpec{StartRate: 50, MaxRate: 800, StepDuration: run.Seconds(100 * time.Millisecond)}
-	results, err := loadgen.Search(ctx, &searchFakeTarget{}, searchCases(t, 256, 512), spec, judge, &searchMemSink{})
+	results, err := loadgen.Search(ctx, &searchFakeTarget{}, searchCases(t, 256, 512), spec, judge, &testkit.MemSink{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want one wrapping context.Canceled", err)
 	}
@@ -362,13 +344,9 @@ func searchSimConfig(t *testing.T) (sim.Config, float64, time.Duration) {
 
 func searchSimTarget(t *testing.T, cfg sim.Config) loadgen.Target {
 	t.Helper()
-	srv, err := sim.Start(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := testkit.StartSim(t, cfg)
 	target, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "sim", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
-		endpoint.TargetEnv(func(string) (string, bool) { return "", false }))
+		endpoint.TargetEnv(testkit.NoEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +396,7 @@ func TestSearchSimCapacity(t *testing.T) {
 		StepDuration: run.Seconds(1500 * time.Millisecond),
 		EarlyStop:    loadgen.EarlyStop{TTFTLimit: run.Seconds(limit)},
 	}
-	sink := &searchMemSink{}
+	sink := &testkit.MemSink{}
 	start := time.Now()
 	results, err := loadgen.Search(t.Context(), target, searchCases(t, 512), spec, searchReportsJudge(t, obj), sink)
 	if err != nil {
@@ -445,7 +423,7 @@ func TestSearchSimCapacity(t *testing.T) {
 	if res.Requests*3 > grid {
 		t.Errorf("the search sent %d requests, more than a third of a grid's %d", res.Requests, grid)
 	}
-	searchCheckRecords(t, sink.records(), res.Steps)
+	searchCheckRecords(t, sink.Records(), res.Steps)
 }
 
 // TestSearchSimEarlyStop: against the simulator, a step at four times the
@@ -480,13 +458,13 @@ func TestSearchSimEarlyStop(t *testing.T) {
 				t.Error("the judge was called for a step that should have ended early")
 				return loadgen.StepVerdict{}
 			}
-			sink := &searchMemSink{}
+			sink := &testkit.MemSink{}
 			results, err := loadgen.Search(t.Context(), target, searchCases(t, 512), spec, never, sink)
 			if err != nil {
 				t.Fatal(err)
 			}
 			st := results[0].Steps[0]
-			recs := sink.records()
+			recs := sink.Records()
 			var first, last time.Time
 			for i, r := range recs {
 				if i == 0 || r.ScheduledAt.Before(first) {

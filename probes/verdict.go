@@ -1,5 +1,3 @@
-// Package probes scores answers against Cases and says why a wrong answer was
-// wrong.
 package probes
 
 // Verdict is the score of one answer.

@@ -10,11 +10,11 @@ import (
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/endpoint"
+	"github.com/needlestorm/needlestorm/internal/testkit"
 	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/probes"
 	"github.com/needlestorm/needlestorm/reports"
 	"github.com/needlestorm/needlestorm/run"
-	"github.com/needlestorm/needlestorm/sim"
 )
 
 // judge is the scorer the dispatcher calls live, with no overhead known yet.
@@ -32,16 +32,8 @@ func judge(c *corpus.Case, r *run.Record) probes.Verdict {
 // while 1k prompts are judged on the model alone.
 func TestOllamaDefaultTruncation(t *testing.T) {
 	ctx := t.Context()
-	cfg, err := sim.Profile("ollama-default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.TimeScale = 0 // compute timings, never sleep
-	srv, err := sim.Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	cfg := testkit.SimConfig(t, "ollama-default") // computes timings, never sleeps
+	srv := testkit.StartSim(t, cfg)
 
 	cases, err := corpus.Matrix{
 		Tasks: []string{"single"}, Lengths: []int{1024, 4096}, Depths: []float64{0, 50, 100},
@@ -51,7 +43,7 @@ func TestOllamaDefaultTruncation(t *testing.T) {
 		t.Fatal(err)
 	}
 	target, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "ollama", Kind: "openai", BaseURL: srv.URL(), Model: cfg.Model},
-		endpoint.TargetEnv(func(string) (string, bool) { return "", false }))
+		endpoint.TargetEnv(testkit.NoEnv))
 	if err != nil {
 		t.Fatal(err)
 	}

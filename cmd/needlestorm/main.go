@@ -1,6 +1,3 @@
-// Command needlestorm finds the real operating envelope of large language
-// model endpoints: needle-in-a-haystack prompts at increasing context lengths,
-// driven at configured request rates, scored, and turned into a report.
 package main
 
 import (
