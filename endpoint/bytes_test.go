@@ -3,6 +3,8 @@ package endpoint
 import (
 	"strings"
 	"testing"
+
+	"github.com/needlestorm/needlestorm/internal/testkit"
 )
 
 // TestBodyBytes: a record counts the request body sent and the response
@@ -23,16 +25,16 @@ func TestBodyBytes(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		target func(t testing.TB, url string) Target
-		srv    *testServer
+		srv    *testkit.Server
 		in     int64
 	}{
-		{"openai", func(t testing.TB, url string) Target { return newTestOpenAI(t, url, nil) }, newTestServer(t, testSSE(oa...)), body(oa)},
-		{"anthropic", func(t testing.TB, url string) Target { return newTestAnthropic(t, url+"/", nil) }, newTestServer(t, testSSE(an...)), body(an)},
-		{"openai 429", func(t testing.TB, url string) Target { return newTestOpenAI(t, url, nil) }, newTestServer(t, testStatus(429, errBody)), int64(len(errBody))},
+		{"openai", func(t testing.TB, url string) Target { return newTestOpenAI(t, url, nil) }, testkit.NewServer(t, testSSE(oa...)), body(oa)},
+		{"anthropic", func(t testing.TB, url string) Target { return newTestAnthropic(t, url+"/", nil) }, testkit.NewServer(t, testSSE(an...)), body(an)},
+		{"openai 429", func(t testing.TB, url string) Target { return newTestOpenAI(t, url, nil) }, testkit.NewServer(t, testStatus(429, errBody)), int64(len(errBody))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := testSend(t, tc.target(t, tc.srv.URL))
-			sent := int64(len(tc.srv.last(t).body))
+			sent := int64(len(tc.srv.Last(t).Body))
 			if sent == 0 || rec.BytesOut != sent {
 				t.Errorf("bytes_out %d, the server received %d", rec.BytesOut, sent)
 			}

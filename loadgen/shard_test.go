@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/internal/testkit"
 	"github.com/needlestorm/needlestorm/run"
 )
 
@@ -191,7 +192,7 @@ func shardLate(ws []*startWatch) bool {
 func TestShardClosedLoopSplitsConcurrency(t *testing.T) {
 	sched := Schedule{{Kind: StageConcurrency, Concurrency: 5, Duration: run.Seconds(150 * time.Millisecond)}}
 	for i, want := range []int{3, 2} {
-		tgt := newFakeTarget(10 * time.Millisecond)
+		tgt := testkit.NewFakeTarget(10 * time.Millisecond)
 		sink := &shardSink{}
 		d, err := NewDispatcher(tgt, shardCases(4), sink, Shard(i, 2), NonceSalt(1))
 		if err != nil {
@@ -200,7 +201,7 @@ func TestShardClosedLoopSplitsConcurrency(t *testing.T) {
 		if err := d.Run(context.Background(), sched); err != nil {
 			t.Fatal(err)
 		}
-		if got := int(tgt.maxFlight.Load()); got != want {
+		if got := int(tgt.MaxInFlight()); got != want {
 			t.Errorf("shard %d of 2: %d requests in flight at most, want %d", i, got, want)
 		}
 		if len(sink.recs) == 0 {
