@@ -195,6 +195,9 @@ type RunInfo struct {
 	// Note then says what the figures cover.
 	Complete bool   `json:"complete"`
 	Note     string `json:"note,omitempty"`
+	// Corpus is the corpus recipe the manifest recorded, so that a
+	// summary.json alone tells what was measured (compare checks it).
+	Corpus json.RawMessage `json:"corpus,omitempty"`
 }
 
 // Summary is everything a report shows.
@@ -303,7 +306,7 @@ func runInfo(m *run.Manifest) RunInfo {
 	if m == nil {
 		return RunInfo{Status: "unknown", Note: "no manifest: what the run was asked to do is unknown"}
 	}
-	ri := RunInfo{Tool: m.Tool, Version: m.Version, StartedAt: m.StartedAt, EndedAt: m.EndedAt, Status: m.Status, Reason: m.Reason}
+	ri := RunInfo{Tool: m.Tool, Version: m.Version, StartedAt: m.StartedAt, EndedAt: m.EndedAt, Status: m.Status, Reason: m.Reason, Corpus: m.Corpus}
 	ri.Complete = m.Status == run.StatusComplete
 	switch m.Status {
 	case run.StatusComplete:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +39,16 @@ type Objectives struct {
 	// require:); the report names the cheapest target that covers it.
 	// Options.Requirement, when set, takes its place.
 	Requirement *Requirement `json:"requirement,omitempty"`
+	// Ungated names the objectives that are reported but do not decide
+	// the exit status (gate: false in a campaign): latency names such as
+	// ttft_p95, error_rate, accuracy.
+	Ungated []string `json:"ungated,omitempty"`
 }
+
+// Gates reports whether the objective named (ttft_p95, error_rate,
+// accuracy) decides the exit status: every objective does unless Ungated
+// names it.
+func (o Objectives) Gates(name string) bool { return !slices.Contains(o.Ungated, name) }
 
 // LatencyObjective bounds one latency percentile, as in ttft_p95=2s.
 type LatencyObjective struct {
@@ -83,10 +93,14 @@ func (o Objectives) Describe() string {
 	if o.AccuracyRelative {
 		acc = fmt.Sprintf("accuracy >= %.2f x the target's own accuracy at its shortest length", o.AccuracyThreshold())
 	}
-	if s == "" {
-		return acc + " (no latency or error-rate objectives)"
+	ungated := ""
+	if len(o.Ungated) > 0 {
+		ungated = "; report only, not gating: " + strings.Join(o.Ungated, ", ")
 	}
-	return s + ", " + acc
+	if s == "" {
+		return acc + " (no latency or error-rate objectives)" + ungated
+	}
+	return s + ", " + acc + ungated
 }
 
 // supportedSLO lists the metric names ParseSLO accepts, for error messages.
