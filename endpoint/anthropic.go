@@ -168,6 +168,7 @@ func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Rec
 		return
 	}
 	t.readStream(ctx, cancel, resp.Body, c, rec, call.sentAt)
+	t.seal(rec)
 }
 
 // readStream reads the event stream of a 2xx response.
@@ -189,7 +190,7 @@ func (t *anthropicTarget) readStream(ctx context.Context, cancel context.CancelF
 		}
 		var e anthropicEvent
 		if err := json.Unmarshal(ev.Data, &e); err != nil {
-			t.fail(rec, run.ErrBadResponse, fmt.Sprintf("a stream event is not JSON (%v): %s", err, oneLine(string(ev.Data), 200)))
+			t.fail(rec, run.ErrBadResponse, fmt.Sprintf("a stream event is not JSON (%v): %s", err, oneLine(t.redact.Scrub(string(ev.Data)), 200)))
 			m.end(now, c)
 			return
 		}

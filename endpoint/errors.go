@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/needlestorm/needlestorm/internal/termsafe"
 	"github.com/needlestorm/needlestorm/run"
 )
 
@@ -29,6 +30,10 @@ const errorBodyLimit = 64 << 10
 
 // errorMessageLimit bounds the server message quoted in a Record's Error.
 const errorMessageLimit = 600
+
+// errorRecordLimit bounds a Record's whole Error: the server's message and
+// what needlestorm says about it.
+const errorRecordLimit = 2000
 
 // errTargetTimeout is the cancellation cause of a request that ran past the
 // target's own timeout.
@@ -337,10 +342,20 @@ func errorJSONStatus(raw json.RawMessage, fallback int) int {
 	return fallback
 }
 
-// oneLine returns s with control characters (C0, DEL and C1, which a
-// terminal may act on) and whitespace runs collapsed to one space, invalid
-// UTF-8 replaced by '?', and at most limit bytes long.
+// oneLine returns s with control characters and whitespace runs collapsed to
+// one space, C1 and bidirectional controls and invalid UTF-8 replaced by
+// '?' (so no server text can drive a terminal), and at most limit bytes long.
 func oneLine(s string, limit int) string {
+	out, _ := cutLine(s, limit)
+	return out
+}
+
+// cutMark ends a line cutLine cut short.
+const cutMark = "..."
+
+// cutLine is oneLine, also reporting whether s was cut (the result then
+// ends in cutMark).
+func cutLine(s string, limit int) (string, bool) {
 	var b strings.Builder
 	b.Grow(min(len(s), limit+3))
 	pending := false
@@ -349,7 +364,7 @@ func oneLine(s string, limit int) string {
 			pending = b.Len() > 0
 			continue
 		}
-		if r == utf8.RuneError {
+		if r == utf8.RuneError || termsafe.IsControl(r) {
 			r = '?'
 		}
 		n := utf8.RuneLen(r)
@@ -357,8 +372,8 @@ func oneLine(s string, limit int) string {
 			n++
 		}
 		if b.Len()+n > limit {
-			b.WriteString("...")
-			break
+			b.WriteString(cutMark)
+			return b.String(), true
 		}
 		if pending {
 			b.WriteByte(' ')
@@ -366,7 +381,7 @@ func oneLine(s string, limit int) string {
 		}
 		b.WriteRune(r)
 	}
-	return b.String()
+	return b.String(), false
 }
 
 func trimSpaceBytes(b []byte) []byte {

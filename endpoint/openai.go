@@ -184,6 +184,7 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record
 		return
 	}
 	t.readStream(ctx, cancel, call.resp.Body, c, rec, call.sentAt)
+	t.seal(rec)
 }
 
 // readStream reads the event stream of a 2xx response.
@@ -219,7 +220,7 @@ func (t *openaiTarget) readStream(ctx context.Context, cancel context.CancelFunc
 		chunk.Choices = chunk.Choices[:0]
 		chunk.Usage = nil
 		if err := json.Unmarshal(ev.Data, &chunk); err != nil {
-			t.fail(rec, run.ErrBadResponse, fmt.Sprintf("a stream event is not a JSON chunk (%v): %s", err, oneLine(string(ev.Data), 200)))
+			t.fail(rec, run.ErrBadResponse, fmt.Sprintf("a stream event is not a JSON chunk (%v): %s", err, oneLine(t.redact.Scrub(string(ev.Data)), 200)))
 			m.end(now, c)
 			return
 		}

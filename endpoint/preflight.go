@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/internal/termsafe"
 )
 
 // Preflight checks a target before a run spends anything on it:
@@ -333,7 +334,9 @@ func (r *PreflightReport) Text() string {
 	for _, w := range r.Warnings {
 		fmt.Fprintf(&b, "  warning: %s\n", w)
 	}
-	return b.String()
+	// Model ids, messages and warnings quote the server: nothing it sent
+	// may act on the terminal this is printed to.
+	return termsafe.Text(b.String())
 }
 
 // preflightCount writes n and a noun, in the plural unless n is 1.
@@ -605,7 +608,7 @@ func (p *preflight) listModels(ctx context.Context) error {
 	case st == http.StatusUnauthorized || st == http.StatusForbidden:
 		info := p.tb.info
 		info.endpoint = shown
-		_, msg := info.httpFailure(st, resp.body)
+		_, msg := info.httpFailure(st, p.tb.redact.ScrubBytes(resp.body))
 		return &PreflightError{Kind: ErrUnauthorized, Msg: p.scrub(fmt.Sprintf("target %s: listing models at %s: %s", p.tb.cfg.Name, shown, msg))}
 	case st == http.StatusNotFound || st == http.StatusMethodNotAllowed || st == http.StatusNotImplemented:
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the server has no model listing at %s (%s): the model name was not checked; a wrong one shows as errors in the run",
@@ -613,14 +616,14 @@ func (p *preflight) listModels(ctx context.Context) error {
 		return nil
 	case st < 200 || st > 299:
 		rep.Warnings = append(rep.Warnings, p.scrub(fmt.Sprintf("listing models at %s failed (%s): %s; the model name was not checked",
-			shown, statusText(st), errorBodyMessage(resp.body))))
+			shown, statusText(st), errorBodyMessage(p.tb.redact.ScrubBytes(resp.body)))))
 		return nil
 	}
 	list, err := preflightParseModels(resp.body)
 	if err != nil {
 		return &PreflightError{Kind: ErrBadMetadata, Cause: err, Msg: p.scrub(fmt.Sprintf(
 			"target %s: the answer to GET %s is %v (it begins %q): check that base_url points at the API root of an %s server",
-			p.tb.cfg.Name, shown, err, oneLine(string(resp.body), 80), preflightAPIName(p.tb.cfg.Kind)))}
+			p.tb.cfg.Name, shown, err, p.tb.redact.Line(string(resp.body), 80), preflightAPIName(p.tb.cfg.Kind)))}
 	}
 	rep.ModelsListed = true
 	ids := make([]string, len(list.Entries))
@@ -628,7 +631,12 @@ func (p *preflight) listModels(ctx context.Context) error {
 		ids[i] = e.ID
 	}
 	rep.ModelsTotal = len(ids)
-	rep.Models = ids[:min(len(ids), preflightModelsShown)]
+	// The ids are the server's text, shown in the report and in errors:
+	// neutralised, so that none can drive a terminal.
+	rep.Models = make([]string, min(len(ids), preflightModelsShown))
+	for i := range rep.Models {
+		rep.Models[i] = termsafe.Line(ids[i])
+	}
 	if len(list.Entries) > 0 {
 		switch list.Entries[0].OwnedBy {
 		case "vllm":
@@ -643,7 +651,7 @@ func (p *preflight) listModels(ctx context.Context) error {
 	if ok {
 		rep.ModelListed = true
 		if id != p.tb.cfg.Model {
-			rep.ModelListedAs = id
+			rep.ModelListedAs = termsafe.Line(id)
 		}
 		i := slices.Index(ids, id)
 		e := list.Entries[i]

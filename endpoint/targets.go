@@ -507,15 +507,17 @@ func (t *targetBase) prepare(c *corpus.Case, rec *run.Record) {
 	rec.PromptTokensClient = c.PromptTokens
 }
 
-// fail records a failure in rec, with every secret removed from msg.
+// fail records a failure in rec, with every secret (and every piece of one)
+// removed from msg before it is cut to errorRecordLimit.
 func (t *targetBase) fail(rec *run.Record, class, msg string) {
 	rec.ErrorClass = class
-	rec.Error = t.redact.Scrub(msg)
+	rec.Error = t.redact.Line(msg, errorRecordLimit)
 }
 
-// failHTTP records a non-2xx response.
+// failHTTP records a non-2xx response. The body is scrubbed before its
+// message is cut to errorMessageLimit, so a cut cannot split a key.
 func (t *targetBase) failHTTP(rec *run.Record, call *targetCall) {
-	class, msg := t.info.httpFailure(call.status, call.errBody)
+	class, msg := t.info.httpFailure(call.status, t.redact.ScrubBytes(call.errBody))
 	t.fail(rec, class, msg)
 	rec.RetryAfter = run.Seconds(parseRetryAfter(call.header, time.Now()))
 }
@@ -524,11 +526,18 @@ func (t *targetBase) failHTTP(rec *run.Record, call *targetCall) {
 // status is the HTTP status the error implies; a message that says the
 // prompt did not fit wins over it, as the stream's own status was 200.
 func (t *targetBase) failStreamError(rec *run.Record, status int, raw []byte) {
+	raw = t.redact.ScrubBytes(raw)
 	class := ClassifyHTTPError(status, raw)
 	if IsContextOverflow(string(raw)) {
 		class = run.ErrContextOverflow
 	}
 	t.fail(rec, class, "the server reported an error in the stream: "+errorBodyMessage(raw))
+}
+
+// seal removes every secret from what rec quotes of the answer: a server
+// may echo the key (or the request holding it) in a 200 answer.
+func (t *targetBase) seal(rec *run.Record) {
+	rec.Answer = t.redact.Scrub(rec.Answer)
 }
 
 // sendTimes records SentAt, TTFB and Status from an instrumented call.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/needlestorm/needlestorm/internal/termsafe"
 	"github.com/needlestorm/needlestorm/run"
 )
 
@@ -31,7 +32,9 @@ func CSVColumns() []string {
 }
 
 // WriteCSV writes one row per record (warm-up included, marked), in the
-// order read, under a header of CSVColumns().
+// order read, under a header of CSVColumns(). Text that came from a server
+// (model, finish reason, error, answer) is neutralised (termsafe.Text):
+// records.csv is shown in terminals too, and must not drive one.
 func WriteCSV(w io.Writer, s *Summary) error {
 	cw := csv.NewWriter(w)
 	cols := CSVColumns()
@@ -59,14 +62,14 @@ func csvRow(row []string, sc scored) []string {
 		gapMax = max(gapMax, g)
 	}
 	return append(row,
-		strconv.FormatInt(r.Seq, 10), r.Target, r.Model, strconv.Itoa(r.Stage), r.StageLabel, strconv.FormatBool(r.Warmup),
+		strconv.FormatInt(r.Seq, 10), termsafe.Line(r.Target), termsafe.Line(r.Model), strconv.Itoa(r.Stage), termsafe.Line(r.StageLabel), strconv.FormatBool(r.Warmup),
 		r.CaseID, r.Task, strconv.Itoa(r.Length), ftoa(r.Depth), ftoa(r.ActualDepth), strconv.Itoa(r.NeedleTokenIndex), strconv.Itoa(r.Repeat),
 		timeString(r.ScheduledAt), timeString(r.SentAt), secs(r.SendLag), secs(r.TTFB), secs(r.TTFT), secs(r.E2E), secs(r.E2ESched), secs(r.TPOT),
 		strconv.Itoa(len(r.ChunkGaps)), secs(gapMax),
 		strconv.Itoa(r.PromptTokensClient), strconv.Itoa(r.PromptTokensServer), strconv.Itoa(r.OutputTokens), strconv.Itoa(r.CachedTokens), strconv.FormatBool(r.OutputTokensEstimated), costString(sc),
-		r.FinishReason, strconv.Itoa(r.Status), r.ErrorClass, r.Error, secs(r.RetryAfter),
+		termsafe.Line(r.FinishReason), strconv.Itoa(r.Status), termsafe.Line(r.ErrorClass), termsafe.Text(r.Error), secs(r.RetryAfter),
 		strconv.FormatBool(sc.a.Correct), ftoa(sc.a.Recall), strconv.FormatBool(sc.a.Any), strconv.FormatBool(sc.a.Null), sc.a.Attribution, sc.a.Cut, strconv.FormatBool(sc.a.NeedleLost),
-		strings.Join(r.Expected, ";"), r.Answer,
+		strings.Join(r.Expected, ";"), termsafe.Text(r.Answer),
 	)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +55,33 @@ func TestCSVChunkGaps(t *testing.T) {
 				t.Errorf("chunk_gap_count %q chunk_gap_max %q, want %q and %q", row[count], row[maxCol], tt.wantCount, tt.wantMax)
 			}
 		})
+	}
+}
+
+// TestCSVNeutralisesServerText checks that text a server sent (a model
+// name, an error message, an answer) reaches records.csv with its terminal
+// controls written out, not raw: ESC sequences, C1 controls (U+009B is a
+// one-character CSI) and invalid UTF-8 bytes.
+func TestCSVNeutralisesServerText(t *testing.T) {
+	rec := fx{length: 1000, depth: 50, model: "m\x1b]52;c;ZXZpbA==\x07", answer: "x\x1b[2J\u009b31m\xff y", correct: false}.record()
+	rec.Error = "bad \x1b[31mred\u202e"
+	s, err := Build(nil, []run.Record{rec}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, bad := range []string{"\x1b", "\u009b", "\x9b", "\xff", "\u202e", "\x07"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("records.csv holds the raw control %q:\n%q", bad, out)
+		}
+	}
+	for _, want := range []string{`m\x1b]52;c;ZXZpbA==\x07`, `x\x1b[2J\u009b31m\xff y`, `bad \x1b[31mred\u202e`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("records.csv does not show %q written out:\n%s", want, out)
+		}
 	}
 }

@@ -2,14 +2,17 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/needlestorm/needlestorm/internal/termsafe"
 )
 
 func main() {
 	if err := newApp().Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "needlestorm:", err)
+		fmt.Fprintln(os.Stderr, "needlestorm:", termsafe.Text(err.Error()))
 		os.Exit(exitCode(err))
 	}
 }
@@ -29,6 +32,7 @@ func newApp() *cli.App {
 		Version:              version(),
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
+		ExitErrHandler:       exitOnError,
 		Commands: []*cli.Command{
 			runCommand(),
 			reportCommand(),
@@ -41,4 +45,23 @@ func newApp() *cli.App {
 			versionCommand(),
 		},
 	}
+}
+
+// exitOnError is the app's ExitErrHandler: an error that carries an exit
+// status is printed and the process exits with it, as urfave/cli does, but
+// with the message neutralised first (termsafe), since it may quote what a
+// server sent (model ids, error messages).
+func exitOnError(c *cli.Context, err error) {
+	ec, ok := err.(cli.ExitCoder)
+	if !ok {
+		return
+	}
+	if msg := err.Error(); msg != "" {
+		var w io.Writer = os.Stderr
+		if c != nil && c.App != nil && c.App.ErrWriter != nil {
+			w = c.App.ErrWriter
+		}
+		fmt.Fprintln(w, termsafe.Text(msg))
+	}
+	cli.OsExiter(ec.ExitCode())
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/needlestorm/needlestorm/internal/termsafe"
 	"github.com/needlestorm/needlestorm/reports"
 	"github.com/needlestorm/needlestorm/run"
 )
@@ -40,7 +41,7 @@ func reportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := fmt.Fprint(c.App.Writer, s.Text()); err != nil {
+			if _, err := fmt.Fprint(c.App.Writer, termsafe.Text(s.Text())); err != nil {
 				return err
 			}
 			return reportRoutes(c.App.Writer, dir, s)

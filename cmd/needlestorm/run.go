@@ -21,6 +21,7 @@ import (
 	"github.com/needlestorm/needlestorm/campaign"
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/endpoint"
+	"github.com/needlestorm/needlestorm/internal/termsafe"
 	"github.com/needlestorm/needlestorm/live"
 	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/reports"
@@ -675,7 +676,7 @@ func runSummary(w io.Writer, res *campaign.Result, s *reports.Summary) {
 	r := res.Run
 	took := r.EndedAt.Sub(r.StartedAt).Round(100 * time.Millisecond)
 	if s != nil {
-		fmt.Fprint(w, s.Text())
+		fmt.Fprint(w, termsafe.Text(s.Text()))
 		fmt.Fprintln(w)
 	} else {
 		fmt.Fprintf(w, "run %s: %d records in %s\n", r.Status, r.Records, took)
