@@ -29,11 +29,13 @@ var layers = [][]string{
 	{"run"},
 	{"probes"},
 	{"corpus"},
+	{"internal/termsafe"}, // neutralising outside text: the standard library only
 }
 
 // siblings are the imports allowed within a layer.
 var siblings = map[string][]string{
-	"live": {"loadgen"}, // progress and metrics observe the load engine's stages
+	"live":  {"loadgen"}, // progress and metrics observe the load engine's stages
+	"route": {"reports"}, // routes are chosen from the envelopes reports owns
 }
 
 // only narrows what a package may import below it to the packages named.
