@@ -240,6 +240,9 @@ func TestShardProcesses(t *testing.T) {
 		t.Errorf("the merged run's first request was scheduled at %s, not the common start %s", mrecs[0].ScheduledAt, startAt)
 	}
 	shardTestCompareSummaries(t, merged, singleDir)
+	if out, errOut, code := shardTestRun(ctx, bin, "report", merged); code != 0 || !strings.Contains(out, "run complete") {
+		t.Errorf("report of the merged run: exit %d\n%s\n%s", code, out, errOut)
+	}
 
 	// A missing shard is refused, unless allowed, and then said.
 	_, errOut, code = shardTestRun(ctx, bin, "merge", shardDirs[0], shardDirs[1], "--out", filepath.Join(root, "partial"))
