@@ -19,7 +19,7 @@ func shardFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "shard", Usage: "send shard I of N's share of the load (I from 0): request k of every stage when k mod N = I, and 1/N of a closed-loop stage's concurrency; each shard writes its own run directory, which `needlestorm merge` makes one run of",
 			DefaultText: "not sharded; in a Kubernetes Indexed Job, " + campaign.EnvShardIndex + " of --shards"},
-		&cli.IntFlag{Name: "shards", EnvVars: []string{campaign.EnvShards}, DefaultText: "none: give it with " + campaign.EnvShardIndex, Usage: "the shard count when the index comes from " + campaign.EnvShardIndex + " (a Kubernetes Indexed Job: its completions)"},
+		&cli.IntFlag{Name: "shards", EnvVars: []string{campaign.EnvShards}, Usage: "the shard count when the index comes from " + campaign.EnvShardIndex + " (a Kubernetes Indexed Job: its completions)", DefaultText: "none"},
 		&cli.StringFlag{Name: "start-at", EnvVars: []string{campaign.EnvStartAt}, Usage: "sharded: the time, RFC 3339, at which every shard begins its first stage (a shard that is late begins at once and its manifest says so)"},
 		&cli.StringFlag{Name: "barrier", EnvVars: []string{campaign.EnvBarrier}, Usage: "sharded, without --start-at: a folder on a volume every shard shares, where the shards agree on a common start once every one of them is ready"},
 		&cli.DurationFlag{Name: "barrier-timeout", Value: campaign.DefaultBarrierTimeout, Usage: "how long a shard waits at --barrier for the others"},
