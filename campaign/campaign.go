@@ -1,8 +1,12 @@
 package campaign
 
 import (
+	"time"
+
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/needlestorm/needlestorm/endpoint"
+	"github.com/needlestorm/needlestorm/loadgen"
 	"github.com/needlestorm/needlestorm/reports"
 	"github.com/needlestorm/needlestorm/route"
 )
@@ -38,35 +42,36 @@ type Campaign struct {
 	File    string `yaml:"-"`
 	BaseDir string `yaml:"-"`
 
+	// MaxInFlight caps the requests in flight of every target's turn (0:
+	// loadgen.DefaultMaxInFlight), and Grace is how long requests in
+	// flight may finish after an interruption (nil: loadgen.DefaultGrace).
+	// They are no file's fields: Overrides (--max-in-flight, --grace) set
+	// them, so that Validate refuses a concurrency stage above the cap.
+	MaxInFlight int            `yaml:"-"`
+	Grace       *time.Duration `yaml:"-"`
+
 	src  []byte
 	tree *ast.File
 	// routing is the routing file Routing names, read by Validate.
 	routing *route.File
+	// flags maps a field (indices written []) to the command-line flag
+	// that set it, so that a mistake in it names the flag (see SetFrom).
+	flags map[string]string
+	// fileTargets are the file's indices of TargetList, once --targets has
+	// kept some of them (nil: the file's order).
+	fileTargets []int
 }
 
-// Target is one endpoint to measure.
+// Target is one endpoint to measure: the endpoint's own configuration
+// (endpoint.TargetConfig: name, kind, base_url, model, api_key_env, headers,
+// extra_body, max_tokens, temperature, timeout, connect_timeout; decoded
+// in place, so the file writes them beside the rest), with what only a
+// campaign says about a target. Kind may also be sim: the built-in
+// simulator, started in-process on loopback and spoken to as openai (its
+// model defaults to the profile's).
 type Target struct {
-	// Name identifies the target in records and reports; required, unique.
-	Name string `yaml:"name"`
-	// Kind is openai, anthropic or sim (the built-in simulator, started
-	// in-process on loopback and spoken to as openai).
-	Kind string `yaml:"kind"`
-	// BaseURL is the API root (not for sim).
-	BaseURL string `yaml:"base_url"`
-	// Model is the model the server serves; required for openai and
-	// anthropic, the profile's model for sim.
-	Model string `yaml:"model"`
-	// APIKeyEnv is the NAME of the environment variable holding the key,
-	// never the key itself.
-	APIKeyEnv string            `yaml:"api_key_env"`
-	Headers   map[string]string `yaml:"headers"`
-	ExtraBody map[string]any    `yaml:"extra_body"`
-	// MaxTokens caps the answer (0: endpoint.DefaultMaxTokens).
-	MaxTokens   int      `yaml:"max_tokens"`
-	Temperature float64  `yaml:"temperature"`
-	Timeout     Duration `yaml:"timeout"`
-	// ConnectTimeout bounds connecting (TCP and TLS).
-	ConnectTimeout Duration `yaml:"connect_timeout"`
+	endpoint.TargetConfig `yaml:",inline"`
+
 	// Prices are per million tokens, in Currency.
 	Prices reports.Price `yaml:"prices"`
 	// Currency of Prices (default USD).
@@ -115,40 +120,17 @@ type Corpus struct {
 	LengthBasis string `yaml:"length_basis"`
 }
 
-// LoadSpec is how hard to drive each target: explicit stages or a search.
+// LoadSpec is how hard to drive each target: explicit stages or a search,
+// each the load engine's own type (loadgen.Stage, loadgen.SearchSpec, with
+// their JSON names as the file's fields), which owns its defaults, its
+// validation and its estimates.
 type LoadSpec struct {
 	// Warmup is a warm-up stage put first, recorded but left out of
-	// statistics.
-	Warmup Duration `yaml:"warmup"`
-	Stages []Stage  `yaml:"stages"`
-	Search *Search  `yaml:"search"`
-}
-
-// Stage is one step of an explicit schedule, shaped as loadgen.Stage.
-type Stage struct {
-	// Kind is constant, poisson, ramp, sine or concurrency (default
-	// constant, or concurrency when only concurrency is given).
-	Kind        string   `yaml:"kind"`
-	Rate        float64  `yaml:"rate"`
-	ToRate      float64  `yaml:"to_rate"`
-	Period      Duration `yaml:"period"`
-	Amplitude   float64  `yaml:"amplitude"`
-	Concurrency int      `yaml:"concurrency"`
-	Duration    Duration `yaml:"duration"`
-	Requests    int      `yaml:"requests"`
-	Label       string   `yaml:"label"`
-}
-
-// Search asks for the envelope search: per length, the highest rate that
-// meets every objective.
-type Search struct {
-	StartRate float64 `yaml:"start_rate"`
-	MaxRate   float64 `yaml:"max_rate"`
-	// Resolution is the relative precision of the rate found (0.1: 10%).
-	Resolution   float64  `yaml:"resolution"`
-	StepDuration Duration `yaml:"step_duration"`
-	StepRequests int      `yaml:"step_requests"`
-	MaxSteps     int      `yaml:"max_steps"`
+	// statistics; for a search, it runs before every length (as
+	// load.search.warmup).
+	Warmup Duration            `yaml:"warmup"`
+	Stages []loadgen.Stage     `yaml:"stages"`
+	Search *loadgen.SearchSpec `yaml:"search"`
 }
 
 // Accuracy is the accuracy objective.
@@ -175,8 +157,8 @@ type Output struct {
 
 // Kinds of target a campaign names.
 const (
-	KindOpenAI    = "openai"
-	KindAnthropic = "anthropic"
+	KindOpenAI    = endpoint.KindOpenAI
+	KindAnthropic = endpoint.KindAnthropic
 	KindSim       = "sim"
 )
 
@@ -189,16 +171,11 @@ const (
 	BasisServer = "server"
 )
 
-// Defaults applied to a campaign.
+// Defaults applied to a campaign (the engine types' own are theirs).
 const (
 	DefaultCurrency   = "USD"
 	DefaultSimProfile = "fast"
 	DefaultSeed       = 1
-	DefaultResolution = 0.1
-	DefaultStartRate  = 1.0
-	// DefaultStepDuration is a search step's length when neither
-	// step_duration nor step_requests is given.
-	DefaultStepDuration = 20 // seconds
 )
 
 // RoutingFile is the routing file the campaign names, as Validate read it;

@@ -27,7 +27,7 @@ targets:
     base_url: https://api.example.com/v1
     model: big-1
     api_key_env: EXAMPLE_KEY
-    headers: {X-Team: platform, Authorization: "Bearer ${EXAMPLE_TOKEN}"}
+    headers: {X-Team: platform, Authorization: "${EXAMPLE_TOKEN}"}
     extra_body: {options: {num_ctx: 8192}}
     max_tokens: 100
     temperature: 0.5
@@ -98,7 +98,7 @@ func TestRoundTrip(t *testing.T) {
 	wantCfg := endpoint.TargetConfig{
 		Name: "hosted", Kind: "openai", BaseURL: "https://api.example.com/v1", Model: "big-1", APIKeyEnv: "EXAMPLE_KEY",
 		MaxTokens: 100, Temperature: 0.5,
-		Headers:   map[string]string{"X-Team": "platform", "Authorization": "Bearer ${EXAMPLE_TOKEN}"},
+		Headers:   map[string]string{"X-Team": "platform", "Authorization": "${EXAMPLE_TOKEN}"},
 		ExtraBody: map[string]any{"options": map[string]any{"num_ctx": uint64(8192)}},
 		Timeout:   2 * time.Minute, ConnectTimeout: 5 * time.Second,
 	}
@@ -175,7 +175,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("objective defaults %+v", o)
 	}
 	s := c.Search()
-	if s == nil || s.StartRate != 1 || s.MaxRate != 8 || s.Resolution != 0.1 || s.StepDuration != 20*time.Second {
+	if s == nil || s.StartRate != 1 || s.MaxRate != 8 || s.Resolution != 0.1 || s.StepDuration.Duration() != 20*time.Second {
 		t.Errorf("search defaults %+v", s)
 	}
 	if c.Schedule() != nil {
@@ -194,6 +194,10 @@ func TestDefaults(t *testing.T) {
 func TestHaystackDir(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "docs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Repeat("The river runs past the old mill, and the miller counts the sacks of grain. ", 200)
+	if err := os.WriteFile(filepath.Join(dir, "docs", "a.txt"), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	src := "targets: [{name: a, kind: sim}]\ncorpus: {lengths: [1k], haystack: dir:./docs}\nload: {stages: [{rate: 1, duration: 1s}]}\n"
@@ -259,7 +263,7 @@ load:
 	if math.Abs(tp.CostMax-0.065) > 1e-12 || math.Abs(tp.CostTypical-0.0514) > 1e-12 {
 		t.Errorf("cost %g/%g, want 0.0514/0.065", tp.CostTypical, tp.CostMax)
 	}
-	if !tp.DurationKnown || tp.Duration != 10*time.Second || tp.Count != CountExact {
+	if !tp.DurationKnown || tp.Duration != 10*time.Second || tp.Count != loadgen.CountExact {
 		t.Errorf("duration %s (%v), count %s", tp.Duration, tp.DurationKnown, tp.Count)
 	}
 	if p.CostMax != tp.CostMax || p.Requests != 17 {
@@ -267,36 +271,44 @@ load:
 	}
 }
 
-// TestPlanSearch checks the worst case of a search.
+// TestPlanSearch checks the plan of a search against its worst case worked
+// out by hand: the warm-up before every length, then the longest way the
+// verdicts can lead the search.
 func TestPlanSearch(t *testing.T) {
 	src := `targets: [{name: a, kind: openai, model: m, max_tokens: 10}]
 corpus: {lengths: [1k, 4k], depths: [50]}
 load:
+  warmup: 3s
   search: {start_rate: 1, max_rate: 8, resolution: 0.25, step_duration: 2s}
 `
 	c, err := Parse("s.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := c.Search()
-	if got := s.RampRates(); !reflect.DeepEqual(got, []float64{1, 2, 4, 8}) {
-		t.Errorf("ramp %v", got)
-	}
-	if s.BisectionSteps() != 2 || s.WorstCaseSteps() != 6 {
-		t.Errorf("bisection %d, worst %d, want 2, 6", s.BisectionSteps(), s.WorstCaseSteps())
-	}
 	p, err := c.Plan(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Per length: 2 + 4 + 8 + 16 (ramp) + 16 + 16 (bisection at <= 8/s) = 62.
+	// The most requests: 1, 2, 4 pass and 8 fails (2 + 4 + 8 + 16 requests
+	// in 2 s each), then the bisection of [4, 8] probes 5.66 (12), which
+	// passes, then 6.73 (14): (8 - 6.73) / 6.73 is within 25%. Six steps,
+	// 56 requests and 12 s, the most of any way (a way down from 1/s
+	// takes six steps too, at far lower rates). Before each length, the
+	// warm-up: 3 s at 1/s, 3 requests.
 	tp := p.Targets[0]
-	if tp.Requests != 124 || tp.InputTokens != 62*1000+62*4000 || tp.Count != CountUpperBound || tp.Duration != 24*time.Second {
+	var labels []string
+	for _, s := range tp.Stages {
+		labels = append(labels, fmt.Sprintf("%s %d %s", s.Label, s.Requests, s.Duration))
+	}
+	want := []string{"warmup at 1k 3 3s", "search at 1k: up to 6 steps 56 12s", "warmup at 4k 3 3s", "search at 4k: up to 6 steps 56 12s"}
+	if !reflect.DeepEqual(labels, want) {
+		t.Errorf("stages %q, want %q", labels, want)
+	}
+	if tp.Requests != 2*(3+56) || tp.InputTokens != 59*1000+59*4000 || tp.Count != loadgen.CountUpperBound || tp.Duration != 30*time.Second {
 		t.Errorf("search plan: %d requests, %d tokens, %s, %s", tp.Requests, tp.InputTokens, tp.Count, tp.Duration)
 	}
-	s.MaxSteps = 3
-	if s.WorstCaseSteps() != 3 {
-		t.Errorf("max_steps not applied: %d", s.WorstCaseSteps())
+	if s := c.Search(); s.MaxSteps != 6 {
+		t.Errorf("the search's own cap is %d steps, want its worst case, 6", s.MaxSteps)
 	}
 }
 
@@ -321,10 +333,10 @@ load:
 	simT, real := p.Targets[0], p.Targets[1]
 	// vllm-8b, 1k + 7 tokens: 0.02 + 1007/10000 s prefill, then 19 tokens
 	// at 60/(1+0.02*3) tokens/s: about 0.456 s per request, 4 at a time.
-	if simT.Count != CountEstimate || simT.Requests < 80 || simT.Requests > 95 {
+	if simT.Count != loadgen.CountEstimate || simT.Requests < 80 || simT.Requests > 95 {
 		t.Errorf("sim estimate %d (%s), want about 88", simT.Requests, simT.Count)
 	}
-	if real.RequestsKnown || real.Count != CountUnknown {
+	if real.RequestsKnown || real.Count != loadgen.CountUnknown {
 		t.Errorf("real target count %d (%s) should be unknown", real.Requests, real.Count)
 	}
 	budget := 1.0
@@ -418,7 +430,7 @@ func TestRepeats(t *testing.T) {
 		{"repeats, duration only: cases x repeats, capped", ", repeats: 3", "load: {stages: [{rate: 2, duration: 10s}]}", []int{12}, ""},
 		{"repeats, closed loop", ", repeats: 2", "load: {stages: [{concurrency: 2, duration: 10s}, {concurrency: 4}]}", []int{8, 8}, ""},
 		{"repeats with a stage's own requests", ", repeats: 3", "load: {stages: [{rate: 2, requests: 5}]}", nil, "corpus.repeats 3 already sets every stage's count"},
-		{"repeats cut short by a duration", ", repeats: 3", "load: {stages: [{rate: 1, duration: 5s}]}", nil, "fewer than cases × repeats (4 × 3 = 12)"},
+		{"repeats cut short by a duration", ", repeats: 3", "load: {stages: [{rate: 1, duration: 5s}]}", nil, "fewer than the 4 cases × corpus.repeats 3 = 12"},
 		{"repeats with a search", ", repeats: 2", "load: {search: {max_rate: 4}}", nil, "an envelope search sizes its own steps"},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,8 @@
 package campaign
 
 import (
-	"math"
+	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -36,59 +37,6 @@ type TargetSpec struct {
 
 // IsSim reports whether the target is the built-in simulator.
 func (t TargetSpec) IsSim() bool { return t.Sim != nil }
-
-// SearchSpec is what an envelope search is asked for. Each probed step is a
-// constant-rate stage (Step) at the rate the search chooses: an exponential
-// ramp from StartRate (doubling) up to MaxRate, then bisection between the
-// last passing and the first failing rate until they are within
-// Resolution of each other.
-type SearchSpec struct {
-	StartRate  float64
-	MaxRate    float64
-	Resolution float64
-	// StepDuration and StepRequests bound each step (either may be 0).
-	StepDuration time.Duration
-	StepRequests int
-	// MaxSteps caps the steps per length (0: no cap beyond the worst case
-	// of the ramp and the bisection).
-	MaxSteps int
-	// Warmup is the warm-up before the first step (0: none).
-	Warmup time.Duration
-}
-
-// Step returns the stage that probes rate.
-func (s SearchSpec) Step(rate float64) loadgen.Stage {
-	return loadgen.Stage{Kind: loadgen.StageConstant, Rate: rate, Duration: run.Seconds(s.StepDuration), Requests: s.StepRequests}
-}
-
-// RampRates are the rates of the exponential ramp: StartRate doubled until
-// MaxRate (which is always the last).
-func (s SearchSpec) RampRates() []float64 {
-	var out []float64
-	for r := s.StartRate; r < s.MaxRate && len(out) < 64; r *= 2 {
-		out = append(out, r)
-	}
-	return append(out, s.MaxRate)
-}
-
-// BisectionSteps is the most bisection steps after the ramp: halving an
-// interval [r, 2r] until its width is within Resolution of r.
-func (s SearchSpec) BisectionSteps() int {
-	if s.Resolution <= 0 || s.Resolution >= 1 {
-		return 0
-	}
-	return int(math.Ceil(math.Log2(1 / s.Resolution)))
-}
-
-// WorstCaseSteps is the most steps the search takes for one length: every
-// ramp step, then every bisection step, capped by MaxSteps.
-func (s SearchSpec) WorstCaseSteps() int {
-	n := len(s.RampRates()) + s.BisectionSteps()
-	if s.MaxSteps > 0 {
-		n = min(n, s.MaxSteps)
-	}
-	return n
-}
 
 // Matrix is the campaign's corpus matrix, defaults applied; a relative
 // dir: haystack is made absolute against the campaign file's folder.
@@ -174,79 +122,52 @@ func (c *Campaign) cases() int {
 func (c *Campaign) Targets() []TargetSpec {
 	out := make([]TargetSpec, 0, len(c.TargetList))
 	for _, t := range c.TargetList {
-		ts := TargetSpec{
-			Config: endpoint.TargetConfig{
-				Name:           t.Name,
-				Kind:           t.Kind,
-				BaseURL:        t.BaseURL,
-				Model:          t.Model,
-				APIKeyEnv:      t.APIKeyEnv,
-				MaxTokens:      t.MaxTokens,
-				Temperature:    t.Temperature,
-				Headers:        cloneMap(t.Headers),
-				ExtraBody:      cloneMap(t.ExtraBody),
-				Timeout:        t.Timeout.D(),
-				ConnectTimeout: t.ConnectTimeout.D(),
-			},
-			Price:         t.Prices,
-			Currency:      t.Currency,
-			ContextWindow: t.ContextWindow,
-		}
-		if ts.Currency == "" {
-			ts.Currency = DefaultCurrency
-		}
-		if t.Kind == KindSim {
-			ts.Config.Kind = endpoint.KindOpenAI
-			ts.SimProfile = t.SimProfile
-			if ts.SimProfile == "" {
-				ts.SimProfile = DefaultSimProfile
-			}
-			if cfg, err := sim.Profile(ts.SimProfile); err == nil {
-				if t.Sim.apply(&cfg) == nil {
-					if t.TimeScale != nil {
-						cfg.TimeScale = *t.TimeScale
-					}
-					ts.Sim = &cfg
-					ts.TimeScale = cfg.TimeScale
-					if ts.ContextWindow == 0 {
-						ts.ContextWindow = cfg.ContextWindow
-					}
-				}
-			}
-		}
-		out = append(out, ts)
+		out = append(out, t.spec())
 	}
 	return out
 }
 
-func cloneMap[V any](m map[string]V) map[string]V {
-	if m == nil {
-		return nil
+// spec is the target ready for the other packages: its configuration as
+// the file gives it (endpoint.NewTarget fills in its defaults), and for a
+// sim target the simulator's configuration.
+func (t Target) spec() TargetSpec {
+	ts := TargetSpec{Config: t.TargetConfig, Price: t.Prices, Currency: cmp.Or(t.Currency, DefaultCurrency), ContextWindow: t.ContextWindow}
+	ts.Config.Headers, ts.Config.ExtraBody = maps.Clone(t.Headers), maps.Clone(t.ExtraBody)
+	if t.Kind != KindSim {
+		return ts
 	}
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
+	ts.Config.Kind = endpoint.KindOpenAI
+	ts.SimProfile = cmp.Or(t.SimProfile, DefaultSimProfile)
+	if cfg, err := t.simConfig(); err == nil {
+		ts.Sim = &cfg
+		ts.TimeScale = cfg.TimeScale
+		if ts.ContextWindow == 0 {
+			ts.ContextWindow = cfg.ContextWindow
+		}
 	}
-	return out
+	return ts
 }
 
-// stage converts one stage of the file.
-func (s Stage) stage() loadgen.Stage {
-	return loadgen.Stage{
-		Kind:        s.Kind,
-		Rate:        s.Rate,
-		ToRate:      s.ToRate,
-		Period:      run.Seconds(s.Period),
-		Amplitude:   s.Amplitude,
-		Concurrency: s.Concurrency,
-		Duration:    run.Seconds(s.Duration),
-		Requests:    s.Requests,
-		Label:       s.Label,
+// simConfig is a sim target's simulator: its profile with the file's
+// overrides and time scale. The error names the override that does not
+// apply (an *Error at its place) or the profile that does not exist.
+func (t Target) simConfig() (sim.Config, error) {
+	cfg, err := sim.Profile(cmp.Or(t.SimProfile, DefaultSimProfile))
+	if err != nil {
+		return cfg, err
 	}
+	if err := t.Sim.apply(&cfg); err != nil {
+		return cfg, err
+	}
+	if t.TimeScale != nil {
+		cfg.TimeScale = *t.TimeScale
+	}
+	return cfg, nil
 }
 
-// Schedule is the explicit schedule, with the warm-up stage first when
-// load.warmup is set. It is nil in search mode (see Search).
+// Schedule is the explicit schedule, loadgen's stage defaults applied,
+// with the warm-up stage first when load.warmup is set. It is nil in search
+// mode (see Search).
 //
 // Repeats: every stage sends each case Repeats times, in order (the whole
 // matrix, then again), so that consistency over repeats can be measured.
@@ -266,46 +187,42 @@ func (c *Campaign) scheduleFor(cases int) loadgen.Schedule {
 	}
 	sched := make(loadgen.Schedule, 0, len(c.Load.Stages)+1)
 	for _, s := range c.Load.Stages {
-		st := s.stage()
-		if st.Requests == 0 && (st.Duration == 0 || c.RepeatsGiven()) {
-			st.Requests = cases * c.Repeats()
-		}
-		sched = append(sched, st)
+		sched = append(sched, c.stage(s, cases))
 	}
 	return sched.WithWarmup(c.Load.Warmup.D())
 }
 
-// Search is the envelope search asked for, defaults applied; nil when the
-// campaign gives explicit stages. A search step with neither a duration nor
-// a request count lasts DefaultStepDuration seconds.
-func (c *Campaign) Search() *SearchSpec {
-	s := c.Load.Search
-	if s == nil {
-		return nil
+// stage is one stage of the file as it runs: the engine's defaults, and a
+// request count of cases × Repeats where the campaign sets one.
+func (c *Campaign) stage(s loadgen.Stage, cases int) loadgen.Stage {
+	st := s.WithDefaults()
+	if st.Requests == 0 && (st.Duration == 0 || c.RepeatsGiven()) {
+		st.Requests = cases * c.Repeats()
 	}
-	out := &SearchSpec{
-		StartRate:    s.startRate(),
-		MaxRate:      s.MaxRate,
-		Resolution:   s.Resolution,
-		StepDuration: s.StepDuration.D(),
-		StepRequests: s.StepRequests,
-		MaxSteps:     s.MaxSteps,
-		Warmup:       c.Load.Warmup.D(),
-	}
-	if out.Resolution == 0 {
-		out.Resolution = DefaultResolution
-	}
-	if out.StepDuration == 0 && out.StepRequests == 0 {
-		out.StepDuration = DefaultStepDuration * time.Second
-	}
-	return out
+	return st
 }
 
-func (s *Search) startRate() float64 {
-	if s.StartRate == 0 {
-		return DefaultStartRate
+// Search is the envelope search asked for, loadgen's defaults applied, with
+// load.warmup as its warm-up (run before every length) unless
+// load.search.warmup is given, and the campaign's ttft objective, when it
+// has one, as the early stop's ttft limit. It is nil when the campaign gives
+// explicit stages.
+func (c *Campaign) Search() *loadgen.SearchSpec {
+	if c.Load.Search == nil {
+		return nil
 	}
-	return s.StartRate
+	s := *c.Load.Search
+	if s.Warmup == 0 {
+		s.Warmup = run.Seconds(c.Load.Warmup.D())
+	}
+	for _, l := range c.Objectives().Latency {
+		if l.Metric == reports.MetricTTFT {
+			limit := run.Seconds(l.Max * float64(time.Second))
+			s.EarlyStop.TTFTLimit = max(s.EarlyStop.TTFTLimit, limit)
+		}
+	}
+	s = s.WithDefaults()
+	return &s
 }
 
 // Objectives are the latency, error-rate and accuracy objectives.
@@ -334,7 +251,7 @@ func (c *Campaign) Objectives() reports.Objectives {
 func (c *Campaign) Prices() reports.Prices {
 	p := reports.Prices{}
 	for _, t := range c.TargetList {
-		if !priced(&t) {
+		if !t.Prices.Given() {
 			continue
 		}
 		if p.Targets == nil {

@@ -17,6 +17,20 @@
 //
 // The file's sections: name, description, targets, corpus, load (stages or
 // search), slo, accuracy, budget and output; see examples/campaigns for
-// every field, commented. Import direction: cmd → campaign → reports →
-// loadgen → probes → corpus.
+// every field, commented.
+//
+// A stage, the search and a target's connection have one owner each: the
+// file decodes straight into loadgen.Stage, loadgen.SearchSpec and
+// endpoint.TargetConfig (inline in Target), by their JSON names. Those
+// types own their defaults (WithDefaults), their validation (Validate, with
+// the field it blames) and their estimates (Stage.Estimate,
+// SearchSpec.WorstCase); the campaign puts their errors at their place in
+// the file, refuses an explicit zero their defaults would replace, and the
+// plan only adds tokens and prices. The engine knows no YAML: durations
+// such as "20s" are read by decoder options of this package. Command-line
+// flags are Overrides of the same values, validated once with the rest;
+// a mistake in a value a flag set names the flag (see SetFrom).
+//
+// Import direction: cmd → campaign → (reports, loadgen, endpoint, live,
+// sim) → run → probes → corpus.
 package campaign

@@ -61,7 +61,7 @@ import (
 // template overhead.
 func (c *Campaign) Execute(ctx context.Context, dir string, o ExecOptions) (*Result, error) {
 	o.defaults()
-	if err := c.CheckShard(o.Shard); err != nil {
+	if err := c.CheckExec(o); err != nil {
 		return nil, err
 	}
 	// A directory that cannot take the run stops it before simulators
@@ -79,16 +79,7 @@ func (c *Campaign) Execute(ctx context.Context, dir string, o ExecOptions) (*Res
 	if err := plan.CheckBudget(); err != nil {
 		return nil, fmt.Errorf("refusing to run campaign %s: %w", c.Name, err)
 	}
-	var search *loadgen.SearchSpec
-	if s := c.Search(); s != nil {
-		spec := c.loadgenSearch(*s)
-		if err := spec.Validate(); err != nil {
-			return nil, err
-		}
-		search = &spec
-	}
-
-	e := &execution{c: c, o: o, plan: plan, search: search, matrix: c.Matrix(), shard: c.newShardRun(o.Shard, o.NonceSalt)}
+	e := &execution{c: c, o: o, plan: plan, search: c.Search(), matrix: c.Matrix(), shard: c.newShardRun(o.Shard, o.NonceSalt)}
 	defer e.stopSims()
 	if err := e.prepare(ctx); err != nil {
 		return nil, err
@@ -97,6 +88,22 @@ func (c *Campaign) Execute(ctx context.Context, dir string, o ExecOptions) (*Res
 		return nil, err
 	}
 	return e.run(ctx, dir)
+}
+
+// CheckExec refuses what Execute would refuse of the campaign run with o,
+// before anything starts: length_basis server without preflight (whose
+// token calibration sizes the prompts). The dry run calls it with the
+// options the run would have, so that it refuses the same.
+func (c *Campaign) CheckExec(o ExecOptions) error {
+	if err := c.CheckShard(o.Shard); err != nil {
+		return err
+	}
+	if c.LengthBasis() != BasisServer || !o.NoPreflight {
+		return nil
+	}
+	v := &checker{c: c}
+	v.at("corpus.length_basis", "server sizes prompts through preflight's token calibration, which --no-preflight skips: run with preflight, or use length_basis client")
+	return v.errs
 }
 
 // ExecOptions say how Execute runs a campaign. The zero value works.
@@ -121,11 +128,6 @@ type ExecOptions struct {
 	// Tolerance is the truncation tolerance in tokens the live verdicts use
 	// (0: probes' default), as reports.Options.Tolerance is the report's.
 	Tolerance int
-	// MaxInFlight caps the requests in flight (0: loadgen's default).
-	MaxInFlight int
-	// Grace is how long requests in flight may finish after an interruption
-	// (nil: loadgen.DefaultGrace).
-	Grace *time.Duration
 	// NoPreflight skips preflight (length_basis server needs it).
 	NoPreflight bool
 	// SkipTooLong leaves out, per target, the lengths preflight found
@@ -231,38 +233,17 @@ type execution struct {
 	shard *shardRun
 
 	turns []*turn
+	// guard sums the spend of the run (set when the run starts).
+	guard *BudgetGuard
 }
 
 // turn is one target's part of the campaign.
 type turn struct {
-	spec   TargetSpec
-	srv    *sim.Server
-	res    TargetResult
-	cases  []corpus.Case
-	sched  loadgen.Schedule
-	budget *BudgetGuard
-}
-
-// loadgenSearch maps the campaign's search onto loadgen's. The step's
-// time-to-first-token objective, when the campaign has one, is the early
-// stop's ttft limit.
-func (c *Campaign) loadgenSearch(s SearchSpec) loadgen.SearchSpec {
-	spec := loadgen.SearchSpec{
-		StartRate:    s.StartRate,
-		MaxRate:      s.MaxRate,
-		Resolution:   s.Resolution,
-		StepDuration: run.Seconds(s.StepDuration),
-		StepRequests: s.StepRequests,
-		MaxSteps:     s.MaxSteps,
-		Warmup:       run.Seconds(s.Warmup),
-	}
-	for _, l := range c.Objectives().Latency {
-		if l.Metric == reports.MetricTTFT {
-			limit := run.Seconds(l.Max * float64(time.Second))
-			spec.EarlyStop.TTFTLimit = max(spec.EarlyStop.TTFTLimit, limit)
-		}
-	}
-	return spec.WithDefaults()
+	spec  TargetSpec
+	srv   *sim.Server
+	res   TargetResult
+	cases []corpus.Case
+	sched loadgen.Schedule
 }
 
 // prepare starts the simulators, runs preflight and builds each target's
@@ -270,9 +251,6 @@ func (c *Campaign) loadgenSearch(s SearchSpec) loadgen.SearchSpec {
 // requests).
 func (e *execution) prepare(ctx context.Context) error {
 	basis := e.c.LengthBasis()
-	if basis == BasisServer && e.o.NoPreflight {
-		return errors.New("length_basis server sizes prompts through preflight's token calibration: run with preflight, or use length_basis client")
-	}
 	for _, spec := range e.c.Targets() {
 		t := &turn{spec: spec, res: TargetResult{Name: spec.Config.Name, Status: TargetPending}}
 		e.turns = append(e.turns, t)
@@ -393,33 +371,15 @@ func formatLengths(ls []int) string {
 // buildCases builds a target's cases (shared between targets asking for
 // the same client lengths) and its schedule.
 func (e *execution) buildCases(ctx context.Context, t *turn, basis string, cache map[string][]corpus.Case) error {
-	name := t.spec.Config.Name
-	lengths := slices.Clone(e.matrix.Lengths)
-	if rep := t.res.Preflight; rep != nil && e.o.SkipTooLong && len(rep.TooLong) > 0 {
-		lengths = slices.DeleteFunc(lengths, func(l int) bool { return !rep.Fits(l) })
-		t.res.Dropped = slices.Clone(rep.TooLong)
-		if len(lengths) == 0 {
-			return fmt.Errorf("target %s: every length is beyond its %d-token window, so nothing is left to send; drop the target or lower corpus.lengths", name, rep.ContextWindow)
-		}
+	lengths, err := e.fitting(t)
+	if err != nil {
+		return err
 	}
 	t.res.Lengths = lengths
 	client := lengths
 	if basis == BasisServer {
-		rep := t.res.Preflight
-		if rep == nil || !rep.Calibrated || rep.Calibration == nil {
-			return fmt.Errorf("target %s: length_basis server needs token calibration, and preflight could not calibrate this target (see its warnings); use length_basis client", name)
-		}
-		var err error
-		client, err = endpoint.ServerBasisLengths(lengths, rep.Calibration)
-		if err != nil {
-			return fmt.Errorf("target %s: %w", name, err)
-		}
-		seen := map[int]int{}
-		for i, cl := range client {
-			if j, dup := seen[cl]; dup {
-				return fmt.Errorf("target %s: lengths %d and %d (server basis) both need %d client tokens; give lengths further apart", name, lengths[j], lengths[i], cl)
-			}
-			seen[cl] = i
+		if client, err = serverBasis(t, lengths); err != nil {
+			return err
 		}
 		t.res.ClientLengths = client
 	}
@@ -428,33 +388,74 @@ func (e *execution) buildCases(ctx context.Context, t *turn, basis string, cache
 	if !ok {
 		m := e.matrix
 		m.Lengths = client
-		var err error
-		cases, err = m.Cases(ctx)
-		if err != nil {
-			return fmt.Errorf("building the cases of target %s: %w", name, err)
+		if cases, err = m.Cases(ctx); err != nil {
+			return fmt.Errorf("building the cases of target %s: %w", t.spec.Config.Name, err)
 		}
 		cache[key] = cases
 	}
 	if basis == BasisServer {
-		// Records must carry the requested length: reports group by it.
-		requested := map[int]int{}
-		for i, cl := range client {
-			requested[cl] = lengths[i]
-		}
-		cases = slices.Clone(cases)
-		for i := range cases {
-			cs := &cases[i]
-			req := requested[cs.Length]
-			cs.ID = strings.Replace(cs.ID, "-"+corpus.FormatLength(cs.Length)+"-", "-"+corpus.FormatLength(req)+"-", 1)
-			cs.Length = req
-		}
+		cases = requestedLengths(cases, client, lengths)
 	}
 	t.cases = cases
 	if e.search == nil {
-		specs := len(cases)
-		t.sched = e.c.scheduleFor(specs)
+		t.sched = e.c.scheduleFor(len(cases))
 	}
 	return nil
+}
+
+// fitting are the lengths t is sent: every length, or with SkipTooLong
+// those that fit the window preflight found.
+func (e *execution) fitting(t *turn) ([]int, error) {
+	lengths := slices.Clone(e.matrix.Lengths)
+	rep := t.res.Preflight
+	if rep == nil || !e.o.SkipTooLong || len(rep.TooLong) == 0 {
+		return lengths, nil
+	}
+	lengths = slices.DeleteFunc(lengths, func(l int) bool { return !rep.Fits(l) })
+	t.res.Dropped = slices.Clone(rep.TooLong)
+	if len(lengths) == 0 {
+		return nil, fmt.Errorf("target %s: every length is beyond its %d-token window, so nothing is left to send; drop the target or lower corpus.lengths", t.spec.Config.Name, rep.ContextWindow)
+	}
+	return lengths, nil
+}
+
+// serverBasis are the client lengths that make t's server count lengths,
+// through preflight's calibration.
+func serverBasis(t *turn, lengths []int) ([]int, error) {
+	name := t.spec.Config.Name
+	rep := t.res.Preflight
+	if rep == nil || !rep.Calibrated || rep.Calibration == nil {
+		return nil, fmt.Errorf("target %s: length_basis server needs token calibration, and preflight could not calibrate this target (see its warnings); use length_basis client", name)
+	}
+	client, err := endpoint.ServerBasisLengths(lengths, rep.Calibration)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", name, err)
+	}
+	seen := map[int]int{}
+	for i, cl := range client {
+		if j, dup := seen[cl]; dup {
+			return nil, fmt.Errorf("target %s: lengths %d and %d (server basis) both need %d client tokens; give lengths further apart", name, lengths[j], lengths[i], cl)
+		}
+		seen[cl] = i
+	}
+	return client, nil
+}
+
+// requestedLengths are cases built at the client lengths, carrying the
+// requested lengths (records must: reports group by them) in Length and ID.
+func requestedLengths(cases []corpus.Case, client, requested []int) []corpus.Case {
+	asked := map[int]int{}
+	for i, cl := range client {
+		asked[cl] = requested[i]
+	}
+	cases = slices.Clone(cases)
+	for i := range cases {
+		cs := &cases[i]
+		req := asked[cs.Length]
+		cs.ID = strings.Replace(cs.ID, "-"+corpus.FormatLength(cs.Length)+"-", "-"+corpus.FormatLength(req)+"-", 1)
+		cs.Length = req
+	}
+	return cases
 }
 
 // manifestTarget is one target as the manifest's "targets" lists it: its
@@ -547,54 +548,71 @@ func (e *execution) manifestTargets() []manifestTarget {
 	return out
 }
 
-// run writes the run directory and runs each target in turn.
+// run writes the run directory and runs each target in turn: the manifest
+// of what was asked, each target's turn under the budget, then the outcome
+// and the status.
 func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
-	c := e.c
-	obj := c.Objectives()
-	prices := c.Prices()
-
 	// The budget: a guard on spend, a deadline on time. Either cancels
 	// runCtx with a *BudgetError as its cause.
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	guard := NewBudgetGuard(c.Budget.MaxCostUSD, prices, stop)
-
-	runOpts := []run.Option{
-		run.Tool(e.o.Tool, e.o.Version),
-		run.Asked(e.manifestTargets(), manifestCorpus{Matrix: e.matrix, Repeats: c.Corpus.Repeats}),
-		run.Objectives(obj),
-		run.Overwrite(e.o.Overwrite),
-	}
-	if e.o.NonceSalt != nil {
-		runOpts = append(runOpts, run.NonceSalt(*e.o.NonceSalt))
-	}
-	opts := []loadgen.Option{
-		loadgen.Seed(c.Seed()),
-		loadgen.Observe(guard),
-		loadgen.Observe(e.o.Observers...),
-	}
-	if e.o.MaxInFlight > 0 {
-		opts = append(opts, loadgen.MaxInFlight(e.o.MaxInFlight))
-	}
-	if e.o.Grace != nil {
-		opts = append(opts, loadgen.Grace(*e.o.Grace))
-	}
-	runOpts = append(runOpts, e.shard.runOptions()...)
-	opts = append(opts, e.shard.loadOptions(e.logf)...)
-	rs, err := run.Open(dir, runOpts...)
+	guard := NewBudgetGuard(e.c.Budget.MaxCostUSD, e.c.Prices(), stop)
+	e.guard = guard
+	rs, err := run.Open(dir, e.runOptions()...)
 	if err != nil {
 		return nil, err
 	}
-	session := loadgen.NewSession(rs, opts...)
-	var preflights []*endpoint.PreflightReport
-	for _, t := range e.turns {
-		if t.res.Preflight != nil {
-			preflights = append(preflights, t.res.Preflight)
-		}
+	bm := e.budgetManifest()
+	if err := e.writeAsked(rs, bm); err != nil {
+		res, _ := rs.Close(runCtx, err)
+		return e.result(res, guard), err
 	}
+	runCtx, release := e.limit(runCtx, stop)
+	defer release()
+
+	session := loadgen.NewSession(rs, e.sessionOptions(guard)...)
+	runErr := e.runTurns(runCtx, session)
+	if err := e.writeOutcome(runCtx, rs, guard, bm); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	return e.close(runCtx, rs, guard, runErr)
+}
+
+// runOptions describe the run directory: the tool, what was asked, the
+// objectives, and the nonce salt when one is given.
+func (e *execution) runOptions() []run.Option {
+	opts := []run.Option{
+		run.Tool(e.o.Tool, e.o.Version),
+		run.Asked(e.manifestTargets(), manifestCorpus{Matrix: e.matrix, Repeats: e.c.Corpus.Repeats}),
+		run.Objectives(e.c.Objectives()),
+		run.Overwrite(e.o.Overwrite),
+	}
+	if e.o.NonceSalt != nil {
+		opts = append(opts, run.NonceSalt(*e.o.NonceSalt))
+	}
+	return append(opts, e.shard.runOptions()...)
+}
+
+// sessionOptions apply to every target's turn: the seed, the budget guard
+// and the observers, the cap on requests in flight and the grace period.
+func (e *execution) sessionOptions(guard *BudgetGuard) []loadgen.Option {
+	opts := []loadgen.Option{
+		loadgen.Seed(e.c.Seed()),
+		loadgen.Observe(guard),
+		loadgen.Observe(e.o.Observers...),
+		loadgen.MaxInFlight(e.c.maxInFlight()),
+	}
+	if e.c.Grace != nil {
+		opts = append(opts, loadgen.Grace(*e.c.Grace))
+	}
+	return append(opts, e.shard.loadOptions(e.logf)...)
+}
+
+// budgetManifest is the budget as asked and as the plan estimated it.
+func (e *execution) budgetManifest() budgetManifest {
 	bm := budgetManifest{
-		MaxCostUSD:           c.Budget.MaxCostUSD,
-		MaxDuration:          run.Seconds(c.Budget.MaxDuration.D()),
+		MaxCostUSD:           e.c.Budget.MaxCostUSD,
+		MaxDuration:          run.Seconds(e.c.Budget.MaxDuration.D()),
 		Currency:             e.plan.CostCurrency,
 		EstimatedCostMax:     e.plan.CostMax,
 		EstimatedCostTypical: e.plan.CostTypical,
@@ -602,14 +620,26 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 	if e.plan.DurationKnown {
 		bm.EstimatedDuration = run.Seconds(e.plan.Duration)
 	}
+	return bm
+}
+
+// writeAsked writes the schedule (or the search), the preflight reports
+// and the budget into the manifest before anything is sent.
+func (e *execution) writeAsked(rs *run.Session, bm budgetManifest) error {
+	var preflights []*endpoint.PreflightReport
+	for _, t := range e.turns {
+		if t.res.Preflight != nil {
+			preflights = append(preflights, t.res.Preflight)
+		}
+	}
 	var schedule any = e.turns[0].sched
 	if e.search != nil {
 		schedule = map[string]any{"search": e.search}
 	}
-	err = rs.UpdateManifest(func(m *run.Manifest) {
-		m.Campaign = c.Name
-		if c.routing != nil {
-			m.Routing = mustJSON(c.routing)
+	return rs.UpdateManifest(func(m *run.Manifest) {
+		m.Campaign = e.c.Name
+		if e.c.routing != nil {
+			m.Routing = mustJSON(e.c.routing)
 		}
 		m.Schedule = mustJSON(schedule)
 		if len(preflights) > 0 {
@@ -617,45 +647,38 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 		}
 		m.Budget = mustJSON(bm)
 	})
-	if err != nil {
-		res, _ := rs.Close(runCtx, err)
-		return e.result(res, guard), err
-	}
+}
 
-	if d := c.Budget.MaxDuration.D(); d > 0 {
+// limit bounds ctx by the time budget (from the first target's start) and
+// makes an abort stop sending too; release undoes both.
+func (e *execution) limit(ctx context.Context, stop context.CancelCauseFunc) (context.Context, func()) {
+	release := func() {}
+	if d := e.c.Budget.MaxDuration.D(); d > 0 {
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeoutCause(runCtx, d, &BudgetError{MaxDuration: d})
-		defer cancel()
+		ctx, cancel = context.WithTimeoutCause(ctx, d, &BudgetError{MaxDuration: d})
+		release = func() { cancel() }
 	}
-
 	if e.o.Abort != nil {
 		// An abort also stops sending (when ctx has not already).
 		stopOnAbort := context.AfterFunc(e.o.Abort, func() { stop(context.Cause(e.o.Abort)) })
-		defer stopOnAbort()
+		prev := release
+		release = func() { stopOnAbort(); prev() }
 	}
+	return ctx, release
+}
 
+// runTurns runs the targets one after the other until one fails or ctx
+// ends, and marks those whose turn never came skipped. It returns the
+// first error, or the budget's when a budget ran out as the last target
+// finished.
+func (e *execution) runTurns(ctx context.Context, session *loadgen.Session) error {
+	obj := e.c.Objectives()
 	var runErr error
 	for i, t := range e.turns {
-		if runCtx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
-		err := e.runTurn(runCtx, session, i, t, obj)
-		t.stopSim()
-		t.res.Spent = guard.Spent(t.res.Name)
-		if err != nil {
-			runErr = err
-			t.res.Status = run.StatusFailed
-			if runCtx.Err() != nil {
-				t.res.Status = run.StatusInterrupted
-			}
-		} else {
-			t.res.Status = run.StatusComplete
-		}
-		fmt.Fprintf(e.o.Log, "target %s: %s, %d records\n", t.res.Name, t.res.Status, t.res.Records)
-		if err := rs.UpdateManifest(func(m *run.Manifest) { m.Targets = mustJSON(e.manifestTargets()) }); err != nil {
-			runErr = errors.Join(runErr, err)
-		}
-		if runErr != nil {
+		if runErr = e.turnOf(ctx, session, i, t, obj); runErr != nil {
 			break
 		}
 	}
@@ -664,11 +687,39 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 			t.res.Status = TargetSkipped
 		}
 	}
-	if runErr == nil && runCtx.Err() != nil && errors.Is(context.Cause(runCtx), ErrBudget) {
+	if runErr == nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrBudget) {
 		// A budget ran out as the last target finished: the campaign did
 		// run whole, but nothing more could have been sent.
-		runErr = context.Cause(runCtx)
+		runErr = context.Cause(ctx)
 	}
+	return runErr
+}
+
+// turnOf runs one target's turn and records how it went, in its result
+// and in the manifest.
+func (e *execution) turnOf(ctx context.Context, session *loadgen.Session, i int, t *turn, obj reports.Objectives) error {
+	err := e.runTurn(ctx, session, i, t, obj)
+	t.stopSim()
+	t.res.Spent = e.guard.Spent(t.res.Name)
+	switch {
+	case err == nil:
+		t.res.Status = run.StatusComplete
+	case ctx.Err() != nil:
+		t.res.Status = run.StatusInterrupted
+	default:
+		t.res.Status = run.StatusFailed
+	}
+	fmt.Fprintf(e.o.Log, "target %s: %s, %d records\n", t.res.Name, t.res.Status, t.res.Records)
+	if merr := session.Run().UpdateManifest(func(m *run.Manifest) { m.Targets = mustJSON(e.manifestTargets()) }); merr != nil {
+		err = errors.Join(err, merr)
+	}
+	return err
+}
+
+// writeOutcome writes what was spent, by target and in all, and the budget
+// that stopped the campaign, if one did, into the manifest.
+func (e *execution) writeOutcome(ctx context.Context, rs *run.Session, guard *BudgetGuard, bm budgetManifest) error {
+	prices := e.c.Prices()
 	bm.Spent = guard.Total()
 	bm.SpentByTarget = map[string]float64{}
 	for _, t := range e.turns {
@@ -677,26 +728,28 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 		}
 	}
 	var tripped *BudgetError
-	if errors.As(context.Cause(runCtx), &tripped) {
+	if errors.As(context.Cause(ctx), &tripped) {
 		bm.Stopped = tripped.Error()
 	}
-	if err := rs.UpdateManifest(func(m *run.Manifest) {
+	return rs.UpdateManifest(func(m *run.Manifest) {
 		m.Targets = mustJSON(e.manifestTargets())
 		m.Budget = mustJSON(bm)
 		e.shard.record(m)
-	}); err != nil {
-		runErr = errors.Join(runErr, err)
-	}
-	closeCtx := runCtx
+	})
+}
+
+// close closes the run directory with its status: after an abort, with
+// the abort's cause as the reason (requests were canceled).
+func (e *execution) close(ctx context.Context, rs *run.Session, guard *BudgetGuard, runErr error) (*Result, error) {
+	closeCtx := ctx
 	if e.aborted() {
-		// The manifest's reason is the abort's: requests were canceled.
 		var cancel context.CancelCauseFunc
-		closeCtx, cancel = context.WithCancelCause(context.WithoutCancel(runCtx))
+		closeCtx, cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 		cancel(context.Cause(e.o.Abort))
 	}
 	res, err := rs.Close(closeCtx, runErr)
 	out := e.result(res, guard)
-	out.Stopped = tripped
+	errors.As(context.Cause(ctx), &out.Stopped)
 	out.Aborted = e.aborted()
 	return out, err
 }

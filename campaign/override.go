@@ -2,6 +2,8 @@ package campaign
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -9,18 +11,21 @@ import (
 	"github.com/needlestorm/needlestorm/reports"
 )
 
-// Overrides are command-line flags that replace campaign file values. A nil
-// or empty field leaves the file's value.
+// Overrides are command-line flags that replace campaign values. A nil or
+// empty field leaves the campaign's value. Each value is validated once, by
+// Validate, with the campaign's: a mistake names the flag.
 type Overrides struct {
 	// Only keeps the named targets, in file order (--targets a,b).
 	Only []string
-	// Lengths, Depths and Tasks replace the corpus lists.
+	// Lengths, Depths and Tasks replace the corpus lists (--lengths,
+	// --depths, --task).
 	Lengths []int
 	Depths  []float64
 	Tasks   []string
-	Samples int
-	Repeats int
-	Seed    *int64
+	// Samples and Repeats replace corpus.samples and corpus.repeats
+	// (--samples, --repeats); Seed corpus.seed (--seed).
+	Samples, Repeats *int
+	Seed             *int64
 	// Canaries and SharedPrefix replace corpus.canaries and
 	// corpus.shared_prefix when set.
 	Canaries, SharedPrefix *bool
@@ -41,92 +46,172 @@ type Overrides struct {
 	// MaxCostUSD and MaxDuration replace the budget.
 	MaxCostUSD  *float64
 	MaxDuration *time.Duration
+	// MaxInFlight and Grace set the campaign's MaxInFlight and Grace
+	// (--max-in-flight, --grace).
+	MaxInFlight *int
+	Grace       *time.Duration
+	// Require replaces require (--require), AccuracyRelative
+	// accuracy.relative (--accuracy-relative).
+	Require          *string
+	AccuracyRelative *bool
 }
 
-// Override applies flags on top of the file and checks the result. Errors
-// name the flag (as --name) rather than a place in the file.
+// The fields of a Campaign that no file gives, as a mistake names them
+// when no flag set them.
+const (
+	flagMaxInFlight = "max_in_flight"
+	fieldGrace      = "grace"
+)
+
+// Override applies flags on top of the campaign and validates the result.
+// Errors name the flag (as --name) rather than a place in the file.
 func (c *Campaign) Override(o Overrides) error {
+	if errs := c.keepTargets(o.Only); len(errs) > 0 {
+		return errs
+	}
+	c.overrideCorpus(o)
+	if errs := c.overrideObjectives(o); len(errs) > 0 {
+		return errs
+	}
+	c.overrideRun(o)
+	return c.Validate()
+}
+
+// SetFrom records that field (such as "targets[0].model" or "load.stages";
+// an index may be written []) was set by the command-line flag named flag
+// (without dashes), so that a mistake in it, or in a field below it,
+// names the flag instead of a place in the file. A field below a flag's
+// with a flag of its own names its own.
+func (c *Campaign) SetFrom(field, flag string) {
+	if c.flags == nil {
+		c.flags = map[string]string{}
+	}
+	c.flags[anyIndex(field)] = flag
+}
+
+// flagOf is the flag that set field or the nearest field above it, or "".
+func (c *Campaign) flagOf(field string) string {
+	f := anyIndex(field)
+	for f != "" {
+		if flag, ok := c.flags[f]; ok {
+			return flag
+		}
+		f = f[:max(strings.LastIndexAny(f, ".["), 0)]
+	}
+	return ""
+}
+
+var fieldIndex = regexp.MustCompile(`\[\d+\]`)
+
+// anyIndex writes every index of a field as [].
+func anyIndex(field string) string { return fieldIndex.ReplaceAllString(field, "[]") }
+
+// keepTargets keeps the named targets (--targets), in file order.
+func (c *Campaign) keepTargets(only []string) Errors {
+	if len(only) == 0 {
+		return nil
+	}
+	names := make([]string, len(c.TargetList))
+	for i, t := range c.TargetList {
+		names[i] = t.Name
+	}
 	var errs Errors
-	bad := func(flag, format string, args ...any) {
-		errs = append(errs, &Error{Field: "--" + flag, Msg: fmt.Sprintf(format, args...)})
-	}
-	if len(o.Only) > 0 {
-		var kept []Target
-		for _, name := range o.Only {
-			found := false
-			for _, t := range c.TargetList {
-				if t.Name == name {
-					found = true
-				}
-			}
-			if !found {
-				names := make([]string, len(c.TargetList))
-				for i, t := range c.TargetList {
-					names[i] = t.Name
-				}
-				bad("targets", "no target is named %q; the campaign has %s", name, orList(names))
-			}
-		}
-		for _, t := range c.TargetList {
-			if contains(o.Only, t.Name) {
-				kept = append(kept, t)
-			}
-		}
-		if len(errs) == 0 {
-			c.TargetList = kept
+	for _, name := range only {
+		if !contains(names, name) {
+			errs = append(errs, &Error{Field: "--targets", Msg: fmt.Sprintf("no target is named %q; the campaign has %s", name, orList(names))})
 		}
 	}
+	if len(errs) > 0 {
+		return errs
+	}
+	var kept []Target
+	var index []int
+	for i, t := range c.TargetList {
+		if contains(only, t.Name) {
+			kept = append(kept, t)
+			index = append(index, c.fileTarget(i))
+		}
+	}
+	c.TargetList, c.fileTargets = kept, index
+	return nil
+}
+
+var targetField = regexp.MustCompile(`^targets\[(\d+)\]`)
+
+// inFile is field as the file writes it: after --targets kept some of the
+// targets, targets[i] is the file's targets[j].
+func (c *Campaign) inFile(field string) string {
+	m := targetField.FindStringSubmatch(field)
+	if m == nil || c.fileTargets == nil {
+		return field
+	}
+	i, _ := strconv.Atoi(m[1])
+	return fmt.Sprintf("targets[%d]", c.fileTarget(i)) + field[len(m[0]):]
+}
+
+// fileTarget is the file's index of target i.
+func (c *Campaign) fileTarget(i int) int {
+	if c.fileTargets == nil || i >= len(c.fileTargets) {
+		return i
+	}
+	return c.fileTargets[i]
+}
+
+// overrideCorpus lays the corpus flags over corpus.
+func (c *Campaign) overrideCorpus(o Overrides) {
+	k := &c.Corpus
 	if o.Lengths != nil {
-		c.Corpus.Lengths = c.Corpus.Lengths[:0]
-		for _, l := range o.Lengths {
-			if l <= 0 || l > corpus.MaxLength {
-				bad("lengths", "%d is outside 1..%d tokens", l, corpus.MaxLength)
-			}
-			c.Corpus.Lengths = append(c.Corpus.Lengths, Length(l))
+		k.Lengths = make([]Length, len(o.Lengths))
+		for i, l := range o.Lengths {
+			k.Lengths[i] = Length(l)
 		}
+		c.SetFrom("corpus.lengths", "lengths")
 	}
-	if o.Depths != nil {
-		c.Corpus.Depths = o.Depths
-	}
-	if o.Tasks != nil {
-		c.Corpus.Tasks = o.Tasks
-	}
-	if o.Samples != 0 {
-		c.Corpus.Samples = o.Samples
-	}
-	if o.Repeats != 0 {
-		c.Corpus.Repeats = o.Repeats
-	}
+	setFrom(c, &k.Depths, o.Depths, o.Depths != nil, "corpus.depths", "depths")
+	setFrom(c, &k.Tasks, o.Tasks, o.Tasks != nil, "corpus.tasks", "task")
+	setPtr(c, &k.Samples, o.Samples, "corpus.samples", "samples")
+	setPtr(c, &k.Repeats, o.Repeats, "corpus.repeats", "repeats")
+	setPtr(c, &k.Canaries, o.Canaries, "corpus.canaries", "canaries")
+	setPtr(c, &k.SharedPrefix, o.SharedPrefix, "corpus.shared_prefix", "shared-prefix")
 	if o.Seed != nil {
 		s := *o.Seed
-		c.Corpus.Seed = &s
-	}
-	if o.Canaries != nil {
-		c.Corpus.Canaries = *o.Canaries
-	}
-	if o.SharedPrefix != nil {
-		c.Corpus.SharedPrefix = *o.SharedPrefix
+		k.Seed = &s
+		c.SetFrom("corpus.seed", "seed")
 	}
 	if o.Haystack != "" {
 		h := o.Haystack
 		if dir, ok := strings.CutPrefix(h, corpus.HaystackDirPrefix); ok && dir != "" {
 			// Relative to the working directory, not the file.
-			h = corpus.HaystackDirPrefix + absOrSame(dir)
+			h = corpus.HaystackDirPrefix + (&Campaign{BaseDir: "."}).resolve(dir)
 		}
-		c.Corpus.Haystack = h
+		setFrom(c, &k.Haystack, h, true, "corpus.haystack", "haystack")
 	}
+}
+
+// overrideObjectives lays --slo, --accuracy, --accuracy-relative and
+// --require over the objectives.
+func (c *Campaign) overrideObjectives(o Overrides) Errors {
 	if o.SLO != nil {
 		obj, err := reports.ParseSLO(*o.SLO)
 		if err != nil {
-			bad("slo", "%v", err)
-		} else {
-			c.SLO.Latency, c.SLO.ErrorRate = obj.Latency, obj.ErrorRate
+			return Errors{{Field: "--slo", Msg: err.Error()}}
 		}
+		c.SLO.Latency, c.SLO.ErrorRate = obj.Latency, obj.ErrorRate
+		c.SetFrom("slo", "slo")
 	}
 	if o.Accuracy != nil {
 		a := *o.Accuracy
-		c.Accuracy.Threshold = &a
+		setFrom(c, &c.Accuracy.Threshold, &a, true, "accuracy.threshold", "accuracy")
 	}
+	setPtr(c, &c.Accuracy.Relative, o.AccuracyRelative, "accuracy.relative", "accuracy-relative")
+	setPtr(c, &c.Require, o.Require, "require", "require")
+	return nil
+}
+
+// overrideRun lays the flags of the run's conduct over the campaign: the
+// simulators' time scale, the warm-up, the output, the budget, the cap on
+// requests in flight and the grace period.
+func (c *Campaign) overrideRun(o Overrides) {
 	if o.TimeScale != nil {
 		for i := range c.TargetList {
 			if c.TargetList[i].Kind == KindSim {
@@ -134,35 +219,37 @@ func (c *Campaign) Override(o Overrides) error {
 				c.TargetList[i].TimeScale = &ts
 			}
 		}
+		c.SetFrom("targets[].time_scale", "sim-time-scale")
 	}
 	if o.Warmup != nil {
-		if *o.Warmup < 0 {
-			bad("warmup", "%s is negative", *o.Warmup)
-		} else {
-			c.Load.Warmup = Duration(*o.Warmup)
-		}
+		setFrom(c, &c.Load.Warmup, Duration(*o.Warmup), true, "load.warmup", "warmup")
 	}
-	if o.OutputDir != "" {
-		c.Output.Dir = o.OutputDir
-	}
+	setFrom(c, &c.Output.Dir, o.OutputDir, o.OutputDir != "", "output.dir", "out")
 	if o.MaxCostUSD != nil {
 		m := *o.MaxCostUSD
-		c.Budget.MaxCostUSD = &m
+		setFrom(c, &c.Budget.MaxCostUSD, &m, true, "budget.max_cost_usd", "max-cost")
 	}
 	if o.MaxDuration != nil {
-		if *o.MaxDuration < 0 {
-			bad("max-duration", "%s is negative", *o.MaxDuration)
-		} else {
-			c.Budget.MaxDuration = Duration(*o.MaxDuration)
-		}
+		setFrom(c, &c.Budget.MaxDuration, Duration(*o.MaxDuration), true, "budget.max_duration", "max-duration")
 	}
-	if len(errs) > 0 {
-		return errs
+	setPtr(c, &c.MaxInFlight, o.MaxInFlight, flagMaxInFlight, "max-in-flight")
+	if o.Grace != nil {
+		g := *o.Grace
+		setFrom(c, &c.Grace, &g, true, fieldGrace, "grace")
 	}
-	return c.Validate()
 }
 
-func absOrSame(p string) string {
-	c := &Campaign{BaseDir: "."}
-	return c.resolve(p)
+// setFrom sets *dst to v when ok, recording the flag that set field.
+func setFrom[T any](c *Campaign, dst *T, v T, ok bool, field, flag string) {
+	if ok {
+		*dst = v
+		c.SetFrom(field, flag)
+	}
+}
+
+// setPtr sets *dst to *v when v is given, recording the flag that set field.
+func setPtr[T any](c *Campaign, dst *T, v *T, field, flag string) {
+	if v != nil {
+		setFrom(c, dst, *v, true, field, flag)
+	}
 }

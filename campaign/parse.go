@@ -87,7 +87,10 @@ func decode(filename string, data []byte) (*Campaign, error) {
 	if _, ok := mappingEntries(body); !ok {
 		return fail(nodeError(body, "expected a mapping of campaign fields (name, targets, corpus, load, ...), got %s", describeNode(body)))
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(nil), yaml.DisallowUnknownField())
+	if e := checkDurations(tree); e != nil {
+		return fail(e)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(nil), append(durationDecoders(), yaml.DisallowUnknownField())...)
 	if err := decodeNode(dec, body, c); err != nil {
 		return fail(decodeError(err, tree))
 	}
@@ -298,7 +301,7 @@ func typeAt(path string) reflect.Type {
 			if !ok {
 				return nil
 			}
-			t = f.Type
+			t = f
 		default:
 			return nil
 		}
@@ -306,7 +309,8 @@ func typeAt(path string) reflect.Type {
 	return t
 }
 
-// knownFields lists the YAML field names of the struct at path.
+// knownFields lists the YAML field names of the struct at path (those of
+// an inline struct in its place).
 func knownFields(path string) []string {
 	t := typeAt(path)
 	if t == nil {
@@ -320,6 +324,19 @@ func knownFields(path string) []string {
 	}
 	var names []string
 	for i := range t.NumField() {
+		f := t.Field(i)
+		if inline(f) {
+			names = append(names, knownFieldsOf(f.Type)...)
+		} else if n := yamlName(f); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+func knownFieldsOf(t reflect.Type) []string {
+	var names []string
+	for i := range t.NumField() {
 		if n := yamlName(t.Field(i)); n != "" {
 			names = append(names, n)
 		}
@@ -327,17 +344,33 @@ func knownFields(path string) []string {
 	return names
 }
 
-func fieldByYAML(t reflect.Type, name string) (reflect.StructField, bool) {
+// fieldByYAML is the type of the field of struct t that the YAML name
+// decodes into, looking into inline structs.
+func fieldByYAML(t reflect.Type, name string) (reflect.Type, bool) {
 	for i := range t.NumField() {
-		if f := t.Field(i); yamlName(f) == name {
-			return f, true
+		f := t.Field(i)
+		if inline(f) {
+			if ft, ok := fieldByYAML(f.Type, name); ok {
+				return ft, true
+			}
+			continue
+		}
+		if yamlName(f) == name {
+			return f.Type, true
 		}
 	}
-	return reflect.StructField{}, false
+	return nil, false
+}
+
+// inline reports whether a struct field is decoded in place of its parent
+// (yaml:",inline").
+func inline(f reflect.StructField) bool {
+	_, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return f.Anonymous && opts == "inline" && f.Type.Kind() == reflect.Struct
 }
 
 func yamlName(f reflect.StructField) string {
-	if !f.IsExported() {
+	if !f.IsExported() || inline(f) {
 		return ""
 	}
 	tag := f.Tag.Get("yaml")
@@ -364,14 +397,4 @@ func looksLikeSecretField(name string) bool {
 		return true
 	}
 	return false
-}
-
-// secretLike reports whether an error's line may show a secret, so its
-// excerpt is left out.
-func secretLike(e *Error) bool {
-	last := e.Field
-	if i := strings.LastIndexAny(last, ".]"); i >= 0 {
-		last = last[i+1:]
-	}
-	return looksLikeSecretField(last) || strings.Contains(e.Field, "headers") || strings.HasSuffix(e.Field, "api_key_env")
 }

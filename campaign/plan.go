@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,33 +12,13 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
-	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/loadgen"
-	"github.com/needlestorm/needlestorm/sim"
 )
 
 // TypicalAnswerTokens is the answer length the plan assumes for its typical
 // figures: a needle answer is a value or a few, 10 to 30 tokens. The upper
 // bound assumes every answer runs to max_tokens.
 const TypicalAnswerTokens = 20
-
-// How a request count was found.
-const (
-	// CountExact: fixed by the stage (a request count, or a constant rate
-	// over a duration).
-	CountExact = "exact"
-	// CountExpected: the mean of a varying rate over a duration.
-	CountExpected = "expected"
-	// CountEstimate: a closed-loop stage's throughput estimated from the
-	// simulator's model.
-	CountEstimate = "estimate"
-	// CountUpperBound: the most a search can send, or a closed-loop
-	// stage's request cap.
-	CountUpperBound = "upper bound"
-	// CountUnknown: a closed-loop stage bounded by time only against a
-	// real server: its throughput is what the run measures.
-	CountUnknown = "unknown"
-)
 
 // Plan is what a campaign will send and spend, computed without sending
 // anything. Targets run one after the other.
@@ -73,8 +52,8 @@ type TargetPlan struct {
 	Kind   string
 	Model  string
 	// Requests is the number of requests (warm-up included); Count says
-	// how it was found (CountExact ... CountUnknown: the least certain
-	// stage's).
+	// how it was found (loadgen.CountExact ... loadgen.CountUnknown: the
+	// least certain stage's).
 	Requests      int64
 	Count         string
 	RequestsKnown bool
@@ -101,21 +80,16 @@ type TargetPlan struct {
 	Notes []string
 }
 
-// StagePlan is one stage (or, for a search, one length's worst case).
+// StagePlan is one stage (or, for a search, one length's warm-up or its
+// worst case): the engine's estimate, and the prompts' tokens.
 type StagePlan struct {
-	Label         string
-	Requests      int64
-	Count         string
-	InputTokens   int64
-	Duration      time.Duration
-	DurationKnown bool
+	Label string
+	loadgen.Estimate
+	InputTokens int64
 }
 
-// countRank orders how certain a count is, most certain first.
-var countRank = []string{CountExact, CountExpected, CountEstimate, CountUpperBound, CountUnknown}
-
 func lessCertain(a, b string) string {
-	if slices.Index(countRank, b) > slices.Index(countRank, a) {
+	if slices.Index(loadgen.CountRank, b) > slices.Index(loadgen.CountRank, a) {
 		return b
 	}
 	return a
@@ -155,7 +129,7 @@ func (c *Campaign) Plan(ctx context.Context) (*Plan, error) {
 		}
 		var tp TargetPlan
 		if p.Search {
-			tp = c.planSearch(t, m, specs)
+			tp = c.planSearch(m)
 		} else {
 			tp = c.planStages(t, lengths)
 		}
@@ -195,7 +169,7 @@ func cycledTokens(lengths []int, n int64) int64 {
 }
 
 func (c *Campaign) planStages(t TargetSpec, lengths []int) TargetPlan {
-	tp := TargetPlan{Count: CountExact, RequestsKnown: true, DurationKnown: true}
+	tp := TargetPlan{Count: loadgen.CountExact, RequestsKnown: true, DurationKnown: true}
 	if c.RepeatsGiven() {
 		n := len(lengths) * c.Repeats()
 		tp.Notes = append(tp.Notes, fmt.Sprintf("repeats %d: every stage sends each of the %d %s %d %s (%d %s), for consistency over repeats",
@@ -205,7 +179,7 @@ func (c *Campaign) planStages(t TargetSpec, lengths []int) TargetPlan {
 		sp := planStage(st, t, lengths)
 		tp.Stages = append(tp.Stages, sp)
 		tp.Count = lessCertain(tp.Count, sp.Count)
-		if sp.Count == CountUnknown {
+		if sp.Count == loadgen.CountUnknown {
 			tp.RequestsKnown = false
 			tp.Notes = append(tp.Notes, fmt.Sprintf("stage %s: a closed-loop stage bounded by time only sends as many requests as the server answers; its count and cost are unknown before the run (give it requests: N to bound them)", sp.Label))
 		} else if sp.Requests < int64(len(lengths)) && !st.Warmup {
@@ -219,158 +193,44 @@ func (c *Campaign) planStages(t TargetSpec, lengths []int) TargetPlan {
 	return tp
 }
 
-// planStage estimates one stage's requests and duration.
+// planStage is one stage's estimate (the stage's own; for a closed-loop
+// stage against a simulator, with the simulator's own estimate of its
+// throughput) and its prompts' tokens.
 func planStage(st loadgen.Stage, t TargetSpec, lengths []int) StagePlan {
-	sp := StagePlan{Label: st.Name()}
-	dur := st.Duration.Duration()
-	if st.OpenLoop() {
-		mean := st.Rate
-		if st.Kind == loadgen.StageRamp {
-			mean = (st.Rate + st.ToRate) / 2
-		}
-		var n int64
-		sp.Count = CountExact
-		if dur > 0 {
-			x := mean * dur.Seconds()
-			if st.Kind == loadgen.StageConstant {
-				// Sends at 0, 1/r, 2/r ... before the duration ends.
-				n = int64(math.Ceil(x - 1e-9))
-			} else {
-				n = int64(math.Round(x))
-				sp.Count = CountExpected
-			}
-			if st.Requests > 0 && int64(st.Requests) <= n {
-				n, sp.Count = int64(st.Requests), CountExact
-			}
-		} else {
-			n = int64(st.Requests)
-		}
-		sp.Requests = n
-		sp.Duration, sp.DurationKnown = st.ExpectedDuration()
-	} else {
-		tput := simThroughput(t, st.Concurrency, lengths)
-		switch {
-		case st.Requests > 0 && dur == 0:
-			sp.Requests, sp.Count = int64(st.Requests), CountExact
-			if tput > 0 {
-				sp.Duration, sp.DurationKnown = time.Duration(float64(st.Requests)/tput*float64(time.Second)), true
-			}
-		case tput > 0:
-			n := int64(math.Round(tput * dur.Seconds()))
-			sp.Count = CountEstimate
-			if st.Requests > 0 && int64(st.Requests) <= n {
-				n = int64(st.Requests)
-			}
-			sp.Requests = n
-			sp.Duration, sp.DurationKnown = time.Duration(float64(n)/tput*float64(time.Second)), true
-			if sp.Duration > dur || st.Requests == 0 {
-				sp.Duration = dur
-			}
-		case st.Requests > 0:
-			sp.Requests, sp.Count = int64(st.Requests), CountUpperBound
-			sp.Duration, sp.DurationKnown = dur, true
-		default:
-			sp.Count = CountUnknown
-			sp.Duration, sp.DurationKnown = dur, true
-		}
+	var throughput float64
+	if !st.OpenLoop() && t.Sim != nil {
+		throughput = t.Sim.Throughput(st.Concurrency, lengths, TypicalAnswerTokens)
 	}
-	sp.InputTokens = cycledTokens(lengths, sp.Requests)
-	return sp
+	e := st.Estimate(throughput)
+	return StagePlan{Label: st.Name(), Estimate: e, InputTokens: cycledTokens(lengths, e.Requests)}
 }
 
-// simThroughput estimates a simulator's completed requests per wall second
-// with concurrency requests kept in flight, from its latency model: each of
-// the min(concurrency, max_seqs) sequences decodes alongside the others and
-// prefills alone. 0 when unknown (not a simulator, or a time scale of 0,
-// where the client alone limits the rate).
-func simThroughput(t TargetSpec, concurrency int, lengths []int) float64 {
-	if t.Sim == nil || t.Sim.TimeScale <= 0 || concurrency < 1 || len(lengths) == 0 {
-		return 0
-	}
-	cfg := *t.Sim
-	active := min(concurrency, cfg.MaxSeqs)
-	out := cfg.OutputTokens
-	if out <= 0 {
-		out = TypicalAnswerTokens
-	}
-	var total time.Duration
-	for _, l := range lengths {
-		prompt := l + cfg.TemplateOverhead
-		if cfg.ContextWindow > 0 && prompt > cfg.ContextWindow {
-			if cfg.Overflow == sim.OverflowReject {
-				total += time.Duration(cfg.BaseLatency * float64(time.Second))
-				continue
-			}
-			prompt = cfg.ContextWindow
-		}
-		total += cfg.Plan(prompt, out, sim.Load{Decoding: active - 1}, 0, sim.FaultNone).E2E
-	}
-	mean := total.Seconds() / float64(len(lengths)) * cfg.TimeScale
-	if mean <= 0 {
-		return 0
-	}
-	return float64(active) / mean
-}
-
-func (c *Campaign) planSearch(t TargetSpec, m corpus.Matrix, specs []corpus.Spec) TargetPlan {
+// planSearch is the search's worst case (loadgen's, the one the search
+// itself is capped by) for every length: the warm-up, run before every
+// length, then the most steps and requests the verdicts can lead to.
+func (c *Campaign) planSearch(m corpus.Matrix) TargetPlan {
 	s := c.Search()
-	tp := TargetPlan{Count: CountUpperBound, RequestsKnown: true, DurationKnown: true}
-	steps := s.WorstCaseSteps()
-	ramp := s.RampRates()
-	if len(ramp) > steps {
-		ramp = ramp[:steps]
-	}
-	rates := slices.Clone(ramp)
-	for len(rates) < steps {
-		rates = append(rates, s.MaxRate) // bisection steps: at most MaxRate
-	}
-	stepRequests := func(r float64) int64 {
-		var n int64
-		if s.StepDuration > 0 {
-			n = int64(math.Ceil(r*s.StepDuration.Seconds() - 1e-9))
-			if s.StepRequests > 0 {
-				n = min(n, int64(s.StepRequests))
-			}
-		} else {
-			n = int64(s.StepRequests)
-		}
-		return n
-	}
-	stepDuration := func(r float64) time.Duration {
-		if s.StepDuration > 0 {
-			return s.StepDuration
-		}
-		// Bounded by requests only: at the lowest rate a step could probe.
-		return time.Duration(float64(s.StepRequests) / min(r, s.StartRate) * float64(time.Second))
-	}
-	if s.Warmup > 0 {
-		n := int64(math.Ceil(s.StartRate*s.Warmup.Seconds() - 1e-9))
-		all := make([]int, len(specs))
-		for i, sp := range specs {
-			all[i] = sp.Length
-		}
-		tp.Stages = append(tp.Stages, StagePlan{Label: "warmup " + loadgen.Stage{Kind: loadgen.StageConstant, Rate: s.StartRate}.Name(),
-			Requests: n, Count: CountExact, InputTokens: cycledTokens(all, n), Duration: s.Warmup, DurationKnown: true})
-	}
+	w := s.WorstCase()
+	tp := TargetPlan{Count: loadgen.CountUpperBound, RequestsKnown: true, DurationKnown: true}
+	steps := loadgen.Estimate{Requests: w.Requests - w.Warmup.Requests, Count: loadgen.CountUpperBound, Duration: w.Duration - w.Warmup.Duration, DurationKnown: true}
 	for _, l := range m.Lengths {
-		var n int64
-		var d time.Duration
-		for _, r := range rates {
-			n += stepRequests(r)
-			d += stepDuration(r)
+		at := corpus.FormatLength(l)
+		if s.Warmup > 0 {
+			tp.Stages = append(tp.Stages, StagePlan{Label: "warmup at " + at, Estimate: w.Warmup, InputTokens: w.Warmup.Requests * int64(l)})
 		}
-		tp.Stages = append(tp.Stages, StagePlan{
-			Label:    fmt.Sprintf("search at %s: up to %d steps", corpus.FormatLength(l), steps),
-			Requests: n, Count: CountUpperBound, InputTokens: n * int64(l), Duration: d, DurationKnown: true,
-		})
+		tp.Stages = append(tp.Stages, StagePlan{Label: fmt.Sprintf("search at %s: up to %d steps", at, w.Steps), Estimate: steps, InputTokens: steps.Requests * int64(l)})
 	}
 	for _, sp := range tp.Stages {
 		tp.Requests += sp.Requests
 		tp.InputTokens += sp.InputTokens
 		tp.Duration += sp.Duration
 	}
-	tp.Notes = append(tp.Notes, fmt.Sprintf("search: an upper bound, per length %d ramp steps (%s/s doubling to %s/s) then up to %d bisection steps at no more than %s/s; a search that fails early sends far fewer",
-		len(ramp), fmtFloat(s.StartRate), fmtFloat(s.MaxRate), steps-len(ramp), fmtFloat(s.MaxRate)))
+	warmup := ""
+	if s.Warmup > 0 {
+		warmup = fmt.Sprintf("a warm-up of %s at %s/s, then ", s.Warmup.Duration(), fmtFloat(s.StartRate))
+	}
+	tp.Notes = append(tp.Notes, fmt.Sprintf("search: an upper bound, the worst way the verdicts can lead it: per length %sup to %d steps (from %s/s, ×%s while they pass up to %s/s, ÷%s while they fail down to %s/s, then bisection to %s); a search that fails early sends far fewer",
+		warmup, w.Steps, fmtFloat(s.StartRate), fmtFloat(s.Growth), fmtFloat(s.MaxRate), fmtFloat(s.Growth), fmtFloat(s.MinRate), strconv.FormatFloat(s.Resolution*100, 'g', 3, 64)+"%"))
 	return tp
 }
 
@@ -385,10 +245,7 @@ func (tp *TargetPlan) finish(t TargetSpec, m corpus.Matrix) {
 			tp.Model = t.Sim.Model
 		}
 	}
-	tp.MaxTokens = t.Config.MaxTokens
-	if tp.MaxTokens <= 0 {
-		tp.MaxTokens = endpoint.DefaultMaxTokens
-	}
+	tp.MaxTokens = t.Config.WithDefaults().MaxTokens
 	typical := TypicalAnswerTokens
 	if t.IsSim() && t.Sim.OutputTokens > 0 {
 		typical = t.Sim.OutputTokens
@@ -457,10 +314,10 @@ func (p *Plan) Write(w io.Writer) error {
 		sw := tabwriter.NewWriter(&b, 2, 0, 2, ' ', 0)
 		for _, s := range t.Stages {
 			noun := "requests"
-			if s.Requests == 1 && s.Count == CountExact {
+			if s.Requests == 1 && s.Count == loadgen.CountExact {
 				noun = "request"
 			}
-			fmt.Fprintf(sw, "  %s\t%s %s\t%s input tokens\t%s\t\n", s.Label, fmtCount(s.Requests, s.Count, s.Count != CountUnknown), noun, fmtInt(s.InputTokens), fmtDur(s.Duration, s.DurationKnown))
+			fmt.Fprintf(sw, "  %s\t%s %s\t%s input tokens\t%s\t\n", s.Label, fmtCount(s.Requests, s.Count, s.Count != loadgen.CountUnknown), noun, fmtInt(s.InputTokens), fmtDur(s.Duration, s.DurationKnown))
 		}
 		sw.Flush()
 		for _, n := range t.Notes {
@@ -543,9 +400,9 @@ func fmtCount(n int64, how string, known bool) string {
 	}
 	s := fmtInt(n)
 	switch how {
-	case CountUpperBound:
+	case loadgen.CountUpperBound:
 		return "≤" + s
-	case CountExpected, CountEstimate:
+	case loadgen.CountExpected, loadgen.CountEstimate:
 		return "~" + s
 	}
 	return s

@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/reports"
+	"github.com/needlestorm/needlestorm/run"
 	"github.com/needlestorm/needlestorm/sim"
 )
 
@@ -26,26 +28,101 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // UnmarshalYAML reads a duration, naming its place when it is not one.
 func (d *Duration) UnmarshalYAML(node ast.Node) error {
-	text, scalar := scalarText(node)
-	if !scalar {
-		return nodeError(node, "expected a duration such as 10s, 2m or 1h30m, got %s", describeNode(node))
-	}
-	if n, err := strconv.ParseFloat(text, 64); err == nil {
-		if n == 0 {
-			*d = 0
-			return nil
-		}
-		return nodeError(node, "%s has no unit: write a duration such as %ss or %sm", text, text, text)
-	}
-	v, err := time.ParseDuration(text)
+	v, err := durationAt(node)
 	if err != nil {
-		return nodeError(node, "%q is not a duration: write it like 10s, 2m or 1h30m (units ns, us, ms, s, m, h)", text)
-	}
-	if v < 0 {
-		return nodeError(node, "%s is negative: a duration must be 0 or more", text)
+		return err
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// durationAt reads the duration a node holds, or says at its place why it
+// holds none.
+func durationAt(node ast.Node) (time.Duration, *Error) {
+	text, scalar := scalarText(node)
+	if !scalar {
+		return 0, nodeError(node, "expected a duration such as 10s, 2m or 1h30m, got %s", describeNode(node))
+	}
+	v, msg := parseDuration(text)
+	if msg != "" {
+		return 0, nodeError(node, "%s", msg)
+	}
+	return v, nil
+}
+
+// parseDuration reads "10s", "2m" or "1h30m" (0 alone needs no unit), or
+// says why text is not one.
+func parseDuration(text string) (time.Duration, string) {
+	if n, err := strconv.ParseFloat(text, 64); err == nil {
+		if n == 0 {
+			return 0, ""
+		}
+		return 0, fmt.Sprintf("%s has no unit: write a duration such as %ss or %sm", text, text, text)
+	}
+	v, err := time.ParseDuration(text)
+	if err != nil {
+		return 0, fmt.Sprintf("%q is not a duration: write it like 10s, 2m or 1h30m (units ns, us, ms, s, m, h)", text)
+	}
+	if v < 0 {
+		return 0, fmt.Sprintf("%s is negative: a duration must be 0 or more", text)
+	}
+	return v, ""
+}
+
+// engineDurations are the duration types of the engine's own types a
+// campaign decodes into (loadgen's run.Seconds, endpoint's time.Duration).
+// They know no YAML: the decoder reads them with durationDecoders, and
+// checkDurations reports a bad one at its place before decoding (the
+// decoder's custom readers get bytes, not places).
+var engineDurations = map[reflect.Type]bool{reflect.TypeFor[run.Seconds](): true, reflect.TypeFor[time.Duration](): true}
+
+// durationDecoders read the engine's durations as campaign files write
+// them (see parseDuration).
+func durationDecoders() []yaml.DecodeOption {
+	read := func(b []byte) (time.Duration, error) {
+		var text string
+		if err := yaml.Unmarshal(b, &text); err != nil {
+			return 0, err
+		}
+		v, msg := parseDuration(strings.TrimSpace(text))
+		if msg != "" {
+			return 0, errors.New(msg)
+		}
+		return v, nil
+	}
+	return []yaml.DecodeOption{
+		yaml.CustomUnmarshaler(func(d *run.Seconds, b []byte) error {
+			v, err := read(b)
+			*d = run.Seconds(v)
+			return err
+		}),
+		yaml.CustomUnmarshaler(func(d *time.Duration, b []byte) error {
+			v, err := read(b)
+			*d = v
+			return err
+		}),
+	}
+}
+
+// checkDurations reports the first value in the file that should be one
+// of the engine's durations and is not, at its place.
+func checkDurations(tree *ast.File) *Error {
+	var found *Error
+	for _, d := range tree.Docs {
+		ast.Walk(visitFunc(func(n ast.Node) bool {
+			mv, ok := n.(*ast.MappingValueNode)
+			if found != nil || !ok || mv.Value == nil {
+				return found == nil
+			}
+			if t := typeAt(mv.Value.GetPath()); t != nil && engineDurations[t] && mv.Value.Type() != ast.NullType {
+				if _, err := durationAt(mv.Value); err != nil {
+					found = err
+				}
+			}
+			return true
+		}), d)
+	}
+	return found
 }
 
 // Length is a prompt length in client tokens, written 8000, "8k", "1.5k" or
@@ -284,7 +361,7 @@ func describeType(t reflect.Type) string {
 		t = t.Elem()
 	}
 	switch t {
-	case reflect.TypeFor[Duration](), reflect.TypeFor[time.Duration]():
+	case reflect.TypeFor[Duration](), reflect.TypeFor[time.Duration](), reflect.TypeFor[run.Seconds]():
 		return "a duration such as 10s or 2m"
 	case reflect.TypeFor[Length]():
 		return "a length such as 8000, 8k or 1m"

@@ -1,6 +1,7 @@
 package corpus
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
@@ -201,12 +202,9 @@ func (b *Builder) All(ctx context.Context, m Matrix) iter.Seq2[Case, error] {
 		}
 		// Fail before yielding anything when the shortest length cannot
 		// hold a task.
-		for _, t := range m.Tasks {
-			s := Spec{Task: t, Length: minLen, Depth: m.Depths[0], ValueKind: m.ValueKind, Keys: m.Keys, Canaries: m.Canaries, SharedPrefix: m.SharedPrefix}
-			if _, err := b.BuildContext(ctx, s); err != nil {
-				yield(Case{}, err)
-				return
-			}
+		if err := b.fit(ctx, m, minLen); err != nil {
+			yield(Case{}, err)
+			return
 		}
 		if err := b.Prepare(ctx, maxLen); err != nil {
 			yield(Case{}, err)
@@ -223,6 +221,32 @@ func (b *Builder) All(ctx context.Context, m Matrix) iter.Seq2[Case, error] {
 			}
 		}
 	}
+}
+
+// Fit reports whether length holds every task of m: it builds the first
+// case of each task at that length (a short prompt each, nothing sent), and
+// returns the first error, which wraps ErrTooShort when the length cannot
+// hold a task's fixed text (its system prompt, question, needles and
+// markers). m's haystack, encoding and seed must be the builder's (empty
+// fields take the builder's); its own lengths do not matter.
+func (b *Builder) Fit(ctx context.Context, m Matrix, length int) error {
+	m.Haystack, m.Encoding, m.Lengths = cmp.Or(m.Haystack, b.haystack), cmp.Or(m.Encoding, b.encoding), []int{length}
+	m, err := m.normalized()
+	if err != nil {
+		return err
+	}
+	return b.fit(ctx, m, length)
+}
+
+// fit is Fit for a normalized matrix.
+func (b *Builder) fit(ctx context.Context, m Matrix, length int) error {
+	for _, t := range m.Tasks {
+		s := Spec{Task: t, Length: length, Depth: m.Depths[0], ValueKind: m.ValueKind, Keys: m.Keys, Canaries: m.Canaries, SharedPrefix: m.SharedPrefix}
+		if _, err := b.BuildContext(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ParseLengths parses a comma-separated list of token lengths: plain numbers,

@@ -41,7 +41,10 @@ type Observer interface {
 type ScoreFunc func(c *corpus.Case, rec *run.Record) probes.Verdict
 
 // Option configures a Dispatcher, and so the Searcher, Session and Runner
-// that send through one.
+// that send through one. Every Option applies to all four, but NonceSalt:
+// a Session's or a Runner's requests carry the run directory's salt, and
+// they refuse it. Seed seeds Poisson stages, which a search (constant-rate
+// steps only) has none of.
 type Option func(*runConfig)
 
 type runConfig struct {
@@ -222,8 +225,11 @@ func (d *Dispatcher) RunFrom(ctx context.Context, first int, sched Schedule) err
 		return err
 	}
 	for i, st := range sched {
-		if c := d.cfg.shard.share(st.Concurrency); st.Kind == StageConcurrency && c > d.cfg.maxInFlight {
-			return fmt.Errorf("stage %d: concurrency %d is above the cap on requests in flight (%d); raise the cap", i, c, d.cfg.maxInFlight)
+		if st.Kind == StageConcurrency {
+			st.Concurrency = d.cfg.shard.share(st.Concurrency)
+		}
+		if err := st.CheckInFlight(d.cfg.maxInFlight); err != nil {
+			return fmt.Errorf("stage %d: %w", i, err)
 		}
 	}
 	// Requests outlive ctx by the grace period.

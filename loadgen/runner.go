@@ -20,11 +20,15 @@ type Runner struct {
 }
 
 // NewRunner returns a Runner sending cases (cycled in order) to target on
-// sched, with the Dispatcher's options.
+// sched, with the Dispatcher's options but NonceSalt (a run directory's
+// salt is run.NonceSalt, given to Run), which it refuses.
 func NewRunner(target Target, cases []corpus.Case, sched Schedule, opts ...Option) (*Runner, error) {
 	cfg := defaultRunConfig()
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.nonceSaltSet {
+		return nil, errSessionSalt
 	}
 	if err := sched.Validate(); err != nil {
 		return nil, err

@@ -91,43 +91,93 @@ func (s Stage) Name() string {
 
 func stageFmtRate(r float64) string { return strconv.FormatFloat(r, 'g', -1, 64) }
 
-// Validate reports the first problem with the stage, phrased for the user.
+// WithDefaults returns the stage with its kind filled in when it is empty:
+// concurrency when only a concurrency is given, constant otherwise.
+func (s Stage) WithDefaults() Stage {
+	if s.Kind == "" {
+		s.Kind = StageConstant
+		if s.Concurrency > 0 && s.Rate == 0 {
+			s.Kind = StageConcurrency
+		}
+	}
+	return s
+}
+
+// Validate reports the first problem with the stage, phrased for the user,
+// as a *FieldError naming the field. It takes the stage as it is: apply
+// WithDefaults first for an empty kind.
 func (s Stage) Validate() error {
-	finite := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
-	if !finite(s.Rate) || !finite(s.ToRate) || !finite(s.Amplitude) {
-		return fmt.Errorf("%s stage: rates must be finite numbers", s.Kind)
+	if err := s.validateBounds(); err != nil {
+		return err
 	}
-	if s.Duration < 0 || s.Requests < 0 || s.Period < 0 {
-		return fmt.Errorf("%s stage: duration, requests and period must not be negative", s.Kind)
-	}
-	if s.Duration == 0 && s.Requests == 0 {
-		return fmt.Errorf("%s stage: set a duration, a request count, or both, so the stage ends", s.Kind)
+	bad := func(field, format string, args ...any) error {
+		return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	switch s.Kind {
 	case StageConstant, StagePoisson:
 		if s.Rate <= 0 {
-			return fmt.Errorf("%s stage: rate must be above 0 requests per second, got %g", s.Kind, s.Rate)
+			return bad("rate", "must be above 0 requests per second in a %s stage, got %g", s.Kind, s.Rate)
 		}
 	case StageRamp:
-		if s.Rate < 0 || s.ToRate < 0 || (s.Rate == 0 && s.ToRate == 0) {
-			return fmt.Errorf("ramp stage: rates must not be negative and not both 0 (got %g to %g)", s.Rate, s.ToRate)
+		if s.Rate == 0 && s.ToRate == 0 {
+			return bad("to_rate", "a ramp's rates must not be both 0 (got %g to %g)", s.Rate, s.ToRate)
 		}
 		if s.Duration == 0 {
-			return errors.New("ramp stage: a ramp needs a duration to ramp over")
+			return bad("duration", "a ramp needs a duration to ramp over")
 		}
 	case StageSine:
-		if s.Rate <= 0 || s.Period <= 0 {
-			return fmt.Errorf("sine stage: rate (the mean) and period must be above 0 (got rate %g, period %s)", s.Rate, s.Period.Duration())
+		if s.Rate <= 0 {
+			return bad("rate", "a sine stage's mean rate must be above 0, got %g", s.Rate)
 		}
-		if s.Amplitude < 0 || s.Amplitude >= s.Rate {
-			return fmt.Errorf("sine stage: amplitude must be at least 0 and below the mean rate %g, got %g", s.Rate, s.Amplitude)
+		if s.Period <= 0 {
+			return bad("period", "a sine stage's period must be above 0, got %s", s.Period.Duration())
+		}
+		if s.Amplitude >= s.Rate {
+			return bad("amplitude", "must be below the mean rate %g, got %g", s.Rate, s.Amplitude)
 		}
 	case StageConcurrency:
 		if s.Concurrency < 1 {
-			return fmt.Errorf("concurrency stage: concurrency must be at least 1, got %d", s.Concurrency)
+			return bad("concurrency", "a concurrency stage keeps at least 1 request in flight, got %d", s.Concurrency)
 		}
 	default:
-		return fmt.Errorf("unknown stage kind %q (want one of %s)", s.Kind, strings.Join(StageKinds, ", "))
+		return bad("kind", "unknown stage kind %q (want one of %s)", s.Kind, strings.Join(StageKinds, ", "))
+	}
+	return nil
+}
+
+// validateBounds checks what every kind shares: finite rates of 0 or more,
+// no negative bound, and a bound that ends the stage.
+func (s Stage) validateBounds() error {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"rate", s.Rate}, {"to_rate", s.ToRate}, {"amplitude", s.Amplitude}} {
+		switch {
+		case math.IsNaN(f.v) || math.IsInf(f.v, 0):
+			return &FieldError{Field: f.name, Msg: fmt.Sprintf("must be a finite number, got %g", f.v)}
+		case f.v < 0:
+			return &FieldError{Field: f.name, Msg: fmt.Sprintf("%g is negative: rates are requests per second, 0 or more", f.v)}
+		}
+	}
+	for _, f := range []struct {
+		name string
+		neg  bool
+	}{{"duration", s.Duration < 0}, {"requests", s.Requests < 0}, {"period", s.Period < 0}, {"concurrency", s.Concurrency < 0}} {
+		if f.neg {
+			return &FieldError{Field: f.name, Msg: "must not be negative"}
+		}
+	}
+	if s.Duration == 0 && s.Requests == 0 {
+		return &FieldError{Msg: fmt.Sprintf("%s stage: set a duration, a request count, or both, so the stage ends", s.Kind)}
+	}
+	return nil
+}
+
+// CheckInFlight refuses a closed-loop stage that would keep more requests
+// in flight than maxInFlight, the dispatcher's cap (see MaxInFlight).
+func (s Stage) CheckInFlight(maxInFlight int) error {
+	if s.Kind == StageConcurrency && s.Concurrency > maxInFlight {
+		return &FieldError{Field: "concurrency", Msg: fmt.Sprintf("%d is above the cap on requests in flight (%d); raise the cap", s.Concurrency, maxInFlight)}
 	}
 	return nil
 }
@@ -198,11 +248,7 @@ func vegetaRate(r float64) vegeta.Rate {
 func (s Stage) ExpectedDuration() (d time.Duration, ok bool) {
 	var byRequests time.Duration
 	if s.Requests > 0 && s.OpenLoop() {
-		mean := s.Rate
-		if s.Kind == StageRamp {
-			mean = (s.Rate + s.ToRate) / 2
-		}
-		if mean > 0 {
+		if mean := s.meanRate(); mean > 0 {
 			byRequests = time.Duration(float64(s.Requests) / mean * float64(time.Second))
 		}
 	}

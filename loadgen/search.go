@@ -91,7 +91,14 @@ type SearchSpec struct {
 }
 
 // WithDefaults returns the spec with every zero field set to its default.
-func (s SearchSpec) WithDefaults() SearchSpec {
+// The default MaxSteps is the worst case of the search (WorstCase), so that
+// it never cuts a search short and the cap recorded in a manifest is the
+// most steps a length can take.
+func (s SearchSpec) WithDefaults() SearchSpec { return s.withDefaultsBut(true) }
+
+// withDefaultsBut is WithDefaults; without maxSteps, a zero MaxSteps stays
+// 0 (a spec that is not valid has no worst case to walk).
+func (s SearchSpec) withDefaultsBut(maxSteps bool) SearchSpec {
 	if s.StartRate == 0 {
 		s.StartRate = DefaultSearchStartRate
 	}
@@ -107,17 +114,18 @@ func (s SearchSpec) WithDefaults() SearchSpec {
 	if s.StepDuration == 0 && s.StepRequests == 0 {
 		s.StepDuration = run.Seconds(DefaultSearchStepDuration)
 	}
-	if s.MaxSteps == 0 {
+	if s.MaxSteps == 0 && maxSteps {
 		s.MaxSteps = s.worstCaseSteps()
 	}
 	s.EarlyStop = s.EarlyStop.WithDefaults()
 	return s
 }
 
-// worstCaseSteps is the most steps a search can take: the whole ramp, the
-// whole way down, and a bisection of one Growth factor to Resolution (plus
-// one for rounding). It assumes valid fields.
-func (s SearchSpec) worstCaseSteps() int {
+// maxStepsCap is a cap no search reaches: the whole ramp, the whole way
+// down, and a bisection of one Growth factor to Resolution, plus one for
+// rounding. WorstCase walks the search under it to find the real worst
+// case. It assumes valid fields.
+func (s SearchSpec) maxStepsCap() int {
 	if !(s.Growth > 1) || !(s.StartRate > 0) || !(s.MaxRate >= s.StartRate) || !(s.Resolution > 0) {
 		return 1
 	}
@@ -131,29 +139,34 @@ func (s SearchSpec) worstCaseSteps() int {
 }
 
 // Validate reports the first problem with the spec (defaults applied),
-// phrased for the user.
+// phrased for the user, as a *FieldError naming the field.
 func (s SearchSpec) Validate() error {
-	s = s.WithDefaults()
+	s = s.withDefaultsBut(false)
+	bad := func(field, format string, args ...any) error {
+		return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
 	finite := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 	switch {
 	case !finite(s.StartRate) || s.StartRate <= 0:
-		return fmt.Errorf("search: start_rate must be above 0 requests per second, got %g", s.StartRate)
+		return bad("start_rate", "must be above 0 requests per second, got %g", s.StartRate)
 	case !finite(s.MaxRate) || s.MaxRate <= 0:
-		return fmt.Errorf("search: give max_rate, the highest rate to try, above 0 requests per second (got %g)", s.MaxRate)
+		return bad("max_rate", "give the highest rate to try, above 0 requests per second (got %g)", s.MaxRate)
 	case s.MaxRate < s.StartRate:
-		return fmt.Errorf("search: max_rate %g is below start_rate %g", s.MaxRate, s.StartRate)
+		return bad("max_rate", "%g is below start_rate %g", s.MaxRate, s.StartRate)
 	case !finite(s.Growth) || s.Growth <= 1 || s.Growth > 100:
-		return fmt.Errorf("search: growth, the ramp's factor, must be above 1 and at most 100, got %g", s.Growth)
+		return bad("growth", "the ramp's factor must be above 1 and at most 100, got %g", s.Growth)
 	case !finite(s.MinRate) || s.MinRate <= 0 || s.MinRate > s.StartRate:
-		return fmt.Errorf("search: min_rate must be above 0 and at most start_rate %g, got %g", s.StartRate, s.MinRate)
+		return bad("min_rate", "must be above 0 and at most start_rate %g, got %g", s.StartRate, s.MinRate)
 	case !finite(s.Resolution) || s.Resolution < 0.01 || s.Resolution >= 1:
-		return fmt.Errorf("search: resolution must be in [0.01, 1), such as 0.1 for 10%%, got %g", s.Resolution)
-	case s.StepDuration < 0 || s.StepRequests < 0:
-		return fmt.Errorf("search: step_duration and step_requests must not be negative (got %s and %d)", s.StepDuration.Duration(), s.StepRequests)
+		return bad("resolution", "must be in [0.01, 1), such as 0.1 for 10%%, got %g", s.Resolution)
+	case s.StepDuration < 0:
+		return bad("step_duration", "must not be negative, got %s", s.StepDuration.Duration())
+	case s.StepRequests < 0:
+		return bad("step_requests", "must not be negative, got %d", s.StepRequests)
 	case s.MaxSteps < 0:
-		return fmt.Errorf("search: max_steps must not be negative, got %d", s.MaxSteps)
+		return bad("max_steps", "must not be negative, got %d", s.MaxSteps)
 	case s.Warmup < 0:
-		return fmt.Errorf("search: warmup must not be negative, got %s", s.Warmup.Duration())
+		return bad("warmup", "must not be negative, got %s", s.Warmup.Duration())
 	}
 	return s.EarlyStop.Validate()
 }
@@ -213,18 +226,22 @@ func (e EarlyStop) WithDefaults() EarlyStop {
 	return e
 }
 
-// Validate reports the first problem with e (defaults applied).
+// Validate reports the first problem with e (defaults applied), as a
+// *FieldError naming the field below early_stop.
 func (e EarlyStop) Validate() error {
 	e = e.WithDefaults()
+	bad := func(field, format string, args ...any) error {
+		return &FieldError{Field: "early_stop." + field, Msg: fmt.Sprintf(format, args...)}
+	}
 	switch {
 	case e.MinCompletions < 1:
-		return fmt.Errorf("search: early_stop.min_completions must be at least 1, got %d", e.MinCompletions)
+		return bad("min_completions", "must be at least 1, got %d", e.MinCompletions)
 	case !(e.MaxErrorShare > 0 && e.MaxErrorShare <= 1):
-		return fmt.Errorf("search: early_stop.max_error_share must be in (0, 1], got %g", e.MaxErrorShare)
+		return bad("max_error_share", "must be in (0, 1], got %g", e.MaxErrorShare)
 	case math.IsNaN(e.TTFTGrowth) || math.IsInf(e.TTFTGrowth, 0) || (e.TTFTGrowth > 0 && e.TTFTGrowth <= 1):
-		return fmt.Errorf("search: early_stop.ttft_growth must be above 1 (or negative to turn the rule off), got %g", e.TTFTGrowth)
+		return bad("ttft_growth", "must be above 1 (or negative to turn the rule off), got %g", e.TTFTGrowth)
 	case e.TTFTLimit < 0:
-		return fmt.Errorf("search: early_stop.ttft_limit must not be negative, got %s", e.TTFTLimit.Duration())
+		return bad("ttft_limit", "must not be negative, got %s", e.TTFTLimit.Duration())
 	}
 	return nil
 }
@@ -280,7 +297,7 @@ type Searcher struct {
 // index.
 func NewSearcher(target Target, spec SearchSpec, judge StepJudge, sink run.Sink, opts ...Option) (*Searcher, error) {
 	if err := spec.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("search: %w", err)
 	}
 	if judge == nil {
 		return nil, errors.New("search: no judge to say whether a step passes")
@@ -460,6 +477,24 @@ func searchLabel(length int, rate float64, warmup bool) string {
 	return l
 }
 
+// stepStage is the stage of one step at rate (or of the warm-up before a
+// length's first step): what the search sends and what its worst case
+// counts.
+func (s SearchSpec) stepStage(length int, rate float64, warmup bool) Stage {
+	st := Stage{
+		Kind:     StageConstant,
+		Rate:     rate,
+		Duration: s.StepDuration,
+		Requests: s.StepRequests,
+		Label:    searchLabel(length, rate, warmup),
+		Warmup:   warmup,
+	}
+	if warmup {
+		st.Duration, st.Requests = s.Warmup, 0
+	}
+	return st
+}
+
 // errSearchEarlyStop is the cause of a step's context when EarlyStop ended it.
 var errSearchEarlyStop = errors.New("the step is clearly failing")
 
@@ -468,17 +503,7 @@ var errSearchEarlyStop = errors.New("the step is clearly failing")
 // error. index is -1 for the warm-up.
 func (s *Searcher) runStep(ctx context.Context, d *Dispatcher, length int, rate float64, phase string, index int) (run.SearchStepResult, []run.Record, error) {
 	warmup := phase == SearchWarmup
-	st := Stage{
-		Kind:     StageConstant,
-		Rate:     rate,
-		Duration: s.spec.StepDuration,
-		Requests: s.spec.StepRequests,
-		Label:    searchLabel(length, rate, warmup),
-		Warmup:   warmup,
-	}
-	if warmup {
-		st.Duration, st.Requests = s.spec.Warmup, 0
-	}
+	st := s.spec.stepStage(length, rate, warmup)
 	res := run.SearchStepResult{Index: index, Stage: s.stage, StageLabel: st.Label, Phase: phase, Rate: rate}
 
 	stepCtx, stop := context.WithCancelCause(ctx)

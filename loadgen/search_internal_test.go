@@ -149,7 +149,7 @@ func TestSearchSpecDefaultsAndValidate(t *testing.T) {
 	d := SearchSpec{MaxRate: 64}.WithDefaults()
 	want := SearchSpec{
 		StartRate: 1, MaxRate: 64, MinRate: 0.125, Resolution: 0.1, Growth: 2,
-		StepDuration: run.Seconds(20 * time.Second), MaxSteps: 7 + 3 + 3 + 1,
+		StepDuration: run.Seconds(20 * time.Second), MaxSteps: 7 + 3, // the whole ramp (1 to 64), then 3 bisections of [32, 64]
 		EarlyStop: EarlyStop{MinCompletions: 12, MaxErrorShare: 0.5, TTFTGrowth: 3},
 	}
 	if d != want {

@@ -22,7 +22,10 @@ type Session struct {
 
 // NewSession returns a Session sending into s; opts (Model, Observe, Score,
 // ScoreCalibration, Seed, MaxInFlight, Grace, SpinWindow) apply to every
-// Dispatch and Search, each of which may add its own.
+// Dispatch and Search, each of which may add its own. NonceSalt does not
+// apply to a Session, whose requests carry the run's salt (run.NonceSalt
+// sets it when the run is opened): Dispatch and Search refuse it rather
+// than ignore it.
 func NewSession(s *run.Session, opts ...Option) *Session {
 	return &Session{run: s, opts: opts}
 }
@@ -30,8 +33,11 @@ func NewSession(s *run.Session, opts ...Option) *Session {
 // Run is the run directory the session writes.
 func (s *Session) Run() *run.Session { return s.run }
 
+// errSessionSalt refuses a NonceSalt given to a Session or a Runner.
+var errSessionSalt = errors.New("loadgen.NonceSalt does not apply to a run directory's requests, which carry the run's salt: give it to run.Open as run.NonceSalt")
+
 // config is the session's configuration with opts added.
-func (s *Session) config(opts []Option) runConfig {
+func (s *Session) config(opts []Option) (runConfig, error) {
 	cfg := defaultRunConfig()
 	for _, o := range s.opts {
 		o(&cfg)
@@ -39,8 +45,11 @@ func (s *Session) config(opts []Option) runConfig {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.nonceSaltSet {
+		return cfg, errSessionSalt
+	}
 	cfg.nonceSalt, cfg.nonceSaltSet = s.run.NonceSalt(), true
-	return cfg
+	return cfg, nil
 }
 
 var errRunFinished = errors.New("the run is already finished")
@@ -54,7 +63,11 @@ func (s *Session) Dispatch(ctx context.Context, target Target, cases []corpus.Ca
 	if s.run.Closed() {
 		return errRunFinished
 	}
-	d, err := newDispatcher(target, cases, s.run.Sink(), s.config(opts))
+	cfg, err := s.config(opts)
+	if err != nil {
+		return err
+	}
+	d, err := newDispatcher(target, cases, s.run.Sink(), cfg)
 	if err != nil {
 		return err
 	}
@@ -70,7 +83,10 @@ func (s *Session) Search(ctx context.Context, target Target, cases []corpus.Case
 	if s.run.Closed() {
 		return nil, errRunFinished
 	}
-	cfg := s.config(opts)
+	cfg, err := s.config(opts)
+	if err != nil {
+		return nil, err
+	}
 	sr, err := NewSearcher(target, spec, judge, s.run.Sink(), func(c *runConfig) { *c = cfg })
 	if err != nil {
 		return nil, err

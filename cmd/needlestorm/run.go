@@ -1,15 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -156,132 +157,121 @@ var runTargetFlags = []struct{ flag, field string }{
 	{"requests-per-stage", "load.stages"},
 }
 
+// runSetup is what a run is asked: the campaign (from a file or from the
+// flags, the flags' overrides applied and validated), its run directory,
+// how to execute it and how to render its report.
+type runSetup struct {
+	camp   *campaign.Campaign
+	dir    string
+	exec   campaign.ExecOptions
+	report reports.Options
+}
+
 func runAction(c *cli.Context) error {
-	args, err := trailingFlags(c)
+	s, err := runSetupOf(c)
 	if err != nil {
 		return err
 	}
-	if len(args) > 1 {
-		return cli.Exit(fmt.Sprintf("run takes at most one campaign file, got %d arguments: %s", len(args), strings.Join(args, " ")), 2)
+	if c.Bool("dry-run") {
+		return runDryRun(c, s)
 	}
-	stderr := c.App.ErrWriter
-	if stderr == nil {
-		stderr = os.Stderr
-	}
+	return runExecute(c, s)
+}
 
-	var (
-		camp *campaign.Campaign
-		exec campaign.ExecOptions
-		dir  string
-	)
-	if len(args) == 1 {
-		camp, err = runFileCampaign(c, args[0])
-		if err != nil {
-			return err
-		}
-		dir = camp.OutputDir(time.Now())
-	} else {
-		camp, err = runFlagCampaign(c)
-		if err != nil {
-			// Every error of runFlagCampaign is a flag's.
-			return runUsage(err)
-		}
-		dir = camp.Output.Dir
-		runFlagPtr(c, "seed", c.Int64, &exec.SimSeed)
+// runSetupOf reads what the run is asked from the file and the flags.
+func runSetupOf(c *cli.Context) (*runSetup, error) {
+	args, err := trailingFlags(c)
+	if err != nil {
+		return nil, err
 	}
-	runFlagPtr(c, "nonce-salt", c.Uint64, &exec.NonceSalt)
-	if exec.Shard, err = shardOptions(c, camp); err != nil {
+	if len(args) > 1 {
+		return nil, cli.Exit(fmt.Sprintf("run takes at most one campaign file, got %d arguments: %s", len(args), strings.Join(args, " ")), 2)
+	}
+	s := &runSetup{}
+	if len(args) == 1 {
+		if s.camp, err = runFileCampaign(c, args[0]); err != nil {
+			return nil, err
+		}
+		s.dir = s.camp.OutputDir(time.Now())
+	} else {
+		if s.camp, err = runFlagCampaign(c); err != nil {
+			return nil, runUsage(err)
+		}
+		s.dir = s.camp.Output.Dir
+		runFlagPtr(c, "seed", c.Int64, &s.exec.SimSeed)
+	}
+	runFlagPtr(c, "nonce-salt", c.Uint64, &s.exec.NonceSalt)
+	if s.exec.Shard, err = shardOptions(c, s.camp); err != nil {
+		return nil, err
+	}
+	s.exec.NoPreflight = c.Bool("no-preflight")
+	s.exec.SkipTooLong = c.Bool("skip-too-long")
+	if err := s.camp.CheckExec(s.exec); err != nil {
+		return nil, runInvalid(err)
+	}
+	s.report = reports.Options{Objectives: s.camp.Objectives(), Prices: s.camp.Prices()}
+	if c.IsSet("tolerance") {
+		if s.report.Tolerance = c.Int("tolerance"); s.report.Tolerance < 0 {
+			return nil, cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", s.report.Tolerance), 2)
+		}
+	}
+	return s, nil
+}
+
+// runDryRun prints the plan and checks it against the budget, sending
+// nothing. Everything the run would refuse of the campaign was refused
+// before, when it was validated; the run directory is checked as the run
+// checks it.
+func runDryRun(c *cli.Context, s *runSetup) error {
+	if err := run.CheckDir(s.dir, c.Bool("overwrite")); err != nil {
 		return err
 	}
-	if c.IsSet("require") {
-		camp.Require = c.String("require")
-		if err := camp.Validate(); err != nil {
-			return cli.Exit(fmt.Sprintf("--require: %v", err), 2)
-		}
+	plan, err := s.camp.Plan(c.Context)
+	if err != nil {
+		return err
 	}
-	report := reports.Options{Objectives: camp.Objectives(), Prices: camp.Prices()}
-	if c.IsSet("tolerance") {
-		if report.Tolerance = c.Int("tolerance"); report.Tolerance < 0 {
-			return cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", report.Tolerance), 2)
-		}
+	if err := plan.Write(c.App.Writer); err != nil {
+		return err
 	}
+	if err := plan.CheckBudget(); err != nil {
+		return fmt.Errorf("the plan is over budget: %w", err)
+	}
+	return nil
+}
 
-	if c.Bool("dry-run") {
-		plan, err := camp.Plan(c.Context)
-		if err != nil {
-			return err
-		}
-		if err := plan.Write(c.App.Writer); err != nil {
-			return err
-		}
-		if err := plan.CheckBudget(); err != nil {
-			return fmt.Errorf("the plan is over budget: %w", err)
-		}
-		return nil
+// runExecute runs the campaign under the signal handlers and live metrics,
+// then renders the report and exits with the run's status.
+func runExecute(c *cli.Context, s *runSetup) error {
+	stderr := runStderr(c)
+	grace := loadgen.DefaultGrace
+	if s.camp.Grace != nil {
+		grace = *s.camp.Grace
 	}
-
-	// Signals: the first SIGINT/SIGTERM stops sending and gives requests
-	// in flight the grace period; the second cancels them at once (each
-	// still recorded, as canceled; the manifest is written); a third, or a
-	// second once the run directory is finished, exits at once. The
-	// handler stays installed until runAction returns, so that neither a
-	// default nor an inherited "ignore" disposition comes back between
-	// signals.
-	ctx, interrupt := context.WithCancelCause(c.Context)
-	defer interrupt(nil)
-	abortCtx, abort := context.WithCancelCause(context.WithoutCancel(c.Context))
-	defer abort(nil)
-	var finished atomic.Bool // the run directory is written: nothing more to save
-	grace := c.Duration("grace")
-	sigs := make(chan os.Signal, 3)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	sigDone := make(chan struct{})
-	defer func() { signal.Stop(sigs); close(sigDone) }()
-	go runWatchSignals(sigs, sigDone, stderr, grace, interrupt, abort, &finished)
-	exec.Abort = abortCtx
+	sig := runHandleSignals(c, stderr, grace)
+	defer sig.stop()
 
 	// The metrics server and pusher outlive an interrupt; they end with
 	// the run.
 	bg, endBg := context.WithCancel(context.WithoutCancel(c.Context))
 	defer endBg()
-
-	exec.Log = stderr
-	exec.Progress = !c.Bool("quiet")
-	exec.Tool, exec.Version = "needlestorm", version()
-	exec.Overwrite = c.Bool("overwrite")
-	exec.Tolerance = report.Tolerance
-	exec.MaxInFlight = c.Int("max-in-flight")
-	exec.Grace = &grace
-	exec.NoPreflight = c.Bool("no-preflight")
-	exec.SkipTooLong = c.Bool("skip-too-long")
-
-	var metrics *live.Metrics
-	if addr, push := c.String("metrics-addr"), c.String("metrics-push"); addr != "" || push != "" {
-		metrics = live.NewMetrics()
-		exec.Observers = append(exec.Observers, metrics)
-		if addr != "" {
-			bound, err := metrics.Serve(bg, addr)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stderr, "serving live metrics on http://%s/metrics\n", bound)
-		}
-		if push != "" {
-			logErr := func(format string, args ...any) { fmt.Fprintf(stderr, "needlestorm: "+format+"\n", args...) }
-			if err := metrics.StartPush(bg, push, c.Duration("metrics-push-interval"), logErr); err != nil {
-				return err
-			}
-		}
+	metrics, err := runStartMetrics(c, bg, stderr)
+	if err != nil {
+		return err
+	}
+	s.exec.Abort = sig.abort
+	s.exec.Log = stderr
+	s.exec.Progress = !c.Bool("quiet")
+	s.exec.Tool, s.exec.Version = "needlestorm", version()
+	s.exec.Overwrite = c.Bool("overwrite")
+	s.exec.Tolerance = s.report.Tolerance
+	if metrics != nil {
+		s.exec.Observers = append(s.exec.Observers, metrics)
 	}
 
-	res, runErr := camp.Execute(ctx, dir, exec)
-	finished.Store(true)
+	res, runErr := s.camp.Execute(sig.ctx, s.dir, s.exec)
+	sig.finished.Store(true)
 	if metrics != nil && c.String("metrics-push") != "" {
-		pushCtx, cancel := context.WithTimeout(bg, 5*time.Second)
-		if err := metrics.PushOnce(pushCtx, c.String("metrics-push")); err != nil {
-			fmt.Fprintf(stderr, "needlestorm: final metrics push: %v\n", err)
-		}
-		cancel()
+		runFinalPush(bg, metrics, c.String("metrics-push"), stderr)
 	}
 	if res == nil || res.Run == nil {
 		var pf *campaign.PreflightFailure
@@ -290,17 +280,91 @@ func runAction(c *cli.Context) error {
 		}
 		return runErr
 	}
-	// The single call site of report rendering. It runs for interrupted
-	// runs too: their records are complete up to the interruption. After
-	// a second interrupt the user wants out: the report is left to
-	// `needlestorm report DIR`.
+	return runFinish(c, s, res, runErr)
+}
+
+func runStderr(c *cli.Context) io.Writer {
+	if c.App.ErrWriter != nil {
+		return c.App.ErrWriter
+	}
+	return os.Stderr
+}
+
+// runSignals is the run's handling of SIGINT and SIGTERM: ctx ends at the
+// first (sending stops, requests in flight have the grace period), abort
+// at the second (they are canceled, each still recorded, the manifest
+// written); a third, or a second once finished is set (the run directory
+// is written), exits at once. The handler stays installed until stop, so
+// that neither a default nor an inherited "ignore" disposition comes back
+// between signals.
+type runSignals struct {
+	ctx, abort context.Context
+	finished   *atomic.Bool
+	stop       func()
+}
+
+func runHandleSignals(c *cli.Context, stderr io.Writer, grace time.Duration) runSignals {
+	ctx, interrupt := context.WithCancelCause(c.Context)
+	abortCtx, abort := context.WithCancelCause(context.WithoutCancel(c.Context))
+	finished := &atomic.Bool{}
+	sigs := make(chan os.Signal, 3)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go runWatchSignals(sigs, done, stderr, grace, interrupt, abort, finished)
+	return runSignals{ctx: ctx, abort: abortCtx, finished: finished, stop: func() {
+		signal.Stop(sigs)
+		close(done)
+		abort(nil)
+		interrupt(nil)
+	}}
+}
+
+// runStartMetrics serves and pushes live metrics when asked (nil when
+// not).
+func runStartMetrics(c *cli.Context, bg context.Context, stderr io.Writer) (*live.Metrics, error) {
+	addr, push := c.String("metrics-addr"), c.String("metrics-push")
+	if addr == "" && push == "" {
+		return nil, nil
+	}
+	metrics := live.NewMetrics()
+	if addr != "" {
+		bound, err := metrics.Serve(bg, addr)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "serving live metrics on http://%s/metrics\n", bound)
+	}
+	if push != "" {
+		logErr := func(format string, args ...any) { fmt.Fprintf(stderr, "needlestorm: "+format+"\n", args...) }
+		if err := metrics.StartPush(bg, push, c.Duration("metrics-push-interval"), logErr); err != nil {
+			return nil, err
+		}
+	}
+	return metrics, nil
+}
+
+// runFinalPush pushes the run's last figures.
+func runFinalPush(bg context.Context, metrics *live.Metrics, url string, stderr io.Writer) {
+	ctx, cancel := context.WithTimeout(bg, 5*time.Second)
+	defer cancel()
+	if err := metrics.PushOnce(ctx, url); err != nil {
+		fmt.Fprintf(stderr, "needlestorm: final metrics push: %v\n", err)
+	}
+}
+
+// runFinish renders the report (the single call site of report rendering;
+// interrupted runs too, their records are complete up to the
+// interruption; after a second interrupt the user wants out, and the
+// report is left to `needlestorm report DIR`), prints the summary and
+// returns the run's exit status.
+func runFinish(c *cli.Context, s *runSetup, res *campaign.Result, runErr error) error {
 	var summary *reports.Summary
 	if res.Aborted {
-		fmt.Fprintf(stderr, "needlestorm: the report was not rendered; `needlestorm report %s` renders it\n", res.Run.Dir)
-	} else if s, err := reports.Write(res.Run.Dir, report); err != nil {
+		fmt.Fprintf(runStderr(c), "needlestorm: the report was not rendered; `needlestorm report %s` renders it\n", res.Run.Dir)
+	} else if sum, err := reports.Write(res.Run.Dir, s.report); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("rendering the report: %w", err))
 	} else {
-		summary = s
+		summary = sum
 	}
 	runSummary(c.App.Writer, res, summary)
 	if summary != nil {
@@ -364,61 +428,81 @@ func runFileCampaign(c *cli.Context, path string) (*campaign.Campaign, error) {
 		var ce *campaign.Error
 		var ces campaign.Errors
 		if errors.As(err, &ce) || errors.As(err, &ces) {
-			return nil, cli.Exit(strings.TrimRight(campaign.Detail(err), "\n"), 2)
+			return nil, runInvalid(err)
 		}
 		return nil, err
 	}
-	var o campaign.Overrides
-	if c.IsSet("targets") {
-		for _, t := range strings.Split(c.String("targets"), ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				o.Only = append(o.Only, t)
-			}
-		}
+	o, err := runOverrides(c, false)
+	if err != nil {
+		return nil, err
 	}
-	if c.IsSet("lengths") {
-		if o.Lengths, err = corpus.ParseLengths(c.String("lengths")); err != nil {
-			return nil, cli.Exit(fmt.Sprintf("--lengths: %v", err), 2)
-		}
-	}
-	if c.IsSet("depths") {
-		if o.Depths, err = corpus.ParseDepths(c.String("depths")); err != nil {
-			return nil, cli.Exit(fmt.Sprintf("--depths: %v", err), 2)
-		}
-	}
-	if c.IsSet("task") {
-		o.Tasks = runSplit(c.String("task"))
-	}
-	if c.IsSet("samples") {
-		if o.Samples = c.Int("samples"); o.Samples < 1 {
-			return nil, cli.Exit(fmt.Sprintf("--samples must be at least 1, got %d", o.Samples), 2)
-		}
-	}
-	if c.IsSet("repeats") {
-		if o.Repeats = c.Int("repeats"); o.Repeats < 1 {
-			return nil, cli.Exit(fmt.Sprintf("--repeats must be at least 1, got %d", o.Repeats), 2)
-		}
-	}
-	if c.IsSet("haystack") {
-		o.Haystack = c.String("haystack")
-	}
-	runFlagPtr(c, "seed", c.Int64, &o.Seed)
-	runFlagPtr(c, "canaries", c.Bool, &o.Canaries)
-	runFlagPtr(c, "shared-prefix", c.Bool, &o.SharedPrefix)
-	runFlagPtr(c, "slo", c.String, &o.SLO)
-	runFlagPtr(c, "accuracy", c.Float64, &o.Accuracy)
-	runFlagPtr(c, "sim-time-scale", c.Float64, &o.TimeScale)
-	runFlagPtr(c, "warmup", c.Duration, &o.Warmup)
-	runFlagPtr(c, "max-cost", c.Float64, &o.MaxCostUSD)
-	runFlagPtr(c, "max-duration", c.Duration, &o.MaxDuration)
-	o.OutputDir = c.String("out")
 	if err := camp.Override(o); err != nil {
-		return nil, cli.Exit(strings.TrimRight(campaign.Detail(err), "\n"), 2)
-	}
-	if c.IsSet("accuracy-relative") {
-		camp.Accuracy.Relative = c.Bool("accuracy-relative")
+		return nil, runInvalid(err)
 	}
 	return camp, nil
+}
+
+// runInvalid is the usage error of a campaign that does not validate: each
+// mistake with its place in the file or the flag that set it.
+func runInvalid(err error) error {
+	return cli.Exit(strings.TrimRight(campaign.Detail(err), "\n"), 2)
+}
+
+// runDefaulted are the flags whose default is a value of the campaign a run
+// without a file takes from its flags; the others, and all of them over a
+// campaign file, override only when given. --max-in-flight and --grace
+// are no file's values: their defaults always apply.
+var runDefaulted = []string{"lengths", "depths", "task", "samples", "haystack", "seed", "slo"}
+
+// runOverrides are the flags that override a campaign's values: those the
+// user gave, and with defaulted those of runDefaulted at their defaults too
+// (a run without a file). Only their syntax is checked here; their values
+// are validated with the campaign's, by Override.
+func runOverrides(c *cli.Context, defaulted bool) (campaign.Overrides, error) {
+	use := func(name string) bool { return c.IsSet(name) || (defaulted && slices.Contains(runDefaulted, name)) }
+	var o campaign.Overrides
+	var err error
+	if c.IsSet("targets") {
+		o.Only = runSplit(c.String("targets"))
+	}
+	if use("lengths") {
+		if o.Lengths, err = corpus.ParseLengths(c.String("lengths")); err != nil {
+			return o, cli.Exit(fmt.Sprintf("--lengths: %v", err), 2)
+		}
+	}
+	if use("depths") {
+		if o.Depths, err = corpus.ParseDepths(c.String("depths")); err != nil {
+			return o, cli.Exit(fmt.Sprintf("--depths: %v", err), 2)
+		}
+	}
+	if use("task") {
+		o.Tasks = runSplit(c.String("task"))
+	}
+	if use("haystack") {
+		o.Haystack = c.String("haystack")
+	}
+	runOverride(use, c.Int, map[string]**int{"samples": &o.Samples, "repeats": &o.Repeats})
+	runOverride(use, c.Int64, map[string]**int64{"seed": &o.Seed})
+	runOverride(use, c.Bool, map[string]**bool{"canaries": &o.Canaries, "shared-prefix": &o.SharedPrefix, "accuracy-relative": &o.AccuracyRelative})
+	runOverride(use, c.String, map[string]**string{"slo": &o.SLO, "require": &o.Require})
+	runOverride(use, c.Float64, map[string]**float64{"accuracy": &o.Accuracy, "sim-time-scale": &o.TimeScale, "max-cost": &o.MaxCostUSD})
+	runOverride(use, c.Duration, map[string]**time.Duration{"warmup": &o.Warmup, "max-duration": &o.MaxDuration})
+	always := func(string) bool { return true }
+	runOverride(always, c.Int, map[string]**int{"max-in-flight": &o.MaxInFlight})
+	runOverride(always, c.Duration, map[string]**time.Duration{"grace": &o.Grace})
+	o.OutputDir = c.String("out")
+	return o, nil
+}
+
+// runOverride points each *dst at the value of its flag (read with get,
+// such as c.Bool) when use says the flag counts.
+func runOverride[T any](use func(string) bool, get func(name string) T, dsts map[string]**T) {
+	for name, dst := range dsts {
+		if use(name) {
+			v := get(name)
+			*dst = &v
+		}
+	}
 }
 
 // runFlagPtr points *dst at the value of flag name (read with get, such as
@@ -453,203 +537,166 @@ func runSplit(s string) []string {
 }
 
 // runFlagCampaign builds the one-target campaign the flags describe (a run
-// without a campaign file), so that both kinds of run take one path.
+// without a campaign file), so that both kinds of run take one path: the
+// target and the stages from their flags, every other value as an override
+// of the flags (at their defaults when not given), validated once with the
+// campaign. Every mistake names its flag.
 func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 	if c.IsSet("targets") {
 		return nil, cli.Exit("--targets picks targets of a campaign file; without one, give the target with --target", 2)
 	}
-	tgt := strings.TrimSpace(c.String("target"))
-	kind := strings.ToLower(strings.TrimSpace(c.String("kind")))
-	useSim := tgt == "" || tgt == "sim" || kind == "sim"
-	switch {
-	case useSim && tgt != "" && tgt != "sim":
-		return nil, fmt.Errorf("--kind sim runs the built-in simulator; drop --target %s, or give --kind openai or anthropic for it", endpoint.RedactURL(tgt))
-	case useSim && kind == endpoint.KindAnthropic:
-		return nil, errors.New("the built-in simulator is measured through its OpenAI API here; drop --kind anthropic, or start `needlestorm sim` and give its URL with --target and --kind anthropic")
-	case kind == "" || kind == "sim":
-		kind = endpoint.KindOpenAI
-	case kind != endpoint.KindOpenAI && kind != endpoint.KindAnthropic:
-		return nil, fmt.Errorf("--kind %q: use openai, anthropic or sim", c.String("kind"))
+	camp := &campaign.Campaign{}
+	t, err := runFlagTarget(c, camp)
+	if err != nil {
+		return nil, err
 	}
-	t := campaign.Target{
+	camp.Name, camp.TargetList = t.Name, []campaign.Target{t}
+	if camp.Load.Stages, err = runFlagStages(c, camp); err != nil {
+		return nil, err
+	}
+	o, err := runOverrides(c, true)
+	if err != nil {
+		return nil, err
+	}
+	if o.OutputDir == "" {
+		o.OutputDir = filepath.Join("runs", time.Now().Format("20060102-150405"))
+	}
+	if err := camp.Override(o); err != nil {
+		return nil, runInvalid(err)
+	}
+	return camp, nil
+}
+
+// runFlagKind is the target's kind and whether it is the built-in
+// simulator.
+func runFlagKind(c *cli.Context) (kind string, useSim bool, err error) {
+	tgt := strings.TrimSpace(c.String("target"))
+	kind = strings.ToLower(strings.TrimSpace(c.String("kind")))
+	useSim = tgt == "" || tgt == "sim" || kind == campaign.KindSim
+	switch {
+	case kind != "" && !slices.Contains(campaign.TargetKinds, kind):
+		return "", false, fmt.Errorf("--kind %q: use openai, anthropic or sim", c.String("kind"))
+	case useSim && tgt != "" && tgt != "sim":
+		return "", false, fmt.Errorf("--kind sim runs the built-in simulator; drop --target %s, or give --kind openai or anthropic for it", endpoint.RedactURL(tgt))
+	case useSim && kind == endpoint.KindAnthropic:
+		return "", false, errors.New("the built-in simulator is measured through its OpenAI API here; drop --kind anthropic, or start `needlestorm sim` and give its URL with --target and --kind anthropic")
+	case useSim:
+		return campaign.KindSim, true, nil
+	}
+	return cmp.Or(kind, endpoint.KindOpenAI), false, nil
+}
+
+// runTargetFields are the target's fields the flags set, for a mistake to
+// name its flag. A field whose zero the target's defaults replace (such as
+// max_tokens) counts as set by its flag only when the flag is given, so
+// that an explicit --max-tokens 0 is refused and the default is not.
+var runTargetFields = []struct {
+	flag, field string
+	always      bool
+}{
+	{"target", "base_url", false}, {"kind", "kind", true}, {"model", "model", true}, {"name", "name", false},
+	{"api-key-env", "api_key_env", false}, {"header", "headers", true}, {"extra-body", "extra_body", true},
+	{"max-tokens", "max_tokens", false}, {"timeout", "timeout", false}, {"connect-timeout", "connect_timeout", false},
+	{"sim-profile", "sim_profile", true},
+}
+
+// runFlagTarget is the target the flags describe, named by the model
+// unless --name is given.
+func runFlagTarget(c *cli.Context, camp *campaign.Campaign) (campaign.Target, error) {
+	kind, useSim, err := runFlagKind(c)
+	if err != nil {
+		return campaign.Target{}, err
+	}
+	t := campaign.Target{TargetConfig: endpoint.TargetConfig{
 		Name:           c.String("name"),
 		Kind:           kind,
 		Model:          c.String("model"),
 		APIKeyEnv:      c.String("api-key-env"),
 		MaxTokens:      c.Int("max-tokens"),
-		Timeout:        campaign.Duration(c.Duration("timeout")),
-		ConnectTimeout: campaign.Duration(c.Duration("connect-timeout")),
+		Timeout:        c.Duration("timeout"),
+		ConnectTimeout: c.Duration("connect-timeout"),
+	}}
+	camp.SetFrom("targets", "target")
+	for _, f := range runTargetFields {
+		if f.always || c.IsSet(f.flag) {
+			camp.SetFrom("targets[0]."+f.field, f.flag)
+		}
 	}
 	if useSim {
-		cfg, err := sim.Profile(c.String("sim-profile"))
-		if err != nil {
-			return nil, fmt.Errorf("--sim-profile: %w", err)
+		t.SimProfile = c.String("sim-profile")
+		model := t.SimProfile
+		if cfg, err := sim.Profile(t.SimProfile); err == nil {
+			model = cfg.Model // a bad profile is refused with the campaign
 		}
-		t.Kind, t.SimProfile = campaign.KindSim, c.String("sim-profile")
-		if t.Name == "" {
-			t.Name = cfg.Model
-			if t.Model != "" {
-				t.Name = t.Model
-			}
-		}
-		runFlagPtr(c, "sim-time-scale", c.Float64, &t.TimeScale)
+		t.Name = cmp.Or(t.Name, t.Model, model)
 	} else {
-		u, err := url.Parse(tgt)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("--target %q is not an http(s) URL such as http://127.0.0.1:8000/v1 (or sim)", endpoint.RedactURL(tgt))
-		}
-		if t.Model == "" {
-			return nil, errors.New("--model is required with --target: give the model name the server serves (what its /v1/models lists)")
-		}
-		t.BaseURL = tgt
-		if t.Name == "" {
-			t.Name = t.Model
+		t.BaseURL = strings.TrimSpace(c.String("target"))
+		t.Name = cmp.Or(t.Name, t.Model)
+	}
+	if t.Headers, err = runParseHeaders(c.StringSlice("header")); err != nil {
+		return t, err
+	}
+	if eb := c.String("extra-body"); eb != "" {
+		if err := json.Unmarshal([]byte(eb), &t.ExtraBody); err != nil || t.ExtraBody == nil {
+			return t, fmt.Errorf("--extra-body must be a JSON object such as '{\"top_k\":1}': %v", err)
 		}
 	}
-	for _, h := range c.StringSlice("header") {
+	return t, nil
+}
+
+// runParseHeaders parses --header Name=value entries.
+func runParseHeaders(entries []string) (map[string]string, error) {
+	var out map[string]string
+	for _, h := range entries {
 		k, v, ok := strings.Cut(h, "=")
 		if !ok || strings.TrimSpace(k) == "" {
 			// The value may be a secret: it is not repeated here.
 			return nil, errors.New("a --header is not written as Name=value")
 		}
-		if t.Headers == nil {
-			t.Headers = map[string]string{}
+		if out == nil {
+			out = map[string]string{}
 		}
-		t.Headers[strings.TrimSpace(k)] = v
+		out[strings.TrimSpace(k)] = v
 	}
-	if eb := c.String("extra-body"); eb != "" {
-		if err := json.Unmarshal([]byte(eb), &t.ExtraBody); err != nil || t.ExtraBody == nil {
-			return nil, fmt.Errorf("--extra-body must be a JSON object such as '{\"top_k\":1}': %v", err)
-		}
-	}
+	return out, nil
+}
 
-	// Corpus.
-	lengths, err := corpus.ParseLengths(c.String("lengths"))
-	if err != nil {
-		return nil, fmt.Errorf("--lengths: %w", err)
-	}
-	depths, err := corpus.ParseDepths(c.String("depths"))
-	if err != nil {
-		return nil, fmt.Errorf("--depths: %w", err)
-	}
-	if c.Int("samples") < 1 {
-		return nil, fmt.Errorf("--samples must be at least 1, got %d", c.Int("samples"))
-	}
-	seed := c.Int64("seed")
-	camp := &campaign.Campaign{
-		Name:       t.Name,
-		TargetList: []campaign.Target{t},
-		Corpus: campaign.Corpus{
-			Tasks:        runSplit(c.String("task")),
-			Depths:       depths,
-			Samples:      c.Int("samples"),
-			Haystack:     c.String("haystack"),
-			Canaries:     c.Bool("canaries"),
-			SharedPrefix: c.Bool("shared-prefix"),
-			Seed:         &seed,
-			Repeats:      c.Int("repeats"),
-		},
-	}
-	for _, l := range lengths {
-		camp.Corpus.Lengths = append(camp.Corpus.Lengths, campaign.Length(l))
-	}
-
-	// Schedule.
+// runFlagStages are the stages the flags describe: one constant-rate stage
+// per --rates entry, or one stage of --concurrency requests in flight, each
+// bounded by --stage-duration and --requests-per-stage (with --repeats,
+// by cases × repeats, --stage-duration only capping it when given).
+func runFlagStages(c *cli.Context, camp *campaign.Campaign) ([]loadgen.Stage, error) {
 	dur, reqs := c.Duration("stage-duration"), c.Int("requests-per-stage")
-	if dur < 0 || reqs < 0 {
-		return nil, errors.New("--stage-duration and --requests-per-stage must not be negative")
-	}
-	if c.IsSet("repeats") {
-		// Each stage sends each case --repeats times: cases × N requests
-		// (set by the campaign's schedule), capped by --stage-duration only
-		// when it is given.
-		n := c.Int("repeats")
-		if n < 1 {
-			return nil, fmt.Errorf("--repeats must be at least 1, got %d", n)
-		}
-		if reqs > 0 {
-			return nil, fmt.Errorf("--repeats %d sets each stage's request count to cases × %d; --requests-per-stage %d sets it too: give one of them", n, n, reqs)
-		}
+	switch {
+	case c.IsSet("repeats"):
 		if !c.IsSet("stage-duration") {
 			dur = 0
 		}
-	} else if dur == 0 && reqs == 0 {
+	case dur == 0 && reqs == 0:
 		return nil, errors.New("every stage needs an end: give --stage-duration, --requests-per-stage, --repeats, or a combination")
 	}
+	camp.SetFrom("load.stages[].duration", "stage-duration")
+	camp.SetFrom("load.stages[].requests", "requests-per-stage")
+	base := loadgen.Stage{Duration: run.Seconds(dur), Requests: reqs}
 	if c.IsSet("concurrency") {
 		if c.IsSet("rates") {
 			return nil, errors.New("give --rates (open loop) or --concurrency (closed loop), not both")
 		}
-		if c.Int("concurrency") < 1 {
-			return nil, fmt.Errorf("--concurrency must be at least 1, got %d", c.Int("concurrency"))
-		}
-		camp.Load.Stages = []campaign.Stage{{Kind: loadgen.StageConcurrency, Concurrency: c.Int("concurrency"), Duration: campaign.Duration(dur), Requests: reqs}}
-	} else {
-		rates, err := runParseRates(c.String("rates"))
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rates {
-			camp.Load.Stages = append(camp.Load.Stages, campaign.Stage{Kind: loadgen.StageConstant, Rate: r, Duration: campaign.Duration(dur), Requests: reqs})
-		}
+		camp.SetFrom("load.stages", "concurrency")
+		base.Kind, base.Concurrency = loadgen.StageConcurrency, c.Int("concurrency")
+		return []loadgen.Stage{base}, nil
 	}
-	if w := c.Duration("warmup"); w < 0 {
-		return nil, errors.New("--warmup must not be negative")
-	} else {
-		camp.Load.Warmup = campaign.Duration(w)
-	}
-	runFlagPtr(c, "max-cost", c.Float64, &camp.Budget.MaxCostUSD)
-	if c.IsSet("max-duration") {
-		camp.Budget.MaxDuration = campaign.Duration(c.Duration("max-duration"))
-	}
-
-	// Objectives: --slo (or its default), --accuracy, --accuracy-relative.
-	var obj reports.Options
-	if err := applyObjectiveFlags(c, &obj); err != nil {
+	rates, err := runParseRates(c.String("rates"))
+	if err != nil {
 		return nil, err
 	}
-	camp.SLO.Latency, camp.SLO.ErrorRate = obj.Objectives.Latency, obj.Objectives.ErrorRate
-	if c.IsSet("accuracy") {
-		a := obj.Objectives.Accuracy
-		camp.Accuracy.Threshold = &a
+	camp.SetFrom("load.stages", "rates")
+	stages := make([]loadgen.Stage, len(rates))
+	for i, r := range rates {
+		stages[i] = base
+		stages[i].Kind, stages[i].Rate = loadgen.StageConstant, r
 	}
-	camp.Accuracy.Relative = obj.Objectives.AccuracyRelative
-
-	camp.Output.Dir = c.String("out")
-	if camp.Output.Dir == "" {
-		camp.Output.Dir = filepath.Join("runs", time.Now().Format("20060102-150405"))
-	}
-	if err := runCheckRepeats(camp); err != nil {
-		return nil, err
-	}
-	if err := camp.Validate(); err != nil {
-		return nil, fmt.Errorf("the flags do not make a valid run: %w", err)
-	}
-	return camp, nil
-}
-
-// runCheckRepeats refuses, in the flags' words, a --stage-duration that
-// ends a stage before it has sent each case --repeats times (the campaign's
-// validation would name the file field instead).
-func runCheckRepeats(camp *campaign.Campaign) error {
-	if !camp.RepeatsGiven() {
-		return nil
-	}
-	cases := camp.Cases()
-	if cases == 0 {
-		return nil // the corpus flags are reported by validation
-	}
-	want := cases * camp.Repeats()
-	for _, st := range camp.Schedule() {
-		if st.Warmup || st.Duration == 0 || !st.OpenLoop() {
-			continue
-		}
-		if sent := int(st.Rate*st.Duration.Duration().Seconds() + 1 - 1e-9); sent < want {
-			return fmt.Errorf("--stage-duration %s at %s sends %d requests, fewer than the %d cases × --repeats %d = %d: lengthen it, or leave it out (each stage then ends after its %d requests)",
-				st.Duration.Duration(), st.Name(), sent, cases, camp.Repeats(), want, want)
-		}
-	}
-	return nil
+	return stages, nil
 }
 
 // runParseRates parses "1,2,4,8" (requests per second).

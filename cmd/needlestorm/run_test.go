@@ -298,7 +298,7 @@ func TestRunFlagErrors(t *testing.T) {
 		{"zero rate", []string{"--rates", "0"}, "--rates", 2},
 		{"unending stage", []string{"--stage-duration", "0"}, "needs an end", 2},
 		{"bad kind", []string{"--kind", "grpc"}, "--kind", 2},
-		{"bad target", []string{"--target", "ftp://example.com", "--kind", "openai"}, "not an http(s) URL", 2},
+		{"bad target", []string{"--target", "ftp://example.com", "--kind", "openai"}, `--target: "ftp://example.com" must start with http://`, 2},
 		{"sim kind with a URL", []string{"--target", "http://127.0.0.1:1/v1", "--kind", "sim"}, "--kind sim", 2},
 		{"header without value", []string{"--header", "Authorization: Bearer sk-secret-123"}, "Name=value", 2},
 		{"extra body not an object", []string{"--extra-body", "[1]"}, "--extra-body", 2},
@@ -308,11 +308,11 @@ func TestRunFlagErrors(t *testing.T) {
 		{"bad profile", []string{"--sim-profile", "nope", "--requests-per-stage", "1"}, "--sim-profile", 2},
 		{"missing campaign file", []string{"no-such-campaign.yaml"}, "no-such-campaign.yaml", 1}, // not a usage error: the file cannot be read
 		{"two campaign files", []string{"a.yaml", "b.yaml"}, "at most one campaign file", 2},
-		{"remote target without model", []string{"--target", "http://127.0.0.1:1/v1"}, "--model is required", 2},
+		{"remote target without model", []string{"--target", "http://127.0.0.1:1/v1"}, "--model: missing", 2},
 		{"targets without a file", []string{"--targets", "a"}, "--targets", 2},
-		{"repeats with requests per stage", []string{"--repeats", "2", "--requests-per-stage", "5"}, "give one of them", 2},
+		{"repeats with requests per stage", []string{"--repeats", "2", "--requests-per-stage", "5"}, "give only one of them", 2},
 		{"repeats cut short by the stage duration", []string{"--repeats", "3", "--depths", "0,50,100", "--rates", "1", "--stage-duration", "5s"}, "fewer than the 3 cases × --repeats 3 = 9", 2},
-		{"zero repeats", []string{"--repeats", "0"}, "--repeats must be at least 1", 2},
+		{"zero repeats", []string{"--repeats", "0"}, "--repeats: 0 is the same as leaving it out", 2},
 		{"number that does not parse", []string{"--samples", "many"}, "needlestorm run --help", 2},
 		{"negative nonce salt", []string{"--nonce-salt", "-1"}, "nonce-salt", 2},
 	}

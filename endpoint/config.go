@@ -1,0 +1,223 @@
+package endpoint
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// TargetConfig describes one endpoint to measure. It holds no secret:
+// APIKeyEnv is the NAME of the environment variable holding the key, and a
+// header value of the form "${NAME}" is read from the environment too.
+type TargetConfig struct {
+	// Name identifies the target in records and reports (default: Model).
+	Name string `json:"name"`
+	// Kind is "openai" or "anthropic".
+	Kind string `json:"kind"`
+	// BaseURL is the API root: "http://127.0.0.1:8000/v1" for an
+	// OpenAI-compatible server (requests go to BaseURL/chat/completions),
+	// "https://api.anthropic.com" for Anthropic (requests go to
+	// BaseURL/v1/messages). A trailing slash is accepted.
+	BaseURL string `json:"base_url"`
+	// Model is the model name the server serves.
+	Model string `json:"model"`
+	// APIKeyEnv names the variable holding the API key (default
+	// OPENAI_API_KEY or ANTHROPIC_API_KEY). An empty or unset default
+	// variable sends no key; a variable named here must be set.
+	APIKeyEnv string `json:"api_key_env,omitempty"`
+	// MaxTokens caps the answer (0 means DefaultMaxTokens).
+	MaxTokens int `json:"max_tokens,omitempty"`
+	// Temperature of sampling (default 0, for reproducible answers).
+	Temperature float64 `json:"temperature"`
+	// Headers are added to every request. A value "${NAME}" is read from the
+	// environment variable NAME and kept out of every output.
+	Headers map[string]string `json:"headers,omitempty"`
+	// ExtraBody fields are merged into the JSON request body, such as vLLM's
+	// {"chat_template_kwargs": {"enable_thinking": false}} or {"top_k": 1}.
+	// (Ollama's OpenAI-compatible endpoint ignores {"options": {"num_ctx":
+	// N}}: its context size is set in the Modelfile or the server's
+	// OLLAMA_CONTEXT_LENGTH, and preflight says so.) They may override max_tokens,
+	// temperature and stream_options, not model, messages or stream; a null
+	// value removes one of those fields (say, stream_options for a server that
+	// rejects it).
+	ExtraBody map[string]any `json:"extra_body,omitempty"`
+	// Timeout bounds one whole request (0 means DefaultTimeout).
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// ConnectTimeout bounds connecting (0 means DefaultConnectTimeout).
+	ConnectTimeout time.Duration `json:"connect_timeout,omitempty"`
+}
+
+// targetConfigJSON is TargetConfig as written to files: durations as float
+// seconds, like every duration needlestorm writes. Its own Timeout and
+// ConnectTimeout shadow the embedded ones (a shallower field wins in
+// encoding/json), so every other field is TargetConfig's own.
+type targetConfigJSON struct {
+	targetConfigFields
+	Timeout        json.RawMessage `json:"timeout,omitempty"`
+	ConnectTimeout json.RawMessage `json:"connect_timeout,omitempty"`
+}
+
+// targetConfigFields is TargetConfig without its JSON methods.
+type targetConfigFields TargetConfig
+
+// MarshalJSON writes c with its durations as float seconds.
+func (c TargetConfig) MarshalJSON() ([]byte, error) {
+	j := targetConfigJSON{targetConfigFields: targetConfigFields(c)}
+	if c.Timeout != 0 {
+		j.Timeout, _ = json.Marshal(c.Timeout.Seconds())
+	}
+	if c.ConnectTimeout != 0 {
+		j.ConnectTimeout, _ = json.Marshal(c.ConnectTimeout.Seconds())
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads c; durations may be numbers of seconds or Go duration
+// strings such as "10m".
+func (c *TargetConfig) UnmarshalJSON(b []byte) error {
+	var j targetConfigJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	timeout, err := targetDuration("timeout", j.Timeout)
+	if err != nil {
+		return err
+	}
+	connect, err := targetDuration("connect_timeout", j.ConnectTimeout)
+	if err != nil {
+		return err
+	}
+	*c = TargetConfig(j.targetConfigFields)
+	c.Timeout, c.ConnectTimeout = timeout, connect
+	return nil
+}
+
+func targetDuration(field string, raw json.RawMessage) (time.Duration, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err == nil {
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return 0, fmt.Errorf("%s must be a number of seconds or a duration such as \"10m\"", field)
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q is not a duration such as \"90s\" or \"10m\": %w", field, s, err)
+	}
+	return d, nil
+}
+
+// WithDefaults returns c with what NewTarget fills in when it is left out:
+// the name (the model), max_tokens, the timeouts, the key's variable and
+// the base URL of the kind's hosted API. A kind that is neither openai nor
+// anthropic gets the name and the numbers only.
+func (c TargetConfig) WithDefaults() TargetConfig {
+	c.Name = cmp.Or(c.Name, c.Model)
+	c.MaxTokens = cmp.Or(c.MaxTokens, DefaultMaxTokens)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, DefaultConnectTimeout)
+	switch c.Kind {
+	case KindOpenAI:
+		c.APIKeyEnv = cmp.Or(c.APIKeyEnv, DefaultOpenAIKeyEnv)
+		c.BaseURL = cmp.Or(c.BaseURL, DefaultOpenAIBaseURL)
+	case KindAnthropic:
+		c.APIKeyEnv = cmp.Or(c.APIKeyEnv, DefaultAnthropicKeyEnv)
+		c.BaseURL = cmp.Or(c.BaseURL, DefaultAnthropicBaseURL)
+	}
+	return c
+}
+
+// ConfigError is a mistake in one field of a TargetConfig, named by its
+// JSON name ("max_tokens", "headers"), so that a caller reading the
+// configuration from a file or flags can say where it came from. Its
+// message never holds a secret: not the value of api_key_env, a header or
+// a password in the base URL.
+type ConfigError struct {
+	Field, Msg string
+}
+
+func (e *ConfigError) Error() string { return e.Field + ": " + e.Msg }
+
+// Validate reports the first mistake in c that NewTarget would refuse and
+// that needs no environment (NewTarget also reads the variables the key
+// and the ${NAME} headers name), as a *ConfigError.
+func (c TargetConfig) Validate() error {
+	for _, check := range []func(TargetConfig) *ConfigError{validateKind, validateBaseURL, validateIdentity, validateLimits, validateHeaders} {
+		if err := check(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateKind(c TargetConfig) *ConfigError {
+	switch {
+	case c.Kind == "":
+		return &ConfigError{"kind", "missing: give the target's kind: openai or anthropic"}
+	case c.Kind != KindOpenAI && c.Kind != KindAnthropic:
+		return &ConfigError{"kind", fmt.Sprintf("%q is not a target kind: use openai or anthropic", c.Kind)}
+	}
+	return nil
+}
+
+func validateIdentity(c TargetConfig) *ConfigError {
+	switch {
+	case strings.TrimSpace(c.Model) == "":
+		return &ConfigError{"model", fmt.Sprintf("missing: a %s target needs the model name the server serves (such as gpt-4o-mini, or what /v1/models lists)", c.Kind)}
+	case strings.ContainsAny(c.Name, "/\\\n\r\t"):
+		return &ConfigError{"name", fmt.Sprintf("%q: a target name must not hold slashes, tabs or line breaks", c.Name)}
+	case c.APIKeyEnv != "" && !targetIsEnvName(c.APIKeyEnv):
+		// The value may be the key itself: it is not repeated.
+		return &ConfigError{"api_key_env", "this is not an environment variable name: api_key_env names the variable that holds the key (such as OPENAI_API_KEY), never the key itself"}
+	}
+	return nil
+}
+
+func validateLimits(c TargetConfig) *ConfigError {
+	switch {
+	case c.MaxTokens < 0:
+		return &ConfigError{"max_tokens", fmt.Sprintf("%d is negative: give the cap on answer tokens, such as 256", c.MaxTokens)}
+	case math.IsNaN(c.Temperature) || c.Temperature < 0 || c.Temperature > 2:
+		return &ConfigError{"temperature", fmt.Sprintf("%g is outside 0..2 (0, the default, makes answers reproducible)", c.Temperature)}
+	case c.Timeout < 0:
+		return &ConfigError{"timeout", fmt.Sprintf("%s is negative", c.Timeout)}
+	case c.ConnectTimeout < 0:
+		return &ConfigError{"connect_timeout", fmt.Sprintf("%s is negative", c.ConnectTimeout)}
+	}
+	return nil
+}
+
+func validateBaseURL(c TargetConfig) *ConfigError {
+	if _, err := targetParseBaseURL(c.BaseURL, c.Kind); err != nil {
+		return &ConfigError{"base_url", strings.TrimPrefix(err.Error(), "base_url ")}
+	}
+	return nil
+}
+
+// validateHeaders checks the headers as NewTarget does: valid names, no
+// line break in a value, and a credential header's value read from the
+// environment as exactly "${NAME}".
+func validateHeaders(c TargetConfig) *ConfigError {
+	for _, k := range slices.Sorted(maps.Keys(c.Headers)) {
+		v := c.Headers[k]
+		_, ref := targetEnvRef(v)
+		switch {
+		case !targetIsHeaderName(k):
+			return &ConfigError{"headers", fmt.Sprintf("header name %q is not a valid HTTP header name", k)}
+		case !ref && targetIsCredentialHeader(k) && v != "":
+			return &ConfigError{"headers", fmt.Sprintf("header %s holds a secret written out: write its value as ${NAME} to read it from the environment variable NAME (the whole value, \"Bearer \" included)", k)}
+		case strings.ContainsAny(v, "\r\n"):
+			return &ConfigError{"headers", fmt.Sprintf("header %s has a line break in its value", k)}
+		}
+	}
+	return nil
+}
