@@ -88,24 +88,14 @@ func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, x *
 	})
 	event("ping", func(b []byte) []byte { return append(b, `{"type":"ping"}`...) })
 	flush()
-	if x.prefill(ctx) != nil {
-		return
-	}
-	broken := x.brokenAt()
-	for i, p := range x.pieces {
-		if i == broken {
-			es.flushNow()
-			panic(http.ErrAbortHandler) // the stream breaks: no message_stop
-		}
-		if i > 0 && x.pace.wait(ctx, x.timing.TokenGap) != nil {
-			return
-		}
+	if !x.streamPieces(ctx, es, func(p string) {
 		event("content_block_delta", func(b []byte) []byte {
 			b = append(b, `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":`...)
 			b = appendJSONString(b, p)
 			return append(b, `}}`...)
 		})
-		flush()
+	}) {
+		return
 	}
 	event("content_block_stop", func(b []byte) []byte {
 		return append(b, `{"type":"content_block_stop","index":0}`...)

@@ -272,6 +272,29 @@ func (e eventStream) flush() {
 // the stream ends or breaks).
 func (e eventStream) flushNow() { _ = e.rc.Flush() }
 
+// streamPieces waits for the prefill, then writes each piece of the answer
+// with write, paced by the token gap and flushed, and breaks the stream
+// where the fault plan says (no end events follow). It reports whether
+// the whole answer was written: false when ctx ended or the stream broke.
+func (x *exchange) streamPieces(ctx context.Context, es eventStream, write func(piece string)) bool {
+	if x.prefill(ctx) != nil {
+		return false
+	}
+	broken := x.brokenAt()
+	for i, p := range x.pieces {
+		if i == broken {
+			es.flushNow()
+			panic(http.ErrAbortHandler) // the stream breaks: no end events
+		}
+		if i > 0 && x.pace.wait(ctx, x.timing.TokenGap) != nil {
+			return false
+		}
+		write(p)
+		es.flush()
+	}
+	return true
+}
+
 // startEventStream answers 200 with the headers of a server-sent event
 // stream.
 func startEventStream(w http.ResponseWriter, x *exchange) eventStream {

@@ -18,20 +18,23 @@ type openAIUsage struct {
 }
 
 type openAIResponse struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Created int64  `json:"created"`
-	Model   string `json:"model"`
-	Choices []struct {
-		Index   int `json:"index"`
-		Message struct {
-			Role    string `json:"role"`
-			Content string `json:"content"`
-		} `json:"message"`
-		Logprobs     *struct{} `json:"logprobs"`
-		FinishReason string    `json:"finish_reason"`
-	} `json:"choices"`
-	Usage openAIUsage `json:"usage"`
+	ID      string         `json:"id"`
+	Object  string         `json:"object"`
+	Created int64          `json:"created"`
+	Model   string         `json:"model"`
+	Choices []openAIChoice `json:"choices"`
+	Usage   openAIUsage    `json:"usage"`
+}
+
+// openAIChoice is one choice of a whole chat completion.
+type openAIChoice struct {
+	Index   int `json:"index"`
+	Message struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	} `json:"message"`
+	Logprobs     *struct{} `json:"logprobs"`
+	FinishReason string    `json:"finish_reason"`
 }
 
 // serveOpenAI answers POST /v1/chat/completions.
@@ -43,15 +46,7 @@ func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) openAICompletion(req chat, x *exchange) any {
 	var resp openAIResponse
 	resp.ID, resp.Object, resp.Created, resp.Model = s.id("chatcmpl-sim"), "chat.completion", time.Now().Unix(), req.model
-	resp.Choices = make([]struct {
-		Index   int `json:"index"`
-		Message struct {
-			Role    string `json:"role"`
-			Content string `json:"content"`
-		} `json:"message"`
-		Logprobs     *struct{} `json:"logprobs"`
-		FinishReason string    `json:"finish_reason"`
-	}, 1)
+	resp.Choices = make([]openAIChoice, 1)
 	resp.Choices[0].Message.Role = "assistant"
 	resp.Choices[0].Message.Content = x.text()
 	resp.Choices[0].FinishReason = x.finish
@@ -96,24 +91,14 @@ func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, x *exc
 		return append(b, `{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}`...)
 	})
 	flush()
-	if x.prefill(ctx) != nil {
-		return
-	}
-	broken := x.brokenAt()
-	for i, p := range x.pieces {
-		if i == broken {
-			es.flushNow()
-			panic(http.ErrAbortHandler) // the stream breaks: no finish, no [DONE]
-		}
-		if i > 0 && x.pace.wait(ctx, x.timing.TokenGap) != nil {
-			return
-		}
+	if !x.streamPieces(ctx, es, func(p string) {
 		chunk(func(b []byte) []byte {
 			b = append(b, `{"index":0,"delta":{"content":`...)
 			b = appendJSONString(b, p)
 			return append(b, `},"logprobs":null,"finish_reason":null}`...)
 		})
-		flush()
+	}) {
+		return
 	}
 	chunk(func(b []byte) []byte {
 		b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":`...)
