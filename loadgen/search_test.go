@@ -328,7 +328,7 @@ func searchSimConfig(t *testing.T) (sim.Config, float64, time.Duration) {
 	cfg.MaxSeqs = 8          // slots
 	cfg.Queue = 100_000      // never 429
 	cfg.OutputTokens = 40    // every answer padded to 40 tokens
-	cfg.TimeScale = 0.15     // wall seconds per simulated second
+	cfg.TimeScale = 0.5      // wall seconds per simulated second: a 100 ms idle ttft, far above a loaded scheduler's delays
 	cfg.BaseAccuracy = 1     // always right
 	cfg.ContextWindow = 1e6  // nothing overflows
 	cfg.TemplateOverhead = 7 // tokens
@@ -408,8 +408,12 @@ func TestSearchSimCapacity(t *testing.T) {
 	for _, st := range res.Steps {
 		t.Logf("step %d %-6s %6g/s %4d requests pass=%-5v early=%-5v %s", st.Index, st.Phase, st.Rate, st.Requests, st.Pass, st.EndedEarly, st.Reason)
 	}
-	if off := math.Abs(res.Found-capacity) / capacity; off > 0.15 || !res.Resolved {
-		t.Errorf("found %g req/s, %.0f%% off the capacity %.1f (resolved %v: %s); want within 15%%", res.Found, off*100, capacity, res.Resolved, res.Reason)
+	// A step of 1.5 s holds a rate somewhat above capacity: its queue grows
+	// by (rate - capacity) x 1.5 s requests, which at 15% over capacity
+	// delays the last ones by about a third of a service time, under the
+	// objective's 3x. So the search may land up to about 20% above.
+	if off := math.Abs(res.Found-capacity) / capacity; off > 0.2 || !res.Resolved {
+		t.Errorf("found %g req/s, %.0f%% off the capacity %.1f (resolved %v: %s); want within 20%%", res.Found, off*100, capacity, res.Resolved, res.Reason)
 	}
 	// A grid over [StartRate, MaxRate] at the same relative resolution,
 	// each step bounded as the search's are.
@@ -436,7 +440,9 @@ func TestSearchSimEarlyStop(t *testing.T) {
 	cfg, capacity, ttft := searchSimConfig(t)
 	failing := cfg
 	failing.Fault5xx = 0.8
-	const stepDuration = 3 * time.Second
+	// Long enough that a step at a third of capacity completes a dozen
+	// requests (1 s each) well before half of it.
+	const stepDuration = 6 * time.Second
 	tests := []struct {
 		name string
 		cfg  sim.Config
