@@ -222,6 +222,8 @@ type Summary struct {
 	Candidates  []Candidate  `json:"candidates,omitempty"`
 	Answer      string       `json:"answer,omitempty"`
 	RankedBy    string       `json:"ranked_by,omitempty"`
+	// Sections are the parts other packages answered (Options.Sections).
+	Sections []Section `json:"sections,omitempty"`
 	// Files are the outputs written, by name, when Write made them.
 	Files map[string]string `json:"files,omitempty"`
 

@@ -64,6 +64,7 @@ func writeEnvelopeMarkdown(b *strings.Builder, s *Summary) {
 	if s.Requirement != nil {
 		writeRequirementMarkdown(b, s)
 	}
+	writeSectionsMarkdown(b, s)
 	for _, et := range s.Envelope.Targets {
 		writeTargetEnvelopeMarkdown(b, s, et)
 		for _, ts := range s.Targets {

@@ -12,6 +12,9 @@ type Options struct {
 	// Requirement, when set, makes the report name the cheapest target
 	// whose envelope covers it.
 	Requirement *Requirement
+	// Sections, when set, adds sections that other packages answer from
+	// the run (such as the routing answer) to every output.
+	Sections SectionsFunc
 }
 
 // Price is what a target charges, per million tokens.

@@ -49,6 +49,9 @@ func Load(dir string, opts Options) (*Summary, error) {
 	if s.Envelope.Run != nil {
 		s.Envelope.Run.Dir = dir
 	}
+	if err := addSections(m, s, opts); err != nil {
+		return nil, err
+	}
 	if rerr != nil {
 		s.Run.Note = joinNotes(s.Run.Note, fmt.Sprintf("records.jsonl ends in an unreadable line, %d records before it were used (%v)", len(recs), rerr))
 	}

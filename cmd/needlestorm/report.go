@@ -51,7 +51,7 @@ func reportCommand() *cli.Command {
 
 // reportOptions combines the objectives the run recorded with the flags.
 func reportOptions(c *cli.Context, dir string) (reports.Options, error) {
-	var opts reports.Options
+	opts := reports.Options{Sections: routingSections(dir)}
 	if m, err := run.ReadManifest(dir); err == nil {
 		obj, err := reports.DecodeObjectives(m.Objectives)
 		if err != nil {

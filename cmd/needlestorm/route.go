@@ -158,24 +158,49 @@ func routeWriteFile(path string, data []byte) error {
 	return nil
 }
 
-// reportRoutes answers the routing file a run's campaign named (kept in
-// its manifest) from the run's envelope: it writes routes.json, routes.md
-// and litellm.yaml into dir and prints the answer. A run whose campaign
-// named none is left alone.
-func reportRoutes(w io.Writer, dir string, s *reports.Summary) error {
-	m, err := run.ReadManifest(dir)
-	if err != nil || len(m.Routing) == 0 || s == nil || s.Envelope == nil {
-		return nil
+// manifestRoutes answers the routing file a run's campaign named (kept in
+// its manifest) from the run's envelope: nil when it named none.
+func manifestRoutes(dir string, m *run.Manifest, s *reports.Summary) (*route.Routes, error) {
+	if len(m.Routing) == 0 || s == nil || s.Envelope == nil {
+		return nil, nil
 	}
 	var file route.File
 	if err := json.Unmarshal(m.Routing, &file); err != nil {
-		return fmt.Errorf("%s: the routing file in the manifest does not decode: %w", dir, err)
+		return nil, fmt.Errorf("%s: the routing file in the manifest does not decode: %w", dir, err)
 	}
 	fleet, err := route.Merge(route.Input{Path: dir, Envelope: s.Envelope})
 	if err != nil {
+		return nil, err
+	}
+	return route.Decide(&file, fleet), nil
+}
+
+// routingSections is the reports.SectionsFunc that puts the routing answer
+// into a run's report.html, summary.md and summary.json.
+func routingSections(dir string) reports.SectionsFunc {
+	return func(m *run.Manifest, s *reports.Summary) ([]reports.Section, error) {
+		routes, err := manifestRoutes(dir, m, s)
+		if routes == nil || err != nil {
+			return nil, err
+		}
+		return []reports.Section{routes.Section()}, nil
+	}
+}
+
+// reportRoutes answers the routing file a run's campaign named from the
+// run's envelope: it writes routes.json, routes.md and litellm.yaml into
+// dir and prints the answer. A run whose campaign named none is left
+// alone.
+func reportRoutes(w io.Writer, dir string, s *reports.Summary) error {
+	m, err := run.ReadManifest(dir)
+	if err != nil {
+		return nil
+	}
+	routes, err := manifestRoutes(dir, m, s)
+	if routes == nil || err != nil {
 		return err
 	}
-	routes := route.Decide(&file, fleet)
+	file := routes.File
 	for name, write := range map[string]func(io.Writer, *route.Routes) error{
 		routeFileJSON: route.WriteJSON, routeFileMarkdown: route.WriteMarkdown, routeFileLiteLLM: route.WriteLiteLLM,
 	} {

@@ -195,6 +195,22 @@ func TestRouteTiersExample(t *testing.T) {
 			t.Errorf("the run directory lacks %s: %v", f, err)
 		}
 	}
+	// ... and so do its summary.md, report.html and summary.json.
+	for file, wants := range map[string][]string{
+		reports.MarkdownFile: {"## Routing: ", "3 of 3 job(s) covered", "| tag-tickets | ", "| small | medium |"},
+		reports.HTMLFile:     {`<h2 id="routing">Routing: `, "3 of 3 job(s) covered", "<td class=\"t\">tag-tickets</td>"},
+		reports.JSONFile:     {`"sections": [`, `"id": "routing"`, `"pass": true`},
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range wants {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s lacks %q", file, want)
+			}
+		}
+	}
 
 	litellm := filepath.Join(t.TempDir(), "litellm.yaml")
 	out, errOut, err = runTestApp(t, "route", "--routing", "../../examples/routing/routing.yaml", dir, "--format", "litellm", "--out", litellm)

@@ -167,6 +167,15 @@ type runSetup struct {
 	report reports.Options
 }
 
+// reportOptions are the report's options for the run written to dir: the
+// campaign's, with the routing answer when the campaign names a routing
+// file.
+func (s *runSetup) reportOptions(dir string) reports.Options {
+	o := s.report
+	o.Sections = routingSections(dir)
+	return o
+}
+
 func runAction(c *cli.Context) error {
 	s, err := runSetupOf(c)
 	if err != nil {
@@ -361,7 +370,7 @@ func runFinish(c *cli.Context, s *runSetup, res *campaign.Result, runErr error) 
 	var summary *reports.Summary
 	if res.Aborted {
 		fmt.Fprintf(runStderr(c), "needlestorm: the report was not rendered; `needlestorm report %s` renders it\n", res.Run.Dir)
-	} else if sum, err := reports.Write(res.Run.Dir, s.report); err != nil {
+	} else if sum, err := reports.Write(res.Run.Dir, s.reportOptions(res.Run.Dir)); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("rendering the report: %w", err))
 	} else {
 		summary = sum
