@@ -18,7 +18,6 @@ import (
 	"github.com/needlestorm/needlestorm/run"
 )
 
-
 // artifactDir is where the screenshot goes: $NEEDLESTORM_ARTIFACTS when set
 // (CI keeps it), else a temporary directory.
 func artifactDir(t *testing.T) string {
