@@ -36,9 +36,12 @@ func PushURL(raw string) (string, error) {
 		u.Path = strings.TrimSuffix(u.Path, "/") + ImportPath
 	case strings.HasSuffix(u.Path, ImportPath):
 	default:
+		// Suggest the import path in place of another API path
+		// (/api/v1/write), or under a prefix (/vm).
 		want := *u
-		want.Path += ImportPath
-		return "", fmt.Errorf("metrics push URL %s: path %s is not VictoriaMetrics' import path; give the server's root (completed to %s) or the full import path, such as %s",
+		prefix, _, _ := strings.Cut(u.Path, "/api/")
+		want.Path = prefix + ImportPath
+		return "", fmt.Errorf("metrics push URL %s: path %s is not VictoriaMetrics' import path; give the server's root (completed to %s) or the full import path: did you mean %s?",
 			u.Redacted(), u.Path, ImportPath, want.Redacted())
 	}
 	return u.String(), nil

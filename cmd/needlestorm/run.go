@@ -327,6 +327,9 @@ func runStartMetrics(c *cli.Context, s *runSetup, bg context.Context, stderr io.
 	if addr == "" && push == "" {
 		return nil, nil
 	}
+	if _, err := live.PushURL(push); push != "" && err != nil {
+		return nil, cli.Exit("--metrics-push: "+err.Error(), 2)
+	}
 	metrics := live.NewMetrics(live.WithRun(filepath.Base(s.dir)), live.WithCampaign(s.camp.Name))
 	if addr != "" {
 		bound, err := metrics.Serve(bg, addr)
