@@ -14,18 +14,9 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/needlestorm/needlestorm/internal/testkit"
 	"github.com/needlestorm/needlestorm/run"
 )
-
-// chromium finds a Chromium binary, or "".
-func chromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // artifactDir is where the screenshot goes: $NEEDLESTORM_ARTIFACTS when set
 // (CI keeps it), else a temporary directory.
@@ -67,13 +58,10 @@ func headless(t *testing.T, bin, windowSize string, args ...string) (string, str
 var consoleProblem = regexp.MustCompile(`(?i)(CONSOLE\(\d+\)\].*(error|uncaught))|Uncaught|net::ERR_|Failed to load resource`)
 
 func TestReportInBrowser(t *testing.T) {
-	bin := chromium()
-	if bin == "" {
-		t.Skip("chromium not installed: install Debian's chromium package to run the browser test")
-	}
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
+	bin := testkit.Binary(t, "chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 	dir := writeRun(t, run.StatusComplete, "")
 	obj, _ := ParseSLO("ttft_p95=2s,error_rate=0.05")
 	if _, err := Write(dir, Options{Objectives: obj}); err != nil {

@@ -132,7 +132,7 @@ exits with status 3.`,
 			&cli.Uint64Flag{Name: "nonce-salt", Usage: "salt of the per-request cache-busting preambles; a run's manifest records it as nonce_salt, and giving it again sends that run's prompts again", DefaultText: "a random salt per run, so no rerun hits a server's prefix cache"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress display"},
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve live Prometheus metrics on /metrics at this address, such as 127.0.0.1:9464"},
-			&cli.StringFlag{Name: "metrics-push", Usage: "push live metrics to this VictoriaMetrics URL, such as http://127.0.0.1:8428/api/v1/import/prometheus"},
+			&cli.StringFlag{Name: "metrics-push", Usage: "push live metrics to this VictoriaMetrics URL, such as http://127.0.0.1:8428 (completed to /api/v1/import/prometheus)"},
 			&cli.DurationFlag{Name: "metrics-push-interval", Usage: "how often to push metrics", Value: 10 * time.Second},
 			&cli.StringFlag{Name: "sim-profile", Usage: "simulator profile: " + strings.Join(sim.Profiles(), ", "), Value: "fast"},
 			&cli.Float64Flag{Name: "sim-time-scale", Usage: "simulator wall seconds per simulated second (1 real time, 0 never sleep)", DefaultText: "the profile's"},
@@ -263,7 +263,7 @@ func runExecute(c *cli.Context, s *runSetup) error {
 	// the run.
 	bg, endBg := context.WithCancel(context.WithoutCancel(c.Context))
 	defer endBg()
-	metrics, err := runStartMetrics(c, bg, stderr)
+	metrics, err := runStartMetrics(c, s, bg, stderr)
 	if err != nil {
 		return err
 	}
@@ -329,13 +329,17 @@ func runHandleSignals(c *cli.Context, stderr io.Writer, grace time.Duration) run
 }
 
 // runStartMetrics serves and pushes live metrics when asked (nil when
-// not).
-func runStartMetrics(c *cli.Context, bg context.Context, stderr io.Writer) (*live.Metrics, error) {
+// not), every series labelled with the run directory's name and the
+// campaign's.
+func runStartMetrics(c *cli.Context, s *runSetup, bg context.Context, stderr io.Writer) (*live.Metrics, error) {
 	addr, push := c.String("metrics-addr"), c.String("metrics-push")
 	if addr == "" && push == "" {
 		return nil, nil
 	}
-	metrics := live.NewMetrics()
+	if _, err := live.PushURL(push); push != "" && err != nil {
+		return nil, cli.Exit("--metrics-push: "+err.Error(), 2)
+	}
+	metrics := live.NewMetrics(live.WithRun(filepath.Base(s.dir)), live.WithCampaign(s.camp.Name))
 	if addr != "" {
 		bound, err := metrics.Serve(bg, addr)
 		if err != nil {

@@ -89,7 +89,7 @@ func TestRunCommandSimulator(t *testing.T) {
 	}
 	pushMu.Lock()
 	if len(pushed) == 0 || !strings.HasPrefix(pushed[len(pushed)-1], "POST /api/v1/import/prometheus") ||
-		!strings.Contains(pushed[len(pushed)-1], `needlestorm_requests_total{target="sim-fast",stage="rate=40/s",length="300",status="200"} 20`) {
+		!strings.Contains(pushed[len(pushed)-1], `needlestorm_requests_total{run="run",campaign="sim-fast",target="sim-fast",model="sim-fast",stage="rate=40/s",length="300",status="200"} 20`) {
 		t.Errorf("the final metrics push is missing or incomplete: %q", pushed)
 	}
 	pushMu.Unlock()

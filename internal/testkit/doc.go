@@ -1,7 +1,10 @@
 // Package testkit holds the test servers and fakes that several packages'
 // tests share: an in-process fake target, an in-memory record sink, a
 // builder of small Cases, a starter of the built-in simulator on loopback,
-// and a loopback HTTP server that records its requests. Each lives here
+// a loopback HTTP server that records its requests, and Binary, which finds
+// a real component's binary (VictoriaMetrics, promtool, Chromium) or skips
+// the test saying what to install ($NEEDLESTORM_REQUIRE_BINARIES=1 fails
+// it instead, as in CI). Each lives here
 // once instead of as a copy per package.
 //
 // It is imported only from _test.go files (internal/layout checks this).
