@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,6 +63,9 @@ const (
 // LoadingRequests is how many requests Loading answers 503 before it is
 // ready.
 const LoadingRequests = 3
+
+// longWordSeq varies the letters of LongWord's answers.
+var longWordSeq atomic.Int64
 
 // lifetime bounds every handler that would otherwise write or wait
 // forever; the client going away or Close ends it first.
@@ -134,7 +138,11 @@ func serveLongWord(x *exchange) {
 	if x.open() != nil {
 		return
 	}
-	word := bytes.Repeat([]byte("abcdefghijklmnopqrstuvwxyz"), 1024/26+1)[:1024]
+	// Each answer starts at another letter, so that no tokenizer cache
+	// has seen it before.
+	abc := "abcdefghijklmnopqrstuvwxyz"
+	k := int(longWordSeq.Add(1) % 26)
+	word := bytes.Repeat([]byte(abc[k:]+abc[:k]), 1024/26+1)[:1024]
 	total := x.size(LongWordBytes)
 	for sent := int64(0); sent < total; sent += int64(len(word)) {
 		if x.text(string(word)) != nil {
@@ -170,10 +178,6 @@ func serveRunaway(x *exchange) {
 }
 
 func serveKeyIn401(x *exchange) {
-	if x.r.Method == http.MethodGet {
-		x.normal()
-		return
-	}
 	pad := strings.Repeat("Your request was not authorized. ", 570/33+1)[:570]
 	x.jsonError(http.StatusUnauthorized, pad+"Bearer "+x.s.cfg.key+" is not a valid key.")
 }
