@@ -36,6 +36,11 @@ type Stats struct {
 	CachedTokens int     `json:"cached_tokens"`
 	CachedShare  float64 `json:"cached_share"`
 
+	// Canceled counts requests needlestorm itself canceled (error class
+	// canceled: an interrupt or an abort of the run), shown apart and left
+	// out of every other figure but the rate sent and the cost: they say
+	// nothing about the target.
+	Canceled     int            `json:"canceled,omitempty"`
 	Nulls        int            `json:"nulls"`
 	Errors       int            `json:"errors"`
 	ErrorRate    float64        `json:"error_rate"`
@@ -387,8 +392,14 @@ func meetsLatency(r *run.Record, objs []LatencyObjective) bool {
 // computeStats aggregates a group. perRequest is the stage's rate divided by
 // its request count (0 for groups across stages).
 func computeStats(group []*scored, perRequest float64, opts Options, target string) Stats {
-	t := statsTally{st: Stats{Requests: len(group), Attribution: map[string]int{}}}
+	t := statsTally{st: Stats{Attribution: map[string]int{}}}
 	for _, sc := range group {
+		if sc.rec.ErrorClass == run.ErrCanceled {
+			t.st.Canceled++
+			t.cost += sc.cost
+			continue
+		}
+		t.st.Requests++
 		t.add(sc)
 	}
 	st := t.figures(perRequest)
@@ -471,7 +482,7 @@ func (t *statsTally) figures(perRequest float64) Stats {
 	lo, hi := Wilson(st.Correct, st.Requests)
 	st.AccuracyCI = [2]float64{lo, hi}
 	st.TTFT, st.TPOT, st.ChunkGap, st.E2E = quantilesOf(t.ttft), quantilesOf(t.tpot), quantilesOf(t.gaps), quantilesOf(t.e2e)
-	st.Rate = perRequest * float64(st.Requests)
+	st.Rate = perRequest * float64(st.Requests+st.Canceled)
 	st.Goodput = perRequest * float64(st.Good)
 	st.CorrectGoodput = perRequest * float64(st.CorrectGood)
 	return st

@@ -318,6 +318,9 @@ func caseAnswers(group []*scored) []probes.CaseAnswer {
 	var out []probes.CaseAnswer
 	for _, sc := range group {
 		r := sc.rec
+		if r.ErrorClass == run.ErrCanceled {
+			continue // never answered: needlestorm canceled it
+		}
 		out = append(out, probes.CaseAnswer{CaseID: r.CaseID, Answer: r.Answer, Expected: r.Expected, Canaries: canariesOf(r)})
 	}
 	return out

@@ -92,6 +92,9 @@ func writeTargetNotesText(b *strings.Builder, s *Summary, ts TargetSummary) {
 	if ts.Spend != nil {
 		fmt.Fprintf(b, "  spent %s (warm-up included)\n", plain(formatMoney(*ts.Spend, s.Currency)))
 	}
+	if sent := canceledSentence(ts); sent != "" {
+		fmt.Fprintf(b, "  %s\n", sent)
+	}
 	if sent := truncationSentence(ts); sent != "" {
 		fmt.Fprintf(b, "  %s\n", sent)
 	}
