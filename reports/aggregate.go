@@ -196,6 +196,10 @@ type RunInfo struct {
 	// warm-up.
 	Records int `json:"records"`
 	Warmup  int `json:"warmup"`
+	// Missing is how many fewer records were read than the manifest says
+	// were written (records.jsonl was cut or replaced); the status is then
+	// StatusIncomplete, whatever the manifest says, and Note says so.
+	Missing int64 `json:"records_missing,omitempty"`
 	// Complete is false for an interrupted, failed or still running run;
 	// Note then says what the figures cover.
 	Complete bool   `json:"complete"`
@@ -305,6 +309,23 @@ func stepsOf(points []Point, target string) []Step {
 	}
 	slices.SortFunc(steps, func(a, b Step) int { return cmp.Or(cmp.Compare(a.Length, b.Length), cmp.Compare(a.Stage, b.Stage)) })
 	return steps
+}
+
+// StatusIncomplete is the status of a run whose records.jsonl holds
+// fewer records than its manifest says were written.
+const StatusIncomplete = "incomplete"
+
+// checkRecordCount compares the records read with the count the manifest
+// gives: fewer means records were lost, and the summary must not say the
+// run is complete. A run still running may be ahead of its manifest.
+func checkRecordCount(ri *RunInfo, m *run.Manifest, read int) {
+	if m == nil || m.Status == run.StatusRunning || m.Records <= int64(read) {
+		return
+	}
+	ri.Missing = m.Records - int64(read)
+	ri.Status, ri.Complete = StatusIncomplete, false
+	ri.Note = joinNotes(fmt.Sprintf("records.jsonl holds %d records but the manifest says %d were written: %d are missing (the file was cut or replaced), and the figures cover only the %d read",
+		read, m.Records, ri.Missing, read), ri.Note)
 }
 
 func runInfo(m *run.Manifest) RunInfo {

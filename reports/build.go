@@ -25,6 +25,7 @@ func Build(m *run.Manifest, records []run.Record, opts Options) (*Summary, error
 	}
 	s := &Summary{Schema: SummarySchema, Objectives: opts.Objectives, Run: runInfo(m)}
 	s.Run.Records, s.Run.Warmup = len(records), countWarmup(records)
+	checkRecordCount(&s.Run, m, len(records))
 
 	t := newTally(records)
 	t.calibrate(records, opts.Tolerance)

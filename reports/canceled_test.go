@@ -71,3 +71,47 @@ func TestCanceledShownApart(t *testing.T) {
 		t.Errorf("a run with no canceled request mentions them:\n%s", s.Text())
 	}
 }
+
+// TestMissingRecordsWarned: records.jsonl holding fewer records than the
+// manifest says were written makes the run incomplete, with a note, in
+// every output; the same count, or a run still running, does not.
+func TestMissingRecordsWarned(t *testing.T) {
+	recs := stage("sim", 0, 1, 1000, 50, 5, 5, 0)
+	for _, tt := range []struct {
+		status  string
+		records int64
+		missing int64
+	}{
+		{run.StatusComplete, 56, 51},
+		{run.StatusInterrupted, 9, 4},
+		{run.StatusComplete, 5, 0},
+		{run.StatusRunning, 56, 0},
+	} {
+		m := &run.Manifest{Schema: run.ManifestSchema, Status: tt.status, Records: tt.records}
+		s, err := Build(m, recs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		txt := s.Text()
+		if s.Run.Missing != tt.missing {
+			t.Errorf("%s, manifest %d, 5 read: missing %d, want %d", tt.status, tt.records, s.Run.Missing, tt.missing)
+		}
+		if tt.missing == 0 {
+			if strings.Contains(txt, "missing") {
+				t.Errorf("%s with %d records: warns of missing records:\n%s", tt.status, tt.records, txt)
+			}
+			continue
+		}
+		if s.Run.Status != StatusIncomplete || s.Run.Complete || strings.Contains(txt, "run complete") ||
+			!strings.Contains(txt, "run INCOMPLETE: 5 records (0 warm-up) of the") || !strings.Contains(s.Run.Note, "are missing") {
+			t.Errorf("%s, manifest %d: status %q complete %v note %q\n%s", tt.status, tt.records, s.Run.Status, s.Run.Complete, s.Run.Note, txt)
+		}
+		var md bytes.Buffer
+		if err := WriteMarkdown(&md, s); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(md.String(), "are missing") || s.Envelope.Note != s.Run.Note || s.Envelope.Status != StatusIncomplete {
+			t.Errorf("summary.md or envelope.json does not carry the warning:\n%s", md.String())
+		}
+	}
+}

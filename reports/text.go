@@ -41,7 +41,11 @@ func writeRunText(b *strings.Builder, s *Summary) {
 	if r := s.Run; !r.StartedAt.IsZero() && r.EndedAt.After(r.StartedAt) {
 		took = " in " + r.EndedAt.Sub(r.StartedAt).Round(100*time.Millisecond).String()
 	}
-	fmt.Fprintf(b, "run %s: %d records (%d warm-up)%s\n", status, s.Run.Records, s.Run.Warmup, took)
+	if s.Run.Missing > 0 {
+		fmt.Fprintf(b, "run %s: %d records (%d warm-up) of the %d the manifest counts%s\n", status, s.Run.Records, s.Run.Warmup, int64(s.Run.Records)+s.Run.Missing, took)
+	} else {
+		fmt.Fprintf(b, "run %s: %d records (%d warm-up)%s\n", status, s.Run.Records, s.Run.Warmup, took)
+	}
 	if s.Run.Note != "" {
 		fmt.Fprintf(b, "note: %s\n", s.Run.Note)
 	}
