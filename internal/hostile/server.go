@@ -35,6 +35,7 @@ type Server struct {
 
 	requests atomic.Int64 // every request
 	chats    atomic.Int64 // chat requests (OpenAI or Anthropic)
+	answered atomic.Int64 // chat requests whose handler returned
 	conns    atomic.Int64 // connections accepted
 }
 
@@ -94,6 +95,11 @@ func (s *Server) Requests() int64 { return s.requests.Load() }
 // or .../messages).
 func (s *Server) Chats() int64 { return s.chats.Load() }
 
+// Answered is the number of chat requests the server is done with: their
+// handlers returned, whether the answer was written whole or the client
+// went away.
+func (s *Server) Answered() int64 { return s.answered.Load() }
+
 // Close stops the server and every handler it started: requests in flight
 // are cut, hijacked connections closed, and Close returns once every
 // handler has returned.
@@ -122,6 +128,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	chat := r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/chat/completions") || strings.HasSuffix(r.URL.Path, "/messages"))
 	if chat {
 		s.chats.Add(1)
+		defer s.answered.Add(1)
 	}
 	// The request body is read (bounded) so the client's write never
 	// blocks on it.
