@@ -25,6 +25,9 @@ func TestRunHostileSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	if os.Getenv("NEEDLESTORM_HOSTILE_PENDING") == "1" {
+		t.Skip("needs the endpoint's linear output-token counting (NEEDLESTORM_HOSTILE_PENDING=1 is set)")
+	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go tool to build needlestorm with")

@@ -57,6 +57,10 @@ type hostileCase struct {
 	// measured request, writing no records.
 	stopsBeforeLoad bool
 	opts            []hostile.Option
+	// model is the model asked for (and listed by the server); "fake"
+	// when empty. noKey leaves the API key's variable unset.
+	model string
+	noKey bool
 	// check, when set, checks more of the run.
 	check func(t *testing.T, h *hostileRun)
 	// needsEndpointFix marks a case that fails until the endpoint package
@@ -71,6 +75,12 @@ func (c hostileCase) name() string {
 	}
 	if c.preflight {
 		n += "/preflight"
+	}
+	if c.model != "" {
+		n += "/model-with-slash"
+	}
+	if c.noKey {
+		n += "/no-key"
 	}
 	return n
 }
@@ -104,6 +114,7 @@ func hostileCases() []hostileCase {
 		{b: hostile.KeyIn401, want: one(run.ErrBadResponse)},
 		{b: hostile.KeyIn401, kind: "anthropic", want: one(run.ErrBadResponse)},
 		{b: hostile.KeyIn401, preflight: true, stopsBeforeLoad: true},
+		{b: hostile.KeyIn401, preflight: true, noKey: true, stopsBeforeLoad: true, check: hostileSaysKeyMissing, needsEndpointFix: true},
 		{b: hostile.KeyEcho, want: ok, check: hostileRedactedAnswer},
 		{b: hostile.KeyEcho, kind: "anthropic", want: ok, check: hostileRedactedAnswer},
 		{b: hostile.KeyInStreamError, want: one(run.ErrServerError)},
@@ -135,6 +146,8 @@ func hostileCases() []hostileCase {
 		{b: hostile.Trickle, want: one(run.ErrTimeout)},
 		{b: hostile.ControlBytes, want: ok},
 		{b: hostile.ControlBytes, kind: "anthropic", want: ok},
+		// The README's own example names a model with a slash.
+		{b: hostile.ControlBytes, model: "meta-llama/Llama-3.1-8B-Instruct", preflight: true, want: ok, needsEndpointFix: true},
 		{b: hostile.PingForever, want: one(run.ErrTimeout)},
 	}
 }
@@ -169,7 +182,7 @@ func TestRunHostileServers(t *testing.T) {
 				return
 			}
 			hostileCheck(t, tc, h)
-			if tc.check != nil && !tc.stopsBeforeLoad {
+			if tc.check != nil {
 				tc.check(t, h)
 			}
 		})
@@ -185,7 +198,11 @@ func TestRunHostileServers(t *testing.T) {
 // sampling the heap. It returns nil (the test failed) when the run did
 // not end within hostileHardLimit.
 func hostileRunCase(t *testing.T, tc hostileCase, stuck *bool) *hostileRun {
-	srv := hostile.Start(tc.b, append([]hostile.Option{hostile.Key(hostileCanary), hostile.Model("fake")}, tc.opts...)...)
+	model := tc.model
+	if model == "" {
+		model = "fake"
+	}
+	srv := hostile.Start(tc.b, append([]hostile.Option{hostile.Key(hostileCanary), hostile.Model(model)}, tc.opts...)...)
 	t.Cleanup(srv.Close)
 	reqs := tc.requests
 	if reqs == 0 {
@@ -196,8 +213,12 @@ func hostileRunCase(t *testing.T, tc hostileCase, stuck *bool) *hostileRun {
 		kind = "openai"
 	}
 	h := &hostileRun{dir: filepath.Join(t.TempDir(), "run"), srv: srv}
-	args := []string{"needlestorm", "run", "--target", srv.URL, "--kind", kind, "--model", "fake",
-		"--api-key-env", hostileKeyEnv, "--out", h.dir, "--rates", "20", "--requests-per-stage", fmt.Sprint(reqs),
+	keyEnv := hostileKeyEnv
+	if tc.noKey {
+		keyEnv = "NS_HOSTILE_UNSET_KEY" // set by nobody
+	}
+	args := []string{"needlestorm", "run", "--target", srv.URL, "--kind", kind, "--model", model,
+		"--api-key-env", keyEnv, "--out", h.dir, "--rates", "20", "--requests-per-stage", fmt.Sprint(reqs),
 		"--stage-duration", "0", "--lengths", "1k", "--depths", "50", "--timeout", hostileTimeout.String(),
 		"--grace", "2s", "--quiet"}
 	if !tc.preflight {
@@ -257,6 +278,7 @@ func hostileCheck(t *testing.T, tc hostileCase, h *hostileRun) {
 	if tc.preflight {
 		bound += hostilePreflightSlack
 	}
+	t.Logf("%s: took %s, peak heap in use %d MiB", tc.name(), h.took.Round(time.Millisecond), h.peakHeap>>20)
 	if h.took > bound {
 		t.Errorf("the run took %s, over its bound of %s", h.took.Round(time.Millisecond), bound)
 	}
@@ -433,6 +455,19 @@ func hostileUsageInvalid(t *testing.T, h *hostileRun) {
 		if bytes.Contains(b, []byte("99999999")) || bytes.Contains(b, []byte("e+1")) || bytes.Contains(b, []byte("e+2")) {
 			t.Errorf("%s shows an absurd figure from the usage", f)
 		}
+	}
+}
+
+// hostileSaysKeyMissing: with the key's variable unset, the run says
+// which variable is missing instead of reporting a server it never asked
+// as unreachable.
+func hostileSaysKeyMissing(t *testing.T, h *hostileRun) {
+	all := h.out + h.errOut
+	if h.err != nil {
+		all += h.err.Error()
+	}
+	if !strings.Contains(all, "NS_HOSTILE_UNSET_KEY") || strings.Contains(all, "reachable    no") {
+		t.Errorf("the run does not say the API key variable NS_HOSTILE_UNSET_KEY is unset:\n%s", all)
 	}
 }
 
