@@ -225,6 +225,7 @@ func hostileRunCase(t *testing.T, tc hostileCase, stuck *bool) *hostileRun {
 		args = append(args, "--no-preflight")
 	}
 
+	runtime.GC() // what earlier cases left is not this run's
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
