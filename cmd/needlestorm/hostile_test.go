@@ -111,15 +111,15 @@ func hostileCases() []hostileCase {
 		// unhardened client cannot take the machine's memory.
 		{b: hostile.Runaway, requests: 1, want: one("runaway"), opts: []hostile.Option{hostile.Bytes(16 << 20)}, needsEndpointFix: true},
 		{b: hostile.Runaway, kind: "anthropic", requests: 1, want: one("runaway"), opts: []hostile.Option{hostile.Bytes(16 << 20)}, needsEndpointFix: true},
-		{b: hostile.KeyIn401, want: one(run.ErrBadResponse)},
-		{b: hostile.KeyIn401, kind: "anthropic", want: one(run.ErrBadResponse)},
+		{b: hostile.KeyIn401, want: one(run.ErrBadResponse), check: hostileRedactedError},
+		{b: hostile.KeyIn401, kind: "anthropic", want: one(run.ErrBadResponse), check: hostileRedactedError},
 		{b: hostile.KeyIn401, preflight: true, stopsBeforeLoad: true},
 		{b: hostile.KeyIn401, preflight: true, noKey: true, stopsBeforeLoad: true, check: hostileSaysKeyMissing, needsEndpointFix: true},
 		{b: hostile.KeyEcho, want: ok, check: hostileRedactedAnswer},
 		{b: hostile.KeyEcho, kind: "anthropic", want: ok, check: hostileRedactedAnswer},
-		{b: hostile.KeyInStreamError, want: one(run.ErrServerError)},
-		{b: hostile.KeyInStreamError, kind: "anthropic", want: one(run.ErrServerError)},
-		{b: hostile.EvilModels, preflight: true, stopsBeforeLoad: true},
+		{b: hostile.KeyInStreamError, want: one(run.ErrServerError), check: hostileRedactedError},
+		{b: hostile.KeyInStreamError, kind: "anthropic", want: one(run.ErrServerError), check: hostileRedactedError},
+		{b: hostile.EvilModels, preflight: true, stopsBeforeLoad: true, check: hostileModelsShown},
 		{b: hostile.EvilModels, want: ok},
 		{b: hostile.UsageString, want: ok, needsEndpointFix: true},
 		{b: hostile.UsageHuge, want: ok, needsEndpointFix: true, check: hostileUsageInvalid},
@@ -456,6 +456,28 @@ func hostileUsageInvalid(t *testing.T, h *hostileRun) {
 		if bytes.Contains(b, []byte("99999999")) || bytes.Contains(b, []byte("e+1")) || bytes.Contains(b, []byte("e+2")) {
 			t.Errorf("%s shows an absurd figure from the usage", f)
 		}
+	}
+}
+
+// hostileRedactedError: the server's message is recorded, the key in it
+// replaced.
+func hostileRedactedError(t *testing.T, h *hostileRun) {
+	for _, r := range h.recs {
+		if !strings.Contains(r.Error, "[REDACTED]") {
+			t.Errorf("record %d: error %q does not show the key removed", r.Seq, r.Error)
+		}
+	}
+}
+
+// hostileModelsShown: the model ids were printed (so the check for
+// control bytes in what was printed means something).
+func hostileModelsShown(t *testing.T, h *hostileRun) {
+	all := h.out + h.errOut
+	if h.err != nil {
+		all += h.err.Error()
+	}
+	if !strings.Contains(all, "clipboard") || !strings.Contains(all, "cleared") {
+		t.Errorf("the server's model ids are not shown:\n%s", all)
 	}
 }
 
