@@ -20,7 +20,11 @@ const capErrorBytes = 4 << 10
 // UTF-8 boundary), the chunk gaps (to the first ones) and the error
 // message. What was cut is marked in the line: "answer_truncated" and
 // "answer_bytes" (the answer's true size, unless the record already gives
-// it), "chunk_gaps_truncated". r itself is not changed.
+// it), "chunk_gaps_truncated". When the record is too long even without
+// its answer and gaps (another text of it is), every long string is cut,
+// each marked "KEY_truncated" and "KEY_bytes" (so a "reasoning" field
+// gets "reasoning_truncated" and "reasoning_bytes"). r itself is not
+// changed.
 func capRecordLine(r *Record, limit int) ([]byte, error) {
 	c := *r
 	c.Answer, c.ChunkGaps = "", nil
@@ -33,7 +37,9 @@ func capRecordLine(r *Record, limit int) ([]byte, error) {
 	}
 	room := limit - len(base) - 128 // the marks
 	if room < 0 {
-		return nil, fmt.Errorf("record %d is %d bytes long without its answer, over the %d-byte line limit", r.Seq, len(base), limit)
+		// Another field is too long (a field this writer does not know,
+		// such as the reasoning): cut every long string.
+		return capLongStrings(capMark(base, r, len(r.ChunkGaps) > 0, len(r.Answer) > 0), limit, r.Seq)
 	}
 	// A gap is at most about 24 bytes of JSON; the gaps get a quarter of
 	// the room, the answer the rest.
@@ -54,6 +60,52 @@ func capRecordLine(r *Record, limit int) ([]byte, error) {
 		scaled := int(float64(n) * float64(limit-128-len(base)) / float64(len(line)-len(base)) * 0.95)
 		n = max(0, min(scaled, n-n/16-1))
 	}
+}
+
+// capLongStrings cuts every string value of the JSON object line longer
+// than capErrorBytes to that length, marking each KEY cut with
+// "KEY_truncated" and "KEY_bytes" (its true size) unless the object
+// already sets them.
+func capLongStrings(line []byte, limit int, seq int64) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(line, &m); err != nil {
+		return nil, err
+	}
+	for k, raw := range m {
+		if len(raw) <= capErrorBytes || raw[0] != '"' {
+			continue
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			continue
+		}
+		m[k] = capJSON(cutUTF8(s, capErrorBytes))
+		if v, ok := m[k+"_truncated"]; !ok || string(v) == "false" {
+			m[k+"_truncated"] = json.RawMessage("true")
+		}
+		if v, ok := m[k+"_bytes"]; !ok || string(v) == "0" {
+			m[k+"_bytes"] = json.RawMessage(strconv.Itoa(len(s)))
+		}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	if b.Len() > limit {
+		return nil, fmt.Errorf("record %d is %d bytes long with every long text cut, over the %d-byte line limit", seq, b.Len(), limit)
+	}
+	return b.Bytes(), nil
+}
+
+// capJSON is s as a JSON string.
+func capJSON(s string) json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // capEncode is r as one JSON line, as the RecordWriter writes it.

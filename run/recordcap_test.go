@@ -120,3 +120,38 @@ func TestRecordWriterHugeAnswer(t *testing.T) {
 		t.Errorf("the answer read back is %d bytes, want a head of the answer of at least 1 MiB", len(a))
 	}
 }
+
+// TestRecordWriterCutsOtherLongTexts: a record too long without its
+// answer (here a canary, standing for any long text field) is written with
+// every long string cut and marked, and reads back.
+func TestRecordWriterCutsOtherLongTexts(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewRecordWriter(&buf)
+	w.limit = 16 << 10
+	r := testRecord(1, strings.Repeat("a", 20<<10))
+	r.CanaryHead = strings.Repeat("h\u00e9", 10<<10)
+	if err := w.Write(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() > 16<<10 {
+		t.Errorf("the line is %d bytes, over the limit", buf.Len())
+	}
+	recs, err := ReadRecords(bytes.NewReader(buf.Bytes()))
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("read back %d records: %v", len(recs), err)
+	}
+	if got := recs[0]; !strings.HasPrefix(r.CanaryHead, got.CanaryHead) || !utf8.ValidString(got.CanaryHead) || got.Seq != 1 || got.Length != r.Length {
+		t.Errorf("read back seq %d length %d canary of %d bytes", got.Seq, got.Length, len(got.CanaryHead))
+	}
+	var marks map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &marks); err != nil {
+		t.Fatal(err)
+	}
+	if marks["canary_head_truncated"] != true || marks["canary_head_bytes"] != float64(len(r.CanaryHead)) ||
+		marks["answer_truncated"] != true || marks["answer_bytes"] != float64(len(r.Answer)) {
+		t.Errorf("marks: canary_head %v %v, answer %v %v", marks["canary_head_truncated"], marks["canary_head_bytes"], marks["answer_truncated"], marks["answer_bytes"])
+	}
+}
