@@ -217,7 +217,11 @@ func hostileRunCase(t *testing.T, tc hostileCase, stuck *bool) *hostileRun {
 	if tc.noKey {
 		keyEnv = "NS_HOSTILE_UNSET_KEY" // set by nobody
 	}
-	args := []string{"needlestorm", "run", "--target", srv.URL, "--kind", kind, "--model", model,
+	base := srv.URL // OpenAI-compatible targets take the /v1 base
+	if kind == "anthropic" {
+		base = srv.Root // the Anthropic target adds /v1/messages itself
+	}
+	args := []string{"needlestorm", "run", "--target", base, "--kind", kind, "--model", model,
 		"--api-key-env", keyEnv, "--out", h.dir, "--rates", "20", "--requests-per-stage", fmt.Sprint(reqs),
 		"--stage-duration", "0", "--lengths", "1k", "--depths", "50", "--timeout", hostileTimeout.String(),
 		"--grace", "2s", "--quiet"}

@@ -13,12 +13,14 @@ import (
 )
 
 // Server is a hostile LLM server on 127.0.0.1, misbehaving as its
-// Behaviour says. Its URL is the base URL a target takes (ending in /v1 for
-// both dialects' paths: /v1/chat/completions, /v1/models, /v1/messages).
+// Behaviour says. It answers chat requests at any path ending in
+// /chat/completions (OpenAI) or /messages (Anthropic).
 type Server struct {
-	// URL is the base URL to give a target, such as http://127.0.0.1:1234/v1.
+	// URL is the base URL of an OpenAI-compatible target, such as
+	// http://127.0.0.1:1234/v1.
 	URL string
-	// Root is the server's root URL (no /v1), where /health is.
+	// Root is the server's root URL (no /v1): the base URL of an
+	// Anthropic target, and where /health is.
 	Root string
 
 	b   Behaviour
