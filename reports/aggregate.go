@@ -36,6 +36,11 @@ type Stats struct {
 	CachedTokens int     `json:"cached_tokens"`
 	CachedShare  float64 `json:"cached_share"`
 
+	// Canceled counts requests needlestorm itself canceled (error class
+	// canceled: an interrupt or an abort of the run), shown apart and left
+	// out of every other figure but the rate sent and the cost: they say
+	// nothing about the target.
+	Canceled     int            `json:"canceled,omitempty"`
 	Nulls        int            `json:"nulls"`
 	Errors       int            `json:"errors"`
 	ErrorRate    float64        `json:"error_rate"`
@@ -191,6 +196,10 @@ type RunInfo struct {
 	// warm-up.
 	Records int `json:"records"`
 	Warmup  int `json:"warmup"`
+	// Missing is how many fewer records were read than the manifest says
+	// were written (records.jsonl was cut or replaced); the status is then
+	// StatusIncomplete, whatever the manifest says, and Note says so.
+	Missing int64 `json:"records_missing,omitempty"`
 	// Complete is false for an interrupted, failed or still running run;
 	// Note then says what the figures cover.
 	Complete bool   `json:"complete"`
@@ -304,6 +313,23 @@ func stepsOf(points []Point, target string) []Step {
 	return steps
 }
 
+// StatusIncomplete is the status of a run whose records.jsonl holds
+// fewer records than its manifest says were written.
+const StatusIncomplete = "incomplete"
+
+// checkRecordCount compares the records read with the count the manifest
+// gives: fewer means records were lost, and the summary must not say the
+// run is complete. A run still running may be ahead of its manifest.
+func checkRecordCount(ri *RunInfo, m *run.Manifest, read int) {
+	if m == nil || m.Status == run.StatusRunning || m.Records <= int64(read) {
+		return
+	}
+	ri.Missing = m.Records - int64(read)
+	ri.Status, ri.Complete = StatusIncomplete, false
+	ri.Note = joinNotes(fmt.Sprintf("records.jsonl holds %d records but the manifest says %d were written: %d are missing (the file was cut or replaced), and the figures cover only the %d read",
+		read, m.Records, ri.Missing, read), ri.Note)
+}
+
 func runInfo(m *run.Manifest) RunInfo {
 	if m == nil {
 		return RunInfo{Status: "unknown", Note: "no manifest: what the run was asked to do is unknown"}
@@ -389,8 +415,14 @@ func meetsLatency(r *run.Record, objs []LatencyObjective) bool {
 // computeStats aggregates a group. perRequest is the stage's rate divided by
 // its request count (0 for groups across stages).
 func computeStats(group []*scored, perRequest float64, opts Options, target string) Stats {
-	t := statsTally{st: Stats{Requests: len(group), Attribution: map[string]int{}}}
+	t := statsTally{st: Stats{Attribution: map[string]int{}}}
 	for _, sc := range group {
+		if sc.rec.ErrorClass == run.ErrCanceled {
+			t.st.Canceled++
+			t.cost += sc.cost
+			continue
+		}
+		t.st.Requests++
 		t.add(sc)
 	}
 	st := t.figures(perRequest)
@@ -473,7 +505,7 @@ func (t *statsTally) figures(perRequest float64) Stats {
 	lo, hi := Wilson(st.Correct, st.Requests)
 	st.AccuracyCI = [2]float64{lo, hi}
 	st.TTFT, st.TPOT, st.ChunkGap, st.E2E = quantilesOf(t.ttft), quantilesOf(t.tpot), quantilesOf(t.gaps), quantilesOf(t.e2e)
-	st.Rate = perRequest * float64(st.Requests)
+	st.Rate = perRequest * float64(st.Requests+st.Canceled)
 	st.Goodput = perRequest * float64(st.Good)
 	st.CorrectGoodput = perRequest * float64(st.CorrectGood)
 	return st

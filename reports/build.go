@@ -25,6 +25,7 @@ func Build(m *run.Manifest, records []run.Record, opts Options) (*Summary, error
 	}
 	s := &Summary{Schema: SummarySchema, Objectives: opts.Objectives, Run: runInfo(m)}
 	s.Run.Records, s.Run.Warmup = len(records), countWarmup(records)
+	checkRecordCount(&s.Run, m, len(records))
 
 	t := newTally(records)
 	t.calibrate(records, opts.Tolerance)
@@ -318,6 +319,9 @@ func caseAnswers(group []*scored) []probes.CaseAnswer {
 	var out []probes.CaseAnswer
 	for _, sc := range group {
 		r := sc.rec
+		if r.ErrorClass == run.ErrCanceled {
+			continue // never answered: needlestorm canceled it
+		}
 		out = append(out, probes.CaseAnswer{CaseID: r.CaseID, Answer: r.Answer, Expected: r.Expected, Canaries: canariesOf(r)})
 	}
 	return out

@@ -20,6 +20,14 @@
 //     has rate 0.
 //   - Accuracy is correct answers over all requests, failed ones included
 //     (a 429 or a rejection is a wrong answer for the user).
+//   - Requests needlestorm itself canceled (error class canceled: an
+//     interrupt, or the run aborted) say nothing about the target: they
+//     are counted apart (Stats.Canceled) and left out of requests,
+//     accuracy, error rate, latency and consistency; they still count in
+//     the rate sent and the cost.
+//   - A records.jsonl holding fewer records than its manifest says were
+//     written makes the run incomplete (StatusIncomplete), with a note in
+//     every output.
 //   - Latency percentiles are taken over successful requests (no error
 //     class), by the nearest-rank method: the p-th percentile of n sorted
 //     values is the value at rank ceil(p/100 x n). They are always observed

@@ -75,6 +75,18 @@ func formatCounts(m map[string]int, order []string) string {
 	return strings.Join(parts, ", ")
 }
 
+// canceledSentence says how many of a target's requests needlestorm
+// itself canceled, or "" when none.
+func canceledSentence(ts TargetSummary) string {
+	switch ts.Canceled {
+	case 0:
+		return ""
+	case 1:
+		return "1 request was canceled by needlestorm itself (an interrupt), not by the target: it is left out of accuracy and error rate"
+	}
+	return fmt.Sprintf("%d requests were canceled by needlestorm itself (an interrupt), not by the target: they are left out of accuracy and error rate", ts.Canceled)
+}
+
 // truncationSentence says in words what the servers dropped, or "" when
 // nothing was.
 func truncationSentence(ts TargetSummary) string {

@@ -115,7 +115,7 @@ func WriteHTML(w io.Writer, s *Summary) error {
 		v.Compare, v.CompareLengths, v.CompareCharts = comparisonRows(s), s.ComparisonLengths(), comparisonCharts(s)
 	}
 	for i, ts := range s.Targets {
-		ht := htmlTarget{T: ts, E: s.Envelope.Targets[i], Charts: targetCharts(s, ts.Target), Points: targetPoints(s, ts.Target), Truncation: truncationSentence(ts)}
+		ht := htmlTarget{T: ts, E: s.Envelope.Targets[i], Charts: targetCharts(s, ts.Target), Points: targetPoints(s, ts.Target), Truncation: joinSentences(canceledSentence(ts), truncationSentence(ts))}
 		for _, sc := range s.records {
 			r := sc.rec
 			if r.Target != ts.Target || r.Warmup || sc.a.Correct {
@@ -151,3 +151,14 @@ func clip(s string, n int) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// joinSentences joins the non-empty sentences with ". ".
+func joinSentences(ss ...string) string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, ". ")
+}

@@ -174,6 +174,9 @@ func writeTargetNotesMarkdown(b *strings.Builder, ts TargetSummary) {
 		overhead = fmt.Sprintf("%d tokens", ts.Overhead)
 	}
 	fmt.Fprintf(b, "\n- %s: template overhead %s.", md(ts.Target), overhead)
+	if sent := canceledSentence(ts); sent != "" {
+		fmt.Fprintf(b, " %s.", sent)
+	}
 	if sent := truncationSentence(ts); sent != "" {
 		fmt.Fprintf(b, " %s", sent)
 	}

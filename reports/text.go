@@ -41,7 +41,11 @@ func writeRunText(b *strings.Builder, s *Summary) {
 	if r := s.Run; !r.StartedAt.IsZero() && r.EndedAt.After(r.StartedAt) {
 		took = " in " + r.EndedAt.Sub(r.StartedAt).Round(100*time.Millisecond).String()
 	}
-	fmt.Fprintf(b, "run %s: %d records (%d warm-up)%s\n", status, s.Run.Records, s.Run.Warmup, took)
+	if s.Run.Missing > 0 {
+		fmt.Fprintf(b, "run %s: %d records (%d warm-up) of the %d the manifest counts%s\n", status, s.Run.Records, s.Run.Warmup, int64(s.Run.Records)+s.Run.Missing, took)
+	} else {
+		fmt.Fprintf(b, "run %s: %d records (%d warm-up)%s\n", status, s.Run.Records, s.Run.Warmup, took)
+	}
 	if s.Run.Note != "" {
 		fmt.Fprintf(b, "note: %s\n", s.Run.Note)
 	}
@@ -91,6 +95,9 @@ func writeEnvelopeText(b *strings.Builder, s *Summary, et EnvelopeTarget) {
 func writeTargetNotesText(b *strings.Builder, s *Summary, ts TargetSummary) {
 	if ts.Spend != nil {
 		fmt.Fprintf(b, "  spent %s (warm-up included)\n", plain(formatMoney(*ts.Spend, s.Currency)))
+	}
+	if sent := canceledSentence(ts); sent != "" {
+		fmt.Fprintf(b, "  %s\n", sent)
 	}
 	if sent := truncationSentence(ts); sent != "" {
 		fmt.Fprintf(b, "  %s\n", sent)

@@ -2,7 +2,8 @@
 // for every request (needlestorm.record/v1), the records.jsonl writer and
 // reader, the Manifest (needlestorm.manifest/v1), the results of an envelope
 // search as the manifest keeps them, and the Session that writes a run
-// directory while requests complete.
+// directory while requests complete. The writer never writes a line its
+// reader refuses: a record too long is cut and marked (recordcap.go).
 //
 // Every consumer of runs (reports, comparison, routing, merging shards)
 // reads them through this package alone. It must not import the load

@@ -2,6 +2,7 @@ package run
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,8 @@ type RecordWriter struct {
 	mu    sync.Mutex
 	bw    *bufio.Writer
 	enc   *json.Encoder
+	line  bytes.Buffer // the record being encoded
+	limit int          // longest line written (maxWrittenLine)
 	w     io.Writer
 	n     int64
 	err   error
@@ -33,7 +36,8 @@ const FlushInterval = 500 * time.Millisecond
 // io.Closer, Close closes it.
 func NewRecordWriter(w io.Writer) *RecordWriter {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	rw := &RecordWriter{bw: bw, enc: json.NewEncoder(bw), w: w, stop: make(chan struct{}), done: make(chan struct{})}
+	rw := &RecordWriter{bw: bw, w: w, limit: maxWrittenLine, stop: make(chan struct{}), done: make(chan struct{})}
+	rw.enc = json.NewEncoder(&rw.line)
 	rw.enc.SetEscapeHTML(false)
 	go rw.flusher()
 	return rw
@@ -53,7 +57,9 @@ func (rw *RecordWriter) flusher() {
 	}
 }
 
-// Write appends one record. Schema is filled in when empty.
+// Write appends one record. Schema is filled in when empty. A record whose
+// line would be longer than the reader takes is written cut (see
+// capRecordLine), never refused and never as a line the reader refuses.
 func (rw *RecordWriter) Write(r *Record) error {
 	if r.Schema == "" {
 		r.Schema = RecordSchema
@@ -63,9 +69,27 @@ func (rw *RecordWriter) Write(r *Record) error {
 	if rw.err != nil {
 		return rw.err
 	}
+	rw.line.Reset()
 	if err := rw.enc.Encode(r); err != nil {
 		rw.err = fmt.Errorf("writing record: %w", err)
 		return rw.err
+	}
+	line := rw.line.Bytes()
+	if len(line) > rw.limit {
+		var err error
+		if line, err = capRecordLine(r, rw.limit); err != nil {
+			rw.err = fmt.Errorf("writing record: %w", err)
+			return rw.err
+		}
+	}
+	if _, err := rw.bw.Write(line); err != nil {
+		rw.err = fmt.Errorf("writing record: %w", err)
+		return rw.err
+	}
+	if rw.line.Cap() > 1<<20 {
+		rw.line = bytes.Buffer{} // do not keep a huge record's buffer
+		rw.enc = json.NewEncoder(&rw.line)
+		rw.enc.SetEscapeHTML(false)
 	}
 	rw.n++
 	return nil

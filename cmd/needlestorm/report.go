@@ -41,6 +41,10 @@ func reportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if s.Run.Missing > 0 {
+				fmt.Fprintf(runStderr(c), "needlestorm: warning: %s/%s holds %d records, %d fewer than its manifest says were written; the report covers only those read\n",
+					dir, run.RecordsFile, s.Run.Records, s.Run.Missing)
+			}
 			if _, err := fmt.Fprint(c.App.Writer, termsafe.Text(s.Text())); err != nil {
 				return err
 			}

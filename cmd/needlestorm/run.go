@@ -756,16 +756,24 @@ func runSummary(w io.Writer, res *campaign.Result, s *reports.Summary) {
 		}
 		fmt.Fprintf(w, "targets: %s\n", strings.Join(parts, ", "))
 	}
-	if len(r.Errors) == 0 {
+	// Requests needlestorm itself canceled are no error of a target:
+	// they are counted apart, as the report does.
+	parts := make([]string, 0, len(r.Errors))
+	var total int64
+	for _, k := range r.ErrorClasses() {
+		if k == run.ErrCanceled {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", k, r.Errors[k]))
+		total += r.Errors[k]
+	}
+	if total == 0 {
 		fmt.Fprintln(w, "errors: none")
 	} else {
-		parts := make([]string, 0, len(r.Errors))
-		var total int64
-		for _, k := range r.ErrorClasses() {
-			parts = append(parts, fmt.Sprintf("%s %d", k, r.Errors[k]))
-			total += r.Errors[k]
-		}
 		fmt.Fprintf(w, "errors: %d (%s), warm-up included\n", total, strings.Join(parts, ", "))
+	}
+	if n := r.Errors[run.ErrCanceled]; n > 0 {
+		fmt.Fprintf(w, "canceled by needlestorm itself: %s (no error of the target; left out of its figures)\n", runPlural(int(n), "request"))
 	}
 	if r.HeldBack > 0 {
 		fmt.Fprintf(w, "held back by --max-in-flight: %d requests (see send_lag)\n", r.HeldBack)

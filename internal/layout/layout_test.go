@@ -43,10 +43,11 @@ var only = map[string][]string{
 	"sim":              {"corpus", "run"}, // a server of its own, not part of load generation
 	"internal/testkit": {"run", "probes", "corpus", "sim"},
 	"internal/layout":  {},
+	"internal/hostile": {}, // a misbehaving LLM server: the standard library only
 }
 
 // testOnly are packages that only _test.go files may import.
-var testOnly = []string{"internal/testkit", "internal/layout"}
+var testOnly = []string{"internal/testkit", "internal/layout", "internal/hostile"}
 
 // noHTTPClient are the packages whose dependencies must hold none of
 // forbiddenDeps: reading and rendering runs needs no HTTP client, no load
