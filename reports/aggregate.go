@@ -87,19 +87,21 @@ type Point struct {
 	// StageRate is the target's whole rate in the stage, over all lengths:
 	// the load this point was measured under, and its x in the envelope.
 	StageRate float64 `json:"stage_rate"`
+	// AskedRate, SentRate and CompletedRate are the stage's (StageInfo):
+	// what it asked for, what the client sent, what the server completed.
+	// ClientBottleneck is the stage's flag: the client fell behind, so the
+	// point does not count for the envelope.
+	AskedRate        float64 `json:"asked_rate"`
+	SentRate         float64 `json:"sent_rate"`
+	CompletedRate    float64 `json:"completed_rate"`
+	ClientBottleneck bool    `json:"client_bottleneck,omitempty"`
 	Stats
 	Pass    bool     `json:"pass"`
 	Reasons []string `json:"reasons,omitempty"`
-}
-
-// StageInfo is one stage of one target.
-type StageInfo struct {
-	Stage    int       `json:"stage"`
-	Label    string    `json:"label"`
-	Requests int       `json:"requests"`
-	Rate     float64   `json:"rate"`
-	First    time.Time `json:"first_scheduled"`
-	Last     time.Time `json:"last_scheduled"`
+	// Unresolved says why the point's verdict cannot be trusted (the
+	// client was the bottleneck, too few requests for a percentile): the
+	// envelope counts it neither as held nor as failed, and stops there.
+	Unresolved []string `json:"unresolved,omitempty"`
 }
 
 // Truncation sums up what servers dropped from one target's prompts.
