@@ -174,6 +174,8 @@ type Step struct {
 	Requests   int      `json:"requests"`
 	Pass       bool     `json:"pass"`
 	Reasons    []string `json:"reasons,omitempty"`
+	// Unresolved is the point's (Point.Unresolved).
+	Unresolved []string `json:"unresolved,omitempty"`
 	// Phase (ramp, bisect, ...) and EndedEarly come from the search's own
 	// results in the manifest, when the run was an envelope search.
 	Phase      string `json:"phase,omitempty"`
@@ -295,7 +297,7 @@ func stepsOf(points []Point, target string) []Step {
 			return nil
 		}
 		lengths[p.Stage] = p.Length
-		steps = append(steps, Step{Stage: p.Stage, StageLabel: p.StageLabel, Length: p.Length, Rate: p.StageRate, Requests: p.Requests, Pass: p.Pass, Reasons: p.Reasons})
+		steps = append(steps, Step{Stage: p.Stage, StageLabel: p.StageLabel, Length: p.Length, Rate: p.StageRate, Requests: p.Requests, Pass: p.Pass, Reasons: p.Reasons, Unresolved: p.Unresolved})
 	}
 	if len(steps) < 2 {
 		return nil

@@ -281,6 +281,7 @@ func caseAnswers(group []*scored) []probes.CaseAnswer {
 func judge(s *Summary, m *run.Manifest, opts Options) {
 	judgePoints(s.Points, opts.Objectives)
 	markBottlenecks(s)
+	markSmallSamples(s.Points, opts.Objectives)
 	search := searchSteps(m)
 	applySearchVerdicts(s.Points, search)
 	s.Envelope = buildEnvelope(s, opts)

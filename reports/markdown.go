@@ -122,6 +122,9 @@ func writeStepsMarkdown(b *strings.Builder, steps []Step) {
 		if !st.Pass {
 			res = "fail: " + strings.Join(st.Reasons, "; ")
 		}
+		if len(st.Unresolved) > 0 {
+			res += " (unresolved: " + strings.Join(st.Unresolved, "; ") + ")"
+		}
 		phase := st.Phase
 		if phase == "" {
 			phase = "-"

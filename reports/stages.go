@@ -16,7 +16,10 @@ import (
 // The client-bottleneck rule (docs/metrics.md). A stage's figures measure
 // the server only when the client kept to its schedule; a stage is marked
 // ClientBottleneck when any of these holds:
-//   - its send lag p99 is above SendLagLimit;
+//   - its send lag p99 is above SendLagLimit: more than 1% of its
+//     requests, and at least two (one late send on a busy machine is
+//     noise, not a client that cannot keep up; below 100 requests the p99
+//     is the maximum), were sent more than SendLagLimit late;
 //   - its achieved send rate is more than SendRateShortfall below the rate
 //     its own scheduled times give (only with at least
 //     minRateRequests requests, as one late send skews a short stage);
@@ -33,6 +36,8 @@ const (
 	// rate may fall, as a share of the scheduled rate.
 	SendRateShortfall = 0.02
 	minRateRequests   = 10
+	minLate           = 2
+	lateShare         = 0.01
 )
 
 // StageInfo is one stage of one target, over its non-warm-up records.
@@ -62,8 +67,10 @@ type StageInfo struct {
 	Window float64 `json:"window"`
 	// SendLag is the distribution of sent_at - scheduled_at.
 	SendLag Lag `json:"send_lag"`
-	// HeldBack counts the requests the in-flight cap held back.
+	// HeldBack counts the requests the in-flight cap held back; Late
+	// those sent more than SendLagLimit after their scheduled time.
 	HeldBack int `json:"held_back"`
+	Late     int `json:"late"`
 	// ClientBottleneck says the client fell behind its schedule (see
 	// SendLagLimit); BottleneckReasons say how.
 	ClientBottleneck  bool      `json:"client_bottleneck"`
@@ -86,6 +93,7 @@ type stageAcc struct {
 	info                        StageInfo
 	firstSent, lastSent, ending time.Time
 	lags                        []time.Duration
+	late                        int
 	ok, good, correctGood       int
 }
 
@@ -120,6 +128,9 @@ func (m stageInfos) add(sc *scored) {
 	}
 	st.AskedRate = max(st.AskedRate, r.AskedRate)
 	a.lags = append(a.lags, r.SendLag.Duration())
+	if r.SendLag.Duration() > SendLagLimit {
+		a.late++
+	}
 	if r.HeldBack {
 		st.HeldBack++
 	}
@@ -147,6 +158,7 @@ func (m stageInfos) measureRates() {
 			st.CorrectGoodput = float64(a.correctGood) / st.Window
 		}
 		st.SendLag = lagOf(a.lags)
+		st.Late = a.late
 		st.BottleneckReasons = bottleneckReasons(st)
 		st.ClientBottleneck = len(st.BottleneckReasons) > 0
 	}
@@ -171,8 +183,8 @@ func lagOf(ds []time.Duration) Lag {
 // bottleneckReasons applies the client-bottleneck rule to one stage.
 func bottleneckReasons(st *StageInfo) []string {
 	var out []string
-	if st.SendLag.P99 > SendLagLimit.Seconds() {
-		out = append(out, fmt.Sprintf("send lag p99 %s > %s", formatSeconds(st.SendLag.P99), formatSeconds(SendLagLimit.Seconds())))
+	if st.Late >= minLate && float64(st.Late) > lateShare*float64(st.Requests) {
+		out = append(out, fmt.Sprintf("send lag p99 %s > %s (%d of %d requests sent more than %s late)", formatSeconds(st.SendLag.P99), formatSeconds(SendLagLimit.Seconds()), st.Late, st.Requests, formatSeconds(SendLagLimit.Seconds())))
 	}
 	if st.Requests >= minRateRequests && st.Rate > 0 && st.SentRate < st.Rate*(1-SendRateShortfall) {
 		out = append(out, fmt.Sprintf("sent %s, more than %g%% below the scheduled %s", formatRate(st.SentRate), SendRateShortfall*100, formatRate(st.Rate)))
