@@ -149,8 +149,10 @@ type Dispatcher struct {
 	heldBack atomic.Int64
 }
 
-// NewDispatcher returns a Dispatcher that cycles through cases in order
-// (cases × repeats) in every stage and writes records to sink. Every request
+// NewDispatcher returns a Dispatcher that cycles through cases (cases ×
+// repeats) in every stage, in the order of Interleave (round-robin over
+// lengths, then depths, so that a stage that ends early has still sent
+// every length), and writes records to sink. Every request
 // of a Case with a cache-busting preamble is sent with a preamble of its own,
 // drawn from its Seq and the dispatcher's nonce salt (see nonced): a random
 // one unless NonceSalt gives it.
@@ -184,7 +186,7 @@ func newDispatcher(t Target, cases []corpus.Case, sink run.Sink, cfg runConfig) 
 	}
 	return &Dispatcher{
 		target: t,
-		cases:  cases,
+		cases:  Interleave(cases),
 		sink:   sink,
 		cfg:    cfg,
 		slots:  make(chan struct{}, cfg.maxInFlight),

@@ -163,6 +163,9 @@ type TargetSummary struct {
 	// Steps are the target's stages per length in the order they ran, set
 	// when each stage held one length (as the steps of a rate search do).
 	Steps []Step `json:"steps,omitempty"`
+	// NotSent are the lengths the corpus planned that no measured request
+	// of this target had (see planned.go).
+	NotSent []int `json:"planned_not_sent,omitempty"`
 }
 
 // Step is one stage at one length: a step of a rate search.

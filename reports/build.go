@@ -286,6 +286,7 @@ func judge(s *Summary, m *run.Manifest, opts Options) {
 	applySearchVerdicts(s.Points, search)
 	s.Envelope = buildEnvelope(s, opts)
 	addEvidence(s, m)
+	addNotSent(s, m)
 	addSpend(s, opts)
 	for i := range s.Targets {
 		ts := &s.Targets[i]

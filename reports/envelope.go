@@ -90,9 +90,12 @@ type EnvelopeTarget struct {
 	EffectiveContextRequests int `json:"effective_context_requests"`
 	// LimitedBy says what stopped the effective length from going further,
 	// in words; Limit says it as one of the Limit* codes.
-	LimitedBy string           `json:"limited_by,omitempty"`
-	Limit     string           `json:"limit,omitempty"`
-	Lengths   []EnvelopeLength `json:"lengths"`
+	LimitedBy string `json:"limited_by,omitempty"`
+	// NotSent are the lengths the corpus planned that were never sent:
+	// the effective context cannot speak for them.
+	NotSent []int            `json:"planned_not_sent,omitempty"`
+	Limit   string           `json:"limit,omitempty"`
+	Lengths []EnvelopeLength `json:"lengths"`
 }
 
 // EnvelopeLength is one tested length of one target.

@@ -73,10 +73,13 @@ type StageInfo struct {
 	Late     int `json:"late"`
 	// ClientBottleneck says the client fell behind its schedule (see
 	// SendLagLimit); BottleneckReasons say how.
-	ClientBottleneck  bool      `json:"client_bottleneck"`
-	BottleneckReasons []string  `json:"client_bottleneck_reasons,omitempty"`
-	First             time.Time `json:"first_scheduled"`
-	Last              time.Time `json:"last_scheduled"`
+	ClientBottleneck  bool     `json:"client_bottleneck"`
+	BottleneckReasons []string `json:"client_bottleneck_reasons,omitempty"`
+	// NotSent are the planned lengths this stage sent no request of
+	// (outside an envelope search, whose steps probe one length each).
+	NotSent []int     `json:"planned_not_sent,omitempty"`
+	First   time.Time `json:"first_scheduled"`
+	Last    time.Time `json:"last_scheduled"`
 }
 
 // Lag is a send lag distribution in seconds over N requests (nearest
@@ -316,7 +319,7 @@ func writeStagesText(b *strings.Builder, ts TargetSummary) {
 
 // writeBottlenecksText writes the run's client-bottleneck warnings.
 func writeBottlenecksText(b *strings.Builder, s *Summary) {
-	for _, w := range s.BottleneckWarnings() {
+	for _, w := range append(s.BottleneckWarnings(), s.NotSentWarnings()...) {
 		fmt.Fprintf(b, "WARNING: %s\n", plain(w))
 	}
 }
@@ -327,7 +330,7 @@ func writeStagesMarkdown(b *strings.Builder, s *Summary) {
 	b.WriteString("\n## Load the client sent\n\n")
 	fmt.Fprintf(b, "Per stage, from the records: asked rate, the schedule's rate, the achieved send rate, the completion rate (successful responses per second from the first send to the last response) and goodput over the same window. The client was the bottleneck when send lag p99 > %s, the sent rate is more than %g%% below the schedule, or the in-flight cap held requests back; such a stage is not used for the envelope.\n",
 		formatSeconds(SendLagLimit.Seconds()), SendRateShortfall*100)
-	for _, w := range s.BottleneckWarnings() {
+	for _, w := range append(s.BottleneckWarnings(), s.NotSentWarnings()...) {
 		fmt.Fprintf(b, "\n- **warning: %s**\n", md(w))
 	}
 	for _, ts := range s.Targets {
