@@ -221,6 +221,11 @@ func (c *Campaign) Search() *loadgen.SearchSpec {
 			s.EarlyStop.TTFTLimit = max(s.EarlyStop.TTFTLimit, limit)
 		}
 	}
+	if s.MinStepRequests == 0 {
+		// No step's percentile may rest on too few requests (see
+		// reports.MinSamples): steps are lengthened to send enough.
+		s.MinStepRequests = c.Objectives().MinStepRequests()
+	}
 	s = s.WithDefaults()
 	return &s
 }

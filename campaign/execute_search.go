@@ -49,6 +49,11 @@ func newStepJudge(obj reports.Objectives) loadgen.StepJudge {
 				base = &a
 			}
 			mu.Unlock()
+			if len(p.Unresolved) > 0 {
+				// Too few requests for a percentile, or a client behind
+				// its schedule: the step cannot tell.
+				return loadgen.StepVerdict{Unresolved: true, Reason: strings.Join(p.Unresolved, "; ")}
+			}
 			return loadgen.StepVerdict{Pass: p.Pass, Reason: strings.Join(p.Reasons, "; ")}
 		}
 		return loadgen.StepVerdict{Reason: "the step's records hold no measured request (warm-up only)"}

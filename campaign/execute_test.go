@@ -153,7 +153,8 @@ load:
 
 // TestExecuteSearch runs an envelope search against a simulator that never
 // sleeps: every step passes, so each length's search ramps to max_rate, and
-// every step is recorded in the manifest and the records.
+// every step is recorded in the manifest and the records. step_requests 6
+// is raised to 20, the fewest an e2e p95 rests on (reports.MinSamples).
 func TestExecuteSearch(t *testing.T) {
 	res, m, recs, log := executeTest(t, `
 name: search
@@ -179,17 +180,17 @@ slo:
 		stages[r.StageLabel]++
 	}
 	for _, sr := range mt[0].Search {
-		if sr.Found != 40 || len(sr.Steps) != 3 || sr.Requests != 18 {
-			t.Errorf("length %d: found %g in %d steps, %d requests; want 40 in 3 steps (10, 20, 40), 18 requests", sr.Length, sr.Found, len(sr.Steps), sr.Requests)
+		if sr.Found != 40 || len(sr.Steps) != 3 || sr.Requests != 60 {
+			t.Errorf("length %d: found %g in %d steps, %d requests; want 40 in 3 steps (10, 20, 40), 60 requests", sr.Length, sr.Found, len(sr.Steps), sr.Requests)
 		}
 		for _, st := range sr.Steps {
-			if !st.Pass || stages[st.StageLabel] != 6 {
+			if !st.Pass || stages[st.StageLabel] != 20 {
 				t.Errorf("step %s: pass %v, %d records", st.StageLabel, st.Pass, stages[st.StageLabel])
 			}
 		}
 	}
-	if len(recs) != 36 {
-		t.Errorf("%d records, want 2 lengths × 3 steps × 6", len(recs))
+	if len(recs) != 120 {
+		t.Errorf("%d records, want 2 lengths × 3 steps × 20", len(recs))
 	}
 	var sched map[string]json.RawMessage
 	if err := json.Unmarshal(m.Schedule, &sched); err != nil || sched["search"] == nil {

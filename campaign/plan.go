@@ -231,6 +231,9 @@ func (c *Campaign) planSearch(m corpus.Matrix) TargetPlan {
 	}
 	tp.Notes = append(tp.Notes, fmt.Sprintf("search: an upper bound, the worst way the verdicts can lead it: per length %sup to %d steps (from %s/s, ×%s while they pass up to %s/s, ÷%s while they fail down to %s/s, then bisection to %s); a search that fails early sends far fewer",
 		warmup, w.Steps, fmtFloat(s.StartRate), fmtFloat(s.Growth), fmtFloat(s.MaxRate), fmtFloat(s.Growth), fmtFloat(s.MinRate), strconv.FormatFloat(s.Resolution*100, 'g', 3, 64)+"%"))
+	if s.MinStepRequests > 0 {
+		tp.Notes = append(tp.Notes, fmt.Sprintf("search: every step sends at least %d requests (lengthened when its bounds give fewer), so that no latency percentile of the objectives rests on too few", s.MinStepRequests))
+	}
 	return tp
 }
 

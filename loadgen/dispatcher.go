@@ -149,8 +149,10 @@ type Dispatcher struct {
 	heldBack atomic.Int64
 }
 
-// NewDispatcher returns a Dispatcher that cycles through cases in order
-// (cases × repeats) in every stage and writes records to sink. Every request
+// NewDispatcher returns a Dispatcher that cycles through cases (cases ×
+// repeats) in every stage, in the order of Interleave (round-robin over
+// lengths, then depths, so that a stage that ends early has still sent
+// every length), and writes records to sink. Every request
 // of a Case with a cache-busting preamble is sent with a preamble of its own,
 // drawn from its Seq and the dispatcher's nonce salt (see nonced): a random
 // one unless NonceSalt gives it.
@@ -184,7 +186,7 @@ func newDispatcher(t Target, cases []corpus.Case, sink run.Sink, cfg runConfig) 
 	}
 	return &Dispatcher{
 		target: t,
-		cases:  cases,
+		cases:  Interleave(cases),
 		sink:   sink,
 		cfg:    cfg,
 		slots:  make(chan struct{}, cfg.maxInFlight),
@@ -353,13 +355,14 @@ func (r *dispatch) open(ctx context.Context, sr *stageRun) error {
 		if !sleepUntil(ctx, timer, at, r.d.cfg.spin) {
 			return nil
 		}
-		if !r.acquire(ctx) {
+		held, ok := r.acquire(ctx)
+		if !ok {
 			return nil
 		}
 		r.wg.Add(1)
 		sr.wg.Add(1)
 		r.d.seq.Store(seq)
-		go r.do(sr, n, seq, at)
+		go r.do(sr, n, seq, at, held)
 		// Let the new request's goroutine start before the scheduler sleeps.
 		runtime.Gosched()
 	}
@@ -443,13 +446,14 @@ func (r *dispatch) closed(ctx context.Context, sr *stageRun) {
 				if st.Requests > 0 && n >= int64(shard.share(st.Requests)) {
 					return
 				}
-				if !r.acquire(ctx) {
+				held, ok := r.acquire(ctx)
+				if !ok {
 					return
 				}
 				r.wg.Add(1)
 				sr.wg.Add(1)
 				sent.Add(1)
-				r.do(sr, shard.global(int(n)), r.closedSeq(base, n), time.Now())
+				r.do(sr, shard.global(int(n)), r.closedSeq(base, n), time.Now(), held)
 			}
 		}()
 	}
@@ -460,25 +464,26 @@ func (r *dispatch) closed(ctx context.Context, sr *stageRun) {
 }
 
 // acquire takes a slot under the in-flight cap, waiting for one when the cap
-// is reached. It returns false when ctx ends first.
-func (r *dispatch) acquire(ctx context.Context) bool {
+// is reached; held says it had to wait. ok is false when ctx ends first.
+func (r *dispatch) acquire(ctx context.Context) (held, ok bool) {
 	select {
 	case r.d.slots <- struct{}{}:
-		return true
+		return false, true
 	default:
 	}
 	r.d.heldBack.Add(1)
 	select {
 	case r.d.slots <- struct{}{}:
-		return true
+		return true, true
 	case <-ctx.Done():
-		return false
+		return true, false
 	}
 }
 
 // do sends request n (the seq-th of the run) of a stage, completes its record, writes it and tells
-// the observers. It releases its in-flight slot when done.
-func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time) {
+// the observers; held says the in-flight cap held it back. It releases its
+// in-flight slot when done.
+func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time, held bool) {
 	d := r.d
 	defer r.wg.Done()
 	defer sr.wg.Done()
@@ -503,6 +508,8 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time) {
 		Expected:           c.Expected,
 		ScheduledAt:        scheduled,
 		PromptTokensClient: c.PromptTokens,
+		AskedRate:          sr.stage.AskedRate(),
+		HeldBack:           held,
 	}
 	if c.Canaries != nil {
 		rec.CanaryHead, rec.CanaryTail = c.Canaries.Head, c.Canaries.Tail

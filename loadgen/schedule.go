@@ -91,6 +91,19 @@ func (s Stage) Name() string {
 
 func stageFmtRate(r float64) string { return strconv.FormatFloat(r, 'g', -1, 64) }
 
+// AskedRate is the stage's mean rate in requests per second: the rate of
+// a constant, Poisson or sine stage, the middle of a ramp, 0 for a
+// closed-loop stage (which asks for a concurrency, not a rate).
+func (s Stage) AskedRate() float64 {
+	switch s.Kind {
+	case StageConstant, StagePoisson, StageSine:
+		return s.Rate
+	case StageRamp:
+		return (s.Rate + s.ToRate) / 2
+	}
+	return 0
+}
+
 // WithDefaults returns the stage with its kind filled in when it is empty:
 // concurrency when only a concurrency is given, constant otherwise.
 func (s Stage) WithDefaults() Stage {

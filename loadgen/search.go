@@ -79,6 +79,12 @@ type SearchSpec struct {
 	// when both are set (default: 20 s when neither is).
 	StepDuration run.Seconds `json:"step_duration,omitzero"`
 	StepRequests int         `json:"step_requests,omitempty"`
+	// MinStepRequests lengthens every step so that it sends at least this
+	// many requests: StepRequests is raised to it, and StepDuration to the
+	// time it takes at the step's rate. Campaigns set it from the latency
+	// objectives, so that no step's percentile rests on too few requests
+	// (0: steps are as bounded above).
+	MinStepRequests int `json:"min_step_requests,omitempty"`
 	// MaxSteps caps the steps per length, warm-up not counted (default: the
 	// most the ramp, the way down and the bisection can take together).
 	MaxSteps int `json:"max_steps"`
@@ -266,9 +272,15 @@ type SearchStep struct {
 
 // StepVerdict is a StepJudge's answer: whether the step held every objective
 // and, when it did not, why (such as "ttft p95 2.3s > 2s").
+//
+// Unresolved says the step's records cannot tell (too few requests for a
+// percentile, a client that fell behind its schedule): the step is
+// counted neither as held nor as failed, and the search of its length
+// ends there, unresolved, with Reason saying why. Pass is then ignored.
 type StepVerdict struct {
-	Pass   bool
-	Reason string
+	Pass       bool
+	Reason     string
+	Unresolved bool
 }
 
 // StepJudge judges one completed step from its records (every request of the
@@ -413,6 +425,7 @@ func (s *Searcher) SearchLength(ctx context.Context, cases []corpus.Case) (*run.
 		}
 	}
 	var stepErr error
+	b := newSearchBracket(s.spec)
 	probe := func(index int, rate float64, phase string) (bool, error) {
 		st, recs, err := s.runStep(ctx, d, length, rate, phase, index)
 		if err == nil && !st.EndedEarly {
@@ -432,6 +445,13 @@ func (s *Searcher) SearchLength(ctx context.Context, cases []corpus.Case) (*run.
 			if !v.Pass && st.Reason == "" {
 				st.Reason = "failed the objectives"
 			}
+			if v.Unresolved {
+				st.Pass, st.Unresolved = false, true
+				if st.Reason == "" {
+					st.Reason = "the step's records cannot tell"
+				}
+				b.end(false, "unresolved at %s/s: %s", stageFmtRate(rate), st.Reason)
+			}
 		}
 		if err != nil {
 			st.Pass, st.Reason = false, "interrupted"
@@ -444,7 +464,6 @@ func (s *Searcher) SearchLength(ctx context.Context, cases []corpus.Case) (*run.
 		res.Requests += st.Requests
 		return st.Pass, err
 	}
-	b := newSearchBracket(s.spec)
 	if err := b.run(probe); err != nil {
 		b.finish(res)
 		res.Resolved, res.Reason = false, res.Steps[len(res.Steps)-1].Reason
@@ -491,6 +510,17 @@ func (s SearchSpec) stepStage(length int, rate float64, warmup bool) Stage {
 	}
 	if warmup {
 		st.Duration, st.Requests = s.Warmup, 0
+		return st
+	}
+	if n := s.MinStepRequests; n > 0 {
+		if st.Requests > 0 {
+			st.Requests = max(st.Requests, n)
+		}
+		// n requests at rate take (n-1)/rate from the first send; the
+		// stage ends once its duration has passed, so one interval more.
+		if need := run.Seconds(math.Ceil(float64(n)/rate*1e3) * float64(time.Millisecond)); st.Duration > 0 && st.Duration < need {
+			st.Duration = need
+		}
 	}
 	return st
 }

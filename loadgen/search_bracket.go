@@ -56,6 +56,10 @@ func (b *searchBracket) run(probe searchProbe) error {
 			b.steps++
 			return err
 		}
+		if b.over { // the probe ended the search (an unresolved step)
+			b.steps++
+			return nil
+		}
 		b.record(pass)
 	}
 }

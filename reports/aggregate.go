@@ -92,19 +92,21 @@ type Point struct {
 	// StageRate is the target's whole rate in the stage, over all lengths:
 	// the load this point was measured under, and its x in the envelope.
 	StageRate float64 `json:"stage_rate"`
+	// AskedRate, SentRate and CompletedRate are the stage's (StageInfo):
+	// what it asked for, what the client sent, what the server completed.
+	// ClientBottleneck is the stage's flag: the client fell behind, so the
+	// point does not count for the envelope.
+	AskedRate        float64 `json:"asked_rate"`
+	SentRate         float64 `json:"sent_rate"`
+	CompletedRate    float64 `json:"completed_rate"`
+	ClientBottleneck bool    `json:"client_bottleneck,omitempty"`
 	Stats
 	Pass    bool     `json:"pass"`
 	Reasons []string `json:"reasons,omitempty"`
-}
-
-// StageInfo is one stage of one target.
-type StageInfo struct {
-	Stage    int       `json:"stage"`
-	Label    string    `json:"label"`
-	Requests int       `json:"requests"`
-	Rate     float64   `json:"rate"`
-	First    time.Time `json:"first_scheduled"`
-	Last     time.Time `json:"last_scheduled"`
+	// Unresolved says why the point's verdict cannot be trusted (the
+	// client was the bottleneck, too few requests for a percentile): the
+	// envelope counts it neither as held nor as failed, and stops there.
+	Unresolved []string `json:"unresolved,omitempty"`
 }
 
 // Truncation sums up what servers dropped from one target's prompts.
@@ -166,6 +168,9 @@ type TargetSummary struct {
 	// Steps are the target's stages per length in the order they ran, set
 	// when each stage held one length (as the steps of a rate search do).
 	Steps []Step `json:"steps,omitempty"`
+	// NotSent are the lengths the corpus planned that no measured request
+	// of this target had (see planned.go).
+	NotSent []int `json:"planned_not_sent,omitempty"`
 }
 
 // Step is one stage at one length: a step of a rate search.
@@ -177,6 +182,8 @@ type Step struct {
 	Requests   int      `json:"requests"`
 	Pass       bool     `json:"pass"`
 	Reasons    []string `json:"reasons,omitempty"`
+	// Unresolved is the point's (Point.Unresolved).
+	Unresolved []string `json:"unresolved,omitempty"`
 	// Phase (ramp, bisect, ...) and EndedEarly come from the search's own
 	// results in the manifest, when the run was an envelope search.
 	Phase      string `json:"phase,omitempty"`
@@ -304,7 +311,7 @@ func stepsOf(points []Point, target string) []Step {
 			return nil
 		}
 		lengths[p.Stage] = p.Length
-		steps = append(steps, Step{Stage: p.Stage, StageLabel: p.StageLabel, Length: p.Length, Rate: p.StageRate, Requests: p.Requests, Pass: p.Pass, Reasons: p.Reasons})
+		steps = append(steps, Step{Stage: p.Stage, StageLabel: p.StageLabel, Length: p.Length, Rate: p.StageRate, Requests: p.Requests, Pass: p.Pass, Reasons: p.Reasons, Unresolved: p.Unresolved})
 	}
 	if len(steps) < 2 {
 		return nil

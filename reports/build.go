@@ -174,7 +174,7 @@ func (t *tally) group(recs []scored) {
 		if r.Warmup {
 			continue
 		}
-		t.stages.add(r)
+		t.stages.add(sc)
 		pk := pointKey{stageKey{r.Target, r.Stage}, r.Length}
 		ck := cellKey{pk, r.Depth}
 		t.byCell[ck] = append(t.byCell[ck], sc)
@@ -184,63 +184,12 @@ func (t *tally) group(recs []scored) {
 	t.stages.measureRates()
 }
 
-// stageInfos are the stages of every target, over non-warm-up records.
-type stageInfos map[stageKey]*StageInfo
-
-// add counts one record in its stage and widens the stage's span to it.
-func (m stageInfos) add(r *run.Record) {
-	k := stageKey{r.Target, r.Stage}
-	st := m[k]
-	if st == nil {
-		st = &StageInfo{Stage: r.Stage, Label: r.StageLabel, First: r.ScheduledAt, Last: r.ScheduledAt}
-		m[k] = st
-	}
-	st.Requests++
-	if r.ScheduledAt.Before(st.First) {
-		st.First = r.ScheduledAt
-	}
-	if r.ScheduledAt.After(st.Last) {
-		st.Last = r.ScheduledAt
-	}
-}
-
-// measureRates sets each stage's rate from its span and request count.
-func (m stageInfos) measureRates() {
-	for _, st := range m {
-		if span := st.Last.Sub(st.First); st.Requests > 1 && span > 0 {
-			st.Rate = float64(st.Requests-1) / span.Seconds()
-		}
-	}
-}
-
-// perRequest is a stage's rate divided by its request count: what one
-// request of a group within the stage adds to the group's rate.
-func (m stageInfos) perRequest(k stageKey) float64 {
-	st := m[k]
-	if st == nil || st.Requests == 0 {
-		return 0
-	}
-	return st.Rate / float64(st.Requests)
-}
-
-// of returns one target's stages in stage order.
-func (m stageInfos) of(target string) []StageInfo {
-	var out []StageInfo
-	for k, st := range m {
-		if k.target == target {
-			out = append(out, *st)
-		}
-	}
-	slices.SortFunc(out, func(a, b StageInfo) int { return cmp.Compare(a.Stage, b.Stage) })
-	return out
-}
-
 // cells returns the figures of every (target, stage, length, depth).
 func (t *tally) cells(opts Options) []Cell {
 	var out []Cell
 	for k, group := range t.byCell {
 		out = append(out, Cell{
-			Target: k.target, Model: t.models[k.target], Stage: k.stage, StageLabel: t.stages[k.stageKey].Label,
+			Target: k.target, Model: t.models[k.target], Stage: k.stage, StageLabel: t.stages[k.stageKey].info.Label,
 			Length: k.length, Depth: k.depth,
 			Stats: computeStats(group, t.stages.perRequest(k.stageKey), opts, k.target),
 		})
@@ -256,11 +205,12 @@ func (t *tally) cells(opts Options) []Cell {
 func (t *tally) points(opts Options) []Point {
 	var out []Point
 	for k, group := range t.byPoint {
-		st := t.stages[k.stageKey]
+		st := &t.stages[k.stageKey].info
 		out = append(out, Point{
 			Target: k.target, Model: t.models[k.target], Stage: k.stage, StageLabel: st.Label,
-			Length: k.length, StageRate: st.Rate,
-			Stats: computeStats(group, t.stages.perRequest(k.stageKey), opts, k.target),
+			Length: k.length, StageRate: st.Rate, AskedRate: st.AskedRate, SentRate: st.SentRate, CompletedRate: st.CompletedRate,
+			ClientBottleneck: st.ClientBottleneck,
+			Stats:            computeStats(group, t.stages.perRequest(k.stageKey), opts, k.target),
 		})
 	}
 	slices.SortFunc(out, func(a, b Point) int {
@@ -288,6 +238,7 @@ func (t *tally) targetSummaries(opts Options, asked askedCorpus) []TargetSummary
 			Stages:        t.stages.of(name),
 		}
 		ts.CacheWarning = cacheWarning(ts.Stats, asked.SharedPrefix)
+		targetRates(&ts)
 		out = append(out, ts)
 	}
 	return out
@@ -333,10 +284,13 @@ func caseAnswers(group []*scored) []probes.CaseAnswer {
 // the steps of a search.
 func judge(s *Summary, m *run.Manifest, opts Options) {
 	judgePoints(s.Points, opts.Objectives)
+	markBottlenecks(s)
+	markSmallSamples(s.Points, opts.Objectives)
 	search := searchSteps(m)
 	applySearchVerdicts(s.Points, search)
 	s.Envelope = buildEnvelope(s, opts)
 	addEvidence(s, m)
+	addNotSent(s, m)
 	addSpend(s, opts)
 	for i := range s.Targets {
 		ts := &s.Targets[i]

@@ -307,7 +307,7 @@ func perLengthLines(p *plot.Plot, points []Point, suffix string, dashes []vg.Len
 				continue
 			}
 			if v, ok := y(pt); ok {
-				xys = append(xys, plotter.XY{X: pt.StageRate, Y: v})
+				xys = append(xys, plotter.XY{X: pt.CompletedRate, Y: v})
 			}
 		}
 		if len(xys) == 0 {
@@ -330,12 +330,13 @@ func perLengthLines(p *plot.Plot, points []Point, suffix string, dashes []vg.Len
 
 func ttftPlot(s *Summary, target string) (*plot.Plot, string) {
 	points := targetPoints(s, target)
-	p := newPlot("achieved rate (requests/s)", "ttft (s)")
+	p := newPlot(achievedAxis, "ttft (s)")
 	n := perLengthLines(p, points, " p50", nil, func(pt Point) (float64, bool) { return pt.TTFT.P50, pt.TTFT.N > 0 })
 	n += perLengthLines(p, points, " p95", []vg.Length{vg.Points(4), vg.Points(3)}, func(pt Point) (float64, bool) { return pt.TTFT.P95, pt.TTFT.N > 0 })
 	if n == 0 {
 		return nil, "no time to first token was observed"
 	}
+	addAskedLabels(p, points, func(pt Point) (float64, bool) { return pt.TTFT.P50, pt.TTFT.N > 0 })
 	p.Y.Min = 0
 	addObjectiveLine(p, s.Objectives, MetricTTFT, points)
 	return p, ""
@@ -356,7 +357,7 @@ func addObjectiveLine(p *plot.Plot, obj Objectives, metric string, points []Poin
 func hline(p *plot.Plot, y float64, name string, points []Point) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, pt := range points {
-		lo, hi = min(lo, pt.StageRate), max(hi, pt.StageRate)
+		lo, hi = min(lo, pt.CompletedRate), max(hi, pt.CompletedRate)
 	}
 	line, err := plotter.NewLine(plotter.XYs{{X: lo, Y: y}, {X: hi, Y: y}})
 	if err != nil {
@@ -373,8 +374,9 @@ func accuracyPlot(s *Summary, target string) (*plot.Plot, string) {
 	if len(points) == 0 {
 		return nil, "no measurements"
 	}
-	p := newPlot("achieved rate (requests/s)", "accuracy")
+	p := newPlot(achievedAxis, "accuracy")
 	perLengthLines(p, points, "", nil, func(pt Point) (float64, bool) { return pt.Accuracy, true })
+	addAskedLabels(p, points, func(pt Point) (float64, bool) { return pt.Accuracy, true })
 	for _, et := range s.Envelope.Targets {
 		if et.Target == target {
 			hline(p, et.AccuracyThreshold, "threshold", points)
@@ -399,7 +401,7 @@ func envelopePlot(s *Summary, target string) (*plot.Plot, string) {
 			fail = append(fail, xy)
 		}
 	}
-	p := newPlot("achieved rate (requests/s)", "prompt length (tokens)")
+	p := newPlot("scheduled rate (requests/s)", "prompt length (tokens)")
 	for _, g := range []struct {
 		name  string
 		xys   plotter.XYs

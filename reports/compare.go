@@ -191,16 +191,16 @@ func compareTTFT(s *Summary, length int) (*plot.Plot, string) {
 	if length == 0 {
 		return nil, "no length was tested on every target, so there is no like-for-like latency to compare"
 	}
-	p := newPlot("achieved rate (requests/s)", "ttft p95 (s)")
+	p := newPlot(achievedAxis, "ttft p95 (s)")
 	added := 0
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, et := range s.Envelope.Targets {
 		el := lengthOf(et, length)
 		var xys plotter.XYs
 		for _, pt := range el.Points {
-			lo, hi = min(lo, pt.Rate), max(hi, pt.Rate)
+			lo, hi = min(lo, pt.CompletedRate), max(hi, pt.CompletedRate)
 			if pt.TTFT.N > 0 {
-				xys = append(xys, plotter.XY{X: pt.Rate, Y: pt.TTFT.P95})
+				xys = append(xys, plotter.XY{X: pt.CompletedRate, Y: pt.TTFT.P95})
 			}
 		}
 		if addTargetLine(p, i, et.Target, xys) {

@@ -49,7 +49,7 @@ func compareFixture() []run.Record {
 		for st, rate := range []float64{1, 2, 4, 8} {
 			var groups [][]run.Record
 			for li, l := range tg.lengths {
-				groups = append(groups, stage(tg.name, st, rate, l, 50, 10, tg.correct[li], tg.ttft[st]))
+				groups = append(groups, stage(tg.name, st, rate, l, 50, 20, 2*tg.correct[li], tg.ttft[st]))
 			}
 			recs = append(recs, interleave(groups...)...)
 		}
@@ -216,7 +216,7 @@ func TestChoicePointAndCost(t *testing.T) {
 	if c == nil || c.Length != 16000 || c.At == nil || !near(c.At.Rate, 2) || c.MaxRate == nil || !near(*c.MaxRate, 2) {
 		t.Fatalf("choice %+v, want mid at 16000, 2/s", c)
 	}
-	if c.At.Cost == nil || !near(c.At.Cost.PerRequest, want) || !near(c.At.Cost.Total, 10*want) || c.At.Cost.PerCorrect == nil || !near(*c.At.Cost.PerCorrect, want) {
+	if c.At.Cost == nil || !near(c.At.Cost.PerRequest, want) || !near(c.At.Cost.Total, 20*want) || c.At.Cost.PerCorrect == nil || !near(*c.At.Cost.PerCorrect, want) {
 		t.Errorf("cost at the choice %+v, want %v per request and per correct answer", c.At.Cost, want)
 	}
 	// fast, second: per correct answer is 10 requests over 9 right.
@@ -268,24 +268,24 @@ func TestCostFigures(t *testing.T) {
 		var correct int
 		switch ts.Target {
 		case "fast":
-			lengths, correct = []int{1000, 4000, 16000}, 4*(10+10+9)
+			lengths, correct = []int{1000, 4000, 16000}, 4*(20+20+18)
 		case "mid":
-			lengths, correct = []int{1000, 4000, 16000}, 4*30
+			lengths, correct = []int{1000, 4000, 16000}, 4*60
 		case "cheap":
-			lengths, correct = []int{1000, 4000, 16000}, 4*(10+9+5)
+			lengths, correct = []int{1000, 4000, 16000}, 4*(20+18+10)
 		case "short":
-			lengths, correct = []int{1000, 4000}, 4*20
+			lengths, correct = []int{1000, 4000}, 4*40
 		}
 		var measured float64
 		for _, l := range lengths {
-			measured += 4 * 10 * per(ts.Target, l) // four stages of ten requests
+			measured += 4 * 20 * per(ts.Target, l) // four stages of twenty requests
 		}
 		spend := measured
 		if ts.Target == "fast" {
 			spend += per("fast", 1000) // the warm-up request
 		}
 		total += spend
-		n := float64(4 * 10 * len(lengths))
+		n := float64(4 * 20 * len(lengths))
 		if ts.Cost == nil || !near(ts.Cost.Total, measured) || !near(ts.Cost.PerRequest, measured/n) || !near(*ts.Cost.PerCorrect, measured/float64(correct)) {
 			t.Errorf("%s: cost %+v, want %v in all over %v requests and %d correct", ts.Target, ts.Cost, measured, n, correct)
 		}
@@ -298,7 +298,7 @@ func TestCostFigures(t *testing.T) {
 	}
 	for _, c := range s.Cells {
 		want := per(c.Target, c.Length)
-		if c.Cost == nil || !near(c.Cost.PerRequest, want) || !near(c.Cost.Total, 10*want) {
+		if c.Cost == nil || !near(c.Cost.PerRequest, want) || !near(c.Cost.Total, 20*want) {
 			t.Errorf("cell %s %s %d: cost %+v, want %v per request", c.Target, c.StageLabel, c.Length, c.Cost, want)
 		}
 	}
@@ -384,7 +384,7 @@ func TestSearchSteps(t *testing.T) {
 		{16000, 1, 500 * time.Millisecond}, {16000, 2, 3 * time.Second}}
 	var recs []run.Record
 	for i, st := range steps {
-		group := interleave(stage("srch", i, st.rate, st.length, 50, 8, 8, st.ttft))
+		group := interleave(stage("srch", i, st.rate, st.length, 50, 20, 20, st.ttft))
 		for j := range group {
 			group[j].StageLabel = fmt.Sprintf("search len=%dk rate=%g/s", st.length/1000, st.rate)
 		}
@@ -404,14 +404,14 @@ func TestSearchSteps(t *testing.T) {
 	if !slices.Equal(order, want) {
 		t.Errorf("steps %v, want %v (per length, in the order run)", order, want)
 	}
-	if r := strings.Join(got[2].Reasons, ";"); !strings.Contains(r, "ttft_p95 3s > 2s") || got[2].StageLabel != "search len=4k rate=4/s" || got[2].Requests != 8 {
+	if r := strings.Join(got[2].Reasons, ";"); !strings.Contains(r, "ttft_p95 3s > 2s") || got[2].StageLabel != "search len=4k rate=4/s" || got[2].Requests != 20 {
 		t.Errorf("step 3: %+v", got[2])
 	}
 	var md bytes.Buffer
 	if err := WriteMarkdown(&md, s); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "Search steps") || !strings.Contains(md.String(), `| 4k | search len=4k rate=4/s | - | 4/s | 8 | fail: ttft\_p95 3s \> 2s |`) {
+	if !strings.Contains(md.String(), "Search steps") || !strings.Contains(md.String(), `| 4k | search len=4k rate=4/s | - | 4/s | 20 | fail: ttft\_p95 3s \> 2s |`) {
 		t.Errorf("summary.md lacks the search steps:\n%s", md.String())
 	}
 	var page bytes.Buffer

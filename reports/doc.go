@@ -18,6 +18,19 @@
 //     objective, correct goodput for those that were also answered right.
 //     A stage with fewer than two records, or all scheduled at one instant,
 //     has rate 0.
+//   - Each stage also has, from its records (StageInfo): the asked rate,
+//     the achieved send rate (over sent_at), the completion rate and
+//     goodput (successful, and objective-meeting, responses per second from
+//     the first send to the last response), and send lag p50/p99/max. A
+//     target's rate and goodput are its requests and good requests over
+//     the sum of its stages' windows. Charts of latency and accuracy
+//     against the achieved rate plot the completion rate, labelled with
+//     the asked rate.
+//   - The client was the bottleneck in a stage when its send lag p99 is
+//     above SendLagLimit, its send rate more than SendRateShortfall below
+//     its schedule, or the in-flight cap held a request back. Every output
+//     warns of it, and the stage's points are unresolved: the envelope's
+//     max rate stops below them and says why (EnvelopeLength.Unresolved).
 //   - Accuracy is correct answers over all requests, failed ones included
 //     (a 429 or a rejection is a wrong answer for the user).
 //   - Requests needlestorm itself canceled (error class canceled: an

@@ -90,9 +90,12 @@ type EnvelopeTarget struct {
 	EffectiveContextRequests int `json:"effective_context_requests"`
 	// LimitedBy says what stopped the effective length from going further,
 	// in words; Limit says it as one of the Limit* codes.
-	LimitedBy string           `json:"limited_by,omitempty"`
-	Limit     string           `json:"limit,omitempty"`
-	Lengths   []EnvelopeLength `json:"lengths"`
+	LimitedBy string `json:"limited_by,omitempty"`
+	// NotSent are the lengths the corpus planned that were never sent:
+	// the effective context cannot speak for them.
+	NotSent []int            `json:"planned_not_sent,omitempty"`
+	Limit   string           `json:"limit,omitempty"`
+	Lengths []EnvelopeLength `json:"lengths"`
 }
 
 // EnvelopeLength is one tested length of one target.
@@ -114,6 +117,9 @@ type EnvelopeLength struct {
 	MaxRateRequests int `json:"max_rate_requests"`
 	// At is the point at MaxRate.
 	At *EnvelopePoint `json:"at,omitempty"`
+	// Unresolved says which rate stopped the search for MaxRate without
+	// failing, and why (the client was the bottleneck, too few requests).
+	Unresolved string `json:"unresolved,omitempty"`
 	// Points are every tested rate, lightest first.
 	Points []EnvelopePoint `json:"points"`
 }
@@ -126,10 +132,15 @@ type EnvelopePoint struct {
 	Rate float64 `json:"rate"`
 	// LengthRate is the achieved rate of this point's length alone: Rate
 	// when the stage held one length, its share of Rate otherwise.
-	LengthRate float64    `json:"length_rate"`
-	Requests   int        `json:"requests"`
-	Pass       bool       `json:"pass"`
-	Reasons    []string   `json:"reasons,omitempty"`
+	LengthRate float64 `json:"length_rate"`
+	// CompletedRate is the stage's completion rate (StageInfo), the
+	// achieved rate charts plot against.
+	CompletedRate float64  `json:"completed_rate,omitempty"`
+	Requests      int      `json:"requests"`
+	Pass          bool     `json:"pass"`
+	Reasons       []string `json:"reasons,omitempty"`
+	// Unresolved is the point's (Point.Unresolved): why it does not count.
+	Unresolved []string   `json:"unresolved,omitempty"`
 	Accuracy   float64    `json:"accuracy"`
 	AccuracyCI [2]float64 `json:"accuracy_ci95"`
 	ErrorRate  float64    `json:"error_rate"`
@@ -275,8 +286,8 @@ func buildEnvelope(s *Summary, opts Options) *Envelope {
 
 func envelopePoint(p Point) EnvelopePoint {
 	return EnvelopePoint{
-		Stage: p.Stage, StageLabel: p.StageLabel, Rate: p.StageRate, LengthRate: p.Rate, Requests: p.Requests,
-		Pass: p.Pass, Reasons: p.Reasons,
+		Stage: p.Stage, StageLabel: p.StageLabel, Rate: p.StageRate, LengthRate: p.Rate, CompletedRate: p.CompletedRate, Requests: p.Requests,
+		Pass: p.Pass, Reasons: p.Reasons, Unresolved: p.Unresolved,
 		Accuracy: p.Accuracy, AccuracyCI: p.AccuracyCI, ErrorRate: p.ErrorRate,
 		TTFT: p.TTFT, TPOT: p.TPOT, ChunkGap: p.ChunkGap, E2E: p.E2E,
 		Goodput: p.Goodput, CorrectGoodput: p.CorrectGoodput, Cost: p.Cost,
@@ -316,12 +327,13 @@ func EffectiveLength(lengths []int, accuracy []float64, threshold float64) (int,
 }
 
 // HighestPassing returns the index of the highest-rate point that passed
-// with every lighter point passing too, or -1. points must be sorted by
-// rate, lightest first.
+// with every lighter point passing too, or -1. An unresolved point (see
+// Point.Unresolved) stops the scan like a failure: what lies above it is
+// not known to hold. points must be sorted by rate, lightest first.
 func HighestPassing(points []EnvelopePoint) int {
 	best := -1
 	for i, p := range points {
-		if !p.Pass {
+		if !p.Pass || len(p.Unresolved) > 0 {
 			break
 		}
 		best = i

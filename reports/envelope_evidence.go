@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/needlestorm/needlestorm/run"
@@ -112,8 +113,11 @@ func (et *EnvelopeTarget) EffectiveAt(threshold float64) (int, string, string) {
 
 // setMaxRate sets MaxRate, At, Ceiling and MaxRateRequests from Points.
 func (el *EnvelopeLength) setMaxRate() {
-	el.MaxRate, el.At, el.Ceiling, el.MaxRateRequests = nil, nil, false, 0
+	el.MaxRate, el.At, el.Ceiling, el.MaxRateRequests, el.Unresolved = nil, nil, false, 0, ""
 	j := HighestPassing(el.Points)
+	if k := j + 1; k < len(el.Points) && len(el.Points[k].Unresolved) > 0 {
+		el.Unresolved = fmt.Sprintf("%s unresolved (counted neither as held nor as failed): %s", formatRate(el.Points[k].Rate), strings.Join(el.Points[k].Unresolved, "; "))
+	}
 	if j < 0 {
 		return
 	}

@@ -75,7 +75,7 @@ func envelopeFixture() []run.Record {
 	for st, rate := range rates {
 		var groups [][]run.Record
 		for li, l := range lengths {
-			groups = append(groups, stage("a", st, rate, l, 50, 10, correct[li], ttfts[st]))
+			groups = append(groups, stage("a", st, rate, l, 50, 20, 2*correct[li], ttfts[st]))
 		}
 		recs = append(recs, interleave(groups...)...)
 	}
@@ -187,8 +187,8 @@ func TestEnvelopeLengthRate(t *testing.T) {
 	// in every stage (envelopeFixture: each stage sends 10 of each).
 	var single []run.Record
 	for st, rate := range []float64{1, 2} {
-		single = append(single, stage("a", st, rate, 1000, 50, 10, 10, 100*time.Millisecond)...)
-		single = append(single, stage("a", st+2, rate, 4000, 50, 10, 10, 100*time.Millisecond)...)
+		single = append(single, stage("a", st, rate, 1000, 50, 20, 20, 100*time.Millisecond)...)
+		single = append(single, stage("a", st+2, rate, 4000, 50, 20, 20, 100*time.Millisecond)...)
 	}
 	tests := []struct {
 		name  string

@@ -33,10 +33,7 @@ func formatMaxRate(r *float64) string {
 
 // formatQuantile writes a latency percentile, "-" when not observed.
 func formatQuantile(q Quantiles, p int) string {
-	if q.N == 0 {
-		return "-"
-	}
-	return formatSeconds(q.Get(p))
+	return formatQuantileN(q, p)
 }
 
 func formatCost(c *Cost) string {

@@ -18,6 +18,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		writeAttributionMarkdown,
 		writeConsistencyMarkdown,
 		writePointsMarkdown,
+		writeStagesMarkdown,
 	} {
 		section(&b, s)
 	}
@@ -103,6 +104,11 @@ func writeTargetEnvelopeMarkdown(b *strings.Builder, s *Summary, et EnvelopeTarg
 		}
 		fmt.Fprintf(b, "| %d | %.2f | %s | %s | %s | %s | %s | %s | %s |\n", el.Length, el.Accuracy, el.MaxRateText(), ttft, e2e, acc, md(cost), md(k), md(strings.Join(fails, " / ")))
 	}
+	for _, el := range et.Lengths {
+		if el.Unresolved != "" {
+			fmt.Fprintf(b, "\nLength %d: %s.\n", el.Length, md(el.Unresolved))
+		}
+	}
 	if note := s.Envelope.MixNote(); note != "" {
 		fmt.Fprintf(b, "\n%s\n", md(note))
 	}
@@ -116,6 +122,9 @@ func writeStepsMarkdown(b *strings.Builder, steps []Step) {
 		res := "pass"
 		if !st.Pass {
 			res = "fail: " + strings.Join(st.Reasons, "; ")
+		}
+		if len(st.Unresolved) > 0 {
+			res += " (unresolved: " + strings.Join(st.Unresolved, "; ") + ")"
 		}
 		phase := st.Phase
 		if phase == "" {

@@ -48,6 +48,9 @@ func applySearchVerdicts(points []Point, steps map[string]map[int]run.SearchStep
 	for i := range points {
 		p := &points[i]
 		st, ok := steps[p.Target][p.Stage]
+		if ok && st.Unresolved && len(p.Unresolved) == 0 {
+			p.Unresolved = []string{"the search could not tell: " + strings.TrimSpace(st.Reason)}
+		}
 		if !ok || !st.EndedEarly {
 			continue
 		}

@@ -13,11 +13,13 @@ import (
 func (s *Summary) Text() string {
 	var b strings.Builder
 	writeRunText(&b, s)
+	writeBottlenecksText(&b, s)
 	for _, et := range s.Envelope.Targets {
 		writeEnvelopeText(&b, s, et)
 		for _, ts := range s.Targets {
 			if ts.Target == et.Target {
 				writeTargetNotesText(&b, s, ts)
+				writeStagesText(&b, ts)
 			}
 		}
 	}
@@ -85,6 +87,11 @@ func writeEnvelopeText(b *strings.Builder, s *Summary, et EnvelopeTarget) {
 		fmt.Fprintf(tw, "  %d\t%.2f\t%s\t%s\t%s\t%s\t%s\n", el.Length, el.Accuracy, el.MaxRateText(), ttft, e2e, cost, fail)
 	}
 	tw.Flush()
+	for _, el := range et.Lengths {
+		if el.Unresolved != "" {
+			fmt.Fprintf(b, "  length %d: %s\n", el.Length, plain(el.Unresolved))
+		}
+	}
 	if note := s.Envelope.MixNote(); note != "" {
 		fmt.Fprintf(b, "  %s\n", note)
 	}

@@ -113,4 +113,17 @@ type Record struct {
 
 	Answer string `json:"answer"`
 	probes.Verdict
+
+	// Fields added later are kept together here, at the end.
+
+	// AskedRate is the mean rate the record's stage asked for, in
+	// requests per second, over all shards (0 for a closed-loop stage and
+	// in records written before it existed).
+	AskedRate float64 `json:"asked_rate,omitempty"`
+	// HeldBack is true when the in-flight cap held this request back past
+	// its scheduled time (the client, not the server, delayed it).
+	HeldBack bool `json:"held_back,omitempty"`
+	// ServerRequestID is the server's own id of the request: the
+	// x-request-id response header, else the id in the API's response.
+	ServerRequestID string `json:"server_request_id,omitempty"`
 }

@@ -20,6 +20,10 @@ type SearchStepResult struct {
 	Reason string `json:"reason,omitempty"`
 	// EndedEarly is true when EarlyStop ended the step (a fail).
 	EndedEarly bool `json:"ended_early,omitempty"`
+	// Unresolved is true when the step's records could not tell (too few
+	// requests, a client behind its schedule): neither held nor failed,
+	// it ended its length's search unresolved; Reason says why.
+	Unresolved bool `json:"unresolved,omitempty"`
 	// Duration is the step's wall time, from its first send to its last
 	// completion (the drain included).
 	Duration Seconds `json:"duration"`
