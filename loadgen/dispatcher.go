@@ -503,6 +503,8 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time) {
 		Expected:           c.Expected,
 		ScheduledAt:        scheduled,
 		PromptTokensClient: c.PromptTokens,
+		TaskType:           c.TaskType,
+		Matchers:           c.Matchers,
 	}
 	if c.Canaries != nil {
 		rec.CanaryHead, rec.CanaryTail = c.Canaries.Head, c.Canaries.Tail
