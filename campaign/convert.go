@@ -115,14 +115,16 @@ func (c *Campaign) cases() int {
 	if err != nil {
 		return 0
 	}
-	return len(specs)
+	return len(specs) + len(c.DatasetCases())
 }
 
 // Targets are the campaign's targets, in file order.
 func (c *Campaign) Targets() []TargetSpec {
 	out := make([]TargetSpec, 0, len(c.TargetList))
 	for _, t := range c.TargetList {
-		out = append(out, t.spec())
+		ts := t.spec()
+		c.withDataset(&ts)
+		out = append(out, ts)
 	}
 	return out
 }

@@ -396,6 +396,9 @@ func (e *execution) buildCases(ctx context.Context, t *turn, basis string, cache
 	if basis == BasisServer {
 		cases = requestedLengths(cases, client, lengths)
 	}
+	if ds := e.c.DatasetCases(); len(ds) > 0 {
+		cases = append(slices.Clip(cases), ds...)
+	}
 	t.cases = cases
 	if e.search == nil {
 		t.sched = e.c.scheduleFor(len(cases))

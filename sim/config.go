@@ -152,7 +152,7 @@ type Config struct {
 	// for a type not listed), times the load factor, and a wrong one
 	// otherwise (see answerCase).
 	Dataset      string             `json:"dataset,omitempty" help:"dataset file (JSONL) whose cases the server answers from their expected answers"`
-	TaskAccuracy map[string]float64 `json:"task_accuracy,omitempty" help:"probability of a right answer per dataset task type"`
+	TaskAccuracy TaskAccuracy `json:"task_accuracy,omitempty" help:"probability of a right answer per dataset task type, such as extraction=0.9,code=0.6"`
 }
 
 // Validate reports the first thing wrong with c, phrased for the user who
@@ -230,10 +230,8 @@ func (c Config) Validate() error {
 			bad("%s must be a probability in [0, 1], got %v", p.name, p.v)
 		}
 	}
-	for tt, p := range c.TaskAccuracy {
-		if !(p >= 0 && p <= 1) {
-			bad("task_accuracy of %q must be a probability in [0, 1], got %v", tt, p)
-		}
+	if _, err := c.TaskAccuracy.Parse(); err != nil {
+		errs = append(errs, fmt.Errorf("task_accuracy: %w", err))
 	}
 	if sum := c.Fault429 + c.Fault5xx + c.FaultBroken + c.FaultSlow + c.FaultStall; sum > 1+1e-9 {
 		bad("the fault probabilities add up to %.3g; their sum must be at most 1", sum)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -118,7 +119,8 @@ func (c Config) answerCase(dc *datasetCase, whole bool, queued int, rnd *rng) an
 // TaskAccuracyOf is the probability of a right answer to a dataset case
 // of the task type on an idle server.
 func (c Config) TaskAccuracyOf(taskType string) float64 {
-	if p, ok := c.TaskAccuracy[taskType]; ok {
+	m, _ := c.TaskAccuracy.Parse() // Validate refused a bad one
+	if p, ok := m[taskType]; ok {
 		return p
 	}
 	return c.BaseAccuracy
@@ -348,4 +350,59 @@ func classSample(ranges []rune) rune {
 		}
 	}
 	return ranges[0]
+}
+
+// TaskAccuracy is the probability of a right answer per dataset task
+// type, written "extraction=0.9,code=0.6" (the form of a flag, and a
+// string keeps Config comparable); a campaign's sim settings may give it
+// as a mapping {extraction: 0.9, code: 0.6}, which is stored in that form,
+// its types sorted.
+type TaskAccuracy string
+
+// UnmarshalJSON reads the string form or an object of probabilities.
+func (t *TaskAccuracy) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*t = TaskAccuracy(s)
+		return nil
+	}
+	var m map[string]float64
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("task_accuracy: give a mapping of task type to probability, such as {extraction: 0.9}")
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + strconv.FormatFloat(m[k], 'g', -1, 64)
+	}
+	*t = TaskAccuracy(strings.Join(parts, ","))
+	return nil
+}
+
+// Parse reads the probabilities by task type.
+func (t TaskAccuracy) Parse() (map[string]float64, error) {
+	m := map[string]float64{}
+	if strings.TrimSpace(string(t)) == "" {
+		return m, nil
+	}
+	for part := range strings.SplitSeq(string(t), ",") {
+		k, v, ok := strings.Cut(part, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%q: write task types and probabilities as extraction=0.9,code=0.6", part)
+		}
+		p, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || !(p >= 0 && p <= 1) {
+			return nil, fmt.Errorf("%s=%s: the probability must be a number in [0, 1]", k, strings.TrimSpace(v))
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("task type %q is given twice", k)
+		}
+		m[k] = p
+	}
+	return m, nil
 }

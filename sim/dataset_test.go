@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,7 +83,7 @@ func TestDatasetAccuracy(t *testing.T) {
 	if idx.lookup([]string{"Review: great phone. Sentiment"}) != nil {
 		t.Fatal("a different prompt was taken for a dataset case")
 	}
-	cfg := Config{BaseAccuracy: 0.5, TaskAccuracy: map[string]float64{"classification": 0.8}, MaxSeqs: 1}
+	cfg := Config{BaseAccuracy: 0.5, TaskAccuracy: "classification=0.8", MaxSeqs: 1}
 	right := 0
 	const n = 4000
 	for i := range n {
@@ -101,5 +102,29 @@ func TestDatasetAccuracy(t *testing.T) {
 	}
 	if got := cfg.TaskAccuracyOf("code"); got != 0.5 {
 		t.Errorf("unlisted task type accuracy %v, want base 0.5", got)
+	}
+}
+
+func TestTaskAccuracy(t *testing.T) {
+	var c Config
+	if err := json.Unmarshal([]byte(`{"task_accuracy": {"code": 0.6, "extraction": 0.9}}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.TaskAccuracy != "code=0.6,extraction=0.9" {
+		t.Fatalf("TaskAccuracy = %q", c.TaskAccuracy)
+	}
+	m, err := c.TaskAccuracy.Parse()
+	if err != nil || m["code"] != 0.6 || m["extraction"] != 0.9 {
+		t.Fatalf("Parse = %v, %v", m, err)
+	}
+	for _, bad := range []TaskAccuracy{"code", "code=1.5", "=0.5", "a=0.1,a=0.2", "a=x"} {
+		if _, err := bad.Parse(); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
+		}
+	}
+	cfg, _ := Profile("fast")
+	cfg.TaskAccuracy = "code=2"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "task_accuracy") {
+		t.Errorf("Validate = %v, want a task_accuracy error", err)
 	}
 }
