@@ -151,7 +151,7 @@ type Config struct {
 	// answer with probability TaskAccuracy of its task type (BaseAccuracy
 	// for a type not listed), times the load factor, and a wrong one
 	// otherwise (see answerCase).
-	Dataset      string             `json:"dataset,omitempty" help:"dataset file (JSONL) whose cases the server answers from their expected answers"`
+	Dataset      string       `json:"dataset,omitempty" help:"dataset file (JSONL) whose cases the server answers from their expected answers"`
 	TaskAccuracy TaskAccuracy `json:"task_accuracy,omitempty" help:"probability of a right answer per dataset task type, such as extraction=0.9,code=0.6"`
 }
 
