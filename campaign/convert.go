@@ -111,7 +111,7 @@ func (c *Campaign) Seed() int64 {
 // cases is the number of cases the matrix holds (tasks × lengths × depths ×
 // samples, repeated entries counted once).
 func (c *Campaign) cases() int {
-	specs, err := c.Matrix().Specs()
+	specs, err := c.matrixSpecs(c.Matrix())
 	if err != nil {
 		return 0
 	}

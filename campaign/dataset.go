@@ -75,3 +75,12 @@ func (c *Campaign) withDataset(ts *TargetSpec) {
 		ts.Sim.Dataset = c.resolve(ts.Sim.Dataset)
 	}
 }
+
+// matrixSpecs are the matrix's specs: none when a campaign with a dataset
+// gives no lengths (its cases are the dataset's alone).
+func (c *Campaign) matrixSpecs(m corpus.Matrix) ([]corpus.Spec, error) {
+	if len(m.Lengths) == 0 && c.Corpus.Dataset != "" {
+		return nil, nil
+	}
+	return m.Specs()
+}

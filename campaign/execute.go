@@ -388,7 +388,9 @@ func (e *execution) buildCases(ctx context.Context, t *turn, basis string, cache
 	if !ok {
 		m := e.matrix
 		m.Lengths = client
-		if cases, err = m.Cases(ctx); err != nil {
+		if len(client) == 0 && e.c.Dataset() != nil {
+			cases = nil // the dataset's cases alone
+		} else if cases, err = m.Cases(ctx); err != nil {
 			return fmt.Errorf("building the cases of target %s: %w", t.spec.Config.Name, err)
 		}
 		cache[key] = cases

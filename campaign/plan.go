@@ -102,7 +102,7 @@ func (c *Campaign) Plan(ctx context.Context) (*Plan, error) {
 		return nil, err
 	}
 	m := c.Matrix()
-	specs, err := m.Specs()
+	specs, err := c.matrixSpecs(m)
 	if err != nil {
 		return nil, fmt.Errorf("the corpus matrix: %w", err)
 	}

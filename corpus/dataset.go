@@ -358,8 +358,10 @@ func goTypeWords(t string) string {
 
 // Build turns the dataset into Cases for the load engine, in file order,
 // counting each prompt's tokens in encoding ("" means cl100k_base). Task
-// is TaskDataset, Length and PromptTokens the prompt's client token count
-// (system and user contents as the needle cases count them), Expected
+// is TaskDataset; PromptTokens is the prompt's client token count (system
+// and user contents, as the needle cases count them) and Length the
+// longest prompt's, the same for every case of the dataset, so that its
+// cases form one length in reports and searches; Expected
 // the values of the equals and contains matchers (for the needle-era
 // consumers of a Case; the matchers decide). A dataset prompt has no
 // cache-busting preamble (SharedPrefix is true): repeats send it as written.
@@ -372,17 +374,18 @@ func (d *Dataset) Build(encoding string) ([]Case, error) {
 		return nil, err
 	}
 	out := make([]Case, 0, len(d.Cases))
+	longest := 0
 	for _, dc := range d.Cases {
 		msgs := dc.Chat()
 		n := 0
 		for _, m := range msgs {
 			n += tok.Count(m.Content)
 		}
+		longest = max(longest, n)
 		out = append(out, Case{
 			Schema:       CaseSchema,
 			ID:           dc.ID,
 			Task:         TaskDataset,
-			Length:       n,
 			PromptTokens: n,
 			Encoding:     encoding,
 			Expected:     matcherValues(dc.Expected),
@@ -393,6 +396,9 @@ func (d *Dataset) Build(encoding string) ([]Case, error) {
 			Matchers:     slices.Clone(dc.Expected),
 			MaxTokens:    dc.MaxTokens,
 		})
+	}
+	for i := range out {
+		out[i].Length = longest
 	}
 	return out, nil
 }

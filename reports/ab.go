@@ -94,18 +94,28 @@ type caseView struct {
 	right    int
 	answers  int
 	modal    string
-	shown    string      // the answer text behind modal, as given
-	texts    [][2]string // distinct normalised answers and their first text, in order
+	shown    string       // the answer text behind modal, as given
+	texts    []answerText // distinct normalised answers, in order first given
 	outToks  int
 	e2e      []float64
 }
+
+// answerText is one distinct answer of a target to a case.
+type answerText struct {
+	norm, shown string
+	correct     bool
+	n           int
+}
+
+// verdict is the target's verdict on the case: right when more than half
+// of its answers were.
+func (v *caseView) verdict() bool { return 2*v.right > v.answers }
 
 // abPairs compares every pair of targets (in name order) that answered
 // dataset cases in common.
 func abPairs(recs []scored, targets []string) []ABPair {
 	views := map[string]map[string]*caseView{}
 	order := map[string]int{}
-	counts := map[string]map[string]map[string]int{} // target, case, normalised answer
 	for i := range recs {
 		sc := &recs[i]
 		r := sc.rec
@@ -117,13 +127,11 @@ func abPairs(recs []scored, targets []string) []ABPair {
 		}
 		if views[r.Target] == nil {
 			views[r.Target] = map[string]*caseView{}
-			counts[r.Target] = map[string]map[string]int{}
 		}
 		v := views[r.Target][r.CaseID]
 		if v == nil {
 			v = &caseView{taskType: r.TaskType, open: r.Open()}
 			views[r.Target][r.CaseID] = v
-			counts[r.Target][r.CaseID] = map[string]int{}
 		}
 		v.answers++
 		if sc.a.Correct {
@@ -137,19 +145,26 @@ func abPairs(recs []scored, targets []string) []ABPair {
 		if r.ErrorClass != "" {
 			n, shown = "("+r.ErrorClass+")", "("+r.ErrorClass+")"
 		}
-		m := counts[r.Target][r.CaseID]
-		if _, ok := m[n]; !ok {
-			v.texts = append(v.texts, [2]string{n, shown})
+		i := slices.IndexFunc(v.texts, func(t answerText) bool { return t.norm == n && t.correct == sc.a.Correct })
+		if i < 0 {
+			i = len(v.texts)
+			v.texts = append(v.texts, answerText{norm: n, shown: shown, correct: sc.a.Correct})
 		}
-		m[n]++
+		v.texts[i].n++
 	}
-	// The modal answer: the most frequent, the first given among equals.
-	for target, vs := range views {
-		for id, v := range vs {
-			m := counts[target][id]
-			for i, t := range v.texts {
-				if i == 0 || m[t[0]] > m[v.modal] {
-					v.modal, v.shown = t[0], t[1]
+	// The answer shown is the most frequent one (the first given among
+	// equals) of those that agree with the verdict on the case, so a case
+	// judged wrong shows a wrong answer; an open case's is the most
+	// frequent of all.
+	for _, vs := range views {
+		for _, v := range vs {
+			best := -1
+			for _, t := range v.texts {
+				if !v.open && t.correct != v.verdict() {
+					continue
+				}
+				if t.n > best {
+					best, v.modal, v.shown = t.n, t.norm, t.shown
 				}
 			}
 		}
@@ -195,7 +210,7 @@ func abPair(a, b string, va, vb map[string]*caseView, order map[string]int) (ABP
 			continue
 		}
 		p.Cases++
-		ra, rb := 2*x.right > x.answers, 2*y.right > y.answers
+		ra, rb := x.verdict(), y.verdict()
 		if ra {
 			p.CorrectA++
 		}

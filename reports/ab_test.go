@@ -174,3 +174,25 @@ func TestABHTML(t *testing.T) {
 		t.Error("an answer reached report.html unescaped")
 	}
 }
+
+// TestABVerdictByMajority: a target right on half of its answers to a case
+// is judged wrong on it, and the answer shown for it is a wrong one.
+func TestABVerdictByMajority(t *testing.T) {
+	var recs []run.Record
+	for rep := range 4 {
+		a, b := dsRecord("a", "c1", "extraction", true, false), dsRecord("b", "c1", "extraction", rep%2 == 0, false)
+		a.Repeat, b.Repeat = rep, rep
+		recs = append(recs, a, b)
+	}
+	s, err := Build(nil, recs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.AB[0]
+	if p.CorrectA != 1 || p.CorrectB != 0 || len(p.Disagreements) != 1 {
+		t.Fatalf("pair %+v", p)
+	}
+	if d := p.Disagreements[0]; d.AnswerA != "Yes." || d.AnswerB != "no" {
+		t.Errorf("answers shown %q and %q, want the right one and the wrong one", d.AnswerA, d.AnswerB)
+	}
+}

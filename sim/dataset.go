@@ -126,18 +126,23 @@ func (c Config) TaskAccuracyOf(taskType string) float64 {
 	return c.BaseAccuracy
 }
 
-// RightAnswer makes an answer that passes every matcher: the answers of
-// each matcher (see matcherAnswer) on their own lines, or, when one of
-// them is an equals matcher or an anchored regex (which want the answer
-// to be theirs alone), that one's answer.
+// RightAnswer makes an answer that passes every matcher: an equals
+// matcher's value when there is one (the answer must be it alone), else
+// an anchored regex's sample, else the answers of each matcher (see
+// matcherAnswer) on their own lines.
 func RightAnswer(ms []corpus.Matcher) (string, error) {
+	for _, m := range ms {
+		if m.Kind() == corpus.MatchEquals {
+			return *m.Equals, nil
+		}
+	}
 	var parts []string
 	for _, m := range ms {
 		s, err := matcherAnswer(m)
 		if err != nil {
 			return "", err
 		}
-		if m.Kind() == corpus.MatchEquals || (m.Kind() == corpus.MatchRegex && strings.HasPrefix(*m.Regex, "^")) {
+		if m.Kind() == corpus.MatchRegex && strings.HasPrefix(*m.Regex, "^") {
 			return s, nil
 		}
 		parts = append(parts, s)
