@@ -60,6 +60,8 @@ type Campaign struct {
 	// fileTargets are the file's indices of TargetList, once --targets has
 	// kept some of them (nil: the file's order).
 	fileTargets []int
+	// dataset is the dataset Corpus.Dataset names, read by Validate.
+	dataset *datasetState
 }
 
 // Target is one endpoint to measure: the endpoint's own configuration
@@ -118,6 +120,12 @@ type Corpus struct {
 	// LengthBasis is client (default: lengths count client tokens) or
 	// server (haystacks are sized so the server counts the length).
 	LengthBasis string `yaml:"length_basis"`
+
+	// Dataset names a file of the user's own cases (JSON Lines, see
+	// corpus.DatasetCase; relative to the campaign file's folder), sent
+	// after the matrix's cases in every stage. With a dataset, lengths
+	// may be left out.
+	Dataset string `yaml:"dataset"`
 }
 
 // LoadSpec is how hard to drive each target: explicit stages or a search,

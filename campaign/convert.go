@@ -111,18 +111,20 @@ func (c *Campaign) Seed() int64 {
 // cases is the number of cases the matrix holds (tasks × lengths × depths ×
 // samples, repeated entries counted once).
 func (c *Campaign) cases() int {
-	specs, err := c.Matrix().Specs()
+	specs, err := c.matrixSpecs(c.Matrix())
 	if err != nil {
 		return 0
 	}
-	return len(specs)
+	return len(specs) + len(c.DatasetCases())
 }
 
 // Targets are the campaign's targets, in file order.
 func (c *Campaign) Targets() []TargetSpec {
 	out := make([]TargetSpec, 0, len(c.TargetList))
 	for _, t := range c.TargetList {
-		out = append(out, t.spec())
+		ts := t.spec()
+		c.withDataset(&ts)
+		out = append(out, ts)
 	}
 	return out
 }

@@ -388,13 +388,18 @@ func (e *execution) buildCases(ctx context.Context, t *turn, basis string, cache
 	if !ok {
 		m := e.matrix
 		m.Lengths = client
-		if cases, err = m.Cases(ctx); err != nil {
+		if len(client) == 0 && e.c.Dataset() != nil {
+			cases = nil // the dataset's cases alone
+		} else if cases, err = m.Cases(ctx); err != nil {
 			return fmt.Errorf("building the cases of target %s: %w", t.spec.Config.Name, err)
 		}
 		cache[key] = cases
 	}
 	if basis == BasisServer {
 		cases = requestedLengths(cases, client, lengths)
+	}
+	if ds := e.c.DatasetCases(); len(ds) > 0 {
+		cases = append(slices.Clip(cases), ds...)
 	}
 	t.cases = cases
 	if e.search == nil {

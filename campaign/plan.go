@@ -102,20 +102,24 @@ func (c *Campaign) Plan(ctx context.Context) (*Plan, error) {
 		return nil, err
 	}
 	m := c.Matrix()
-	specs, err := m.Specs()
+	specs, err := c.matrixSpecs(m)
 	if err != nil {
 		return nil, fmt.Errorf("the corpus matrix: %w", err)
 	}
-	if len(specs) == 0 {
-		return nil, errors.New("the corpus matrix holds no cases: give corpus.lengths")
+	ds := c.DatasetCases()
+	if len(specs) == 0 && len(ds) == 0 {
+		return nil, errors.New("the corpus matrix holds no cases: give corpus.lengths (or corpus.dataset)")
 	}
-	lengths := make([]int, len(specs))
+	lengths := make([]int, len(specs), len(specs)+len(ds))
 	for i, s := range specs {
 		lengths[i] = s.Length
 	}
+	for _, dc := range ds {
+		lengths = append(lengths, dc.PromptTokens)
+	}
 	p := &Plan{
 		Campaign:      c.Name,
-		Cases:         len(specs),
+		Cases:         len(specs) + len(ds),
 		Matrix:        m,
 		Search:        c.Load.Search != nil,
 		RequestsKnown: true,

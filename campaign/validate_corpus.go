@@ -16,7 +16,8 @@ func (v *checker) corpus() {
 	v.corpusLists()
 	v.corpusCounts()
 	v.corpusNames()
-	if len(v.errs) == before {
+	v.corpusDataset()
+	if len(v.errs) == before && len(v.c.Corpus.Lengths) > 0 {
 		v.corpusFits()
 	}
 }
@@ -28,7 +29,7 @@ func (v *checker) corpus() {
 func (v *checker) corpusLists() {
 	c := v.c
 	k := &c.Corpus
-	if len(k.Lengths) == 0 && !c.given("corpus.lengths") {
+	if len(k.Lengths) == 0 && !c.given("corpus.lengths") && k.Dataset == "" {
 		v.at("corpus.lengths", "missing: give the prompt lengths to test, such as lengths: [1k, 8k, 32k]")
 	}
 	for _, l := range []struct {

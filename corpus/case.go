@@ -48,6 +48,14 @@ type Case struct {
 	// Otherwise the user content starts with the preamble "Archive
 	// reference w-w-w-w-w.\n\n", and WithNonce gives each request its own.
 	SharedPrefix bool `json:"shared_prefix,omitempty"`
+
+	// A case of the user's own dataset (Task TaskDataset; see
+	// DatasetCase): its task type, the matchers a correct answer passes
+	// (nil for an open-ended prompt; Expected is then empty too), and its
+	// own cap on the answer's tokens (0: the target's).
+	TaskType  string    `json:"task_type,omitempty"`
+	Matchers  []Matcher `json:"matchers,omitempty"`
+	MaxTokens int       `json:"max_tokens,omitempty"`
 }
 
 // Canaries are the expected values of the head and tail marker facts.

@@ -25,6 +25,12 @@
 //     its (haystack, encoding, seed); Build slices it.
 //   - Matrix (matrix.go): tasks × lengths × depths × samples in a stable
 //     order.
+//   - Datasets (dataset.go, matcher.go): the user's own cases, JSON Lines
+//     of id, task_type, messages or prompt, max_tokens and expected (one
+//     or more matchers: equals, contains, regex, one_of, json, number;
+//     probes scores them). ReadDataset refuses a bad line with its line
+//     number and field, an empty dataset, a repeated id and a matcher no
+//     answer could pass; Dataset.Build makes Cases of Task "dataset".
 //   - ReadPrompt (reading.go): what a perfect reader finds in a possibly
 //     truncated prompt; used by the simulator.
 //

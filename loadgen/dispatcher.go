@@ -510,6 +510,8 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time, held 
 		PromptTokensClient: c.PromptTokens,
 		AskedRate:          sr.stage.AskedRate(),
 		HeldBack:           held,
+		TaskType:           c.TaskType,
+		Matchers:           c.Matchers,
 	}
 	if c.Canaries != nil {
 		rec.CanaryHead, rec.CanaryTail = c.Canaries.Head, c.Canaries.Tail

@@ -3,6 +3,8 @@ package probes
 import (
 	"fmt"
 	"strings"
+
+	"github.com/needlestorm/needlestorm/corpus"
 )
 
 // Error classes probes tells apart. They are the strings loadgen writes in a
@@ -69,6 +71,12 @@ type Observation struct {
 	// same contents as PromptTokensClient; the chat template's own tokens,
 	// which the server adds around them, are in neither.
 	NeedleTokenIndex int
+	// Matchers, when set, decide instead of Expected (a case of the user's
+	// own dataset; see ScoreMatchers). Open marks a dataset case with no
+	// expected answer: it is not scored, and a successful answer to it is
+	// AttrUnscored.
+	Matchers []corpus.Matcher
+	Open     bool
 
 	// ResponseFacts are what the target observed: the answer, finish
 	// reason, error, status, token counts and the calibration.
@@ -110,8 +118,16 @@ type Assessment struct {
 //     names the end that was cut;
 //   - AttrRefused: the model declined (see IsRefusal);
 //   - AttrModelMissed: the model saw the whole prompt and got it wrong.
+//
+// With Matchers the answer is scored by them; an Open case's answer that
+// none of the above explains is AttrUnscored rather than AttrModelMissed.
 func Assess(o Observation) Assessment {
 	m := MatchAnswer(o.Expected, o.Answer)
+	if len(o.Matchers) > 0 {
+		m = ScoreMatchers(o.Matchers, o.Answer)
+	} else if o.Open {
+		m = Match{Null: m.Null}
+	}
 	a := Assessment{Verdict: Verdict{Correct: m.Strict, Recall: m.Recall, Any: m.Any, Null: m.Null}}
 
 	// Truncation evidence is gathered for correct answers too, so that a
@@ -163,6 +179,9 @@ func Assess(o Observation) Assessment {
 	case IsRefusal(o.Answer):
 		a.Attribution = AttrRefused
 		a.Reason = "the model declined to answer"
+	case o.Open:
+		a.Attribution = AttrUnscored
+		a.Reason = "an open-ended prompt: no expected answer to score against"
 	default:
 		a.Attribution = AttrModelMissed
 		switch {

@@ -17,6 +17,9 @@ type CaseAnswer struct {
 	// Canaries are the Case's canary values, if any: left out of the
 	// comparison, so an answer that drops a canary sentence still agrees.
 	Canaries []string
+	// Whole compares the whole normalised answer rather than its values:
+	// for the user's own cases, whose answers are free text.
+	Whole bool
 }
 
 // Consistency is how a model's answers to one Case agree over its repeats.
@@ -45,6 +48,10 @@ func ConsistencyOf(answers []CaseAnswer) []Consistency {
 		if m == nil {
 			m = map[string]int{}
 			counts[a.CaseID] = m
+		}
+		if a.Whole {
+			m[Normalize(a.Answer)]++
+			continue
 		}
 		m[strings.Join(AnswerValues(a.Answer, a.Expected, a.Canaries), ", ")]++
 	}

@@ -33,6 +33,8 @@ func ObservationOf(c *corpus.Case, r ResponseFacts) Observation {
 	o := Observation{
 		Expected:         c.Expected,
 		NeedleTokenIndex: c.NeedleTokenIndex,
+		Matchers:         c.Matchers,
+		Open:             c.Task == corpus.TaskDataset && len(c.Matchers) == 0,
 		ResponseFacts:    r,
 	}
 	if o.PromptTokensClient == 0 {

@@ -23,4 +23,8 @@ const (
 	AttrRefused         = "refused"
 	AttrError           = "error"
 	AttrModelMissed     = "model_missed"
+	// AttrUnscored is a successful answer to an open-ended case of the
+	// user's dataset (no expected answer): neither right nor wrong, and
+	// left out of accuracy.
+	AttrUnscored = "unscored"
 )

@@ -243,6 +243,12 @@ type Summary struct {
 	// Files are the outputs written, by name, when Write made them.
 	Files map[string]string `json:"files,omitempty"`
 
+	// TaskTypes are the figures per target and task type of the user's
+	// own dataset; AB compares every pair of targets on the cases both
+	// answered. Both are empty for a run without dataset cases.
+	TaskTypes []TaskTypeSummary `json:"task_types,omitempty"`
+	AB        []ABPair          `json:"ab,omitempty"`
+
 	records []scored
 }
 
@@ -373,6 +379,8 @@ func observation(r *run.Record, c probes.Calibration) probes.Observation {
 		CanaryHead:       r.CanaryHead,
 		CanaryTail:       r.CanaryTail,
 		NeedleTokenIndex: r.NeedleTokenIndex,
+		Matchers:         r.Matchers,
+		Open:             r.Open(),
 		ResponseFacts: probes.ResponseFacts{
 			Answer:             r.Answer,
 			FinishReason:       r.FinishReason,

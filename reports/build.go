@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/probes"
 	"github.com/needlestorm/needlestorm/run"
 )
@@ -35,6 +36,8 @@ func Build(m *run.Manifest, records []run.Record, opts Options) (*Summary, error
 	s.Cells = t.cells(opts)
 	s.Points = t.points(opts)
 	s.Targets = t.targetSummaries(opts, askedCorpusOf(m))
+	s.TaskTypes = taskTypeSummaries(s.records, t.stages, opts)
+	s.AB = abPairs(s.records, t.targets)
 	judge(s, m, opts)
 	answerRequirement(s, opts.Requirement)
 	return s, nil
@@ -175,6 +178,11 @@ func (t *tally) group(recs []scored) {
 			continue
 		}
 		t.stages.add(sc)
+		if r.Open() {
+			// An open-ended dataset case is neither right nor wrong: it
+			// stays out of the cells' accuracy (see TaskTypes and AB).
+			continue
+		}
 		pk := pointKey{stageKey{r.Target, r.Stage}, r.Length}
 		ck := cellKey{pk, r.Depth}
 		t.byCell[ck] = append(t.byCell[ck], sc)
@@ -273,7 +281,7 @@ func caseAnswers(group []*scored) []probes.CaseAnswer {
 		if r.ErrorClass == run.ErrCanceled {
 			continue // never answered: needlestorm canceled it
 		}
-		out = append(out, probes.CaseAnswer{CaseID: r.CaseID, Answer: r.Answer, Expected: r.Expected, Canaries: canariesOf(r)})
+		out = append(out, probes.CaseAnswer{CaseID: r.CaseID, Answer: r.Answer, Expected: r.Expected, Canaries: canariesOf(r), Whole: r.Task == corpus.TaskDataset})
 	}
 	return out
 }

@@ -13,7 +13,7 @@ import (
 func attributionOrder() []string {
 	return []string{
 		probes.AttrCorrect, probes.AttrServerTruncated, probes.AttrRejected, probes.AttrCutOff,
-		probes.AttrRefused, probes.AttrError, probes.AttrModelMissed,
+		probes.AttrRefused, probes.AttrError, probes.AttrModelMissed, probes.AttrUnscored,
 	}
 }
 

@@ -12,6 +12,11 @@ import (
 //go:embed report.html.tmpl
 var reportTemplateText string
 
+// datasetTemplateText renders the task types and A/B sections.
+//
+//go:embed dataset.html.tmpl
+var datasetTemplateText string
+
 // maxWrongShown is how many wrong answers per target report.html quotes.
 const maxWrongShown = 25
 
@@ -107,6 +112,9 @@ func templateFuncs() template.FuncMap {
 // by html/template.
 func WriteHTML(w io.Writer, s *Summary) error {
 	tmpl, err := template.New("report").Funcs(templateFuncs()).Funcs(stageFuncs()).Parse(reportTemplateText)
+	if err == nil {
+		_, err = tmpl.New("datasets").Parse(datasetTemplateText)
+	}
 	if err != nil {
 		return fmt.Errorf("report template: %w", err)
 	}
@@ -118,7 +126,7 @@ func WriteHTML(w io.Writer, s *Summary) error {
 		ht := htmlTarget{T: ts, E: s.Envelope.Targets[i], Charts: targetCharts(s, ts.Target), Points: targetPoints(s, ts.Target), Truncation: joinSentences(canceledSentence(ts), truncationSentence(ts))}
 		for _, sc := range s.records {
 			r := sc.rec
-			if r.Target != ts.Target || r.Warmup || sc.a.Correct {
+			if r.Target != ts.Target || r.Warmup || sc.a.Correct || r.Open() {
 				continue
 			}
 			ht.WrongTotal++

@@ -17,6 +17,8 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		writeCostMarkdown,
 		writeAttributionMarkdown,
 		writeConsistencyMarkdown,
+		writeTaskTypesMarkdown,
+		writeABMarkdown,
 		writePointsMarkdown,
 		writeStagesMarkdown,
 	} {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/probes"
 )
 
@@ -126,4 +127,14 @@ type Record struct {
 	// ServerRequestID is the server's own id of the request: the
 	// x-request-id response header, else the id in the API's response.
 	ServerRequestID string `json:"server_request_id,omitempty"`
+
+	// A case of the user's own dataset (Task "dataset", CaseID its id in
+	// the dataset): its task type, and the matchers its answer is scored
+	// by (none: an open-ended prompt, not scored).
+	TaskType string           `json:"task_type,omitempty"`
+	Matchers []corpus.Matcher `json:"matchers,omitempty"`
 }
+
+// Open reports whether the record answers an open-ended case of the
+// user's dataset: no expected answer, so neither right nor wrong.
+func (r *Record) Open() bool { return r.Task == corpus.TaskDataset && len(r.Matchers) == 0 }

@@ -144,6 +144,15 @@ type Config struct {
 	// TrainedContext is the model's trained context length that ollama
 	// metadata reports in model_info (0: the window).
 	TrainedContext int `json:"trained_context,omitempty" help:"trained context length Ollama's /api/show reports (0: the window)"`
+
+	// Dataset names a dataset file of the user's own cases (corpus
+	// DatasetCase JSON Lines) whose expected answers the server knows: a
+	// request whose messages are one of its cases gets that case's right
+	// answer with probability TaskAccuracy of its task type (BaseAccuracy
+	// for a type not listed), times the load factor, and a wrong one
+	// otherwise (see answerCase).
+	Dataset      string       `json:"dataset,omitempty" help:"dataset file (JSONL) whose cases the server answers from their expected answers"`
+	TaskAccuracy TaskAccuracy `json:"task_accuracy,omitempty" help:"probability of a right answer per dataset task type, such as extraction=0.9,code=0.6"`
 }
 
 // Validate reports the first thing wrong with c, phrased for the user who
@@ -220,6 +229,9 @@ func (c Config) Validate() error {
 		if !(p.v >= 0 && p.v <= 1) {
 			bad("%s must be a probability in [0, 1], got %v", p.name, p.v)
 		}
+	}
+	if _, err := c.TaskAccuracy.Parse(); err != nil {
+		errs = append(errs, fmt.Errorf("task_accuracy: %w", err))
 	}
 	if sum := c.Fault429 + c.Fault5xx + c.FaultBroken + c.FaultSlow + c.FaultStall; sum > 1+1e-9 {
 		bad("the fault probabilities add up to %.3g; their sum must be at most 1", sum)

@@ -97,7 +97,11 @@ func (s *Server) begin(ctx context.Context, a api, req chat) (*exchange, *apiErr
 
 	text := p.text(s.tok, kept)
 	ar := newRNG(cfg.Seed, h, answerOcc, streamAnswer)
-	x.ans = cfg.compose(s.read(text), text, x.kept, queued, &ar)
+	if dc := s.dataset.lookup(req.contents); dc != nil {
+		x.ans = cfg.answerCase(dc, x.kept == p.total, queued, &ar)
+	} else {
+		x.ans = cfg.compose(s.read(text), text, x.kept, queued, &ar)
+	}
 	x.out = outputTokens(s.enc, x.ans.text, cfg.OutputTokens)
 	if req.maxTokens > 0 && len(x.out) > req.maxTokens {
 		x.out = x.out[:req.maxTokens]

@@ -31,12 +31,14 @@ type Server struct {
 	// cache is the prefix cache; nil when PrefixCacheBlocks is 0.
 	cache *prefixCache
 	// read reads kept prompt text; corpus.ReadPrompt except in tests.
-	read   func(string) corpus.Reading
-	ids    atomic.Uint64
-	born   int64
-	log    *slog.Logger
-	addr   string
-	remote bool
+	read func(string) corpus.Reading
+	// dataset holds the cases of Config.Dataset; nil without one.
+	dataset datasetIndex
+	ids     atomic.Uint64
+	born    int64
+	log     *slog.Logger
+	addr    string
+	remote  bool
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -81,18 +83,25 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulator tokenizer: %w", err)
 	}
+	var ds datasetIndex
+	if cfg.Dataset != "" {
+		if ds, err = loadDataset(cfg.Dataset); err != nil {
+			return nil, fmt.Errorf("simulator dataset: %w", err)
+		}
+	}
 	return &Server{
-		cfg:    cfg,
-		tok:    tok,
-		enc:    tok,
-		sched:  newScheduler(cfg.MaxSeqs, cfg.Queue),
-		cache:  newPrefixCache(cfg.PrefixCacheBlocks),
-		read:   corpus.ReadPrompt,
-		born:   time.Now().Unix(),
-		log:    o.log,
-		addr:   o.addr,
-		remote: o.remote,
-		done:   make(chan struct{}),
+		dataset: ds,
+		cfg:     cfg,
+		tok:     tok,
+		enc:     tok,
+		sched:   newScheduler(cfg.MaxSeqs, cfg.Queue),
+		cache:   newPrefixCache(cfg.PrefixCacheBlocks),
+		read:    corpus.ReadPrompt,
+		born:    time.Now().Unix(),
+		log:     o.log,
+		addr:    o.addr,
+		remote:  o.remote,
+		done:    make(chan struct{}),
 	}, nil
 }
 
