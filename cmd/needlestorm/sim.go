@@ -127,7 +127,11 @@ func profileTable() string {
 				fmt.Fprintf(tw, "\t%s", strconv.FormatFloat(v.Float(), 'f', -1, 64))
 				continue
 			}
-			fmt.Fprintf(tw, "\t%v", v.Interface())
+			cell := fmt.Sprint(v.Interface())
+			if v.IsZero() && v.Kind() != reflect.Int && v.Kind() != reflect.Bool {
+				cell = "-" // none set (a dataset, per-task accuracies)
+			}
+			fmt.Fprintf(tw, "\t%s", cell)
 		}
 		fmt.Fprintf(tw, "\t%s\n", f.help)
 	}
