@@ -230,6 +230,10 @@ func preflightCalibrate(ctx context.Context, cfg TargetConfig, o *preflightOptio
 			warnings = append(warnings, fmt.Sprintf("calibration at %d tokens failed (%s): %s", c.PromptTokens, rec.ErrorClass, rec.Error))
 			continue
 		}
+		if rec.PromptTokensServer <= 0 && rec.UsageInvalid != "" {
+			warnings = append(warnings, "token calibration is unavailable: the server's usage is not usable ("+oneLine(rec.UsageInvalid, 300)+"), so the chat template overhead is unknown and length_basis \"server\" cannot be used")
+			return nil, warnings, nil
+		}
 		if rec.PromptTokensServer <= 0 {
 			warnings = append(warnings, "token calibration is unavailable: the server sent no prompt token count (no usage in its answer), so the chat template overhead is unknown and length_basis \"server\" cannot be used")
 			return nil, warnings, nil
