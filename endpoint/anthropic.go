@@ -163,6 +163,11 @@ func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Rec
 		t.failHTTP(rec, &call)
 		return
 	}
+	if msg := call.encodingError(); msg != "" {
+		rec.E2E = run.Seconds(time.Since(call.sentAt))
+		t.fail(rec, run.ErrBadResponse, msg)
+		return
+	}
 	t.readStream(ctx, cancel, resp.Body, anthropicDecoder{}, c, rec, call.sentAt)
 	t.seal(rec)
 }

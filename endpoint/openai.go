@@ -181,6 +181,11 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record
 		t.failHTTP(rec, &call)
 		return
 	}
+	if msg := call.encodingError(); msg != "" {
+		rec.E2E = run.Seconds(time.Since(call.sentAt))
+		t.fail(rec, run.ErrBadResponse, msg)
+		return
+	}
 	t.readStream(ctx, cancel, call.resp.Body, &openaiDecoder{}, c, rec, call.sentAt)
 	t.seal(rec)
 }

@@ -553,6 +553,9 @@ func (p *preflight) do(parent context.Context, method, u string, body []byte) (*
 	}
 	defer resp.Body.Close()
 	out := &preflightResponse{status: call.status}
+	if msg := call.encodingError(); msg != "" && call.status >= 200 && call.status <= 299 {
+		return nil, &PreflightError{Kind: ErrBadMetadata, Msg: fmt.Sprintf("%s %s: %s", method, RedactURL(u), msg)}
+	}
 	if call.status < 200 || call.status > 299 {
 		out.body = call.errBody
 		return out, nil
