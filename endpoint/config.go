@@ -121,7 +121,7 @@ func targetDuration(field string, raw json.RawMessage) (time.Duration, error) {
 // the base URL of the kind's hosted API. A kind that is neither openai nor
 // anthropic gets the name and the numbers only.
 func (c TargetConfig) WithDefaults() TargetConfig {
-	c.Name = cmp.Or(c.Name, c.Model)
+	c.Name = cmp.Or(c.Name, DefaultTargetName(c.Model))
 	c.MaxTokens = cmp.Or(c.MaxTokens, DefaultMaxTokens)
 	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
 	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, DefaultConnectTimeout)
@@ -134,6 +134,25 @@ func (c TargetConfig) WithDefaults() TargetConfig {
 		c.BaseURL = cmp.Or(c.BaseURL, DefaultAnthropicBaseURL)
 	}
 	return c
+}
+
+// targetNameUnsafe are the characters a target name may not hold: a name
+// becomes part of file names and one-line report rows.
+const targetNameUnsafe = "/\\\n\r\t"
+
+// DefaultTargetName is the name of a target that was given none: its
+// model, with every character a name may not hold (a slash, a backslash,
+// a tab or a line break) replaced by "-", so that a Hugging Face model id
+// such as "meta-llama/Llama-3.1-8B-Instruct" names the target
+// "meta-llama-Llama-3.1-8B-Instruct". Callers that derive a name so should
+// say so when it differs from the model.
+func DefaultTargetName(model string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(targetNameUnsafe, r) {
+			return '-'
+		}
+		return r
+	}, strings.TrimSpace(model))
 }
 
 // ConfigError is a mistake in one field of a TargetConfig, named by its
@@ -173,7 +192,7 @@ func validateIdentity(c TargetConfig) *ConfigError {
 	switch {
 	case strings.TrimSpace(c.Model) == "":
 		return &ConfigError{"model", fmt.Sprintf("missing: a %s target needs the model name the server serves (such as gpt-4o-mini, or what /v1/models lists)", c.Kind)}
-	case strings.ContainsAny(c.Name, "/\\\n\r\t"):
+	case strings.ContainsAny(c.Name, targetNameUnsafe):
 		return &ConfigError{"name", fmt.Sprintf("%q: a target name must not hold slashes, tabs or line breaks", c.Name)}
 	case c.APIKeyEnv != "" && !targetIsEnvName(c.APIKeyEnv):
 		// The value may be the key itself: it is not repeated.

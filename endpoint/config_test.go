@@ -86,3 +86,29 @@ func TestTargetConfigWithDefaults(t *testing.T) {
 		t.Errorf("NewTarget fills in %+v, WithDefaults %+v", got, filled)
 	}
 }
+
+// TestDefaultTargetName: a model id with a slash (the README's example)
+// names its target safely, and that name passes the target's validation.
+func TestDefaultTargetName(t *testing.T) {
+	for model, want := range map[string]string{
+		"meta-llama/Llama-3.1-8B-Instruct": "meta-llama-Llama-3.1-8B-Instruct",
+		"gpt-4o-mini":                      "gpt-4o-mini",
+		"a\\b\tc":                          "a-b-c",
+	} {
+		if got := DefaultTargetName(model); got != want {
+			t.Errorf("DefaultTargetName(%q) = %q, want %q", model, got, want)
+		}
+	}
+	cfg := TargetConfig{Kind: KindOpenAI, BaseURL: "http://127.0.0.1:1/v1", Model: "meta-llama/Llama-3.1-8B-Instruct"}.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the defaulted name is refused: %v", err)
+	}
+	tg, err := NewTarget(TargetConfig{Kind: KindOpenAI, BaseURL: "http://127.0.0.1:1/v1", Model: "meta-llama/Llama-3.1-8B-Instruct"}, TargetEnv(testEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.Close()
+	if tg.Name() != "meta-llama-Llama-3.1-8B-Instruct" {
+		t.Errorf("target name %q", tg.Name())
+	}
+}

@@ -137,7 +137,7 @@ func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetB
 		return nil, fail("model is not set: give the model name the server serves")
 	}
 	if cfg.Name == "" {
-		cfg.Name = cfg.Model
+		cfg.Name = DefaultTargetName(cfg.Model)
 	}
 	switch {
 	case cfg.MaxTokens < 0:

@@ -167,3 +167,16 @@ func TestDryRunRefusesRunDir(t *testing.T) {
 		t.Errorf("dry run with --overwrite: %v", err)
 	}
 }
+
+// TestRunModelWithSlash: the README's --model meta-llama/Llama-3.1-8B-Instruct
+// is accepted; the target is named without the slash and stderr says so.
+func TestRunModelWithSlash(t *testing.T) {
+	_, stderr, err := runTestApp(t, "run", "--dry-run", "--target", "http://127.0.0.1:9/v1", "--kind", "openai",
+		"--model", "meta-llama/Llama-3.1-8B-Instruct", "--rates", "1", "--requests-per-stage", "1", "--lengths", "300")
+	if err != nil {
+		t.Fatalf("refused: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, `named "meta-llama-Llama-3.1-8B-Instruct" after model`) {
+		t.Errorf("stderr does not say how the target was named:\n%s", stderr)
+	}
+}

@@ -631,7 +631,12 @@ func runFlagTarget(c *cli.Context, camp *campaign.Campaign) (campaign.Target, er
 		t.Name = cmp.Or(t.Name, t.Model, model)
 	} else {
 		t.BaseURL = strings.TrimSpace(c.String("target"))
-		t.Name = cmp.Or(t.Name, t.Model)
+		if t.Name == "" && t.Model != "" {
+			t.Name = endpoint.DefaultTargetName(t.Model)
+			if t.Name != strings.TrimSpace(t.Model) {
+				fmt.Fprintf(runStderr(c), "note: the target is named %q after model %q (a name may not hold a slash); give --name to choose another\n", t.Name, t.Model)
+			}
+		}
 	}
 	if t.Headers, err = runParseHeaders(c.StringSlice("header")); err != nil {
 		return t, err
