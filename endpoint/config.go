@@ -13,7 +13,7 @@ import (
 
 // TargetConfig describes one endpoint to measure. It holds no secret:
 // APIKeyEnv is the NAME of the environment variable holding the key, and a
-// header value of the form "${NAME}" is read from the environment too.
+// "${NAME}" inside a header value is read from the environment too.
 type TargetConfig struct {
 	// Name identifies the target in records and reports (default: Model).
 	Name string `json:"name"`
@@ -34,8 +34,9 @@ type TargetConfig struct {
 	MaxTokens int `json:"max_tokens,omitempty"`
 	// Temperature of sampling (default 0, for reproducible answers).
 	Temperature float64 `json:"temperature"`
-	// Headers are added to every request. A value "${NAME}" is read from the
-	// environment variable NAME and kept out of every output.
+	// Headers are added to every request. A "${NAME}" in a value (the whole
+	// value, or a part such as "Bearer ${MYKEY}") is replaced by the
+	// environment variable NAME; the result is kept out of every output.
 	Headers map[string]string `json:"headers,omitempty"`
 	// ExtraBody fields are merged into the JSON request body, such as vLLM's
 	// {"chat_template_kwargs": {"enable_thinking": false}} or {"top_k": 1}.
@@ -228,12 +229,15 @@ func validateBaseURL(c TargetConfig) *ConfigError {
 func validateHeaders(c TargetConfig) *ConfigError {
 	for _, k := range slices.Sorted(maps.Keys(c.Headers)) {
 		v := c.Headers[k]
-		_, ref := targetEnvRef(v)
+		refs, refErr := targetEnvRefs(v)
+		ref := len(refs) > 0
 		switch {
+		case refErr != nil:
+			return &ConfigError{"headers", fmt.Sprintf("header %s: %v", k, refErr)}
 		case !targetIsHeaderName(k):
 			return &ConfigError{"headers", fmt.Sprintf("header name %q is not a valid HTTP header name", k)}
 		case !ref && targetIsCredentialHeader(k) && v != "":
-			return &ConfigError{"headers", fmt.Sprintf("header %s holds a secret written out: write its value as ${NAME} to read it from the environment variable NAME (the whole value, \"Bearer \" included)", k)}
+			return &ConfigError{"headers", fmt.Sprintf("header %s holds a secret written out: put the secret in an environment variable and write ${NAME} in its place, such as \"Bearer ${MYKEY}\"", k)}
 		case strings.ContainsAny(v, "\r\n"):
 			return &ConfigError{"headers", fmt.Sprintf("header %s has a line break in its value", k)}
 		}

@@ -39,7 +39,9 @@ func TestTargetConfigValidate(t *testing.T) {
 		{"no scheme", func(c *TargetConfig) { c.BaseURL = "127.0.0.1:8000/v1" }, "base_url", false},
 		{"bad header name", func(c *TargetConfig) { c.Headers = map[string]string{"X Team": "a"} }, "headers", false},
 		{"literal credential", func(c *TargetConfig) { c.Headers = map[string]string{"Authorization": "Bearer sk-secret-123"} }, "headers", false},
-		{"bearer reference", func(c *TargetConfig) { c.Headers = map[string]string{"Authorization": "Bearer ${TOKEN}"} }, "headers", false},
+		{"bearer reference", func(c *TargetConfig) { c.Headers = map[string]string{"Authorization": "Bearer ${TOKEN}"} }, "", false},
+		{"unclosed reference", func(c *TargetConfig) { c.Headers = map[string]string{"Authorization": "Bearer ${TOKEN"} }, "headers", false},
+		{"reference to no name", func(c *TargetConfig) { c.Headers = map[string]string{"X-Team": "${sk-secret-1}"} }, "headers", false},
 		{"line break", func(c *TargetConfig) { c.Headers = map[string]string{"X-Team": "a\r\nb"} }, "headers", false},
 	}
 	for _, tt := range tests {

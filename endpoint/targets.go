@@ -203,13 +203,29 @@ func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetB
 		if !targetIsHeaderName(k) {
 			return nil, fail("header name %q is not a valid HTTP header name", k)
 		}
-		if name, ok := targetEnvRef(v); ok {
-			val, set := o.lookupEnv(name)
-			if !set {
-				return nil, fail("header %s reads ${%s}, but %s is not set", k, name, name)
+		refs, err := targetEnvRefs(v)
+		if err != nil {
+			return nil, fail("header %s: %w", k, err)
+		}
+		if len(refs) > 0 {
+			// The value's ${NAME} references are read from the
+			// environment; the whole value and every variable read are
+			// secrets, redacted everywhere like an API key.
+			var b strings.Builder
+			at := 0
+			for _, r := range refs {
+				val, set := o.lookupEnv(r.name)
+				if !set {
+					return nil, fail("header %s reads ${%s}, but %s is not set", k, r.name, r.name)
+				}
+				b.WriteString(v[at:r.start])
+				b.WriteString(val)
+				at = r.end
+				secrets = append(secrets, strings.TrimSpace(val))
 			}
-			v = val
-			secrets = append(secrets, val)
+			b.WriteString(v[at:])
+			v = strings.TrimSpace(b.String())
+			secrets = append(secrets, v)
 		} else if targetIsCredentialHeader(k) && v != "" {
 			return nil, fail("header %s holds a literal credential: put it in an environment variable and write \"${NAME}\" as the value", k)
 		}
@@ -338,14 +354,37 @@ func targetIsEnvName(s string) bool {
 	return true
 }
 
-// targetEnvRef recognises a header value "${NAME}".
-func targetEnvRef(v string) (string, bool) {
-	v = strings.TrimSpace(v)
-	if !strings.HasPrefix(v, "${") || !strings.HasSuffix(v, "}") {
-		return "", false
+// targetEnvRef is one "${NAME}" in a header value: v[start:end].
+type targetEnvRef struct {
+	start, end int
+	name       string
+}
+
+// targetEnvRefs finds the "${NAME}" references in a header value, such as
+// "Bearer ${MYKEY}". A "${" that does not open a valid reference is an
+// error that says what to write; a "$" not followed by "{" is kept as is.
+func targetEnvRefs(v string) ([]targetEnvRef, error) {
+	var refs []targetEnvRef
+	for i := 0; i < len(v); {
+		j := strings.Index(v[i:], "${")
+		if j < 0 {
+			break
+		}
+		start := i + j
+		end := strings.IndexByte(v[start:], '}')
+		if end < 0 {
+			return nil, errors.New("a \"${\" is not closed: write ${NAME} to read the environment variable NAME")
+		}
+		end += start + 1
+		name := v[start+2 : end-1]
+		if !targetIsEnvName(name) {
+			// Never echo it: it may be a secret written in by mistake.
+			return nil, errors.New("a ${...} does not hold an environment variable name (letters, digits and underscores)")
+		}
+		refs = append(refs, targetEnvRef{start: start, end: end, name: name})
+		i = end
 	}
-	name := v[2 : len(v)-1]
-	return name, targetIsEnvName(name)
+	return refs, nil
 }
 
 // targetIsCredentialHeader reports headers that carry credentials.
