@@ -184,7 +184,7 @@ func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetB
 	}
 	key, set := o.lookupEnv(cfg.APIKeyEnv)
 	if explicit && !set {
-		return nil, fail("api_key_env names %s, but %s is not set: export it or remove api_key_env", cfg.APIKeyEnv, cfg.APIKeyEnv)
+		return nil, fail("API key variable %s is not set (api_key_env names it): export it, or remove api_key_env to send no key", cfg.APIKeyEnv)
 	}
 	key = strings.TrimSpace(key)
 	secrets := []string{key, "Bearer " + key}
