@@ -99,3 +99,28 @@ func TestPreflightMissingKeyNotContacted(t *testing.T) {
 		t.Errorf("report:\n%s", text)
 	}
 }
+
+// TestPreflightCalibrationSkipsInvalidUsage: a prompt count that cannot be
+// true (10^15 tokens, item 7 of issue 10) is not calibrated on, and the
+// warning says why; a compressed listing names its encoding.
+func TestPreflightCalibrationSkipsInvalidUsage(t *testing.T) {
+	srv := preflightFake(t, map[string]http.HandlerFunc{
+		"GET /v1/models": preflightJSON(`{"object":"list","data":[{"id":"m","object":"model","owned_by":"org"}]}`),
+		"POST /v1/chat/completions": testSSE(testChunk("4217"), testFinishChunk,
+			`data: {"choices":[],"usage":{"prompt_tokens":999999999999744,"completion_tokens":2}}`+"\n\n", testDone),
+	})
+	cfg := TargetConfig{Kind: KindOpenAI, BaseURL: srv.URL + "/v1", Model: "m"}
+	rep, err := Preflight(preflightTestCtx(t), cfg, PreflightEnv(testkit.NoEnv), PreflightRetry(preflightFastRetry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Calibrated || !preflightHasWarning(rep, "usage is not usable (prompt_tokens 999999999999744 is above") {
+		t.Errorf("calibrated %v, warnings %q", rep.Calibrated, rep.Warnings)
+	}
+
+	gz := testServer(t, &testGzip{status: 200, body: `{"object":"list","data":[]}`})
+	_, err = Preflight(preflightTestCtx(t), TargetConfig{Kind: KindOpenAI, BaseURL: gz + "/v1", Model: "m"}, PreflightEnv(testkit.NoEnv), PreflightRetry(preflightFastRetry))
+	if err == nil || !strings.Contains(err.Error(), "Content-Encoding gzip although identity") {
+		t.Errorf("err = %v, want one naming the encoding", err)
+	}
+}
