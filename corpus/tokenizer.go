@@ -1,11 +1,13 @@
 package corpus
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/pkoukk/tiktoken-go"
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
@@ -117,3 +119,104 @@ func (t *Tokenizer) Decode(tokens []int) string { return t.enc.Decode(tokens) }
 
 // Count returns the number of tokens in text.
 func (t *Tokenizer) Count(text string) int { return len(t.Encode(text)) }
+
+// countPieceLimit is the longest run of text CountBounded hands to the
+// byte-pair encoder at once. BPE merging is quadratic in the length of one
+// pre-token piece, and a run of text without whitespace is one piece: a
+// server that streams 64 KB of letters costs seconds to Count. Cut into
+// pieces of at most this many bytes, counting is linear.
+const countPieceLimit = 64
+
+// countSegment is how much text CountBounded encodes at once (cut at a
+// whitespace boundary when there is one) between checks of its context.
+const countSegment = 4 << 10
+
+// countExact is how much of a text CountBounded counts token by token;
+// past it the count is extrapolated.
+const countExact = 32 << 10
+
+// CountBounded counts the tokens of text (an answer from a server) in
+// bounded time, stopping with ctx's error when ctx ends. It is for output
+// token estimates, where Count's exactness is not needed and a server
+// controls the text.
+//
+// The rule: every run of non-whitespace text longer than 64 bytes is cut
+// into pieces of at most 64 bytes (at character boundaries), and the pieces
+// are counted apart; a text is also cut before a whitespace about every
+// 4 KiB. A cut can only split a token in two, so up to here the result is
+// Count's or slightly more: at most one token more per 64 bytes of such
+// runs, and for prose within a token per 4 KiB of Count. Only the first
+// 32 KiB (about 8,000 tokens) are counted so; the tokens of the rest are
+// estimated at the counted part's tokens per byte, rounded up. The time is
+// thus at most that of 32 KiB of text plus a scan of the rest.
+func (t *Tokenizer) CountBounded(ctx context.Context, text string) (int, error) {
+	n, done := 0, 0
+	for seg := 0; done < len(text); seg++ {
+		if seg%16 == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
+		if done >= countExact {
+			rest := int64(len(text) - done)
+			return n + int((int64(n)*rest+int64(done)-1)/int64(done)), nil
+		}
+		cut := done + countCut(text[done:])
+		n += t.countShortRuns(text[done:cut])
+		done = cut
+	}
+	return n, nil
+}
+
+// countCut returns where the first segment of text ends: at most
+// countSegment bytes, before a whitespace byte when there is one past the
+// first half, else at a character boundary; inside a run of non-whitespace
+// longer than countPieceLimit it ends after countPieceLimit bytes of it.
+func countCut(text string) int {
+	run := 0
+	lastSpace := -1
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if isSpace(c) {
+			run = 0
+			lastSpace = i
+		} else if run++; run > countPieceLimit && utf8.RuneStart(c) {
+			// The run is too long: end the segment before this byte.
+			return i
+		}
+		if i >= countSegment && utf8.RuneStart(c) {
+			if lastSpace > countSegment/2 {
+				return lastSpace
+			}
+			return i
+		}
+	}
+	return len(text)
+}
+
+// countShortRuns counts text in which no run of non-whitespace is much
+// longer than countPieceLimit, without caching its pieces when it holds
+// a run cut short (such pieces do not repeat).
+func (t *Tokenizer) countShortRuns(text string) int {
+	if !t.fast || !isASCII(text) {
+		return len(t.enc.EncodeOrdinary(text))
+	}
+	n := 0
+	for i := 0; i < len(text); {
+		j := cl100kPiece(text, i)
+		piece := text[i:j]
+		if v, ok := t.pieces.Load(piece); ok {
+			n += len(v.([]int))
+		} else {
+			toks := t.enc.EncodeOrdinary(piece)
+			if len(piece) < countPieceLimit/2 && t.size.Load() < maxCachedPieces {
+				if _, loaded := t.pieces.LoadOrStore(strings.Clone(piece), toks); !loaded {
+					t.size.Add(1)
+				}
+			}
+			n += len(toks)
+		}
+		i = j
+	}
+	return n
+}

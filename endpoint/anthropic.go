@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
@@ -48,7 +46,6 @@ type anthropicTarget struct {
 	*targetBase
 	endpoint string
 	fields   []byte
-	sse      sync.Pool // *sseReader
 }
 
 // NewAnthropic returns a target for the Anthropic Messages API. It reads the
@@ -73,7 +70,6 @@ func NewAnthropic(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 	}
 	t.endpoint = base.base.String() + "/v1/messages"
 	t.info.endpoint = redactURL(base.base) + "/v1/messages"
-	t.sse.New = func() any { return newSSEReader(nil) }
 	return t, nil
 }
 
@@ -90,7 +86,7 @@ type anthropicRequest struct {
 type anthropicEvent struct {
 	Type    string `json:"type"`
 	Message *struct {
-		Usage *anthropicUsage `json:"usage"`
+		Usage json.RawMessage `json:"usage"`
 	} `json:"message"`
 	Delta struct {
 		Type       string `json:"type"`
@@ -98,14 +94,14 @@ type anthropicEvent struct {
 		Thinking   string `json:"thinking"`
 		StopReason string `json:"stop_reason"`
 	} `json:"delta"`
-	Usage *anthropicUsage `json:"usage"`
+	Usage json.RawMessage `json:"usage"`
 }
 
 type anthropicUsage struct {
-	InputTokens              int `json:"input_tokens"`
-	OutputTokens             int `json:"output_tokens"`
-	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
-	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+	InputTokens              usageCount `json:"input_tokens"`
+	OutputTokens             usageCount `json:"output_tokens"`
+	CacheReadInputTokens     usageCount `json:"cache_read_input_tokens"`
+	CacheCreationInputTokens usageCount `json:"cache_creation_input_tokens"`
 }
 
 // Send sends c's messages and measures the streamed answer into rec.
@@ -167,76 +163,75 @@ func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Rec
 		t.failHTTP(rec, &call)
 		return
 	}
-	t.readStream(ctx, cancel, resp.Body, c, rec, call.sentAt)
+	if msg := call.encodingError(); msg != "" {
+		rec.E2E = run.Seconds(time.Since(call.sentAt))
+		t.fail(rec, run.ErrBadResponse, msg)
+		return
+	}
+	t.readStream(ctx, cancel, resp.Body, anthropicDecoder{}, c, rec, call.sentAt)
 	t.seal(rec)
 }
 
-// readStream reads the event stream of a 2xx response.
-func (t *anthropicTarget) readStream(ctx context.Context, cancel context.CancelFunc, body io.Reader, c *corpus.Case, rec *run.Record, sentAt time.Time) {
-	r := t.sse.Get().(*sseReader)
-	r.reset(body)
-	defer func() {
-		r.reset(nil)
-		t.sse.Put(r)
-	}()
-	m := targetMeter{rec: rec, sentAt: sentAt}
-	for {
-		ev, err := r.Next()
-		now := time.Now()
-		if err != nil {
-			t.streamEnd(ctx, r, &m, err)
-			m.end(now, c)
-			return
-		}
-		var e anthropicEvent
-		if err := json.Unmarshal(ev.Data, &e); err != nil {
-			t.fail(rec, run.ErrBadResponse, fmt.Sprintf("a stream event is not JSON (%v): %s", err, oneLine(t.redact.Scrub(string(ev.Data)), 200)))
-			m.end(now, c)
-			return
-		}
-		typ := e.Type
-		if typ == "" {
-			typ = string(ev.Name)
-		}
-		switch typ {
-		case "message_start":
-			if e.Message != nil && e.Message.Usage != nil {
-				u := e.Message.Usage
-				rec.PromptTokensServer = u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens
-				rec.CachedTokens = u.CacheReadInputTokens
-				rec.OutputTokens = u.OutputTokens
-			}
-		case "content_block_delta":
-			switch e.Delta.Type {
-			case "text_delta":
-				m.delta(now, e.Delta.Text, "")
-			case "thinking_delta":
-				m.delta(now, "", e.Delta.Thinking)
-			}
-		case "message_delta":
-			if e.Delta.StopReason != "" {
-				rec.FinishReason = e.Delta.StopReason
-				m.finished = true
-			}
-			if u := e.Usage; u != nil {
-				rec.OutputTokens = u.OutputTokens
-				if in := u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens; in > 0 {
-					rec.PromptTokensServer = in
-					rec.CachedTokens = u.CacheReadInputTokens
-				}
-				m.usage = true
-			}
-		case "message_stop":
-			m.done = true
-			m.end(now, c)
-			targetDrain(r, body, cancel)
-			return
-		case "error":
-			t.failStreamError(rec, anthropicErrorStatus(ev.Data), ev.Data)
-			m.end(now, c)
-			return
-		}
+// anthropicDecoder is the Anthropic Messages dialect of the stream loop.
+type anthropicDecoder struct{}
+
+// decode reads one Messages stream event.
+func (anthropicDecoder) decode(name, data []byte, ev *streamEvent) error {
+	var e anthropicEvent
+	if err := json.Unmarshal(data, &e); err != nil {
+		return err
 	}
+	typ := e.Type
+	if typ == "" {
+		typ = string(name)
+	}
+	switch typ {
+	case "message_start":
+		if e.Message != nil {
+			ev.Usage, ev.UsageNote = anthropicStreamUsage(e.Message.Usage, false)
+		}
+	case "content_block_delta":
+		switch e.Delta.Type {
+		case "text_delta":
+			ev.Content = e.Delta.Text
+		case "thinking_delta":
+			ev.Reasoning = e.Delta.Thinking
+		}
+	case "message_delta":
+		ev.Finish = e.Delta.StopReason
+		ev.Usage, ev.UsageNote = anthropicStreamUsage(e.Usage, true)
+	case "message_stop":
+		ev.End = true
+	case "error":
+		ev.Err, ev.ErrStatus = data, anthropicErrorStatus(data)
+	}
+	return nil
+}
+
+// anthropicStreamUsage reads a usage member leniently. The prompt count is
+// input_tokens + cache_read_input_tokens + cache_creation_input_tokens
+// (Anthropic's input_tokens leaves out the cached part); the cached count is
+// cache_read_input_tokens.
+func anthropicStreamUsage(raw json.RawMessage, final bool) (*streamUsage, string) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, ""
+	}
+	var u anthropicUsage
+	if note := decodeUsage(raw, &u); note != "" {
+		return nil, note
+	}
+	prompt, name := anthropicPromptUsage(u.InputTokens, u.CacheReadInputTokens, u.CacheCreationInputTokens)
+	cached := u.CacheReadInputTokens
+	if n, ok := prompt.usable(); final && (ok && n == 0 || !prompt.present) {
+		// message_delta repeats the input counts only sometimes: zero
+		// there leaves message_start's counts standing.
+		prompt, cached = usageCount{}, usageCount{}
+	}
+	return &streamUsage{
+		Prompt: prompt, Output: u.OutputTokens, Cached: cached,
+		PromptName: name, OutputName: "output_tokens", CachedName: "cache_read_input_tokens",
+		Final: final,
+	}, ""
 }
 
 // anthropicErrorStatus maps the error type of an Anthropic error event to the

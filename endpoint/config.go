@@ -13,7 +13,7 @@ import (
 
 // TargetConfig describes one endpoint to measure. It holds no secret:
 // APIKeyEnv is the NAME of the environment variable holding the key, and a
-// header value of the form "${NAME}" is read from the environment too.
+// "${NAME}" inside a header value is read from the environment too.
 type TargetConfig struct {
 	// Name identifies the target in records and reports (default: Model).
 	Name string `json:"name"`
@@ -34,8 +34,9 @@ type TargetConfig struct {
 	MaxTokens int `json:"max_tokens,omitempty"`
 	// Temperature of sampling (default 0, for reproducible answers).
 	Temperature float64 `json:"temperature"`
-	// Headers are added to every request. A value "${NAME}" is read from the
-	// environment variable NAME and kept out of every output.
+	// Headers are added to every request. A "${NAME}" in a value (the whole
+	// value, or a part such as "Bearer ${MYKEY}") is replaced by the
+	// environment variable NAME; the result is kept out of every output.
 	Headers map[string]string `json:"headers,omitempty"`
 	// ExtraBody fields are merged into the JSON request body, such as vLLM's
 	// {"chat_template_kwargs": {"enable_thinking": false}} or {"top_k": 1}.
@@ -121,7 +122,7 @@ func targetDuration(field string, raw json.RawMessage) (time.Duration, error) {
 // the base URL of the kind's hosted API. A kind that is neither openai nor
 // anthropic gets the name and the numbers only.
 func (c TargetConfig) WithDefaults() TargetConfig {
-	c.Name = cmp.Or(c.Name, c.Model)
+	c.Name = cmp.Or(c.Name, DefaultTargetName(c.Model))
 	c.MaxTokens = cmp.Or(c.MaxTokens, DefaultMaxTokens)
 	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
 	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, DefaultConnectTimeout)
@@ -134,6 +135,25 @@ func (c TargetConfig) WithDefaults() TargetConfig {
 		c.BaseURL = cmp.Or(c.BaseURL, DefaultAnthropicBaseURL)
 	}
 	return c
+}
+
+// targetNameUnsafe are the characters a target name may not hold: a name
+// becomes part of file names and one-line report rows.
+const targetNameUnsafe = "/\\\n\r\t"
+
+// DefaultTargetName is the name of a target that was given none: its
+// model, with every character a name may not hold (a slash, a backslash,
+// a tab or a line break) replaced by "-", so that a Hugging Face model id
+// such as "meta-llama/Llama-3.1-8B-Instruct" names the target
+// "meta-llama-Llama-3.1-8B-Instruct". Callers that derive a name so should
+// say so when it differs from the model.
+func DefaultTargetName(model string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(targetNameUnsafe, r) {
+			return '-'
+		}
+		return r
+	}, strings.TrimSpace(model))
 }
 
 // ConfigError is a mistake in one field of a TargetConfig, named by its
@@ -173,7 +193,7 @@ func validateIdentity(c TargetConfig) *ConfigError {
 	switch {
 	case strings.TrimSpace(c.Model) == "":
 		return &ConfigError{"model", fmt.Sprintf("missing: a %s target needs the model name the server serves (such as gpt-4o-mini, or what /v1/models lists)", c.Kind)}
-	case strings.ContainsAny(c.Name, "/\\\n\r\t"):
+	case strings.ContainsAny(c.Name, targetNameUnsafe):
 		return &ConfigError{"name", fmt.Sprintf("%q: a target name must not hold slashes, tabs or line breaks", c.Name)}
 	case c.APIKeyEnv != "" && !targetIsEnvName(c.APIKeyEnv):
 		// The value may be the key itself: it is not repeated.
@@ -209,12 +229,15 @@ func validateBaseURL(c TargetConfig) *ConfigError {
 func validateHeaders(c TargetConfig) *ConfigError {
 	for _, k := range slices.Sorted(maps.Keys(c.Headers)) {
 		v := c.Headers[k]
-		_, ref := targetEnvRef(v)
+		refs, refErr := targetEnvRefs(v)
+		ref := len(refs) > 0
 		switch {
+		case refErr != nil:
+			return &ConfigError{"headers", fmt.Sprintf("header %s: %v", k, refErr)}
 		case !targetIsHeaderName(k):
 			return &ConfigError{"headers", fmt.Sprintf("header name %q is not a valid HTTP header name", k)}
 		case !ref && targetIsCredentialHeader(k) && v != "":
-			return &ConfigError{"headers", fmt.Sprintf("header %s holds a secret written out: write its value as ${NAME} to read it from the environment variable NAME (the whole value, \"Bearer \" included)", k)}
+			return &ConfigError{"headers", fmt.Sprintf("header %s holds a secret written out: put the secret in an environment variable and write ${NAME} in its place, such as \"Bearer ${MYKEY}\"", k)}
 		case strings.ContainsAny(v, "\r\n"):
 			return &ConfigError{"headers", fmt.Sprintf("header %s has a line break in its value", k)}
 		}

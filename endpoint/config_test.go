@@ -39,7 +39,9 @@ func TestTargetConfigValidate(t *testing.T) {
 		{"no scheme", func(c *TargetConfig) { c.BaseURL = "127.0.0.1:8000/v1" }, "base_url", false},
 		{"bad header name", func(c *TargetConfig) { c.Headers = map[string]string{"X Team": "a"} }, "headers", false},
 		{"literal credential", func(c *TargetConfig) { c.Headers = map[string]string{"Authorization": "Bearer sk-secret-123"} }, "headers", false},
-		{"bearer reference", func(c *TargetConfig) { c.Headers = map[string]string{"Authorization": "Bearer ${TOKEN}"} }, "headers", false},
+		{"bearer reference", func(c *TargetConfig) { c.Headers = map[string]string{"Authorization": "Bearer ${TOKEN}"} }, "", false},
+		{"unclosed reference", func(c *TargetConfig) { c.Headers = map[string]string{"Authorization": "Bearer ${TOKEN"} }, "headers", false},
+		{"reference to no name", func(c *TargetConfig) { c.Headers = map[string]string{"X-Team": "${sk-secret-1}"} }, "headers", false},
 		{"line break", func(c *TargetConfig) { c.Headers = map[string]string{"X-Team": "a\r\nb"} }, "headers", false},
 	}
 	for _, tt := range tests {
@@ -84,5 +86,31 @@ func TestTargetConfigWithDefaults(t *testing.T) {
 	got, filled := tgt.Config(), (TargetConfig{Kind: KindOpenAI, Model: "m", BaseURL: "http://127.0.0.1:1/v1"}).WithDefaults()
 	if got.Name != filled.Name || got.MaxTokens != filled.MaxTokens || got.Timeout != filled.Timeout || got.ConnectTimeout != filled.ConnectTimeout || got.APIKeyEnv != filled.APIKeyEnv {
 		t.Errorf("NewTarget fills in %+v, WithDefaults %+v", got, filled)
+	}
+}
+
+// TestDefaultTargetName: a model id with a slash (the README's example)
+// names its target safely, and that name passes the target's validation.
+func TestDefaultTargetName(t *testing.T) {
+	for model, want := range map[string]string{
+		"meta-llama/Llama-3.1-8B-Instruct": "meta-llama-Llama-3.1-8B-Instruct",
+		"gpt-4o-mini":                      "gpt-4o-mini",
+		"a\\b\tc":                          "a-b-c",
+	} {
+		if got := DefaultTargetName(model); got != want {
+			t.Errorf("DefaultTargetName(%q) = %q, want %q", model, got, want)
+		}
+	}
+	cfg := TargetConfig{Kind: KindOpenAI, BaseURL: "http://127.0.0.1:1/v1", Model: "meta-llama/Llama-3.1-8B-Instruct"}.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the defaulted name is refused: %v", err)
+	}
+	tg, err := NewTarget(TargetConfig{Kind: KindOpenAI, BaseURL: "http://127.0.0.1:1/v1", Model: "meta-llama/Llama-3.1-8B-Instruct"}, TargetEnv(testEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.Close()
+	if tg.Name() != "meta-llama-Llama-3.1-8B-Instruct" {
+		t.Errorf("target name %q", tg.Name())
 	}
 }

@@ -1,6 +1,8 @@
 // Package endpoint talks to one LLM endpoint: the target configuration, the
 // OpenAI chat-completions and Anthropic Messages dialects (streaming,
-// timed), the instrumented HTTP client, the server-sent-events reader,
+// timed) over one stream loop that bounds what a record keeps and how far
+// a stream is read (stream.go), lenient usage counts (usage.go), the
+// instrumented HTTP client, the server-sent-events reader,
 // error classification, the redaction of secrets, and preflight (is the
 // server there, does it serve the model, what is its context window, how
 // does it count tokens).

@@ -394,17 +394,26 @@ func trimSpaceBytes(b []byte) []byte {
 	return b
 }
 
+// MaxRetryAfter is the longest wait a server's Retry-After is believed for.
+// One rule for every form (milliseconds, seconds, an HTTP date): a wait
+// longer than a day is not a rate limit a test can act on but a broken or
+// hostile header, and is discarded (0), as are negative, zero, past and
+// unreadable values (NaN, Inf, garbage).
+const MaxRetryAfter = 24 * time.Hour
+
 // parseRetryAfter reads how long the server asked the client to wait:
 // "retry-after-ms" (milliseconds, sent by OpenAI and Azure), else
 // "Retry-After" as delay-seconds or an HTTP date. It returns 0 when there is
-// no usable value.
+// no usable value (see MaxRetryAfter).
 func parseRetryAfter(h http.Header, now time.Time) time.Duration {
 	if h == nil {
 		return 0
 	}
 	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && ms < 1e12 {
-			return time.Duration(ms * float64(time.Millisecond))
+		if ms, err := strconv.ParseFloat(v, 64); err == nil {
+			if d, ok := retryAfterUsable(ms / 1000); ok {
+				return d
+			}
 		}
 	}
 	v := strings.TrimSpace(h.Get("Retry-After"))
@@ -412,15 +421,22 @@ func parseRetryAfter(h http.Header, now time.Time) time.Duration {
 		return 0
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s <= 0 || s > 1e9 {
-			return 0
-		}
-		return time.Duration(s * float64(time.Second))
+		d, _ := retryAfterUsable(s)
+		return d
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
+		d, _ := retryAfterUsable(t.Sub(now).Seconds())
+		return d
 	}
 	return 0
+}
+
+// retryAfterUsable turns a wait in seconds into a duration when it is
+// positive and at most MaxRetryAfter.
+func retryAfterUsable(s float64) (time.Duration, bool) {
+	// The comparison is false for NaN.
+	if !(s > 0 && s <= MaxRetryAfter.Seconds()) {
+		return 0, false
+	}
+	return time.Duration(s * float64(time.Second)), true
 }

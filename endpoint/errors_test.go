@@ -99,6 +99,17 @@ func TestClassifyRetryAfter(t *testing.T) {
 		{http.Header{"Retry-After-Ms": {"250"}, "Retry-After": {"1"}}, 250 * time.Millisecond},
 		{http.Header{}, 0},
 		{nil, 0},
+		// One rule for every form: more than a day is discarded.
+		{http.Header{"Retry-After": {"Fri, 31 Dec 9999 23:59:59 GMT"}}, 0},
+		{http.Header{"Retry-After": {"86400"}}, 24 * time.Hour},
+		{http.Header{"Retry-After": {"86401"}}, 0},
+		{http.Header{"Retry-After": {now.Add(25 * time.Hour).Format(http.TimeFormat)}}, 0},
+		{http.Header{"Retry-After": {now.Add(23 * time.Hour).Format(http.TimeFormat)}}, 23 * time.Hour},
+		{http.Header{"Retry-After": {"1e300"}}, 0},
+		{http.Header{"Retry-After": {"NaN"}}, 0},
+		{http.Header{"Retry-After": {"Inf"}}, 0},
+		{http.Header{"Retry-After-Ms": {"1e15"}, "Retry-After": {"3"}}, 3 * time.Second},
+		{http.Header{"Retry-After-Ms": {"-5"}}, 0},
 	}
 	for _, tt := range tests {
 		if got := parseRetryAfter(tt.header, now); got != tt.want {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"time"
 
 	"github.com/needlestorm/needlestorm/run"
@@ -102,6 +103,11 @@ func (c *targetCall) gotFirstResponseByte() { c.firstByte = time.Now() }
 // body into call.errBody, closes it, and hands back a response whose body
 // replays those bytes, so go-openai can still read its error.
 func (h *targetHTTP) do(req *http.Request, call *targetCall) (*http.Response, error) {
+	// Ask for the body as it is: a compressed stream would be held back
+	// by the decompressor, and the transport does not decode (see
+	// newHTTPTransport), so a server that compresses anyway is an error
+	// that names the encoding (encodingError).
+	req.Header.Set("Accept-Encoding", "identity")
 	for _, kv := range h.headers {
 		req.Header.Set(kv[0], kv[1])
 	}
@@ -124,7 +130,12 @@ func (h *targetHTTP) do(req *http.Request, call *targetCall) (*http.Response, er
 	call.resp = resp
 	call.status = resp.StatusCode
 	call.header = resp.Header
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if ce := call.encodingError(); ce != "" && (resp.StatusCode < 200 || resp.StatusCode > 299) {
+		_, _ = io.CopyN(io.Discard, resp.Body, httpclientErrorDrain)
+		resp.Body.Close()
+		call.errBody = []byte("(" + ce + ")")
+		resp.Body = io.NopCloser(bytes.NewReader(call.errBody))
+	} else if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, rerr := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
 		// Drain a little more so the connection can be reused, then close.
 		_, _ = io.CopyN(io.Discard, resp.Body, httpclientErrorDrain)
@@ -136,6 +147,20 @@ func (h *targetHTTP) do(req *http.Request, call *targetCall) (*http.Response, er
 		}
 	}
 	return resp, nil
+}
+
+// encodingError says, when the response came with a Content-Encoding other
+// than identity, that it cannot be read; "" otherwise.
+func (c *targetCall) encodingError() string {
+	if c.header == nil {
+		return ""
+	}
+	ce := strings.TrimSpace(c.header.Get("Content-Encoding"))
+	if ce == "" || strings.EqualFold(ce, "identity") {
+		return ""
+	}
+	return fmt.Sprintf("the server answered with Content-Encoding %s although identity (no compression) was asked: configure the server, or the proxy in front of it, not to compress responses",
+		oneLine(ce, 40))
 }
 
 // account writes the body sizes of the call into rec; deferred in Send, it

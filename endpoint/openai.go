@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
-	"sync"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -47,7 +45,6 @@ type openaiTarget struct {
 	client *openai.Client
 	// fields are the JSON members merged into every request body.
 	fields []byte
-	sse    sync.Pool // *sseReader
 }
 
 // NewOpenAI returns a target for an OpenAI-compatible chat completions
@@ -88,7 +85,6 @@ func NewOpenAI(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 	oc.EmptyMessagesLimit = 1 << 30 // unused: the stream is read by sseReader
 	t.client = openai.NewClientWithConfig(oc)
 	t.info.endpoint = redactURL(base.base) + "/chat/completions"
-	t.sse.New = func() any { return newSSEReader(nil) }
 	return t, nil
 }
 
@@ -119,7 +115,9 @@ func (d openaiDoer) Do(req *http.Request) (*http.Response, error) {
 // openaiChunk is the part of a chat.completion.chunk the measurement reads.
 type openaiChunk struct {
 	Choices []openaiChoice `json:"choices"`
-	Usage   *openai.Usage  `json:"usage"`
+	// Usage is decoded apart, leniently: a bad count must not fail the
+	// chunk that carries the end of a correct answer.
+	Usage json.RawMessage `json:"usage"`
 }
 
 type openaiChoice struct {
@@ -183,77 +181,86 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record
 		t.failHTTP(rec, &call)
 		return
 	}
-	t.readStream(ctx, cancel, call.resp.Body, c, rec, call.sentAt)
+	if msg := call.encodingError(); msg != "" {
+		rec.E2E = run.Seconds(time.Since(call.sentAt))
+		t.fail(rec, run.ErrBadResponse, msg)
+		return
+	}
+	t.readStream(ctx, cancel, call.resp.Body, &openaiDecoder{}, c, rec, call.sentAt)
 	t.seal(rec)
 }
 
-// readStream reads the event stream of a 2xx response.
-func (t *openaiTarget) readStream(ctx context.Context, cancel context.CancelFunc, body io.Reader, c *corpus.Case, rec *run.Record, sentAt time.Time) {
-	r := t.sse.Get().(*sseReader)
-	r.reset(body)
-	defer func() {
-		r.reset(nil)
-		t.sse.Put(r)
-	}()
-	m := targetMeter{rec: rec, sentAt: sentAt}
-	var chunk openaiChunk
-	for {
-		ev, err := r.Next()
-		now := time.Now()
-		if err != nil {
-			t.streamEnd(ctx, r, &m, err)
-			m.end(now, c)
-			return
+// openaiDecoder is the OpenAI chat-completions dialect of the stream loop.
+type openaiDecoder struct {
+	chunk openaiChunk
+	usage openaiUsage
+}
+
+// openaiUsage is a chunk's usage, read leniently (see usage.go).
+type openaiUsage struct {
+	PromptTokens        usageCount `json:"prompt_tokens"`
+	CompletionTokens    usageCount `json:"completion_tokens"`
+	PromptTokensDetails *struct {
+		CachedTokens usageCount `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+}
+
+// decode reads one chat.completion.chunk, "[DONE]", an error object or a
+// llama.cpp "error:" line.
+func (d *openaiDecoder) decode(name, data []byte, ev *streamEvent) error {
+	if string(name) == "error" {
+		ev.Err, ev.ErrStatus = data, errorJSONStatus(data, http.StatusInternalServerError)
+		return nil
+	}
+	if bytes.Equal(data, openaiDone) {
+		ev.End = true
+		return nil
+	}
+	chunk := &d.chunk
+	clear(chunk.Choices[:cap(chunk.Choices)])
+	chunk.Choices = chunk.Choices[:0]
+	chunk.Usage = nil
+	if err := json.Unmarshal(data, chunk); err != nil {
+		return err
+	}
+	hasUsage := len(chunk.Usage) > 0 && string(chunk.Usage) != "null"
+	if len(chunk.Choices) == 0 && !hasUsage && bytes.Contains(data, openaiErrorMarker) {
+		raw := openaiErrorObject(data)
+		ev.Err, ev.ErrStatus = data, errorJSONStatus(raw, http.StatusInternalServerError)
+		return nil
+	}
+	for i := range chunk.Choices {
+		ch := &chunk.Choices[i]
+		if ch.Index != 0 {
+			continue
 		}
-		if string(ev.Name) == "error" {
-			t.failStreamError(rec, errorJSONStatus(ev.Data, http.StatusInternalServerError), ev.Data)
-			m.end(now, c)
-			return
+		reasoning := ch.Delta.ReasoningContent
+		if reasoning == "" {
+			reasoning = ch.Delta.Reasoning
 		}
-		if bytes.Equal(ev.Data, openaiDone) {
-			m.done = true
-			m.end(now, c)
-			targetDrain(r, body, cancel)
-			return
-		}
-		clear(chunk.Choices[:cap(chunk.Choices)])
-		chunk.Choices = chunk.Choices[:0]
-		chunk.Usage = nil
-		if err := json.Unmarshal(ev.Data, &chunk); err != nil {
-			t.fail(rec, run.ErrBadResponse, fmt.Sprintf("a stream event is not a JSON chunk (%v): %s", err, oneLine(t.redact.Scrub(string(ev.Data)), 200)))
-			m.end(now, c)
-			return
-		}
-		if len(chunk.Choices) == 0 && chunk.Usage == nil && bytes.Contains(ev.Data, openaiErrorMarker) {
-			raw := openaiErrorObject(ev.Data)
-			t.failStreamError(rec, errorJSONStatus(raw, http.StatusInternalServerError), ev.Data)
-			m.end(now, c)
-			return
-		}
-		for i := range chunk.Choices {
-			ch := &chunk.Choices[i]
-			if ch.Index != 0 {
-				continue
-			}
-			reasoning := ch.Delta.ReasoningContent
-			if reasoning == "" {
-				reasoning = ch.Delta.Reasoning
-			}
-			m.delta(now, ch.Delta.Content, reasoning)
-			if ch.FinishReason != "" {
-				rec.FinishReason = ch.FinishReason
-				m.finished = true
-			}
-		}
-		if u := chunk.Usage; u != nil {
-			rec.PromptTokensServer = u.PromptTokens
-			rec.OutputTokens = u.CompletionTokens
-			if u.PromptTokensDetails != nil {
-				rec.CachedTokens = u.PromptTokensDetails.CachedTokens
-			}
-			m.usage = true
+		ev.Content += ch.Delta.Content
+		ev.Reasoning += reasoning
+		if ch.FinishReason != "" {
+			ev.Finish = ch.FinishReason
 		}
 	}
+	if hasUsage {
+		d.usage = openaiUsage{}
+		if note := decodeUsage(chunk.Usage, &d.usage); note != "" {
+			ev.UsageNote = note
+			return nil
+		}
+		u := streamUsage{
+			Prompt: d.usage.PromptTokens, Output: d.usage.CompletionTokens,
+			PromptName: "prompt_tokens", OutputName: "completion_tokens", CachedName: "cached_tokens",
+			Final: true,
+		}
+		if det := d.usage.PromptTokensDetails; det != nil {
+			u.Cached = det.CachedTokens
+		}
+		ev.Usage = &u
+	}
+	return nil
 }
 
 // openaiErrorObject returns the "error" member of an error chunk, or the

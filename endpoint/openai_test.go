@@ -174,7 +174,7 @@ func TestOpenAISSEEdgeCases(t *testing.T) {
 		{"non-streamed JSON answer", []string{`{"id":"x","object":"chat.completion","choices":[{"message":{"content":"4217"}}]}`, "\n"}, run.ErrBadResponse, "", "", 0, true, "not with an event stream"},
 		{"non-streamed JSON answer without newline", []string{`{"id":"x","object":"chat.completion","choices":[{"message":{"content":"4217"}}]}`}, run.ErrBadResponse, "", "", 0, true, "not with an event stream"},
 		{"cut in the first line", []string{`data: {"choices":[{"ind`}, run.ErrStreamBroken, "", "", 0, true, "middle"},
-		{"data that is not JSON", []string{testRoleChunk, "data: hello there\n\n"}, run.ErrBadResponse, "", "", 0, true, "not a JSON chunk"},
+		{"data that is not JSON", []string{testRoleChunk, "data: hello there\n\n"}, run.ErrBadResponse, "", "", 0, true, "not JSON"},
 		{"empty body", nil, run.ErrStreamBroken, "", "", 0, true, "before any event"},
 		{"error chunk with overflow", []string{`data: {"error":{"message":"This model's maximum context length is 4096 tokens.","type":"BadRequestError","code":400}}` + "\n\n"}, run.ErrContextOverflow, "", "", 0, true, "maximum context length"},
 		{"vLLM error object", []string{testRoleChunk, testChunk("The"), `data: {"object":"error","message":"engine died","type":"InternalServerError","code":500}` + "\n\n"}, run.ErrServerError, "The", "", 1, true, "engine died"},

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
@@ -117,6 +118,9 @@ type preflightOptions struct {
 	calLengths []int
 	calSet     bool
 	timeout    time.Duration
+	retry      PreflightRetryPolicy
+	// note records one retry in the report (set by Preflight).
+	note func(key, line string)
 }
 
 // PreflightRoundTripper sends every preflight request through rt instead of a
@@ -177,6 +181,85 @@ func PreflightTimeout(d time.Duration) PreflightOption {
 	return func(o *preflightOptions) { o.timeout = d }
 }
 
+// PreflightRetryPolicy is how preflight waits out a server that is not
+// ready yet. Preflight requests are not measurements: a connection refused,
+// reset or closed before the answer (a server that just started, a proxy
+// restarting) is tried again up to Retries times, and a 503 (llama.cpp
+// answers 503 "Loading model" on every endpoint, /health included, until
+// the model is loaded) is waited out for up to ReadyWait. The waits start at
+// Backoff and double up to MaxBackoff. Every retry is said in the report.
+type PreflightRetryPolicy struct {
+	Retries             int
+	Backoff, MaxBackoff time.Duration
+	ReadyWait           time.Duration
+}
+
+// DefaultPreflightRetry: 4 retries of a connection failure (about 7.5 s of
+// waiting in all) and up to 2 minutes for a server that is loading.
+var DefaultPreflightRetry = PreflightRetryPolicy{Retries: 4, Backoff: 500 * time.Millisecond, MaxBackoff: 5 * time.Second, ReadyWait: 2 * time.Minute}
+
+// PreflightRetry sets how preflight waits for a server that is not ready
+// (default DefaultPreflightRetry; a zero policy never retries).
+func PreflightRetry(p PreflightRetryPolicy) PreflightOption {
+	return func(o *preflightOptions) { o.retry = p }
+}
+
+// wait is the pause before retry number n (0 for the first).
+func (r PreflightRetryPolicy) wait(n int) time.Duration {
+	d := r.Backoff
+	for i := 0; i < n && d < r.MaxBackoff; i++ {
+		d *= 2
+	}
+	return max(min(d, r.MaxBackoff), 0)
+}
+
+// preflightTransient says whether a failure before any answer is worth
+// trying again: the connection was refused, reset or closed early.
+func preflightTransient(err error) (string, bool) {
+	switch {
+	case err == nil:
+		return "", false
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused", true
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset", true
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the server closed the connection before answering", true
+	}
+	return "", false
+}
+
+// preflightSleep waits d unless ctx ends first; it reports whether it
+// waited the whole time.
+func preflightSleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// preflightRetryLimit bounds the retry lines of a report.
+const preflightRetryLimit = 20
+
+// noteRetry records a retry: one line per request and reason, counting.
+func (r *PreflightReport) noteRetry(index map[string]int, key, line string) {
+	if i, ok := index[key]; ok {
+		n := index[key+"#"] + 1
+		index[key+"#"] = n
+		r.Retries[i] = fmt.Sprintf("%s (%d times)", line, n)
+		return
+	}
+	if len(r.Retries) >= preflightRetryLimit {
+		return
+	}
+	index[key], index[key+"#"] = len(r.Retries), 1
+	r.Retries = append(r.Retries, line)
+}
+
 // PreflightReport is what preflight learned about one target. It is written
 // into the run's manifest (JSON keys in snake_case) and printed with Text.
 type PreflightReport struct {
@@ -190,6 +273,13 @@ type PreflightReport struct {
 
 	// Reachable is true once the server answered over HTTP.
 	Reachable bool `json:"reachable"`
+	// NotContacted says why preflight never sent the server anything (a
+	// configuration it refused, such as an API key variable that is not
+	// set); empty once it tried.
+	NotContacted string `json:"not_contacted,omitempty"`
+	// Retries are the transient failures (a connection refused or closed,
+	// a server still loading) preflight waited out, one line each.
+	Retries []string `json:"retries,omitempty"`
 	// ModelsListed is false when the server has no listing endpoint.
 	ModelsListed bool `json:"models_listed"`
 	// ModelListed is true when the listing names the model.
@@ -268,6 +358,13 @@ func (r *PreflightReport) Text() string {
 		fmt.Fprintf(&b, format, args...)
 		b.WriteByte('\n')
 	}
+	if r.NotContacted != "" {
+		line("reachable", "not checked: %s", r.NotContacted)
+		return termsafe.Text(b.String())
+	}
+	for _, rt := range r.Retries {
+		line("retried", "%s", rt)
+	}
 	if r.Reachable {
 		server := r.Server
 		if server == "" {
@@ -339,6 +436,19 @@ func (r *PreflightReport) Text() string {
 	return termsafe.Text(b.String())
 }
 
+// preflightNotContacted is the report's reason for a target configuration
+// that was refused before any request: the message without the "target
+// NAME: " the header line already says.
+func preflightNotContacted(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "target ") {
+		if _, rest, ok := strings.Cut(msg, ": "); ok {
+			msg = rest
+		}
+	}
+	return msg
+}
+
 // preflightCount writes n and a noun, in the plural unless n is 1.
 func preflightCount(n int, noun string) string {
 	if n == 1 {
@@ -364,7 +474,7 @@ func preflightList(models []string, total int) string {
 // report is never nil: on an error it holds what was learned before it.
 // Nothing in the report or the error holds an API key.
 func Preflight(ctx context.Context, cfg TargetConfig, opts ...PreflightOption) (*PreflightReport, error) {
-	o := preflightOptions{lookupEnv: os.LookupEnv, basis: LengthBasisClient, timeout: DefaultPreflightTimeout}
+	o := preflightOptions{lookupEnv: os.LookupEnv, basis: LengthBasisClient, timeout: DefaultPreflightTimeout, retry: DefaultPreflightRetry}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -395,11 +505,20 @@ func Preflight(ctx context.Context, cfg TargetConfig, opts ...PreflightOption) (
 		rt = own
 		o.rt = own
 	}
+	if u, err := targetParseBaseURL(cfg.BaseURL, cfg.Kind); err == nil {
+		rep.BaseURL = redactURL(u)
+	}
+	if rep.Target == "" {
+		rep.Target = DefaultTargetName(cfg.Model)
+	}
 	tb, err := newTargetBase(cfg, cfg.Kind, []TargetOption{TargetEnv(o.lookupEnv), TargetRoundTripper(rt)})
 	if err != nil {
+		rep.NotContacted = preflightNotContacted(err)
 		return rep, err
 	}
 	p := &preflight{o: &o, tb: tb, rep: rep}
+	retried := map[string]int{}
+	o.note = func(key, line string) { rep.noteRetry(retried, key, line) }
 	rep.Target, rep.Model, rep.BaseURL = tb.cfg.Name, tb.cfg.Model, tb.info.baseURL
 	rep.MaxTokens = tb.cfg.MaxTokens
 	for _, k := range []string{"max_tokens", "max_completion_tokens"} {
@@ -507,9 +626,43 @@ type preflightResponse struct {
 }
 
 // do sends one metadata request to u (with the target's credentials and
-// headers) and reads its answer. A transport failure comes back as a
+// headers) and reads its answer, waiting out a server that is not ready
+// (see PreflightRetryPolicy). A transport failure comes back as a
 // *PreflightError of kind ErrUnreachable.
 func (p *preflight) do(parent context.Context, method, u string, body []byte) (*preflightResponse, error) {
+	start := time.Now()
+	for n := 0; ; n++ {
+		resp, err := p.doOnce(parent, method, u, body)
+		var reason string
+		switch {
+		case err != nil:
+			var pe *PreflightError
+			r, ok := preflightTransient(err)
+			if !errors.As(err, &pe) || !errors.Is(pe, ErrUnreachable) || !ok || n >= p.o.retry.Retries {
+				if pe != nil && n > 0 {
+					pe.Msg += fmt.Sprintf(" (tried %d times in %s)", n+1, time.Since(start).Round(time.Millisecond))
+				}
+				return resp, err
+			}
+			reason = r
+		case resp.status == http.StatusServiceUnavailable && time.Since(start) < p.o.retry.ReadyWait:
+			reason = "503, not ready"
+			if m := errorBodyMessage(p.tb.redact.ScrubBytes(resp.body)); m != "" {
+				reason += " (" + oneLine(m, 80) + ")"
+			}
+		default:
+			return resp, err
+		}
+		wait := p.o.retry.wait(n)
+		p.o.note(method+" "+u+" "+reason, fmt.Sprintf("%s %s: %s; tried again after %s", method, RedactURL(u), reason, wait))
+		if !preflightSleep(parent, wait) {
+			return resp, err
+		}
+	}
+}
+
+// doOnce is one attempt of do.
+func (p *preflight) doOnce(parent context.Context, method, u string, body []byte) (*preflightResponse, error) {
 	if parent.Err() != nil {
 		return nil, fmt.Errorf("preflight of target %s stopped: %w", p.tb.cfg.Name, context.Cause(parent))
 	}
@@ -553,6 +706,9 @@ func (p *preflight) do(parent context.Context, method, u string, body []byte) (*
 	}
 	defer resp.Body.Close()
 	out := &preflightResponse{status: call.status}
+	if msg := call.encodingError(); msg != "" && call.status >= 200 && call.status <= 299 {
+		return nil, &PreflightError{Kind: ErrBadMetadata, Msg: fmt.Sprintf("%s %s: %s", method, RedactURL(u), msg)}
+	}
 	if call.status < 200 || call.status > 299 {
 		out.body = call.errBody
 		return out, nil

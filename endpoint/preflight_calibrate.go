@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
+	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
 
@@ -222,13 +224,17 @@ func preflightCalibrate(ctx context.Context, cfg TargetConfig, o *preflightOptio
 	for i := range cases {
 		c := &cases[i]
 		var rec run.Record
-		t.Send(ctx, c, &rec)
+		preflightSend(ctx, t, c, &rec, o)
 		if rec.ErrorClass != "" {
 			if preflightFatalRecord(&rec) {
 				return nil, warnings, &PreflightError{Kind: preflightKindOfRecord(&rec), Msg: fmt.Sprintf("the calibration request failed: %s", rec.Error)}
 			}
 			warnings = append(warnings, fmt.Sprintf("calibration at %d tokens failed (%s): %s", c.PromptTokens, rec.ErrorClass, rec.Error))
 			continue
+		}
+		if rec.PromptTokensServer <= 0 && rec.UsageInvalid != "" {
+			warnings = append(warnings, "token calibration is unavailable: the server's usage is not usable ("+oneLine(rec.UsageInvalid, 300)+"), so the chat template overhead is unknown and length_basis \"server\" cannot be used")
+			return nil, warnings, nil
 		}
 		if rec.PromptTokensServer <= 0 {
 			warnings = append(warnings, "token calibration is unavailable: the server sent no prompt token count (no usage in its answer), so the chat template overhead is unknown and length_basis \"server\" cannot be used")
@@ -274,5 +280,35 @@ func preflightKindOfRecord(rec *run.Record) error {
 		return ErrUnauthorized
 	default:
 		return ErrModelNotListed
+	}
+}
+
+// preflightSend sends one calibration request, trying it again while the
+// server is not ready: a connection failure (the listing already reached
+// the server) up to o.retry.Retries times, a 503 for up to
+// o.retry.ReadyWait. Calibration requests are not measurements.
+func preflightSend(ctx context.Context, t Target, c *corpus.Case, rec *run.Record, o *preflightOptions) {
+	start := time.Now()
+	for n := 0; ; n++ {
+		*rec = run.Record{}
+		t.Send(ctx, c, rec)
+		var reason string
+		switch {
+		case ctx.Err() != nil:
+			return
+		case rec.ErrorClass == run.ErrConnection && n < o.retry.Retries:
+			reason = "connection failed"
+		case rec.Status == http.StatusServiceUnavailable && time.Since(start) < o.retry.ReadyWait:
+			reason = "503, not ready"
+		default:
+			return
+		}
+		wait := o.retry.wait(n)
+		if o.note != nil {
+			o.note("calibration "+reason, fmt.Sprintf("calibration request of %d tokens: %s (%s); tried again after %s", c.PromptTokens, reason, oneLine(rec.Error, 160), wait))
+		}
+		if !preflightSleep(ctx, wait) {
+			return
+		}
 	}
 }

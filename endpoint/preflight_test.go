@@ -317,11 +317,14 @@ func TestPreflightConnectionRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	base := "http://" + addr + "/v1"
-	rep, err := Preflight(preflightTestCtx(t), TargetConfig{Kind: KindOpenAI, BaseURL: base, Model: "m"}, PreflightEnv(testkit.NoEnv))
+	rep, err := Preflight(preflightTestCtx(t), TargetConfig{Kind: KindOpenAI, BaseURL: base, Model: "m"}, PreflightEnv(testkit.NoEnv), PreflightRetry(preflightFastRetry))
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err = %v, want ErrUnreachable", err)
 	}
-	for _, want := range []string{base, "connection refused"} {
+	if len(rep.Retries) != 1 || !strings.Contains(rep.Retries[0], "connection refused") || !strings.Contains(rep.Retries[0], "(3 times)") {
+		t.Errorf("retries %q, want one line of 3 retries of a refused connection", rep.Retries)
+	}
+	for _, want := range []string{base, "connection refused", "tried 4 times"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}

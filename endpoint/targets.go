@@ -1,7 +1,6 @@
 package endpoint
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
@@ -93,6 +93,10 @@ type targetBase struct {
 	info   targetInfo
 	http   *targetHTTP
 	redact *redactor
+	// maxTokens is the output cap the server was asked for: max_tokens,
+	// or the number extra_body sets in its place.
+	maxTokens int
+	sse       sync.Pool // *sseReader
 }
 
 var _ io.Closer = (*targetBase)(nil)
@@ -133,7 +137,7 @@ func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetB
 		return nil, fail("model is not set: give the model name the server serves")
 	}
 	if cfg.Name == "" {
-		cfg.Name = cfg.Model
+		cfg.Name = DefaultTargetName(cfg.Model)
 	}
 	switch {
 	case cfg.MaxTokens < 0:
@@ -180,7 +184,7 @@ func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetB
 	}
 	key, set := o.lookupEnv(cfg.APIKeyEnv)
 	if explicit && !set {
-		return nil, fail("api_key_env names %s, but %s is not set: export it or remove api_key_env", cfg.APIKeyEnv, cfg.APIKeyEnv)
+		return nil, fail("API key variable %s is not set (api_key_env names it): export it, or remove api_key_env to send no key", cfg.APIKeyEnv)
 	}
 	key = strings.TrimSpace(key)
 	secrets := []string{key, "Bearer " + key}
@@ -199,13 +203,29 @@ func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetB
 		if !targetIsHeaderName(k) {
 			return nil, fail("header name %q is not a valid HTTP header name", k)
 		}
-		if name, ok := targetEnvRef(v); ok {
-			val, set := o.lookupEnv(name)
-			if !set {
-				return nil, fail("header %s reads ${%s}, but %s is not set", k, name, name)
+		refs, err := targetEnvRefs(v)
+		if err != nil {
+			return nil, fail("header %s: %w", k, err)
+		}
+		if len(refs) > 0 {
+			// The value's ${NAME} references are read from the
+			// environment; the whole value and every variable read are
+			// secrets, redacted everywhere like an API key.
+			var b strings.Builder
+			at := 0
+			for _, r := range refs {
+				val, set := o.lookupEnv(r.name)
+				if !set {
+					return nil, fail("header %s reads ${%s}, but %s is not set", k, r.name, r.name)
+				}
+				b.WriteString(v[at:r.start])
+				b.WriteString(val)
+				at = r.end
+				secrets = append(secrets, strings.TrimSpace(val))
 			}
-			v = val
-			secrets = append(secrets, val)
+			b.WriteString(v[at:])
+			v = strings.TrimSpace(b.String())
+			secrets = append(secrets, v)
 		} else if targetIsCredentialHeader(k) && v != "" {
 			return nil, fail("header %s holds a literal credential: put it in an environment variable and write \"${NAME}\" as the value", k)
 		}
@@ -225,7 +245,8 @@ func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetB
 		h.rt = h.transport
 	}
 
-	t := &targetBase{cfg: cfg, base: base, key: key, http: h, redact: newRedactor(secrets...)}
+	t := &targetBase{cfg: cfg, base: base, key: key, http: h, redact: newRedactor(secrets...), maxTokens: targetMaxTokens(cfg)}
+	t.sse.New = func() any { return newSSEReader(nil) }
 	t.info = targetInfo{
 		name:      cfg.Name,
 		kind:      kind,
@@ -237,6 +258,30 @@ func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetB
 		connect:   cfg.ConnectTimeout,
 	}
 	return t, nil
+}
+
+// targetMaxTokens is the output cap a request asks for: cfg.MaxTokens, or
+// a whole number extra_body sends as max_tokens or max_completion_tokens in
+// its place (0: none).
+func targetMaxTokens(cfg TargetConfig) int {
+	n := cfg.MaxTokens
+	for _, k := range []string{"max_tokens", "max_completion_tokens"} {
+		v, ok := cfg.ExtraBody[k]
+		if !ok {
+			continue
+		}
+		switch x := v.(type) {
+		case nil:
+			n = 0
+		case float64:
+			n = int(x)
+		case int:
+			n = x
+		case int64:
+			n = int(x)
+		}
+	}
+	return max(n, 0)
 }
 
 // targetParseBaseURL checks a base URL and returns it without a trailing
@@ -309,14 +354,37 @@ func targetIsEnvName(s string) bool {
 	return true
 }
 
-// targetEnvRef recognises a header value "${NAME}".
-func targetEnvRef(v string) (string, bool) {
-	v = strings.TrimSpace(v)
-	if !strings.HasPrefix(v, "${") || !strings.HasSuffix(v, "}") {
-		return "", false
+// targetEnvRef is one "${NAME}" in a header value: v[start:end].
+type targetEnvRef struct {
+	start, end int
+	name       string
+}
+
+// targetEnvRefs finds the "${NAME}" references in a header value, such as
+// "Bearer ${MYKEY}". A "${" that does not open a valid reference is an
+// error that says what to write; a "$" not followed by "{" is kept as is.
+func targetEnvRefs(v string) ([]targetEnvRef, error) {
+	var refs []targetEnvRef
+	for i := 0; i < len(v); {
+		j := strings.Index(v[i:], "${")
+		if j < 0 {
+			break
+		}
+		start := i + j
+		end := strings.IndexByte(v[start:], '}')
+		if end < 0 {
+			return nil, errors.New("a \"${\" is not closed: write ${NAME} to read the environment variable NAME")
+		}
+		end += start + 1
+		name := v[start+2 : end-1]
+		if !targetIsEnvName(name) {
+			// Never echo it: it may be a secret written in by mistake.
+			return nil, errors.New("a ${...} does not hold an environment variable name (letters, digits and underscores)")
+		}
+		refs = append(refs, targetEnvRef{start: start, end: end, name: name})
+		i = end
 	}
-	name := v[2 : len(v)-1]
-	return name, targetIsEnvName(name)
+	return refs, nil
 }
 
 // targetIsCredentialHeader reports headers that carry credentials.
@@ -448,91 +516,4 @@ func (t *targetBase) sendTimes(rec *run.Record, call *targetCall, started time.T
 			rec.TTFB = run.Seconds(d)
 		}
 	}
-}
-
-// targetMeter measures one streamed answer.
-type targetMeter struct {
-	rec       *run.Record
-	sentAt    time.Time
-	last      time.Time
-	chunks    int
-	answer    strings.Builder
-	reasoning strings.Builder
-	usage     bool // the server sent output token usage
-	finished  bool // a finish or stop reason arrived
-	done      bool // the stream's explicit end arrived
-}
-
-// delta records one content or reasoning delta arriving at now. Empty deltas
-// (go-openai's first chunk carries only the role) are not chunks.
-func (m *targetMeter) delta(now time.Time, content, reasoning string) {
-	if content == "" && reasoning == "" {
-		return
-	}
-	if m.chunks == 0 {
-		m.rec.TTFT = run.Seconds(now.Sub(m.sentAt))
-	} else {
-		m.rec.ChunkGaps = append(m.rec.ChunkGaps, run.Seconds(now.Sub(m.last)))
-	}
-	m.chunks++
-	m.last = now
-	m.answer.WriteString(content)
-	m.reasoning.WriteString(reasoning)
-}
-
-// end closes the measurement at now, the last byte: E2E, the answer, an
-// output token estimate when the server sent no usage, and TPOT when the
-// request succeeded.
-func (m *targetMeter) end(now time.Time, c *corpus.Case) {
-	rec := m.rec
-	rec.E2E = run.Seconds(now.Sub(m.sentAt))
-	rec.Answer = m.answer.String()
-	if !m.usage {
-		rec.OutputTokensEstimated = true
-		rec.OutputTokens = 0
-		if m.chunks > 0 {
-			if tok, err := corpus.GetTokenizer(c.Encoding); err == nil {
-				rec.OutputTokens = tok.Count(rec.Answer) + tok.Count(m.reasoning.String())
-			}
-		}
-	}
-	if rec.ErrorClass == "" && rec.OutputTokens > 1 && rec.TTFT > 0 && rec.E2E > rec.TTFT {
-		rec.TPOT = run.Seconds(time.Duration(rec.E2E-rec.TTFT) / time.Duration(rec.OutputTokens-1))
-	}
-}
-
-// streamEnd records how a stream that stopped with err ended.
-func (t *targetBase) streamEnd(ctx context.Context, r *sseReader, m *targetMeter, err error) {
-	rec := m.rec
-	truncated := errors.Is(err, errSSETruncated)
-	switch {
-	case (err == io.EOF || truncated) && (m.finished || m.done):
-		// A missing "[DONE]" (or message_stop) after the finish reason is a
-		// normal end.
-	case (err == io.EOF || truncated) && r.events == 0 && (r.unknownLines > 0 || truncated && !r.partialField):
-		t.fail(rec, run.ErrBadResponse, "the server answered 2xx but not with an event stream: check that base_url points at an OpenAI-compatible (or Anthropic) API")
-	case err == io.EOF && r.events == 0:
-		t.fail(rec, run.ErrStreamBroken, "the stream ended before any event arrived")
-	case err == io.EOF:
-		t.fail(rec, run.ErrStreamBroken, "the stream ended before the model finished (no finish reason and no end event)")
-	default:
-		class, msg := t.info.streamFailure(ctx, err)
-		t.fail(rec, class, msg)
-	}
-}
-
-// targetDrainWait bounds how long the rest of a response is awaited after its
-// end event, so the connection can be reused.
-const targetDrainWait = 2 * time.Second
-
-// targetDrain reads the body to its end after the stream's end event (so the
-// keep-alive connection goes back to the pool) unless the reader already saw
-// it. A server that keeps the response open is cut after targetDrainWait.
-func targetDrain(r *sseReader, body io.Reader, cancel context.CancelFunc) {
-	if r.err != nil {
-		return
-	}
-	timer := time.AfterFunc(targetDrainWait, cancel)
-	_, _ = io.CopyN(io.Discard, body, 64<<10)
-	timer.Stop()
 }

@@ -23,6 +23,9 @@ const (
 	ErrBadResponse     = "bad_response"
 	ErrConnection      = "connection"
 	ErrCanceled        = "canceled"
+	// ErrRunaway: the server kept streaming far past max_tokens (or past
+	// the response size cap), and reading stopped.
+	ErrRunaway = "runaway"
 )
 
 // Seconds is a duration written to JSON as float seconds.
@@ -87,6 +90,11 @@ type Record struct {
 	E2ESched Seconds `json:"e2e_sched,omitzero"`
 	// ChunkGaps are the gaps between consecutive content chunks.
 	ChunkGaps []Seconds `json:"chunk_gaps,omitempty"`
+	// ChunkGapsTruncated is true when ChunkGaps was cut at its cap (the
+	// endpoint package's MaxChunkGaps); ChunkCount is then the true number
+	// of content chunks received.
+	ChunkGapsTruncated bool `json:"chunk_gaps_truncated,omitempty"`
+	ChunkCount         int  `json:"chunk_count,omitempty"`
 	// TPOT = (E2E - TTFT) / (OutputTokens - 1), only when OutputTokens > 1.
 	TPOT Seconds `json:"tpot,omitzero"`
 
@@ -97,6 +105,10 @@ type Record struct {
 	// OutputTokensEstimated is true when the server sent no usage and
 	// OutputTokens is a client-side estimate.
 	OutputTokensEstimated bool `json:"output_tokens_estimated,omitempty"`
+	// UsageInvalid says which of the server's usage counts were unusable
+	// and why (a string, a fraction, negative, absurd). Those counts are
+	// left out (zero) so calibration and statistics never use them.
+	UsageInvalid string `json:"usage_invalid,omitempty"`
 
 	FinishReason string `json:"finish_reason,omitempty"`
 	Status       int    `json:"status,omitempty"`
@@ -113,6 +125,16 @@ type Record struct {
 	RetryAfter Seconds `json:"retry_after,omitzero"`
 
 	Answer string `json:"answer"`
+	// AnswerTruncated is true when Answer was cut at its cap (the endpoint
+	// package's MaxAnswerBytes); AnswerBytes is then the answer's true size
+	// in bytes as received.
+	AnswerTruncated bool  `json:"answer_truncated,omitempty"`
+	AnswerBytes     int64 `json:"answer_bytes,omitempty"`
+	// ReasoningTruncated is true when the reasoning text (not kept in the
+	// record, only counted) passed its cap (MaxReasoningBytes);
+	// ReasoningBytes is then its true size in bytes.
+	ReasoningTruncated bool  `json:"reasoning_truncated,omitempty"`
+	ReasoningBytes     int64 `json:"reasoning_bytes,omitempty"`
 	probes.Verdict
 
 	// Fields added later are kept together here, at the end.

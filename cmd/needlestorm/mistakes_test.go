@@ -59,8 +59,10 @@ func TestDryRunRefusesMistakes(t *testing.T) {
 			"--lengths", "length too small for the task"},
 		{"length too short for the task, in the file", mistakesBase, "[1k, 4k]", "[50, 4k]", nil,
 			"campaign.yaml:9:13: corpus.lengths[0]", "needs at least"},
-		{"credential header written as Bearer ${NAME}", mistakesBase, "    model: m\n", "    model: m\n    headers: {Authorization: \"Bearer ${TOKEN}\"}\n", nil,
-			"campaign.yaml:7:14: targets[0].headers", "the whole value"},
+		{"credential header with an unclosed ${NAME}", mistakesBase, "    model: m\n", "    model: m\n    headers: {Authorization: \"Bearer ${TOKEN\"}\n", nil,
+			"campaign.yaml:7:14: targets[0].headers", "is not closed"},
+		{"credential header written out", mistakesBase, "    model: m\n", "    model: m\n    headers: {Authorization: \"Bearer sk-12345678\"}\n", nil,
+			"campaign.yaml:7:14: targets[0].headers", "such as \"Bearer ${MYKEY}\""},
 		{"base_url with the endpoint's path", mistakesBase, "/v1\n", "/v1/chat/completions\n", nil,
 			"campaign.yaml:5:15: targets[0].base_url", "stop before /chat/completions"},
 		{"base_url with a query", mistakesBase, "/v1\n", "/v1?key=x\n", nil,
@@ -165,5 +167,18 @@ func TestDryRunRefusesRunDir(t *testing.T) {
 	}
 	if _, _, err := runTestApp(t, "run", path, "--dry-run", "--out", dir, "--overwrite"); err != nil {
 		t.Errorf("dry run with --overwrite: %v", err)
+	}
+}
+
+// TestRunModelWithSlash: the README's --model meta-llama/Llama-3.1-8B-Instruct
+// is accepted; the target is named without the slash and stderr says so.
+func TestRunModelWithSlash(t *testing.T) {
+	_, stderr, err := runTestApp(t, "run", "--dry-run", "--target", "http://127.0.0.1:9/v1", "--kind", "openai",
+		"--model", "meta-llama/Llama-3.1-8B-Instruct", "--rates", "1", "--requests-per-stage", "1", "--lengths", "300")
+	if err != nil {
+		t.Fatalf("refused: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, `named "meta-llama-Llama-3.1-8B-Instruct" after model`) {
+		t.Errorf("stderr does not say how the target was named:\n%s", stderr)
 	}
 }

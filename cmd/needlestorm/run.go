@@ -107,7 +107,7 @@ exits with status 3.`,
 			&cli.StringFlag{Name: "model", Usage: "model name to ask for", DefaultText: "the simulator's model; required with --target URL"},
 			&cli.StringFlag{Name: "name", Usage: "name of the target in records and reports", DefaultText: "the model"},
 			&cli.StringFlag{Name: "api-key-env", Usage: "name of the environment variable holding the API key", DefaultText: "OPENAI_API_KEY or ANTHROPIC_API_KEY, by --kind"},
-			&cli.StringSliceFlag{Name: "header", Usage: "extra request header K=V (repeatable); a value ${NAME} is read from the environment"},
+			&cli.StringSliceFlag{Name: "header", Usage: "extra request header K=V (repeatable); ${NAME} in a value, such as Authorization=Bearer ${MYKEY}, is read from the environment"},
 			&cli.StringFlag{Name: "extra-body", Usage: `JSON object merged into every request body, such as '{"top_k":1}'`},
 			&cli.StringFlag{Name: "lengths", Usage: "prompt lengths in tokens, such as 1k,8k,32k", Value: runDefaultLengths},
 			&cli.StringFlag{Name: "depths", Usage: "needle depths in percent, such as 0,25,50,75,100", Value: runDefaultDepths},
@@ -644,7 +644,12 @@ func runFlagTarget(c *cli.Context, camp *campaign.Campaign) (campaign.Target, er
 		t.Name = cmp.Or(t.Name, t.Model, model)
 	} else {
 		t.BaseURL = strings.TrimSpace(c.String("target"))
-		t.Name = cmp.Or(t.Name, t.Model)
+		if t.Name == "" && t.Model != "" {
+			t.Name = endpoint.DefaultTargetName(t.Model)
+			if t.Name != strings.TrimSpace(t.Model) {
+				fmt.Fprintf(runStderr(c), "note: the target is named %q after model %q (a name may not hold a slash); give --name to choose another\n", t.Name, t.Model)
+			}
+		}
 	}
 	if t.Headers, err = runParseHeaders(c.StringSlice("header")); err != nil {
 		return t, err
