@@ -127,6 +127,10 @@ func profileTable() string {
 				fmt.Fprintf(tw, "\t%s", strconv.FormatFloat(v.Float(), 'f', -1, 64))
 				continue
 			}
+			if v.Kind() == reflect.String && v.String() == "" {
+				fmt.Fprint(tw, "\t-") // not set (a dataset, task accuracies)
+				continue
+			}
 			fmt.Fprintf(tw, "\t%v", v.Interface())
 		}
 		fmt.Fprintf(tw, "\t%s\n", f.help)
