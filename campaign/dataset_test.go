@@ -135,3 +135,40 @@ func TestExampleDatasetCampaign(t *testing.T) {
 		t.Errorf("summary.md lacks the A/B verdict or the task types:\n%s", md.String())
 	}
 }
+
+func TestDatasetErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.jsonl")
+	if err := os.WriteFile(bad, []byte("{\"id\": \"a\", \"prompt\": \"p\"}\n{\"id\": \"a\", \"prompt\": \"q\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Parse("c.yaml", []byte("targets:\n  - {name: s, kind: sim}\ncorpus:\n  dataset: "+bad+"\nload:\n  stages: [{rate: 5}]\n"))
+	if err == nil || !strings.Contains(err.Error(), "corpus.dataset") || !strings.Contains(err.Error(), "bad.jsonl:2: id:") {
+		t.Fatalf("error %v, want corpus.dataset at bad.jsonl:2", err)
+	}
+	// Without lengths and without a dataset, lengths are still asked for.
+	_, err = Parse("c.yaml", []byte("targets:\n  - {name: s, kind: sim}\nload:\n  stages: [{rate: 5}]\n"))
+	if err == nil || !strings.Contains(err.Error(), "corpus.lengths") {
+		t.Fatalf("error %v, want corpus.lengths missing", err)
+	}
+}
+
+func TestDatasetOverride(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("targets:\n  - {name: s, kind: sim}\ncorpus:\n  lengths: [1k]\n  depths: [50]\nload:\n  stages: [{rate: 5}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := filepath.Abs("../examples/datasets/cases.jsonl")
+	if err := c.Override(Overrides{Dataset: ds}); err != nil {
+		t.Fatalf("%s", Detail(err))
+	}
+	if c.Dataset() == nil || c.Cases() != 1+len(c.Dataset().Cases) {
+		t.Fatalf("cases %d with dataset %v", c.Cases(), c.Dataset() != nil)
+	}
+	if ts := c.Targets(); ts[0].Sim.Dataset != ds {
+		t.Errorf("the sim target was not given the dataset: %q", ts[0].Sim.Dataset)
+	}
+	if err := c.Override(Overrides{Dataset: filepath.Join(t.TempDir(), "none.jsonl")}); err == nil || !strings.Contains(err.Error(), "--dataset") {
+		t.Errorf("a missing dataset file: error %v, want one naming --dataset", err)
+	}
+}

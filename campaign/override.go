@@ -32,6 +32,9 @@ type Overrides struct {
 	// Haystack replaces corpus.haystack; a relative dir: path is relative to
 	// the working directory, as on the command line.
 	Haystack string
+	// Dataset replaces corpus.dataset (--dataset); a relative path is
+	// relative to the working directory.
+	Dataset string
 	// SLO replaces the latency and error-rate objectives (--slo form,
 	// "ttft_p95=2s,error_rate=0.01").
 	SLO *string
@@ -185,6 +188,9 @@ func (c *Campaign) overrideCorpus(o Overrides) {
 			h = corpus.HaystackDirPrefix + (&Campaign{BaseDir: "."}).resolve(dir)
 		}
 		setFrom(c, &k.Haystack, h, true, "corpus.haystack", "haystack")
+	}
+	if o.Dataset != "" {
+		setFrom(c, &k.Dataset, (&Campaign{BaseDir: "."}).resolve(o.Dataset), true, "corpus.dataset", "dataset")
 	}
 }
 

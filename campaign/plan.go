@@ -24,10 +24,12 @@ const TypicalAnswerTokens = 20
 // anything. Targets run one after the other.
 type Plan struct {
 	Campaign string
-	// Cases is the number of cases in the matrix; Specs describes it.
-	Cases  int
-	Matrix corpus.Matrix
-	Search bool
+	// Cases is the number of cases in the matrix and the dataset;
+	// DatasetCases how many of them are the dataset's.
+	Cases        int
+	DatasetCases int
+	Matrix       corpus.Matrix
+	Search       bool
 	// Targets are in campaign order.
 	Targets []TargetPlan
 	// Totals over the targets; CostCurrency is empty when no target is
@@ -120,6 +122,7 @@ func (c *Campaign) Plan(ctx context.Context) (*Plan, error) {
 	p := &Plan{
 		Campaign:      c.Name,
 		Cases:         len(specs) + len(ds),
+		DatasetCases:  len(ds),
 		Matrix:        m,
 		Search:        c.Load.Search != nil,
 		RequestsKnown: true,
@@ -389,9 +392,16 @@ func (p *Plan) CheckBudget() error {
 
 func casesLine(p *Plan) string {
 	m := p.Matrix
-	return fmt.Sprintf("%d %s (%d %s × %d %s × %d %s × %d %s)", p.Cases, plural(p.Cases, "case"),
+	matrix := fmt.Sprintf("%d %s × %d %s × %d %s × %d %s",
 		len(m.Tasks), plural(len(m.Tasks), "task"), len(m.Lengths), plural(len(m.Lengths), "length"),
 		len(m.Depths), plural(len(m.Depths), "depth"), max(m.Samples, 1), plural(max(m.Samples, 1), "sample"))
+	switch {
+	case p.DatasetCases > 0 && len(m.Lengths) == 0:
+		matrix = fmt.Sprintf("%d from the dataset", p.DatasetCases)
+	case p.DatasetCases > 0:
+		matrix += fmt.Sprintf(", plus %d from the dataset", p.DatasetCases)
+	}
+	return fmt.Sprintf("%d %s (%s)", p.Cases, plural(p.Cases, "case"), matrix)
 }
 
 func plural(n int, noun string) string {

@@ -97,3 +97,37 @@ func TestReadDatasetListsEveryBadLine(t *testing.T) {
 		t.Errorf("good line 1 reported: %v", err)
 	}
 }
+
+// FuzzReadDataset: whatever the bytes, ReadDataset never panics, refuses
+// or accepts, and every error it gives names the file.
+func FuzzReadDataset(f *testing.F) {
+	for _, s := range []string{
+		`{"id": "a", "prompt": "p", "expected": {"equals": "x"}}`,
+		`{"id": "a", "messages": [{"role": "user", "content": "c"}], "expected": [{"json": {"a.b": {"regex": "^x"}}}, {"number": 1, "tolerance": 0.5}]}`,
+		`{"id": "a", "prompt": "p", "expected": {"one_of": ["a", "b"], "label": "a"}}` + "\n" + `{"id": "a"}`,
+		"{\"id\": \"\xff\"}", "[]", "", "{",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		d, err := ReadDataset(strings.NewReader(src), "f.jsonl")
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, "f.jsonl") {
+					t.Fatalf("error line %q does not name the file", line)
+				}
+			}
+			return
+		}
+		if len(d.Cases) == 0 {
+			t.Fatal("an empty dataset was accepted")
+		}
+		for _, c := range d.Cases {
+			for _, m := range c.Expected {
+				if err := m.Check(); err != nil {
+					t.Fatalf("case %s kept a matcher no answer can pass: %v", c.ID, err)
+				}
+			}
+		}
+	})
+}

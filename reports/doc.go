@@ -89,4 +89,18 @@
 // length every target was tested at (one chart, where the targets differ
 // most; each target's own section has every length). Chart legends are
 // drawn beside the plot, or below it when too wide, never over the data.
+//
+// The user's own dataset cases (records of task "dataset") are scored by
+// their matchers; open-ended ones (no expected answer) are attributed
+// "unscored" and kept out of the cells' accuracy. Their dataset forms one
+// length in the cells (its longest prompt). tasktype.go sums them per
+// target and task type (accuracy with its Wilson interval over the scored
+// ones, latency, cost per correct answer, agreement over repeats, the
+// highest stage rate holding the threshold); ab.go compares every pair of
+// targets on the cases both answered: a target's verdict on a case is the
+// majority of its answers, the paired difference is tested with the exact
+// McNemar test (two-sided binomial on the discordant cases, gonum's
+// distuv.Binomial), every disagreement is listed with both answers, and
+// open-ended cases are compared by the agreement of their normalised
+// answers.
 package reports

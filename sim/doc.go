@@ -34,4 +34,11 @@
 // are the server's doing and not the model's, are still drawn afresh for
 // every repeat, so they show at their configured rates however few distinct
 // prompts a client sends.
+//
+// Given a dataset of the user's own cases (Config.Dataset, see dataset.go),
+// the server recognises a request whose message contents are one of its
+// cases and answers it from the case's expected answers: right (an answer
+// made from its matchers) with probability TaskAccuracy of its task type
+// times the load factor, never when its prompt was truncated; wrong
+// otherwise (another label, an off number, part of a list, or "not found").
 package sim

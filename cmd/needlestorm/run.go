@@ -114,6 +114,7 @@ exits with status 3.`,
 			&cli.StringFlag{Name: "task", Usage: "tasks, comma-separated: " + strings.Join(corpus.Tasks, ", "), Value: corpus.TaskSingle},
 			&cli.IntFlag{Name: "samples", Usage: "cases per (task, length, depth)", Value: 1},
 			&cli.StringFlag{Name: "haystack", Usage: "haystack: prose, noise or dir:PATH", Value: corpus.HaystackProse},
+			&cli.StringFlag{Name: "dataset", Usage: "a JSONL file of your own cases (corpus.dataset: id, task_type, messages or prompt, expected matchers), sent after the needle cases; without a campaign file and without --lengths, the dataset's cases alone", DefaultText: "none"},
 			&cli.BoolFlag{Name: "canaries", Usage: "put marker facts at both ends of every haystack, so the report can tell which end a server dropped (corpus.canaries)"},
 			&cli.BoolFlag{Name: "shared-prefix", Usage: "leave out the per-request cache-busting preamble, to measure what a server's prefix cache saves (corpus.shared_prefix)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed of the cases, of Poisson schedules and (without a file) of the simulator", Value: 1},
@@ -472,7 +473,12 @@ var runDefaulted = []string{"lengths", "depths", "task", "samples", "haystack", 
 // (a run without a file). Only their syntax is checked here; their values
 // are validated with the campaign's, by Override.
 func runOverrides(c *cli.Context, defaulted bool) (campaign.Overrides, error) {
-	use := func(name string) bool { return c.IsSet(name) || (defaulted && slices.Contains(runDefaulted, name)) }
+	use := func(name string) bool {
+		if name == "lengths" && c.IsSet("dataset") && !c.IsSet("lengths") {
+			return false // the dataset's cases alone, unless lengths are asked for too
+		}
+		return c.IsSet(name) || (defaulted && slices.Contains(runDefaulted, name))
+	}
 	var o campaign.Overrides
 	var err error
 	if c.IsSet("targets") {
@@ -493,6 +499,9 @@ func runOverrides(c *cli.Context, defaulted bool) (campaign.Overrides, error) {
 	}
 	if use("haystack") {
 		o.Haystack = c.String("haystack")
+	}
+	if use("dataset") {
+		o.Dataset = c.String("dataset")
 	}
 	runOverride(use, c.Int, map[string]**int{"samples": &o.Samples, "repeats": &o.Repeats})
 	runOverride(use, c.Int64, map[string]**int64{"seed": &o.Seed})

@@ -127,11 +127,11 @@ func profileTable() string {
 				fmt.Fprintf(tw, "\t%s", strconv.FormatFloat(v.Float(), 'f', -1, 64))
 				continue
 			}
-			cell := fmt.Sprint(v.Interface())
-			if v.IsZero() && v.Kind() != reflect.Int && v.Kind() != reflect.Bool {
-				cell = "-" // none set (a dataset, per-task accuracies)
+			if v.Kind() == reflect.String && v.String() == "" {
+				fmt.Fprint(tw, "\t-") // not set (a dataset, task accuracies)
+				continue
 			}
-			fmt.Fprintf(tw, "\t%s", cell)
+			fmt.Fprintf(tw, "\t%v", v.Interface())
 		}
 		fmt.Fprintf(tw, "\t%s\n", f.help)
 	}
