@@ -47,7 +47,8 @@ func TestRunHostileSIGTERM(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "run", "--target", srv.URL, "--kind", "openai", "--model", "fake",
 		"--api-key-env", hostileKeyEnv, "--out", dir, "--rates", "20", "--requests-per-stage", "2", "--stage-duration", "0",
-		"--lengths", "1k", "--depths", "50", "--timeout", "60s", "--grace", "30s", "--no-preflight", "--quiet")
+		"--lengths", "1k", "--depths", "50", "--timeout", "60s", "--grace", "30s", "--no-preflight", "--quiet",
+		"--max-tokens", "200000") // the answers stay within it: counted, not cut as runaways
 	cmd.Env = append(os.Environ(), hostileKeyEnv+"="+hostileCanary)
 	var stdout, stderr runTestSyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
