@@ -26,7 +26,7 @@ func exitCode(err error) int {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	return ownHelpFlags(&cli.App{
 		Name:                 "needlestorm",
 		Usage:                "find the real operating envelope of LLM endpoints",
 		Version:              version(),
@@ -44,7 +44,7 @@ func newApp() *cli.App {
 			tokensCommand(),
 			versionCommand(),
 		},
-	}
+	})
 }
 
 // exitOnError is the app's ExitErrHandler: an error that carries an exit
