@@ -487,6 +487,7 @@ func (m *targetMeter) end(now time.Time, c *corpus.Case) {
 	rec := m.rec
 	rec.E2E = run.Seconds(now.Sub(m.sentAt))
 	rec.Answer = m.answer.String()
+	rec.Chunks = m.chunks
 	if !m.usage {
 		rec.OutputTokensEstimated = true
 		rec.OutputTokens = 0

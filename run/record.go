@@ -126,4 +126,22 @@ type Record struct {
 	// ServerRequestID is the server's own id of the request: the
 	// x-request-id response header, else the id in the API's response.
 	ServerRequestID string `json:"server_request_id,omitempty"`
+	// Chunks is the number of non-empty content or reasoning chunks the
+	// stream carried; OutputTokens/Chunks is the mean tokens per chunk
+	// (several for speculative decoding, batching, llama.cpp).
+	Chunks int `json:"chunks,omitempty"`
+}
+
+// ITLPerToken is the mean inter-token latency of a successful streamed
+// request: the time from the first chunk to the last byte over the tokens
+// after the first chunk, (e2e - ttft) / (output_tokens - output_tokens /
+// chunks), taking chunks as equal. Unlike a chunk gap it does not treat a
+// chunk of four tokens as one token. ok is false without two chunks and
+// more output tokens than chunks' worth of one.
+func (r *Record) ITLPerToken() (d time.Duration, ok bool) {
+	if r.ErrorClass != "" || r.Chunks < 2 || r.OutputTokens < r.Chunks || r.TTFT <= 0 || r.E2E <= r.TTFT {
+		return 0, false
+	}
+	after := float64(r.OutputTokens) - float64(r.OutputTokens)/float64(r.Chunks)
+	return time.Duration(float64(r.E2E-r.TTFT) / after), true
 }
