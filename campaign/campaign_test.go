@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -244,27 +245,34 @@ load:
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Cases in order: 1000, 1000, 2000, 2000 (task, length, depth).
+	// Cases in the order sent (loadgen.Interleave): 1000, 2000, 1000, 2000.
 	// warm-up: 2/s for 2s = 4 requests = one cycle = 6000 tokens;
-	// stage 1: 2/s for 5s = 10 requests = 2 cycles + 1000 + 1000 = 14000;
-	// stage 2: 3 requests = 1000 + 1000 + 2000 = 4000.
+	// stage 1: 2/s for 5s = 10 requests = 2 cycles + 1000 + 2000 = 15000;
+	// stage 2: 3 requests = 1000 + 2000 + 1000 = 4000.
 	tp := p.Targets[0]
 	var stages [][2]int64
 	for _, s := range tp.Stages {
 		stages = append(stages, [2]int64{s.Requests, s.InputTokens})
 	}
-	if want := [][2]int64{{4, 6000}, {10, 14000}, {3, 4000}}; !reflect.DeepEqual(stages, want) {
+	if want := [][2]int64{{4, 6000}, {10, 15000}, {3, 4000}}; !reflect.DeepEqual(stages, want) {
 		t.Errorf("stages (requests, input) %v, want %v", stages, want)
 	}
-	if tp.Requests != 17 || tp.InputTokens != 24000 || tp.OutputTokensMax != 1700 || tp.OutputTokensTypical != 340 {
-		t.Errorf("requests %d input %d output %d/%d, want 17, 24000, 1700/340", tp.Requests, tp.InputTokens, tp.OutputTokensTypical, tp.OutputTokensMax)
+	if tp.Requests != 17 || tp.InputTokens != 25000 || tp.OutputTokensMax != 1700 || tp.OutputTokensTypical != 340 {
+		t.Errorf("requests %d input %d output %d/%d, want 17, 25000, 1700/340", tp.Requests, tp.InputTokens, tp.OutputTokensTypical, tp.OutputTokensMax)
 	}
-	// (24000*2 + 1700*10)/1e6 and (24000*2 + 340*10)/1e6.
-	if math.Abs(tp.CostMax-0.065) > 1e-12 || math.Abs(tp.CostTypical-0.0514) > 1e-12 {
-		t.Errorf("cost %g/%g, want 0.0514/0.065", tp.CostTypical, tp.CostMax)
+	// (25000*2 + 1700*10)/1e6 and (25000*2 + 340*10)/1e6.
+	if math.Abs(tp.CostMax-0.067) > 1e-12 || math.Abs(tp.CostTypical-0.0534) > 1e-12 {
+		t.Errorf("cost %g/%g, want 0.0534/0.067", tp.CostTypical, tp.CostMax)
 	}
 	if !tp.DurationKnown || tp.Duration != 10*time.Second || tp.Count != loadgen.CountExact {
 		t.Errorf("duration %s (%v), count %s", tp.Duration, tp.DurationKnown, tp.Count)
+	}
+	// The estimate counts sending only, and says what the drain can add:
+	// three stages (the warm-up one of them) at the 10m default timeout.
+	if !slices.ContainsFunc(tp.Notes, func(n string) bool {
+		return strings.Contains(n, "up to the request timeout, 10m0s") && strings.Contains(n, "at most 30m0s more over the 3 stages")
+	}) {
+		t.Errorf("notes %q: want the drain after each stage bounded by the timeout", tp.Notes)
 	}
 	if p.CostMax != tp.CostMax || p.Requests != 17 {
 		t.Errorf("totals %g, %d", p.CostMax, p.Requests)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/endpoint"
 	"github.com/needlestorm/needlestorm/loadgen"
 )
 
@@ -112,9 +113,15 @@ func (c *Campaign) Plan(ctx context.Context) (*Plan, error) {
 	if len(specs) == 0 && len(ds) == 0 {
 		return nil, errors.New("the corpus matrix holds no cases: give corpus.lengths (or corpus.dataset)")
 	}
-	lengths := make([]int, len(specs), len(specs)+len(ds))
+	// The lengths in the order the dispatcher sends them (loadgen.Interleave).
+	order := make([]corpus.Case, len(specs))
 	for i, s := range specs {
-		lengths[i] = s.Length
+		order[i] = corpus.Case{Length: s.Length, Depth: s.Depth}
+	}
+	order = loadgen.Interleave(order)
+	lengths := make([]int, len(order))
+	for i := range order {
+		lengths[i] = order[i].Length
 	}
 	for _, dc := range ds {
 		lengths = append(lengths, dc.PromptTokens)
@@ -141,6 +148,14 @@ func (c *Campaign) Plan(ctx context.Context) (*Plan, error) {
 			tp = c.planStages(t, lengths)
 		}
 		tp.finish(t, m)
+		stages := len(tp.Stages)
+		if p.Search {
+			stages = len(m.Lengths) * c.Search().WorstCase().Steps // at most
+			if c.Search().Warmup > 0 {
+				stages += len(m.Lengths)
+			}
+		}
+		tp.Notes = append(tp.Notes, drainNote(t, stages))
 		p.Targets = append(p.Targets, tp)
 		p.Requests += tp.Requests
 		p.RequestsKnown = p.RequestsKnown && tp.RequestsKnown
@@ -467,4 +482,18 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// drainNote says what the duration estimate leaves out: after each stage
+// sends its last request, the requests still in flight must finish, which
+// takes as long as the server does, up to the request timeout. An
+// overloaded server can add most of a timeout per stage (an Ollama run
+// estimated at ~16 s took 55 s).
+func drainNote(t TargetSpec, stages int) string {
+	timeout := t.Config.Timeout
+	if timeout <= 0 {
+		timeout = endpoint.DefaultTimeout
+	}
+	return fmt.Sprintf("durations count the sending only: each stage then waits for its requests still in flight, as long as the server takes (up to the request timeout, %s): at most %s more over the %d %s",
+		timeout, (time.Duration(stages) * timeout).Round(time.Second), stages, plural(stages, "stage"))
 }

@@ -167,6 +167,28 @@ func (c *targetCall) encodingError() string {
 // runs once the response has been read.
 func (c *targetCall) account(rec *run.Record) {
 	rec.BytesOut, rec.BytesIn = c.bytesOut, c.bytesIn
+	if rec.ServerRequestID == "" {
+		rec.ServerRequestID = serverRequestID(c.header)
+	}
+}
+
+// serverRequestID is the server's id of a request from its response
+// headers: x-request-id (OpenAI, vLLM with --enable-request-id-headers,
+// most proxies), else request-id (Anthropic); "" when neither is sent.
+// It is cut to 200 bytes and kept to printable ASCII, as it comes from
+// the server.
+func serverRequestID(h http.Header) string {
+	id := h.Get("X-Request-Id")
+	if id == "" {
+		id = h.Get("Request-Id")
+	}
+	id = strings.Map(func(r rune) rune {
+		if r < 0x21 || r > 0x7e {
+			return -1
+		}
+		return r
+	}, id)
+	return id[:min(len(id), 200)]
 }
 
 // countingBody counts the bytes read from a response body.

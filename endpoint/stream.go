@@ -287,9 +287,7 @@ func (m *targetMeter) end(ctx context.Context, now time.Time, c *corpus.Case) {
 	if m.reasoningFull {
 		rec.ReasoningTruncated, rec.ReasoningBytes = true, m.reasoningBytes
 	}
-	if rec.ChunkGapsTruncated {
-		rec.ChunkCount = m.chunks
-	}
+	rec.Chunks = m.chunks
 	rec.UsageInvalid = m.notes.String()
 	if !m.usage {
 		rec.OutputTokensEstimated = true

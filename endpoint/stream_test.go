@@ -139,8 +139,8 @@ func TestStreamChunkGapsCap(t *testing.T) {
 	if rec.ErrorClass != "" {
 		t.Fatalf("error %s: %s", rec.ErrorClass, rec.Error)
 	}
-	if len(rec.ChunkGaps) != MaxChunkGaps || !rec.ChunkGapsTruncated || rec.ChunkCount != n {
-		t.Fatalf("%d gaps, truncated %v, chunk_count %d; want %d, true, %d", len(rec.ChunkGaps), rec.ChunkGapsTruncated, rec.ChunkCount, MaxChunkGaps, n)
+	if len(rec.ChunkGaps) != MaxChunkGaps || !rec.ChunkGapsTruncated || rec.Chunks != n {
+		t.Fatalf("%d gaps, truncated %v, chunks %d; want %d, true, %d", len(rec.ChunkGaps), rec.ChunkGapsTruncated, rec.Chunks, MaxChunkGaps, n)
 	}
 }
 

@@ -247,7 +247,7 @@ func RenderScreen(w io.Writer, s Snapshot, prevLines int) int {
 		fmt.Fprintf(&b, "\x1b[%dA", prevLines)
 	}
 	lines := []string{
-		fmt.Sprintf("needlestorm → %s   stage %d/%d %s", s.Target, s.Stage+1, s.Stages, s.StageLabel),
+		fmt.Sprintf("needlestorm → %s   %s %s", s.Target, progressStage(s), s.StageLabel),
 		fmt.Sprintf("  sent %d   completed %d   in flight %d   errors %d", s.Sent, s.Completed, s.InFlight(), s.Errors),
 		fmt.Sprintf("  rate %.1f/s   ttft p50 %s   p95 %s   accuracy %s", s.Rate, progressLatency(s.TTFTP50), progressLatency(s.TTFTP95), progressAccuracy(s)),
 		fmt.Sprintf("  elapsed %s   remaining %s", progressClock(s.Elapsed), progressRemaining(s)),
@@ -263,8 +263,8 @@ func RenderScreen(w io.Writer, s Snapshot, prevLines int) int {
 
 // RenderLine writes s as one plain line.
 func RenderLine(w io.Writer, s Snapshot) {
-	fmt.Fprintf(w, "[%s] stage %d/%d %s: sent %d, completed %d, errors %d, rate %.1f/s, ttft p50 %s p95 %s, accuracy %s, remaining %s\n",
-		progressClock(s.Elapsed), s.Stage+1, s.Stages, s.StageLabel, s.Sent, s.Completed, s.Errors, s.Rate,
+	fmt.Fprintf(w, "[%s] %s %s: sent %d, completed %d, errors %d, rate %.1f/s, ttft p50 %s p95 %s, accuracy %s, remaining %s\n",
+		progressClock(s.Elapsed), progressStage(s), s.StageLabel, s.Sent, s.Completed, s.Errors, s.Rate,
 		progressLatency(s.TTFTP50), progressLatency(s.TTFTP95), progressAccuracy(s), progressRemaining(s))
 }
 
@@ -297,9 +297,24 @@ func progressClock(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", m, sec)
 }
 
+// progressStage is "stage 2/5", or "stage 11" for a stage outside the
+// schedule (an envelope search's steps, whose number is not known ahead).
+func progressStage(s Snapshot) string {
+	if s.Stages == 0 || s.Stage >= s.Stages {
+		return fmt.Sprintf("stage %d", s.Stage+1)
+	}
+	return fmt.Sprintf("stage %d/%d", s.Stage+1, s.Stages)
+}
+
+// progressRemaining is the time left, or what is still finishing once the
+// schedule is over: requests in flight end when the server answers them
+// (at most the request timeout), which no schedule can say.
 func progressRemaining(s Snapshot) string {
 	if !s.RemainingKnown {
 		return "unknown"
+	}
+	if s.Remaining < time.Second && s.InFlight() > 0 {
+		return fmt.Sprintf("finishing %d in flight", s.InFlight())
 	}
 	return "~" + progressClock(s.Remaining)
 }

@@ -216,3 +216,20 @@ func TestTrackerUnscheduledStage(t *testing.T) {
 		t.Errorf("scheduled stage: label %q, remaining known %v", s.StageLabel, s.RemainingKnown)
 	}
 }
+
+// TestProgressSearchStageAndFinishing: a stage outside the schedule (an
+// envelope search's step) is numbered without a total, never "stage 10/0";
+// once the schedule's time is up while requests are still in flight, the
+// progress says they are finishing, not "remaining ~0:00".
+func TestProgressSearchStageAndFinishing(t *testing.T) {
+	var b strings.Builder
+	RenderLine(&b, Snapshot{Target: "t", Stage: 9, Stages: 0, StageLabel: "search len=4k rate=8/s", RemainingKnown: false})
+	if strings.Contains(b.String(), "10/0") || !strings.Contains(b.String(), "stage 10 search") {
+		t.Errorf("search step line %q, want stage 10 without a total", b.String())
+	}
+	b.Reset()
+	RenderLine(&b, Snapshot{Target: "t", Stage: 0, Stages: 1, Sent: 10, Completed: 7, RemainingKnown: true, Remaining: 0})
+	if strings.Contains(b.String(), "~0:00") || !strings.Contains(b.String(), "finishing 3 in flight") {
+		t.Errorf("finishing line %q, want the 3 in flight named", b.String())
+	}
+}

@@ -50,6 +50,11 @@ type Stats struct {
 	TPOT         Quantiles      `json:"tpot"`
 	ChunkGap     Quantiles      `json:"chunk_gap"`
 	E2E          Quantiles      `json:"e2e"`
+	// ITLToken are the requests' inter-token latency per token
+	// (run.Record.ITLPerToken); ChunkGap is per chunk. TokensPerChunk is
+	// the mean output tokens per chunk of those requests.
+	ITLToken       Quantiles `json:"itl_per_token"`
+	TokensPerChunk float64   `json:"tokens_per_chunk,omitempty"`
 	// Good counts successful requests meeting every latency objective;
 	// CorrectGood those that were also answered right.
 	Good           int     `json:"good"`
@@ -453,6 +458,8 @@ func computeStats(group []*scored, perRequest float64, opts Options, target stri
 type statsTally struct {
 	st                     Stats
 	ttft, tpot, gaps, e2e  []time.Duration
+	itl                    []time.Duration
+	tokens, chunks         int
 	recall, anyMatch, cost float64
 }
 
@@ -502,6 +509,11 @@ func (t *statsTally) add(sc *scored) {
 	for _, g := range r.ChunkGaps {
 		t.gaps = append(t.gaps, g.Duration())
 	}
+	if d, ok := r.ITLPerToken(); ok {
+		t.itl = append(t.itl, d)
+		t.tokens += r.OutputTokens
+		t.chunks += r.Chunks
+	}
 }
 
 // figures turns the sums into shares, the accuracy interval, percentiles
@@ -520,6 +532,10 @@ func (t *statsTally) figures(perRequest float64) Stats {
 	lo, hi := Wilson(st.Correct, st.Requests)
 	st.AccuracyCI = [2]float64{lo, hi}
 	st.TTFT, st.TPOT, st.ChunkGap, st.E2E = quantilesOf(t.ttft), quantilesOf(t.tpot), quantilesOf(t.gaps), quantilesOf(t.e2e)
+	st.ITLToken = quantilesOf(t.itl)
+	if t.chunks > 0 {
+		st.TokensPerChunk = float64(t.tokens) / float64(t.chunks)
+	}
 	st.Rate = perRequest * float64(st.Requests+st.Canceled)
 	st.Goodput = perRequest * float64(st.Good)
 	st.CorrectGoodput = perRequest * float64(st.CorrectGood)

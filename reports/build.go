@@ -278,8 +278,10 @@ func caseAnswers(group []*scored) []probes.CaseAnswer {
 	var out []probes.CaseAnswer
 	for _, sc := range group {
 		r := sc.rec
-		if r.ErrorClass == run.ErrCanceled {
-			continue // never answered: needlestorm canceled it
+		if r.ErrorClass != "" {
+			// A failed request (or one needlestorm canceled) gave no
+			// answer to agree or disagree with.
+			continue
 		}
 		out = append(out, probes.CaseAnswer{CaseID: r.CaseID, Answer: r.Answer, Expected: r.Expected, Canaries: canariesOf(r), Whole: r.Task == corpus.TaskDataset})
 	}

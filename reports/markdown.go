@@ -52,7 +52,7 @@ func writeRunMarkdown(b *strings.Builder, s *Summary) {
 	}
 	fmt.Fprintf(b, "- objectives: %s\n", md(s.Objectives.Describe()))
 	if s.Spend != nil {
-		fmt.Fprintf(b, "- spent: %s in all (every request, warm-up included)\n", md(formatMoney(*s.Spend, s.Currency)))
+		fmt.Fprintf(b, "- spent: %s in all (every request%s)\n", md(formatMoney(*s.Spend, s.Currency)), strings.TrimSuffix(strings.Replace(warmupIncluded(s.Run.Warmup), " (", ", ", 1), ")"))
 	}
 }
 
@@ -141,7 +141,7 @@ func writeCostMarkdown(b *strings.Builder, s *Summary) {
 	if s.Spend == nil {
 		return
 	}
-	b.WriteString("\n## Cost\n\n| target | spent (warm-up included) | measured requests | per request | per correct answer |\n|---|---:|---:|---:|---:|\n")
+	b.WriteString("\n## Cost\n\n| target | spent (every request, warm-up too) | measured requests | per request | per correct answer |\n|---|---:|---:|---:|---:|\n")
 	for _, ts := range s.Targets {
 		if ts.Spend == nil || ts.Cost == nil {
 			fmt.Fprintf(b, "| %s | no price | - | - | - |\n", md(ts.Target))

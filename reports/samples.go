@@ -90,3 +90,12 @@ func formatQuantileN(q Quantiles, p int) string {
 	}
 	return s + ")"
 }
+
+// warmupIncluded is " (warm-up included)" when there was a warm-up, ""
+// otherwise: a run without one must not be said to include it.
+func warmupIncluded(warmup int) string {
+	if warmup == 0 {
+		return ""
+	}
+	return " (warm-up included)"
+}

@@ -53,7 +53,7 @@ func writeRunText(b *strings.Builder, s *Summary) {
 	}
 	fmt.Fprintf(b, "objectives: %s\n", s.Objectives.Describe())
 	if s.Spend != nil {
-		fmt.Fprintf(b, "spent: %s in all (warm-up included)\n", plain(formatMoney(*s.Spend, s.Currency)))
+		fmt.Fprintf(b, "spent: %s in all%s\n", plain(formatMoney(*s.Spend, s.Currency)), warmupIncluded(s.Run.Warmup))
 	}
 }
 
@@ -101,7 +101,7 @@ func writeEnvelopeText(b *strings.Builder, s *Summary, et EnvelopeTarget) {
 // its spend, truncation, prefix cache and consistency.
 func writeTargetNotesText(b *strings.Builder, s *Summary, ts TargetSummary) {
 	if ts.Spend != nil {
-		fmt.Fprintf(b, "  spent %s (warm-up included)\n", plain(formatMoney(*ts.Spend, s.Currency)))
+		fmt.Fprintf(b, "  spent %s%s\n", plain(formatMoney(*ts.Spend, s.Currency)), warmupIncluded(ts.Warmup))
 	}
 	if sent := canceledSentence(ts); sent != "" {
 		fmt.Fprintf(b, "  %s\n", sent)

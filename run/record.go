@@ -91,10 +91,9 @@ type Record struct {
 	// ChunkGaps are the gaps between consecutive content chunks.
 	ChunkGaps []Seconds `json:"chunk_gaps,omitempty"`
 	// ChunkGapsTruncated is true when ChunkGaps was cut at its cap (the
-	// endpoint package's MaxChunkGaps); ChunkCount is then the true number
-	// of content chunks received.
+	// endpoint package's MaxChunkGaps); Chunks is still the true number of
+	// chunks received.
 	ChunkGapsTruncated bool `json:"chunk_gaps_truncated,omitempty"`
-	ChunkCount         int  `json:"chunk_count,omitempty"`
 	// TPOT = (E2E - TTFT) / (OutputTokens - 1), only when OutputTokens > 1.
 	TPOT Seconds `json:"tpot,omitzero"`
 
@@ -155,6 +154,24 @@ type Record struct {
 	// by (none: an open-ended prompt, not scored).
 	TaskType string           `json:"task_type,omitempty"`
 	Matchers []corpus.Matcher `json:"matchers,omitempty"`
+	// Chunks is the number of non-empty content or reasoning chunks the
+	// stream carried; OutputTokens/Chunks is the mean tokens per chunk
+	// (several for speculative decoding, batching, llama.cpp).
+	Chunks int `json:"chunks,omitempty"`
+}
+
+// ITLPerToken is the mean inter-token latency of a successful streamed
+// request: the time from the first chunk to the last byte over the tokens
+// after the first chunk, (e2e - ttft) / (output_tokens - output_tokens /
+// chunks), taking chunks as equal. Unlike a chunk gap it does not treat a
+// chunk of four tokens as one token. ok is false without two chunks and
+// more output tokens than chunks' worth of one.
+func (r *Record) ITLPerToken() (d time.Duration, ok bool) {
+	if r.ErrorClass != "" || r.Chunks < 2 || r.OutputTokens < r.Chunks || r.TTFT <= 0 || r.E2E <= r.TTFT {
+		return 0, false
+	}
+	after := float64(r.OutputTokens) - float64(r.OutputTokens)/float64(r.Chunks)
+	return time.Duration(float64(r.E2E-r.TTFT) / after), true
 }
 
 // Open reports whether the record answers an open-ended case of the
