@@ -2,14 +2,29 @@ package main
 
 import "github.com/urfave/cli/v2"
 
-// ownHelpFlags gives the app and each of its commands a --help flag of its
-// own instead of urfave/cli's shared cli.HelpFlag, which every command of
-// every app in the process appends and writes to as it parses its flags: a
-// data race between apps run side by side (the tests run several). --help
-// still works: urfave/cli looks the flag up by its name.
+// ownHelpFlags gives the app and each of its commands --help (and the app
+// --version) flags of their own instead of urfave/cli's shared
+// cli.HelpFlag and cli.VersionFlag, which every app in the process appends
+// and writes to as it parses its flags: a data race between apps run side
+// by side (the tests run several). --help still works, as urfave/cli looks
+// the flag up by its name; --version is answered by the app's own action.
 func ownHelpFlags(app *cli.App) *cli.App {
 	app.HideHelp = true
-	app.Flags = append(app.Flags, newHelpFlag())
+	app.HideVersion = true
+	app.Flags = append(app.Flags, newHelpFlag(),
+		&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version", DisableDefaultText: true})
+	app.Action = func(c *cli.Context) error {
+		switch {
+		case c.Bool("version"):
+			cli.ShowVersion(c)
+			return nil
+		case c.Args().Present():
+			// Not a command: what urfave/cli's own root action does
+			// (App.CommandNotFound, when set, answers it).
+			return cli.ShowCommandHelp(c, c.Args().First())
+		}
+		return cli.ShowAppHelp(c)
+	}
 	for _, c := range app.Commands {
 		c.HideHelp = true
 		c.Flags = append(c.Flags, newHelpFlag())
