@@ -274,9 +274,10 @@ type SearchStep struct {
 // and, when it did not, why (such as "ttft p95 2.3s > 2s").
 //
 // Unresolved says the step's records cannot tell (too few requests for a
-// percentile, a client that fell behind its schedule): the step is
-// counted neither as held nor as failed, and the search of its length
-// ends there, unresolved, with Reason saying why. Pass is then ignored.
+// percentile, a client that fell behind its schedule): the step is not
+// held, so the search goes on below it, but it is no measured limit
+// either: when it stays the first failure, the length's result is
+// unresolved with Reason saying why. Pass is then ignored.
 type StepVerdict struct {
 	Pass       bool
 	Reason     string
@@ -446,11 +447,13 @@ func (s *Searcher) SearchLength(ctx context.Context, cases []corpus.Case) (*run.
 				st.Reason = "failed the objectives"
 			}
 			if v.Unresolved {
+				// Not held, so the search looks below it; but not a
+				// measured limit either: if it stays the first failure,
+				// the search is unresolved (see below).
 				st.Pass, st.Unresolved = false, true
 				if st.Reason == "" {
 					st.Reason = "the step's records cannot tell"
 				}
-				b.end(false, "unresolved at %s/s: %s", stageFmtRate(rate), st.Reason)
 			}
 		}
 		if err != nil {
@@ -470,6 +473,12 @@ func (s *Searcher) SearchLength(ctx context.Context, cases []corpus.Case) (*run.
 		return res, stepErr
 	}
 	b.finish(res)
+	for _, st := range res.Steps {
+		if st.Unresolved && st.Rate == res.FirstFail {
+			res.Resolved = false
+			res.Reason = fmt.Sprintf("unresolved at %s/s (counted as not held; the limit may be higher): %s", stageFmtRate(st.Rate), st.Reason)
+		}
+	}
 	return res, nil
 }
 

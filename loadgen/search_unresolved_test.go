@@ -10,8 +10,9 @@ import (
 )
 
 // TestSearchUnresolvedStep: a step the judge cannot tell about (too few
-// requests) is neither held nor failed: the search of its length ends
-// there, unresolved, with the last held rate found and no first failure.
+// requests, a client behind its schedule) is not held, so the search goes
+// on below it; as the first failure it leaves the result unresolved, its
+// reason saying so.
 func TestSearchUnresolvedStep(t *testing.T) {
 	target := &searchFakeTarget{}
 	judge := func(step loadgen.SearchStep, recs []run.Record) loadgen.StepVerdict {
@@ -26,8 +27,8 @@ func TestSearchUnresolvedStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := results[0]
-	if len(res.Steps) != 2 || res.Found != 40 || res.FirstFail != 0 || res.Resolved || !strings.Contains(res.Reason, "unresolved at 80/s") {
-		t.Fatalf("result %+v: want 40/s found, 80/s unresolved, the search ended unresolved", res)
+	if len(res.Steps) < 3 || res.Found < 40 || res.Found >= 80 || res.FirstFail != 80 || res.Resolved || !strings.Contains(res.Reason, "unresolved at 80/s") {
+		t.Fatalf("result %+v: want a rate between 40/s and 80/s found, 80/s the unresolved first failure, the result unresolved", res)
 	}
 	if st := res.Steps[1]; st.Pass || !st.Unresolved || !strings.Contains(st.Reason, "rests on 5 values") {
 		t.Errorf("step %+v: want unresolved, not passed, with the judge's reason", st)

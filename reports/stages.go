@@ -16,10 +16,13 @@ import (
 // The client-bottleneck rule (docs/metrics.md). A stage's figures measure
 // the server only when the client kept to its schedule; a stage is marked
 // ClientBottleneck when any of these holds:
-//   - its send lag p99 is above SendLagLimit: more than 1% of its
+//   - its send lag p99 is above its late limit: more than 1% of its
 //     requests, and at least two (one late send on a busy machine is
 //     noise, not a client that cannot keep up; below 100 requests the p99
-//     is the maximum), were sent more than SendLagLimit late;
+//     is the maximum), were sent later than the larger of SendLagLimit
+//     and LateGapShare of the scheduled gap between requests (a send 20 ms
+//     late at 2/s hardly changes the load the server sees; at 100/s it
+//     doubles a gap);
 //   - its achieved send rate is more than SendRateShortfall below the rate
 //     its own scheduled times give (only with at least
 //     minRateRequests requests, as one late send skews a short stage);
@@ -32,6 +35,10 @@ const (
 	// bottleneck. 10 ms is above the pacer's precision on a loaded machine
 	// (about 1 ms) and well below any latency objective worth stating.
 	SendLagLimit = 10 * time.Millisecond
+	// LateGapShare is the share of the scheduled gap between requests
+	// (1/rate) a send may be late before it counts as late, when that is
+	// more than SendLagLimit.
+	LateGapShare = 0.25
 	// SendRateShortfall is how far below the schedule the achieved send
 	// rate may fall, as a share of the scheduled rate.
 	SendRateShortfall = 0.02
@@ -68,9 +75,12 @@ type StageInfo struct {
 	// SendLag is the distribution of sent_at - scheduled_at.
 	SendLag Lag `json:"send_lag"`
 	// HeldBack counts the requests the in-flight cap held back; Late
-	// those sent more than SendLagLimit after their scheduled time.
-	HeldBack int `json:"held_back"`
-	Late     int `json:"late"`
+	// those sent more than LateLimit seconds after their scheduled time
+	// (SendLagLimit, or LateGapShare of the gap between requests when
+	// that is longer).
+	HeldBack  int     `json:"held_back"`
+	Late      int     `json:"late"`
+	LateLimit float64 `json:"late_limit"`
 	// ClientBottleneck says the client fell behind its schedule (see
 	// SendLagLimit); BottleneckReasons say how.
 	ClientBottleneck  bool     `json:"client_bottleneck"`
@@ -96,7 +106,6 @@ type stageAcc struct {
 	info                        StageInfo
 	firstSent, lastSent, ending time.Time
 	lags                        []time.Duration
-	late                        int
 	ok, good, correctGood       int
 }
 
@@ -131,9 +140,6 @@ func (m stageInfos) add(sc *scored) {
 	}
 	st.AskedRate = max(st.AskedRate, r.AskedRate)
 	a.lags = append(a.lags, r.SendLag.Duration())
-	if r.SendLag.Duration() > SendLagLimit {
-		a.late++
-	}
 	if r.HeldBack {
 		st.HeldBack++
 	}
@@ -160,11 +166,27 @@ func (m stageInfos) measureRates() {
 			st.Goodput = float64(a.good) / st.Window
 			st.CorrectGoodput = float64(a.correctGood) / st.Window
 		}
+		st.LateLimit = lateLimit(st.Rate).Seconds()
+		st.Late = 0
+		for _, l := range a.lags {
+			if l.Seconds() > st.LateLimit {
+				st.Late++
+			}
+		}
 		st.SendLag = lagOf(a.lags)
-		st.Late = a.late
 		st.BottleneckReasons = bottleneckReasons(st)
 		st.ClientBottleneck = len(st.BottleneckReasons) > 0
 	}
+}
+
+// lateLimit is how late a send may be at a scheduled rate before it
+// counts as late: SendLagLimit, or LateGapShare of the gap between
+// requests when that is longer.
+func lateLimit(rate float64) time.Duration {
+	if rate <= 0 {
+		return SendLagLimit
+	}
+	return max(SendLagLimit, time.Duration(LateGapShare/rate*float64(time.Second)))
 }
 
 // rateOver is (n-1)/span, 0 when it is not defined.
@@ -187,7 +209,7 @@ func lagOf(ds []time.Duration) Lag {
 func bottleneckReasons(st *StageInfo) []string {
 	var out []string
 	if st.Late >= minLate && float64(st.Late) > lateShare*float64(st.Requests) {
-		out = append(out, fmt.Sprintf("send lag p99 %s > %s (%d of %d requests sent more than %s late)", formatSeconds(st.SendLag.P99), formatSeconds(SendLagLimit.Seconds()), st.Late, st.Requests, formatSeconds(SendLagLimit.Seconds())))
+		out = append(out, fmt.Sprintf("send lag p99 %s > %s (%d of %d requests sent more than %s late)", formatSeconds(st.SendLag.P99), formatSeconds(st.LateLimit), st.Late, st.Requests, formatSeconds(st.LateLimit)))
 	}
 	if st.Requests >= minRateRequests && st.Rate > 0 && st.SentRate < st.Rate*(1-SendRateShortfall) {
 		out = append(out, fmt.Sprintf("sent %s, more than %g%% below the scheduled %s", formatRate(st.SentRate), SendRateShortfall*100, formatRate(st.Rate)))

@@ -165,3 +165,4 @@ func TestKeptUpClientIsNotFlagged(t *testing.T) {
 }
 
 func approx(a, b float64) bool { return a > b*0.999 && a < b*1.001 }
+
