@@ -140,6 +140,9 @@ type Accuracy struct {
 	// Relative makes Threshold a fraction of the target's own accuracy at
 	// its shortest length.
 	Relative bool `yaml:"relative"`
+	// Gate false makes the accuracy objective report only: shown, never
+	// failing the run (nil: it gates).
+	Gate *bool `yaml:"gate"`
 }
 
 // Budget bounds what a campaign may spend.

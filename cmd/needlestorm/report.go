@@ -21,7 +21,8 @@ func reportCommand() *cli.Command {
 		ArgsUsage: "DIR",
 		Description: "Reads DIR/manifest.json and DIR/records.jsonl (nothing else), re-scores every record and\n" +
 			"writes the report, also for an interrupted run. Objectives default to the ones the run\n" +
-			"recorded in its manifest; flags override them.",
+			"recorded in its manifest; flags override them. The exit status is the run's verdict\n" +
+			"(0 held, 99 an objective or the requirement failed, 4 nothing measured).",
 		Flags:        objectiveFlags(""),
 		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
@@ -30,7 +31,7 @@ func reportCommand() *cli.Command {
 				return err
 			}
 			if len(args) != 1 {
-				return cli.Exit("report needs one run directory: needlestorm report DIR", 2)
+				return cli.Exit("report needs one run directory: needlestorm report DIR", exitUsage)
 			}
 			dir := args[0]
 			opts, err := reportOptions(c, dir)
@@ -44,7 +45,10 @@ func reportCommand() *cli.Command {
 			if _, err := fmt.Fprint(c.App.Writer, termsafe.Text(s.Text())); err != nil {
 				return err
 			}
-			return reportRoutes(c.App.Writer, dir, s)
+			if err := reportRoutes(c.App.Writer, dir, s); err != nil {
+				return err
+			}
+			return verdictError(s.Verdict())
 		},
 	}
 }
@@ -93,7 +97,7 @@ func trailingFlags(c *cli.Context) ([]string, error) {
 	var positional []string
 	for rest := args; len(rest) > 0; {
 		if err := set.Parse(rest); err != nil {
-			return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.Name, err), 2)
+			return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.Name, err), exitUsage)
 		}
 		rest = set.Args()
 		if len(rest) > 0 {
@@ -108,7 +112,7 @@ func trailingFlags(c *cli.Context) ([]string, error) {
 		}
 	})
 	if err != nil {
-		return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.Name, err), 2)
+		return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.Name, err), exitUsage)
 	}
 	return positional, nil
 }
@@ -116,5 +120,5 @@ func trailingFlags(c *cli.Context) ([]string, error) {
 // usageError is the OnUsageError of report, sim, corpus and tokens: a flag
 // that does not parse is a usage error, with exit status 2 like the others.
 func usageError(c *cli.Context, err error, _ bool) error {
-	return cli.Exit(fmt.Sprintf("%s: %v (see needlestorm %s --help)", c.Command.Name, err, c.Command.Name), 2)
+	return cli.Exit(fmt.Sprintf("%s: %v (see needlestorm %s --help)", c.Command.Name, err, c.Command.Name), exitUsage)
 }

@@ -85,12 +85,20 @@ func TestReportCommand(t *testing.T) {
 		{"requirement met", run.StatusComplete, nil, []string{"--require", "length=1k,rate=1.5"}, 1000, []string{"best target for length 1k at 1.5/s: sim (cost unknown"}},
 		{"requirement beyond the effective context", run.StatusComplete, nil, []string{"--require=length=4k,ttft_p95=1s"}, 1000, []string{"no target covers length 4k, ttft_p95 <= 1s (sim: effective context 1k < 4k"}},
 	}
+	// The fixture's 4000-token accuracy is 0.25: at the default threshold
+	// an objective fails, and report exits with exitObjectives.
+	failing := map[string]bool{"default threshold": true, "slo from flags fails every point": true, "objectives from the manifest": true,
+		"interrupted run": true, "requirement beyond the effective context": true}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeRunDir(t, tt.status, tt.objectives)
 			out, err := runApp(append([]string{"report", dir}, tt.args...)...)
-			if err != nil {
-				t.Fatalf("report: %v\n%s", err, out)
+			want := exitOK
+			if failing[tt.name] {
+				want = exitObjectives
+			}
+			if code := campaignTestExitCode(err); code != want {
+				t.Fatalf("report: exit %d (%v), want %d\n%s", code, err, want, out)
 			}
 			for _, want := range append(tt.text, filepath.Join(dir, reports.HTMLFile)) {
 				if !strings.Contains(out, want) {
@@ -152,8 +160,8 @@ func TestReportCommandPricesFromManifest(t *testing.T) {
 	if err := run.WriteManifest(dir, m); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := runApp("report", dir); err != nil {
-		t.Fatalf("report: %v\n%s", err, out)
+	if out, err := runApp("report", dir); campaignTestExitCode(err) != exitObjectives {
+		t.Fatalf("report: %v, want the 4000-token accuracy to fail the objectives\n%s", err, out)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, reports.JSONFile))
 	if err != nil {

@@ -80,23 +80,23 @@ func routeAction(c *cli.Context) error {
 		return err
 	}
 	if len(args) == 0 {
-		return cli.Exit("route needs at least one envelope.json or run directory: needlestorm route --routing routing.yaml runs/DIR", 2)
+		return cli.Exit("route needs at least one envelope.json or run directory: needlestorm route --routing routing.yaml runs/DIR", exitUsage)
 	}
 	if c.String("routing") == "" {
-		return cli.Exit("route needs --routing FILE, the routing file naming the jobs (see examples/routing/routing.yaml)", 2)
+		return cli.Exit("route needs --routing FILE, the routing file naming the jobs (see examples/routing/routing.yaml)", exitUsage)
 	}
 	write, ok := routeWriters[c.String("format")]
 	if !ok {
-		return cli.Exit(fmt.Sprintf("--format %q: write litellm, json or markdown", c.String("format")), 2)
+		return cli.Exit(fmt.Sprintf("--format %q: write litellm, json or markdown", c.String("format")), exitUsage)
 	}
 	file, err := route.Load(c.String("routing"))
 	if err != nil {
 		var re *route.Error
 		var res route.Errors
 		if errors.As(err, &re) || errors.As(err, &res) {
-			return cli.Exit("--routing: "+err.Error(), 2)
+			return cli.Exit("--routing: "+err.Error(), exitUsage)
 		}
-		return cli.Exit(fmt.Sprintf("--routing: %v", err), 2)
+		return cli.Exit(fmt.Sprintf("--routing: %v", err), exitUsage)
 	}
 	inputs := make([]route.Input, 0, len(args))
 	for _, path := range args {

@@ -37,7 +37,6 @@ const (
 	runDefaultDepths        = "0,50,100"
 	runDefaultRates         = "1,2,4,8"
 	runDefaultStageDuration = 10 * time.Second
-	runExitInterrupted      = 130
 	// runDefaultSLO are the latency objectives a run is judged by unless
 	// --slo says otherwise: interactive-chat figures.
 	runDefaultSLO = "ttft_p95=2s,e2e_p95=30s,error_rate=0.01"
@@ -142,9 +141,6 @@ exits with status 3.`,
 	}
 }
 
-// runExitStopped is the exit status of a run a budget stopped.
-const runExitStopped = 3
-
 // runTargetFlags describe the single target of a run without a campaign
 // file; with a file they are refused (the file describes its targets), by
 // the file field to set instead.
@@ -185,7 +181,7 @@ func runSetupOf(c *cli.Context) (*runSetup, error) {
 		return nil, err
 	}
 	if len(args) > 1 {
-		return nil, cli.Exit(fmt.Sprintf("run takes at most one campaign file, got %d arguments: %s", len(args), strings.Join(args, " ")), 2)
+		return nil, cli.Exit(fmt.Sprintf("run takes at most one campaign file, got %d arguments: %s", len(args), strings.Join(args, " ")), exitUsage)
 	}
 	s := &runSetup{}
 	if len(args) == 1 {
@@ -212,7 +208,7 @@ func runSetupOf(c *cli.Context) (*runSetup, error) {
 	s.report = reports.Options{Objectives: s.camp.Objectives(), Prices: s.camp.Prices()}
 	if c.IsSet("tolerance") {
 		if s.report.Tolerance = c.Int("tolerance"); s.report.Tolerance < 0 {
-			return nil, cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", s.report.Tolerance), 2)
+			return nil, cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", s.report.Tolerance), exitUsage)
 		}
 	}
 	return s, nil
@@ -234,7 +230,7 @@ func runDryRun(c *cli.Context, s *runSetup) error {
 		return err
 	}
 	if err := plan.CheckBudget(); err != nil {
-		return fmt.Errorf("the plan is over budget: %w", err)
+		return budgetError(fmt.Errorf("the plan is over budget: %w", err))
 	}
 	return nil
 }
@@ -275,8 +271,11 @@ func runExecute(c *cli.Context, s *runSetup) error {
 	}
 	if res == nil || res.Run == nil {
 		var pf *campaign.PreflightFailure
-		if errors.As(runErr, &pf) {
-			return fmt.Errorf("%w (--no-preflight skips these checks)", runErr)
+		switch {
+		case errors.As(runErr, &pf):
+			return cli.Exit(fmt.Errorf("%w (--no-preflight skips these checks)", runErr), exitUnmeasured)
+		case errors.Is(runErr, campaign.ErrBudget):
+			return budgetError(runErr)
 		}
 		return runErr
 	}
@@ -372,16 +371,16 @@ func runFinish(c *cli.Context, s *runSetup, res *campaign.Result, runErr error) 
 	}
 
 	r := res.Run
-	switch r.Status {
-	case run.StatusComplete:
-		return runErr
-	case run.StatusInterrupted:
+	if r.Status == run.StatusInterrupted {
 		if res.Stopped != nil {
-			return cli.Exit(fmt.Sprintf("needlestorm: campaign stopped (%s); %d records kept in %s", res.Stopped, r.Records, r.Dir), runExitStopped)
+			return cli.Exit(fmt.Sprintf("needlestorm: campaign stopped (%s); %d records kept in %s", res.Stopped, r.Records, r.Dir), exitBudget)
 		}
-		return cli.Exit(fmt.Sprintf("needlestorm: run interrupted (%s); %d records kept in %s", r.Reason, r.Records, r.Dir), runExitInterrupted)
+		return cli.Exit(fmt.Sprintf("needlestorm: run interrupted (%s); %d records kept in %s", r.Reason, r.Records, r.Dir), exitInterrupted)
 	}
-	return runErr
+	if runErr != nil || summary == nil {
+		return runErr
+	}
+	return verdictError(summary.Verdict())
 }
 
 // runWatchSignals acts on SIGINT and SIGTERM until done is closed: the
@@ -407,7 +406,7 @@ func runWatchSignals(sigs <-chan os.Signal, done <-chan struct{}, stderr io.Writ
 			abort(errors.New(runAbortReason))
 		default:
 			fmt.Fprintf(stderr, "\nneedlestorm: %s: quitting at once\n", sig)
-			os.Exit(runExitInterrupted)
+			os.Exit(exitInterrupted)
 		}
 	}
 }
@@ -420,7 +419,7 @@ const runAbortReason = "second interrupt: requests in flight canceled"
 func runFileCampaign(c *cli.Context, path string) (*campaign.Campaign, error) {
 	for _, f := range runTargetFlags {
 		if c.IsSet(f.flag) {
-			return nil, cli.Exit(fmt.Sprintf("--%s describes the target of a run without a campaign file; with %s, set %s in the file instead", f.flag, path, f.field), 2)
+			return nil, cli.Exit(fmt.Sprintf("--%s describes the target of a run without a campaign file; with %s, set %s in the file instead", f.flag, path, f.field), exitUsage)
 		}
 	}
 	camp, err := campaign.Load(path)
@@ -445,7 +444,7 @@ func runFileCampaign(c *cli.Context, path string) (*campaign.Campaign, error) {
 // runInvalid is the usage error of a campaign that does not validate: each
 // mistake with its place in the file or the flag that set it.
 func runInvalid(err error) error {
-	return cli.Exit(strings.TrimRight(campaign.Detail(err), "\n"), 2)
+	return cli.Exit(strings.TrimRight(campaign.Detail(err), "\n"), exitUsage)
 }
 
 // runDefaulted are the flags whose default is a value of the campaign a run
@@ -467,12 +466,12 @@ func runOverrides(c *cli.Context, defaulted bool) (campaign.Overrides, error) {
 	}
 	if use("lengths") {
 		if o.Lengths, err = corpus.ParseLengths(c.String("lengths")); err != nil {
-			return o, cli.Exit(fmt.Sprintf("--lengths: %v", err), 2)
+			return o, cli.Exit(fmt.Sprintf("--lengths: %v", err), exitUsage)
 		}
 	}
 	if use("depths") {
 		if o.Depths, err = corpus.ParseDepths(c.String("depths")); err != nil {
-			return o, cli.Exit(fmt.Sprintf("--depths: %v", err), 2)
+			return o, cli.Exit(fmt.Sprintf("--depths: %v", err), exitUsage)
 		}
 	}
 	if use("task") {
@@ -522,7 +521,7 @@ func runUsage(err error) error {
 	if errors.As(err, &ec) {
 		return err
 	}
-	return cli.Exit(err, 2)
+	return cli.Exit(err, exitUsage)
 }
 
 // runSplit splits a comma-separated list, dropping empty entries.
@@ -543,7 +542,7 @@ func runSplit(s string) []string {
 // campaign. Every mistake names its flag.
 func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 	if c.IsSet("targets") {
-		return nil, cli.Exit("--targets picks targets of a campaign file; without one, give the target with --target", 2)
+		return nil, cli.Exit("--targets picks targets of a campaign file; without one, give the target with --target", exitUsage)
 	}
 	camp := &campaign.Campaign{}
 	t, err := runFlagTarget(c, camp)
