@@ -36,6 +36,9 @@ type Campaign struct {
 	// folder): the report answers it from the run's envelope, and the
 	// manifest keeps it so that `needlestorm report` can again.
 	Routing string `yaml:"routing"`
+	// Regression is what a run is compared with at its end, and the
+	// thresholds of a regression (see Regression).
+	Regression Regression `yaml:"regression"`
 
 	// File is the file name given to Parse or Load, used in error messages;
 	// BaseDir is its folder, against which a relative dir: haystack is read.

@@ -34,6 +34,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			runCommand(),
 			reportCommand(),
+			compareCommand(),
 			routeCommand(),
 			mergeCommand(),
 			exportCommand(),
