@@ -34,7 +34,9 @@ accuracy: {threshold: 0.7}
 func compareTestRun(t *testing.T, path string, args ...string) (string, int, string, error) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "run")
-	out, errOut, err := runTestApp(t, append([]string{"run", path, "--out", dir, "--quiet", "--no-preflight"}, args...)...)
+	// One nonce salt: the same prompts in every run, so that the same
+	// configuration draws the same answers.
+	out, errOut, err := runTestApp(t, append([]string{"run", path, "--out", dir, "--quiet", "--no-preflight", "--nonce-salt", "7"}, args...)...)
 	if _, serr := os.Stat(filepath.Join(dir, reports.EnvelopeFile)); serr != nil {
 		t.Fatalf("run %s: %v (%v)\nstdout:\n%s\nstderr:\n%s", path, serr, err, out, errOut)
 	}
@@ -186,4 +188,61 @@ load: {stages: [{rate: 40, requests: 2}]}
 			t.Errorf("%s: exit %d (%v), want %d with %q\n%s", strings.Join(tt.args, " "), code, err, tt.code, tt.want, out)
 		}
 	}
+}
+
+func TestRunBaseline(t *testing.T) {
+	base := compareTestBaseline(t)
+	// A smaller window: the run's own objectives fail at 2k and the
+	// comparison finds the regression; either gives 99.
+	dir, code, out, err := compareTestRun(t, compareTestCampaign(t, "base_accuracy: 0.95, context_window: 1000"), "--baseline", base)
+	if code != exitObjectives || !strings.Contains(out, "compared with the baseline "+base) || !strings.Contains(out, "effective_context 2000 → 500") {
+		t.Fatalf("run --baseline: exit %d (%v), want %d and the comparison\n%s", code, err, exitObjectives, out)
+	}
+	for _, f := range []string{compareFileMarkdown, compareFileJUnit, compareFileJSON} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	status, _ := compareTestStatuses(t, filepath.Join(dir, compareFileJSON))
+	if status["all/effective_context"] != reports.ChangeRegressed {
+		t.Errorf("regression.json: effective_context %q, want regressed", status["all/effective_context"])
+	}
+
+	// regression.baseline in the campaign, the same configuration: no
+	// regression, exit 0.
+	path := campaignTestFile(t, strings.Replace(readFile(t, compareTestCampaign(t, "base_accuracy: 0.95")), "name: nightly",
+		"name: nightly\nregression: {baseline: "+base+", thresholds: {accuracy_drop: 10pt}}", 1))
+	dir, code, out, err = compareTestRun(t, path)
+	if code != exitOK || !strings.Contains(out, "no regression") {
+		t.Fatalf("run with regression.baseline: exit %d (%v), want 0\n%s", code, err, out)
+	}
+	// The same configuration, seed and prompts draw the same answers.
+	_, r := compareTestStatuses(t, filepath.Join(dir, compareFileJSON))
+	for _, c := range r.Changes {
+		if c.Metric == reports.CmpAccuracy && (c.Delta == nil || *c.Delta != 0) {
+			t.Errorf("at %d: accuracy changed by %v between identical runs", c.Length, c.Delta)
+		}
+	}
+	if md := readFile(t, filepath.Join(dir, compareFileMarkdown)); !strings.Contains(md, `accuracy\_drop=10pt`) {
+		t.Errorf("regression.md does not use the campaign's threshold:\n%s", md)
+	}
+
+	// A baseline that cannot be read stops the run before it starts.
+	missing := filepath.Join(t.TempDir(), "run")
+	_, _, err = runTestApp(t, "run", path, "--baseline", filepath.Join(t.TempDir(), "none"), "--out", missing, "--quiet")
+	if campaignTestExitCode(err) != exitUsage || !strings.Contains(err.Error(), "--baseline: reading") {
+		t.Errorf("a missing baseline: %v, want a usage error", err)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("the run started although its baseline is missing")
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -190,3 +190,40 @@ func verdictLines(failures []string) string {
 	}
 	return termsafe.Text(s)
 }
+
+// exitRank orders exit statuses for worstExit: what could not be measured
+// first, then a failed objective or regression, then the rest.
+func exitRank(code int) int {
+	switch code {
+	case exitOK:
+		return 0
+	case exitObjectives:
+		return 1
+	case exitUnmeasured:
+		return 3
+	}
+	return 2
+}
+
+// worstExit joins the errors of one command's steps (nil ones left out)
+// into one carrying the weightiest exit status (exitRank).
+func worstExit(errs ...error) error {
+	var kept []error
+	code := exitOK
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		kept = append(kept, err)
+		if c := exitCode(err); exitRank(c) > exitRank(code) {
+			code = c
+		}
+	}
+	switch len(kept) {
+	case 0:
+		return nil
+	case 1:
+		return kept[0]
+	}
+	return cli.Exit(errors.Join(kept...), code)
+}

@@ -92,7 +92,18 @@ requests in flight at once (each is recorded, as canceled), writes the
 manifest and exits 130 without rendering the report (needlestorm report DIR
 renders it); a third quits at once. A budget reached during the
 run stops it the same way, with the budget as the manifest's reason, and
-exits with status 3.`,
+exits with status 3.
+
+With --baseline DIR (or regression.baseline in the campaign) the run is
+compared with that baseline after its report, as needlestorm compare does
+(thresholds from --threshold over the campaign's regression.thresholds over
+the defaults): the comparison is printed and written into the run directory
+as regression.md, regression.junit.xml and regression.json.
+
+Exit status: 0 every gating objective held (and no regression), 99 an
+objective, the requirement (--require) or the comparison failed, 4 nothing
+could be measured (preflight failed, every request of a target failed), 3
+budget, 130 interrupted, 2 usage (see needlestorm --help).`,
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (requests, tokens, cost and duration per target) and exit without sending anything"},
 			&cli.BoolFlag{Name: "no-preflight", Usage: "skip preflight (reachability, model listing, context window, token calibration)"},
@@ -133,6 +144,8 @@ exits with status 3.`,
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve live Prometheus metrics on /metrics at this address, such as 127.0.0.1:9464"},
 			&cli.StringFlag{Name: "metrics-push", Usage: "push live metrics to this VictoriaMetrics URL, such as http://127.0.0.1:8428/api/v1/import/prometheus"},
 			&cli.DurationFlag{Name: "metrics-push-interval", Usage: "how often to push metrics", Value: 10 * time.Second},
+			&cli.StringFlag{Name: "baseline", Usage: "after the report, compare the run with this baseline (a run directory, summary.json or envelope.json; regression.baseline), print the comparison, write regression.md, regression.junit.xml and regression.json into the run directory and exit 99 on a regression", DefaultText: "the campaign's regression.baseline, else none"},
+			&cli.StringFlag{Name: "threshold", Usage: "with a baseline: thresholds per metric, such as accuracy_drop=5pt,ttft_p95=+20% (see needlestorm compare --help)", DefaultText: "the campaign's regression.thresholds, else the defaults"},
 			&cli.StringFlag{Name: "sim-profile", Usage: "simulator profile: " + strings.Join(sim.Profiles(), ", "), Value: "fast"},
 			&cli.Float64Flag{Name: "sim-time-scale", Usage: "simulator wall seconds per simulated second (1 real time, 0 never sleep)", DefaultText: "the profile's"},
 		}, append(objectiveFlags(runDefaultSLO), shardFlags()...)...),
@@ -161,6 +174,10 @@ type runSetup struct {
 	dir    string
 	exec   campaign.ExecOptions
 	report reports.Options
+	// baseline, when set, is what the run is compared with at its end,
+	// by compare.
+	baseline *reports.Figures
+	compare  reports.RegressionOptions
 }
 
 func runAction(c *cli.Context) error {
@@ -204,6 +221,9 @@ func runSetupOf(c *cli.Context) (*runSetup, error) {
 	s.exec.SkipTooLong = c.Bool("skip-too-long")
 	if err := s.camp.CheckExec(s.exec); err != nil {
 		return nil, runInvalid(err)
+	}
+	if err := runBaseline(c, s); err != nil {
+		return nil, err
 	}
 	s.report = reports.Options{Objectives: s.camp.Objectives(), Prices: s.camp.Prices()}
 	if c.IsSet("tolerance") {
@@ -380,7 +400,42 @@ func runFinish(c *cli.Context, s *runSetup, res *campaign.Result, runErr error) 
 	if runErr != nil || summary == nil {
 		return runErr
 	}
-	return verdictError(summary.Verdict())
+	verdict := verdictError(summary.Verdict())
+	if s.baseline == nil || exitCode(verdict) == exitUnmeasured {
+		return verdict
+	}
+	fmt.Fprintf(c.App.Writer, "\ncompared with the baseline %s:\n", s.baseline.Source)
+	cur := &reports.Figures{Source: r.Dir, Kind: reports.FiguresRun, Run: summary.Run, Corpus: summary.Run.Corpus}
+	if summary.Envelope != nil {
+		cur.Env = *summary.Envelope
+	}
+	return worstExit(verdict, compareFigures(c.App.Writer, s.baseline, cur, s.compare, compareIntoDir(r.Dir)))
+}
+
+// runBaseline reads the baseline the run is to be compared with
+// (--baseline, else the campaign's regression.baseline) before anything
+// is sent, and the comparison's thresholds.
+func runBaseline(c *cli.Context, s *runSetup) error {
+	path := cmp.Or(c.String("baseline"), s.camp.Regression.Baseline)
+	if path == "" {
+		if c.IsSet("threshold") {
+			return cli.Exit("--threshold bounds a comparison with a baseline: give --baseline DIR (or regression.baseline in the campaign) too", exitUsage)
+		}
+		return nil
+	}
+	field := "--baseline"
+	if !c.IsSet("baseline") {
+		field = "regression.baseline"
+	}
+	base, err := reports.LoadFigures(path)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("%s: %v", field, err), exitUsage)
+	}
+	if s.compare, err = compareOptions(c, s.camp); err != nil {
+		return err
+	}
+	s.baseline = base
+	return nil
 }
 
 // runWatchSignals acts on SIGINT and SIGTERM until done is closed: the
