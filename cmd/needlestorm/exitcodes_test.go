@@ -78,7 +78,7 @@ slo:
 		t.Errorf("the summary does not say ttft_p95 is report only:\n%s", out)
 	}
 	// Re-judged with the objective gating, the same records fail.
-	code, _, _, err = exitTestRun(t, "report", dir, "--slo", "ttft_p95=1ns")
+	code, _, _, err = exitTestRun(t, "report", dir, "--slo", "ttft_p95=1ns", "--out", filepath.Join(t.TempDir(), "rejudged"))
 	if code != exitObjectives {
 		t.Errorf("report --slo ttft_p95=1ns: exit %d (%v), want %d", code, err, exitObjectives)
 	}

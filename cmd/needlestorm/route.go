@@ -160,9 +160,9 @@ func routeWriteFile(path string, data []byte) error {
 
 // reportRoutes answers the routing file a run's campaign named (kept in
 // its manifest) from the run's envelope: it writes routes.json, routes.md
-// and litellm.yaml into dir and prints the answer. A run whose campaign
-// named none is left alone.
-func reportRoutes(w io.Writer, dir string, s *reports.Summary) error {
+// and litellm.yaml into out (the run directory, or report --out) and
+// prints the answer. A run whose campaign named none is left alone.
+func reportRoutes(w io.Writer, dir, out string, s *reports.Summary) error {
 	m, err := run.ReadManifest(dir)
 	if err != nil || len(m.Routing) == 0 || s == nil || s.Envelope == nil {
 		return nil
@@ -183,11 +183,11 @@ func reportRoutes(w io.Writer, dir string, s *reports.Summary) error {
 		if err := write(&buf, routes); err != nil {
 			return err
 		}
-		if err := routeWriteFile(filepath.Join(dir, name), buf.Bytes()); err != nil {
+		if err := routeWriteFile(filepath.Join(out, name), buf.Bytes()); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(w, "\n%s  (routing file %s; written to %s, %s and %s)\n", routes.Text(), file.Path,
-		filepath.Join(dir, routeFileLiteLLM), routeFileJSON, routeFileMarkdown)
+		filepath.Join(out, routeFileLiteLLM), routeFileJSON, routeFileMarkdown)
 	return nil
 }

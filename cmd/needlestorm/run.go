@@ -387,7 +387,7 @@ func runFinish(c *cli.Context, s *runSetup, res *campaign.Result, runErr error) 
 	}
 	runSummary(c.App.Writer, res, summary)
 	if summary != nil {
-		runErr = errors.Join(runErr, reportRoutes(c.App.Writer, res.Run.Dir, summary))
+		runErr = errors.Join(runErr, reportRoutes(c.App.Writer, res.Run.Dir, res.Run.Dir, summary))
 	}
 
 	r := res.Run
@@ -400,7 +400,7 @@ func runFinish(c *cli.Context, s *runSetup, res *campaign.Result, runErr error) 
 	if runErr != nil || summary == nil {
 		return runErr
 	}
-	verdict := verdictError(summary.Verdict())
+	verdict := routedVerdict(summary.Verdict(), s.camp.RoutingFile() != nil)
 	if s.baseline == nil || exitCode(verdict) == exitUnmeasured {
 		return verdict
 	}
