@@ -18,9 +18,8 @@ import (
 )
 
 // routeExitUncovered is the exit status of `needlestorm route` when some
-// job no target covers: the requirement failed. (cmd/needlestorm has no
-// exitcodes.go on this branch; this is the generic failure status 1.)
-const routeExitUncovered = 1
+// job no target covers: the requirement failed (exitcodes.go).
+const routeExitUncovered = exitObjectives
 
 // Route output formats.
 const (
@@ -63,7 +62,7 @@ answer, then latency) and writes the chosen target and its fallbacks:
   --format markdown  a summary for people
 
 A job no target covers is reported with every target's reason, and the exit
-status is 1 (the covered jobs are still written).`,
+status is 99 (the covered jobs are still written).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "routing", Usage: "the routing file (YAML), required"},
 			&cli.StringFlag{Name: "format", Usage: "output: litellm, json or markdown", Value: routeFormatLiteLLM},
