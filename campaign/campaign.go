@@ -36,6 +36,9 @@ type Campaign struct {
 	// folder): the report answers it from the run's envelope, and the
 	// manifest keeps it so that `needlestorm report` can again.
 	Routing string `yaml:"routing"`
+	// Regression is what a run is compared with at its end, and the
+	// thresholds of a regression (see Regression).
+	Regression Regression `yaml:"regression"`
 
 	// File is the file name given to Parse or Load, used in error messages;
 	// BaseDir is its folder, against which a relative dir: haystack is read.
@@ -148,6 +151,9 @@ type Accuracy struct {
 	// Relative makes Threshold a fraction of the target's own accuracy at
 	// its shortest length.
 	Relative bool `yaml:"relative"`
+	// Gate false makes the accuracy objective report only: shown, never
+	// failing the run (nil: it gates).
+	Gate *bool `yaml:"gate"`
 }
 
 // Budget bounds what a campaign may spend.

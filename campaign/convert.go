@@ -242,6 +242,10 @@ func (c *Campaign) Objectives() reports.Objectives {
 		r := *c.SLO.ErrorRate
 		o.ErrorRate = &r
 	}
+	o.Ungated = slices.Clone(c.SLO.Ungated)
+	if c.Accuracy.Gate != nil && !*c.Accuracy.Gate {
+		o.Ungated = append(o.Ungated, "accuracy")
+	}
 	o.Accuracy = reports.DefaultAccuracy
 	if c.Accuracy.Threshold != nil {
 		o.Accuracy = *c.Accuracy.Threshold

@@ -16,7 +16,8 @@
 // key (api_key:) is refused, and such lines are never echoed.
 //
 // The file's sections: name, description, targets, corpus, load (stages or
-// search), slo, accuracy, budget and output; see examples/campaigns for
+// search), slo, accuracy, budget, output, require, routing and
+// regression (the baseline and thresholds of run --baseline); see examples/campaigns for
 // every field, commented.
 //
 // A stage, the search and a target's connection have one owner each: the

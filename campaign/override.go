@@ -202,7 +202,9 @@ func (c *Campaign) overrideObjectives(o Overrides) Errors {
 		if err != nil {
 			return Errors{{Field: "--slo", Msg: err.Error()}}
 		}
-		c.SLO.Latency, c.SLO.ErrorRate = obj.Latency, obj.ErrorRate
+		// The flag's objectives replace the file's, gate: false with
+		// them: what the command line asks gates.
+		c.SLO.Latency, c.SLO.ErrorRate, c.SLO.Ungated = obj.Latency, obj.ErrorRate, nil
 		c.SetFrom("slo", "slo")
 	}
 	if o.Accuracy != nil {

@@ -402,8 +402,23 @@ func (p *Plan) CheckBudget() error {
 		errs = append(errs, fmt.Errorf("the estimated duration %s is over budget.max_duration %s: shorten the stages or drop a target, or raise the limit",
 			p.Duration.Round(time.Second), p.MaxDuration))
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return &PlanBudgetError{Err: errors.Join(errs...)}
 }
+
+// PlanBudgetError is a plan the budget refuses: errors.Is(err, ErrBudget)
+// holds for it, as for a budget stop during the run.
+type PlanBudgetError struct{ Err error }
+
+func (e *PlanBudgetError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the budget's reasons.
+func (e *PlanBudgetError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrBudget) true.
+func (e *PlanBudgetError) Is(target error) bool { return target == ErrBudget }
 
 func casesLine(p *Plan) string {
 	m := p.Matrix

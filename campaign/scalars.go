@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,7 +151,9 @@ func (l *Length) UnmarshalYAML(node ast.Node) error {
 // SLO holds the latency and error-rate objectives, written as a mapping of
 // objective names to bounds: {ttft_p95: 2s, e2e_p99: 30s, error_rate: 0.01}.
 // Any <metric>_p<NN> works for metric ttft, tpot, e2e or chunk_gap and
-// percentile 50, 90, 95 or 99. Parsing is reports.ParseSLO's.
+// percentile 50, 90, 95 or 99. Parsing is reports.ParseSLO's. A bound may
+// also be a mapping {max: 30s, gate: false}: gate: false makes the
+// objective report only (shown, never failing the run; Objectives.Ungated).
 type SLO struct {
 	reports.Objectives
 }
@@ -164,26 +167,73 @@ func (s *SLO) UnmarshalYAML(node ast.Node) error {
 	var out reports.Objectives
 	for _, e := range entries {
 		key := keyText(e.Key)
-		val, scalar := scalarText(e.Value)
+		valNode, gate, err := sloBound(e.Value)
+		if err != nil {
+			return err
+		}
+		val, scalar := scalarText(valNode)
 		if !scalar || val == "" {
-			return nodeError(e.Value, "expected a bound such as 2s (latency) or 0.01 (error_rate), got %s", describeNode(e.Value))
+			return nodeError(valNode, "expected a bound such as 2s (latency) or 0.01 (error_rate), or {max: 2s, gate: false}, got %s", describeNode(valNode))
 		}
 		o, err := reports.ParseSLO(key + "=" + val)
 		if err != nil {
 			// Blame the key when the name alone is wrong, the value otherwise.
-			at := e.Value
+			at := valNode
 			if _, kerr := reports.ParseSLO(key + "=1s"); kerr != nil && strings.ToLower(key) != "error_rate" {
 				at = e.Key
 			}
 			return nodeError(at, "%s", err.Error())
 		}
 		out.Latency = append(out.Latency, o.Latency...)
+		name := "error_rate"
 		if o.ErrorRate != nil {
 			out.ErrorRate = o.ErrorRate
+		} else if len(o.Latency) > 0 {
+			name = o.Latency[0].Name()
+		}
+		if !gate && !slices.Contains(out.Ungated, name) {
+			out.Ungated = append(out.Ungated, name)
 		}
 	}
-	s.Latency, s.ErrorRate = out.Latency, out.ErrorRate
+	s.Latency, s.ErrorRate, s.Ungated = out.Latency, out.ErrorRate, out.Ungated
 	return nil
+}
+
+// sloBound reads one objective's value: a bound (gating), or a mapping
+// {max: BOUND, gate: BOOL}, returning the bound's node.
+func sloBound(node ast.Node) (ast.Node, bool, error) {
+	entries, ok := mappingEntries(node)
+	if !ok {
+		return node, true, nil
+	}
+	var bound ast.Node
+	gate := true
+	for _, e := range entries {
+		switch k := keyText(e.Key); k {
+		case "max":
+			bound = e.Value
+		case "gate":
+			g, err := gateValue(e.Value)
+			if err != nil {
+				return nil, false, err
+			}
+			gate = g
+		default:
+			return nil, false, nodeError(e.Key, "unknown field %q of an objective: write {max: 2s, gate: false} (max the bound, gate false for report only)", k)
+		}
+	}
+	if bound == nil {
+		return nil, false, nodeError(node, "the objective has no max: write {max: 2s, gate: false}")
+	}
+	return bound, gate, nil
+}
+
+// gateValue reads a gate: true or false.
+func gateValue(node ast.Node) (bool, error) {
+	if b, ok := node.(*ast.BoolNode); ok {
+		return b.Value, nil
+	}
+	return false, nodeError(node, "gate: expected true (the objective decides the exit status) or false (report only), got %s", describeNode(node))
 }
 
 // SimOverrides are fields of a simulator profile (sim.Config) set by their

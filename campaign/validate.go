@@ -149,6 +149,7 @@ func (c *Campaign) Validate() error {
 	v.load()
 	v.objectives()
 	v.budget()
+	v.regression()
 	v.runLimits()
 	if len(v.errs) == 0 {
 		return nil

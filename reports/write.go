@@ -61,10 +61,19 @@ func Load(dir string, opts Options) (*Summary, error) {
 // Write regenerates every output of a run directory from its manifest.json
 // and records.jsonl: report.html, summary.md, summary.json, envelope.json
 // and records.csv. Each file is written whole or not at all.
-func Write(dir string, opts Options) (*Summary, error) {
+func Write(dir string, opts Options) (*Summary, error) { return WriteTo(dir, dir, opts) }
+
+// WriteTo is Write with the outputs written into the folder out (created
+// when missing) instead of the run directory, which is only read.
+func WriteTo(dir, out string, opts Options) (*Summary, error) {
 	s, err := Load(dir, opts)
 	if err != nil {
 		return nil, err
+	}
+	if out != dir {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, fmt.Errorf("creating the report folder: %w", err)
+		}
 	}
 	s.Files = map[string]string{}
 	outputs := []struct {
@@ -78,7 +87,7 @@ func Write(dir string, opts Options) (*Summary, error) {
 		{JSONFile, WriteJSON},
 	}
 	for _, o := range outputs {
-		s.Files[o.name] = filepath.Join(dir, o.name)
+		s.Files[o.name] = filepath.Join(out, o.name)
 	}
 	for _, o := range outputs {
 		if err := writeFile(s.Files[o.name], func(w io.Writer) error { return o.write(w, s) }); err != nil {

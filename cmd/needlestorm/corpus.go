@@ -85,11 +85,11 @@ func corpusMatrix(c *cli.Context) (corpus.Matrix, error) {
 
 func corpusAction(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return cli.Exit(fmt.Sprintf("corpus takes no arguments, got %q: use flags such as --lengths 8k", c.Args().Slice()), 2)
+		return cli.Exit(fmt.Sprintf("corpus takes no arguments, got %q: use flags such as --lengths 8k", c.Args().Slice()), exitUsage)
 	}
 	m, err := corpusMatrix(c)
 	if err != nil {
-		return cli.Exit(err.Error(), 2)
+		return cli.Exit(err.Error(), exitUsage)
 	}
 	out := c.String("out")
 	var w io.Writer = c.App.Writer

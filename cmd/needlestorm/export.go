@@ -57,7 +57,7 @@ func exportAction(c *cli.Context) error {
 		return err
 	}
 	if len(args) != 1 {
-		return cli.Exit("export needs one run directory: needlestorm export --format vegeta|csv|jsonl RUN_DIR", 2)
+		return cli.Exit("export needs one run directory: needlestorm export --format vegeta|csv|jsonl RUN_DIR", exitUsage)
 	}
 	format := strings.ToLower(c.String("format"))
 	var write func(io.Writer, string) error
@@ -69,9 +69,9 @@ func exportAction(c *cli.Context) error {
 	case exportJSONL:
 		write = exportJSONLines
 	case "":
-		return cli.Exit("export needs --format: vegeta, csv or jsonl", 2)
+		return cli.Exit("export needs --format: vegeta, csv or jsonl", exitUsage)
 	default:
-		return cli.Exit(fmt.Sprintf("--format %q: use vegeta, csv or jsonl", c.String("format")), 2)
+		return cli.Exit(fmt.Sprintf("--format %q: use vegeta, csv or jsonl", c.String("format")), exitUsage)
 	}
 	path := c.String("out")
 	if path == "" || path == "-" {

@@ -7,23 +7,20 @@ import "github.com/urfave/cli/v2"
 // cli.HelpFlag and cli.VersionFlag, which every app in the process appends
 // and writes to as it parses its flags: a data race between apps run side
 // by side (the tests run several). --help still works, as urfave/cli looks
-// the flag up by its name; --version is answered by the app's own action.
+// the flag up by its name; --version is answered before the app's
+// own action (which must be set).
 func ownHelpFlags(app *cli.App) *cli.App {
 	app.HideHelp = true
 	app.HideVersion = true
 	app.Flags = append(app.Flags, newHelpFlag(),
 		&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version", DisableDefaultText: true})
+	action := app.Action
 	app.Action = func(c *cli.Context) error {
-		switch {
-		case c.Bool("version"):
+		if c.Bool("version") {
 			cli.ShowVersion(c)
 			return nil
-		case c.Args().Present():
-			// Not a command: what urfave/cli's own root action does
-			// (App.CommandNotFound, when set, answers it).
-			return cli.ShowCommandHelp(c, c.Args().First())
 		}
-		return cli.ShowAppHelp(c)
+		return action(c)
 	}
 	for _, c := range app.Commands {
 		c.HideHelp = true

@@ -88,8 +88,8 @@ func TestRunHostileSIGTERM(t *testing.T) {
 		t.Errorf("needlestorm took %s to exit after SIGTERM, over 2 s", time.Since(sent).Round(time.Millisecond))
 	}
 	var ee *exec.ExitError
-	if !errors.As(werr, &ee) || ee.ExitCode() != runExitInterrupted {
-		t.Errorf("exit: %v, want status %d; stderr:\n%s", werr, runExitInterrupted, stderr.String())
+	if !errors.As(werr, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Errorf("exit: %v, want status %d; stderr:\n%s", werr, exitInterrupted, stderr.String())
 	}
 	b, err := os.ReadFile(filepath.Join(dir, run.RecordsFile))
 	if err != nil {

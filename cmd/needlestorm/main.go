@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,14 +18,6 @@ func main() {
 	}
 }
 
-// exitCode is 1 for errors, or the code an error carries (cli.ExitCoder).
-func exitCode(err error) int {
-	if ec, ok := err.(cli.ExitCoder); ok && ec.ExitCode() != 0 {
-		return ec.ExitCode()
-	}
-	return 1
-}
-
 func newApp() *cli.App {
 	return ownHelpFlags(&cli.App{
 		Name:                 "needlestorm",
@@ -33,9 +26,15 @@ func newApp() *cli.App {
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
 		ExitErrHandler:       exitOnError,
+		// Exit statuses have one meaning each (exitcodes.go); --help
+		// lists them.
+		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodesHelp,
+		Action:                rootAction,
+		CommandNotFound:       commandNotFound,
 		Commands: []*cli.Command{
 			runCommand(),
 			reportCommand(),
+			compareCommand(),
 			routeCommand(),
 			mergeCommand(),
 			exportCommand(),
@@ -52,8 +51,8 @@ func newApp() *cli.App {
 // with the message neutralised first (termsafe), since it may quote what a
 // server sent (model ids, error messages).
 func exitOnError(c *cli.Context, err error) {
-	ec, ok := err.(cli.ExitCoder)
-	if !ok {
+	var ec cli.ExitCoder
+	if !errors.As(err, &ec) {
 		return
 	}
 	if msg := err.Error(); msg != "" {
@@ -63,5 +62,5 @@ func exitOnError(c *cli.Context, err error) {
 		}
 		fmt.Fprintln(w, termsafe.Text(msg))
 	}
-	cli.OsExiter(ec.ExitCode())
+	cli.OsExiter(exitCode(err))
 }

@@ -59,11 +59,11 @@ func mergeAction(c *cli.Context) error {
 		return err
 	}
 	if len(args) == 0 {
-		return cli.Exit("merge needs the shards' run directories: needlestorm merge SHARD_DIR... --out DIR", 2)
+		return cli.Exit("merge needs the shards' run directories: needlestorm merge SHARD_DIR... --out DIR", exitUsage)
 	}
 	out := c.String("out")
 	if out == "" {
-		return cli.Exit("merge needs --out DIR, the merged run directory to write", 2)
+		return cli.Exit("merge needs --out DIR, the merged run directory to write", exitUsage)
 	}
 	var dirs []string
 	if w := c.Duration("wait"); w > 0 {
@@ -72,11 +72,11 @@ func mergeAction(c *cli.Context) error {
 		dirs, err = mergeDirs(args)
 	}
 	if err != nil {
-		return cli.Exit(err.Error(), 2)
+		return cli.Exit(err.Error(), exitUsage)
 	}
 	m, err := run.Merge(out, dirs, run.AllowMissing(c.Bool("allow-missing")), run.MergeOverwrite(c.Bool("overwrite")))
 	if errors.Is(err, run.ErrMissingShards) {
-		return cli.Exit(fmt.Sprintf("needlestorm merge: %v; give every shard's directory, or --allow-missing to merge these (every output then says which are missing)", err), 1)
+		return cli.Exit(fmt.Sprintf("needlestorm merge: %v; give every shard's directory, or --allow-missing to merge these (every output then says which are missing)", err), exitFailure)
 	}
 	if err != nil {
 		return fmt.Errorf("merging: %w", err)

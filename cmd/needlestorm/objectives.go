@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -58,14 +59,17 @@ func applyObjectiveFlags(c *cli.Context, opts *reports.Options) error {
 	if c.IsSet("slo") || (!haveOwn && c.String("slo") != "") {
 		slo, err := reports.ParseSLO(c.String("slo"))
 		if err != nil {
-			return cli.Exit(fmt.Sprintf("--slo: %v", err), 2)
+			return cli.Exit(fmt.Sprintf("--slo: %v", err), exitUsage)
 		}
 		opts.Objectives.Latency, opts.Objectives.ErrorRate = slo.Latency, slo.ErrorRate
+		// The flag's objectives gate, whatever the run's gate: false said
+		// of those it replaces.
+		opts.Objectives.Ungated = slices.DeleteFunc(opts.Objectives.Ungated, func(n string) bool { return n != "accuracy" })
 	}
 	if c.IsSet("accuracy") {
 		a := c.Float64("accuracy")
 		if a <= 0 || a > 1 {
-			return cli.Exit(fmt.Sprintf("--accuracy %v: give a fraction above 0 and at most 1, such as 0.85", a), 2)
+			return cli.Exit(fmt.Sprintf("--accuracy %v: give a fraction above 0 and at most 1, such as 0.85", a), exitUsage)
 		}
 		opts.Objectives.Accuracy = a
 	}
@@ -75,14 +79,14 @@ func applyObjectiveFlags(c *cli.Context, opts *reports.Options) error {
 	if c.IsSet("require") {
 		req, err := reports.ParseRequirement(c.String("require"))
 		if err != nil {
-			return cli.Exit(fmt.Sprintf("--require: %v", err), 2)
+			return cli.Exit(fmt.Sprintf("--require: %v", err), exitUsage)
 		}
 		opts.Requirement = &req
 	}
 	if c.IsSet("tolerance") {
 		opts.Tolerance = c.Int("tolerance")
 		if opts.Tolerance < 0 {
-			return cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", opts.Tolerance), 2)
+			return cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", opts.Tolerance), exitUsage)
 		}
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,8 +23,11 @@ func reportCommand() *cli.Command {
 		ArgsUsage: "DIR",
 		Description: "Reads DIR/manifest.json and DIR/records.jsonl (nothing else), re-scores every record and\n" +
 			"writes the report, also for an interrupted run. Objectives default to the ones the run\n" +
-			"recorded in its manifest; flags override them.",
-		Flags:        objectiveFlags(""),
+			"recorded in its manifest; flags override them. --out OTHER writes the outputs into\n" +
+			"OTHER and leaves DIR untouched. The exit status is the run's verdict\n" +
+			"(0 held, 99 an objective or the requirement failed, 4 nothing measured).",
+		Flags: append(objectiveFlags(""),
+			&cli.StringFlag{Name: "out", Usage: "write the outputs into this folder (created when missing) instead of DIR, which is then only read: re-judge a run without overwriting its report", DefaultText: "DIR"}),
 		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
 			args, err := trailingFlags(c)
@@ -30,14 +35,18 @@ func reportCommand() *cli.Command {
 				return err
 			}
 			if len(args) != 1 {
-				return cli.Exit("report needs one run directory: needlestorm report DIR", 2)
+				return cli.Exit("report needs one run directory: needlestorm report DIR", exitUsage)
 			}
 			dir := args[0]
 			opts, err := reportOptions(c, dir)
 			if err != nil {
 				return err
 			}
-			s, err := reports.Write(dir, opts)
+			out, err := reportOut(c, dir)
+			if err != nil {
+				return err
+			}
+			s, err := reports.WriteTo(dir, out, opts)
 			if err != nil {
 				return err
 			}
@@ -48,9 +57,42 @@ func reportCommand() *cli.Command {
 			if _, err := fmt.Fprint(c.App.Writer, termsafe.Text(s.Text())); err != nil {
 				return err
 			}
-			return reportRoutes(c.App.Writer, dir, s)
+			if err := reportRoutes(c.App.Writer, dir, out, s); err != nil {
+				return err
+			}
+			m, err := run.ReadManifest(dir)
+			return routedVerdict(s.Verdict(), err == nil && len(m.Routing) > 0)
 		},
 	}
+}
+
+// reportOut is the folder report writes into: --out, else the run
+// directory. --out may not name another run's directory.
+func reportOut(c *cli.Context, dir string) (string, error) {
+	out := c.String("out")
+	if out == "" {
+		return dir, nil
+	}
+	if same, err := sameDir(dir, out); err == nil && same {
+		return dir, nil
+	}
+	if _, err := os.Stat(filepath.Join(out, run.ManifestFile)); err == nil {
+		return "", cli.Exit(fmt.Sprintf("--out %s holds another run (%s): give a new or empty folder for the re-judged report", out, run.ManifestFile), exitUsage)
+	}
+	return out, nil
+}
+
+// sameDir reports whether a and b name the same folder.
+func sameDir(a, b string) (bool, error) {
+	ia, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	ib, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(ia, ib), nil
 }
 
 // reportOptions combines the objectives the run recorded with the flags.
@@ -97,7 +139,7 @@ func trailingFlags(c *cli.Context) ([]string, error) {
 	var positional []string
 	for rest := args; len(rest) > 0; {
 		if err := set.Parse(rest); err != nil {
-			return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.Name, err), 2)
+			return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.Name, err), exitUsage)
 		}
 		rest = set.Args()
 		if len(rest) > 0 {
@@ -112,7 +154,7 @@ func trailingFlags(c *cli.Context) ([]string, error) {
 		}
 	})
 	if err != nil {
-		return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.Name, err), 2)
+		return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.Name, err), exitUsage)
 	}
 	return positional, nil
 }
@@ -120,5 +162,5 @@ func trailingFlags(c *cli.Context) ([]string, error) {
 // usageError is the OnUsageError of report, sim, corpus and tokens: a flag
 // that does not parse is a usage error, with exit status 2 like the others.
 func usageError(c *cli.Context, err error, _ bool) error {
-	return cli.Exit(fmt.Sprintf("%s: %v (see needlestorm %s --help)", c.Command.Name, err, c.Command.Name), 2)
+	return cli.Exit(fmt.Sprintf("%s: %v (see needlestorm %s --help)", c.Command.Name, err, c.Command.Name), exitUsage)
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -85,12 +87,20 @@ func TestReportCommand(t *testing.T) {
 		{"requirement met", run.StatusComplete, nil, []string{"--require", "length=1k,rate=1.5"}, 1000, []string{"best target for length 1k at 1.5/s: sim (cost unknown"}},
 		{"requirement beyond the effective context", run.StatusComplete, nil, []string{"--require=length=4k,ttft_p95=1s"}, 1000, []string{"no target covers length 4k, ttft_p95 <= 1s (sim: effective context 1k < 4k"}},
 	}
+	// The fixture's 4000-token accuracy is 0.25: at the default threshold
+	// an objective fails, and report exits with exitObjectives.
+	failing := map[string]bool{"default threshold": true, "slo from flags fails every point": true, "objectives from the manifest": true,
+		"interrupted run": true, "requirement beyond the effective context": true}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeRunDir(t, tt.status, tt.objectives)
 			out, err := runApp(append([]string{"report", dir}, tt.args...)...)
-			if err != nil {
-				t.Fatalf("report: %v\n%s", err, out)
+			want := exitOK
+			if failing[tt.name] {
+				want = exitObjectives
+			}
+			if code := campaignTestExitCode(err); code != want {
+				t.Fatalf("report: exit %d (%v), want %d\n%s", code, err, want, out)
 			}
 			for _, want := range append(tt.text, filepath.Join(dir, reports.HTMLFile)) {
 				if !strings.Contains(out, want) {
@@ -152,8 +162,8 @@ func TestReportCommandPricesFromManifest(t *testing.T) {
 	if err := run.WriteManifest(dir, m); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := runApp("report", dir); err != nil {
-		t.Fatalf("report: %v\n%s", err, out)
+	if out, err := runApp("report", dir); campaignTestExitCode(err) != exitObjectives {
+		t.Fatalf("report: %v, want the 4000-token accuracy to fail the objectives\n%s", err, out)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, reports.JSONFile))
 	if err != nil {
@@ -259,5 +269,59 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 				t.Errorf("error %v: want a usage error with exit status 2", err)
 			}
 		})
+	}
+}
+
+// reportTestSums are the SHA-256 sums of every file in dir, by name.
+func reportTestSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = fmt.Sprintf("%x", sha256.Sum256(b))
+	}
+	return out
+}
+
+func TestReportOut(t *testing.T) {
+	dir := writeRunDir(t, run.StatusComplete, nil)
+	if _, err := runApp("report", dir); campaignTestExitCode(err) != exitObjectives {
+		t.Fatalf("report: %v", err)
+	}
+	before := reportTestSums(t, dir)
+	other := filepath.Join(t.TempDir(), "rejudged")
+	out, err := runApp("report", dir, "--accuracy", "0.2", "--out", other)
+	if err != nil {
+		t.Fatalf("report --out: %v\n%s", err, out)
+	}
+	if after := reportTestSums(t, dir); !maps.Equal(before, after) {
+		t.Errorf("report --out changed the run directory:\nbefore %v\nafter  %v", before, after)
+	}
+	for _, f := range []string{reports.HTMLFile, reports.MarkdownFile, reports.JSONFile, reports.EnvelopeFile, reports.CSVFile} {
+		if _, err := os.Stat(filepath.Join(other, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if !strings.Contains(out, filepath.Join(other, reports.HTMLFile)) {
+		t.Errorf("the output does not point at the new report:\n%s", out)
+	}
+	// The re-judged figures are the new folder's; compare reads them.
+	md, err := os.ReadFile(filepath.Join(other, reports.MarkdownFile))
+	if err != nil || !strings.Contains(string(md), `accuracy \>= 0.20`) {
+		t.Errorf("summary.md of the re-judged run (%v) lacks the new threshold:\n%s", err, md)
+	}
+	if f, err := reports.LoadFigures(other); err != nil || f.Kind != reports.FiguresSummary || f.Env.Targets[0].EffectiveContextLength != 4000 {
+		t.Errorf("LoadFigures(--out folder) = %+v, %v; want the re-judged summary (effective context 4000)", f, err)
+	}
+	// --out naming another run is refused.
+	if _, err := runApp("report", dir, "--out", writeRunDir(t, run.StatusComplete, nil)); campaignTestExitCode(err) != exitUsage || !strings.Contains(err.Error(), "holds another run") {
+		t.Errorf("--out over another run: %v, want a usage error", err)
 	}
 }

@@ -18,9 +18,8 @@ import (
 )
 
 // routeExitUncovered is the exit status of `needlestorm route` when some
-// job no target covers: the requirement failed. (cmd/needlestorm has no
-// exitcodes.go on this branch; this is the generic failure status 1.)
-const routeExitUncovered = 1
+// job no target covers: the requirement failed (exitcodes.go).
+const routeExitUncovered = exitObjectives
 
 // Route output formats.
 const (
@@ -63,7 +62,7 @@ answer, then latency) and writes the chosen target and its fallbacks:
   --format markdown  a summary for people
 
 A job no target covers is reported with every target's reason, and the exit
-status is 1 (the covered jobs are still written).`,
+status is 99 (the covered jobs are still written).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "routing", Usage: "the routing file (YAML), required"},
 			&cli.StringFlag{Name: "format", Usage: "output: litellm, json or markdown", Value: routeFormatLiteLLM},
@@ -80,23 +79,23 @@ func routeAction(c *cli.Context) error {
 		return err
 	}
 	if len(args) == 0 {
-		return cli.Exit("route needs at least one envelope.json or run directory: needlestorm route --routing routing.yaml runs/DIR", 2)
+		return cli.Exit("route needs at least one envelope.json or run directory: needlestorm route --routing routing.yaml runs/DIR", exitUsage)
 	}
 	if c.String("routing") == "" {
-		return cli.Exit("route needs --routing FILE, the routing file naming the jobs (see examples/routing/routing.yaml)", 2)
+		return cli.Exit("route needs --routing FILE, the routing file naming the jobs (see examples/routing/routing.yaml)", exitUsage)
 	}
 	write, ok := routeWriters[c.String("format")]
 	if !ok {
-		return cli.Exit(fmt.Sprintf("--format %q: write litellm, json or markdown", c.String("format")), 2)
+		return cli.Exit(fmt.Sprintf("--format %q: write litellm, json or markdown", c.String("format")), exitUsage)
 	}
 	file, err := route.Load(c.String("routing"))
 	if err != nil {
 		var re *route.Error
 		var res route.Errors
 		if errors.As(err, &re) || errors.As(err, &res) {
-			return cli.Exit("--routing: "+err.Error(), 2)
+			return cli.Exit("--routing: "+err.Error(), exitUsage)
 		}
-		return cli.Exit(fmt.Sprintf("--routing: %v", err), 2)
+		return cli.Exit(fmt.Sprintf("--routing: %v", err), exitUsage)
 	}
 	inputs := make([]route.Input, 0, len(args))
 	for _, path := range args {
@@ -189,9 +188,9 @@ func routingSections(dir string) reports.SectionsFunc {
 
 // reportRoutes answers the routing file a run's campaign named from the
 // run's envelope: it writes routes.json, routes.md and litellm.yaml into
-// dir and prints the answer. A run whose campaign named none is left
-// alone.
-func reportRoutes(w io.Writer, dir string, s *reports.Summary) error {
+// out (the run directory, or report --out) and prints the answer. A run
+// whose campaign named none is left alone.
+func reportRoutes(w io.Writer, dir, out string, s *reports.Summary) error {
 	m, err := run.ReadManifest(dir)
 	if err != nil {
 		return nil
@@ -208,11 +207,11 @@ func reportRoutes(w io.Writer, dir string, s *reports.Summary) error {
 		if err := write(&buf, routes); err != nil {
 			return err
 		}
-		if err := routeWriteFile(filepath.Join(dir, name), buf.Bytes()); err != nil {
+		if err := routeWriteFile(filepath.Join(out, name), buf.Bytes()); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(w, "\n%s  (routing file %s; written to %s, %s and %s)\n", routes.Text(), file.Path,
-		filepath.Join(dir, routeFileLiteLLM), routeFileJSON, routeFileMarkdown)
+		filepath.Join(out, routeFileLiteLLM), routeFileJSON, routeFileMarkdown)
 	return nil
 }

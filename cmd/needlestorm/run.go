@@ -37,7 +37,6 @@ const (
 	runDefaultDepths        = "0,50,100"
 	runDefaultRates         = "1,2,4,8"
 	runDefaultStageDuration = 10 * time.Second
-	runExitInterrupted      = 130
 	// runDefaultSLO are the latency objectives a run is judged by unless
 	// --slo says otherwise: interactive-chat figures.
 	runDefaultSLO = "ttft_p95=2s,e2e_p95=30s,error_rate=0.01"
@@ -93,7 +92,18 @@ requests in flight at once (each is recorded, as canceled), writes the
 manifest and exits 130 without rendering the report (needlestorm report DIR
 renders it); a third quits at once. A budget reached during the
 run stops it the same way, with the budget as the manifest's reason, and
-exits with status 3.`,
+exits with status 3.
+
+With --baseline DIR (or regression.baseline in the campaign) the run is
+compared with that baseline after its report, as needlestorm compare does
+(thresholds from --threshold over the campaign's regression.thresholds over
+the defaults): the comparison is printed and written into the run directory
+as regression.md, regression.junit.xml and regression.json.
+
+Exit status: 0 every gating objective held (and no regression), 99 an
+objective, the requirement (--require) or the comparison failed, 4 nothing
+could be measured (preflight failed, every request of a target failed), 3
+budget, 130 interrupted, 2 usage (see needlestorm --help).`,
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (requests, tokens, cost and duration per target) and exit without sending anything"},
 			&cli.BoolFlag{Name: "no-preflight", Usage: "skip preflight (reachability, model listing, context window, token calibration)"},
@@ -135,6 +145,8 @@ exits with status 3.`,
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve live Prometheus metrics on /metrics at this address, such as 127.0.0.1:9464"},
 			&cli.StringFlag{Name: "metrics-push", Usage: "push live metrics to this VictoriaMetrics URL, such as http://127.0.0.1:8428 (completed to /api/v1/import/prometheus)"},
 			&cli.DurationFlag{Name: "metrics-push-interval", Usage: "how often to push metrics", Value: 10 * time.Second},
+			&cli.StringFlag{Name: "baseline", Usage: "after the report, compare the run with this baseline (a run directory, summary.json or envelope.json; regression.baseline), print the comparison, write regression.md, regression.junit.xml and regression.json into the run directory and exit 99 on a regression", DefaultText: "the campaign's regression.baseline, else none"},
+			&cli.StringFlag{Name: "threshold", Usage: "with a baseline: thresholds per metric, such as accuracy_drop=5pt,ttft_p95=+20% (see needlestorm compare --help)", DefaultText: "the campaign's regression.thresholds, else the defaults"},
 			&cli.StringFlag{Name: "sim-profile", Usage: "simulator profile: " + strings.Join(sim.Profiles(), ", "), Value: "fast"},
 			&cli.Float64Flag{Name: "sim-time-scale", Usage: "simulator wall seconds per simulated second (1 real time, 0 never sleep)", DefaultText: "the profile's"},
 		}, append(objectiveFlags(runDefaultSLO), shardFlags()...)...),
@@ -142,9 +154,6 @@ exits with status 3.`,
 		Action:       runAction,
 	}
 }
-
-// runExitStopped is the exit status of a run a budget stopped.
-const runExitStopped = 3
 
 // runTargetFlags describe the single target of a run without a campaign
 // file; with a file they are refused (the file describes its targets), by
@@ -166,6 +175,10 @@ type runSetup struct {
 	dir    string
 	exec   campaign.ExecOptions
 	report reports.Options
+	// baseline, when set, is what the run is compared with at its end,
+	// by compare.
+	baseline *reports.Figures
+	compare  reports.RegressionOptions
 }
 
 // reportOptions are the report's options for the run written to dir: the
@@ -195,7 +208,7 @@ func runSetupOf(c *cli.Context) (*runSetup, error) {
 		return nil, err
 	}
 	if len(args) > 1 {
-		return nil, cli.Exit(fmt.Sprintf("run takes at most one campaign file, got %d arguments: %s", len(args), strings.Join(args, " ")), 2)
+		return nil, cli.Exit(fmt.Sprintf("run takes at most one campaign file, got %d arguments: %s", len(args), strings.Join(args, " ")), exitUsage)
 	}
 	s := &runSetup{}
 	if len(args) == 1 {
@@ -219,10 +232,13 @@ func runSetupOf(c *cli.Context) (*runSetup, error) {
 	if err := s.camp.CheckExec(s.exec); err != nil {
 		return nil, runInvalid(err)
 	}
+	if err := runBaseline(c, s); err != nil {
+		return nil, err
+	}
 	s.report = reports.Options{Objectives: s.camp.Objectives(), Prices: s.camp.Prices()}
 	if c.IsSet("tolerance") {
 		if s.report.Tolerance = c.Int("tolerance"); s.report.Tolerance < 0 {
-			return nil, cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", s.report.Tolerance), 2)
+			return nil, cli.Exit(fmt.Sprintf("--tolerance %d: give a number of tokens, 0 or more", s.report.Tolerance), exitUsage)
 		}
 	}
 	return s, nil
@@ -244,7 +260,7 @@ func runDryRun(c *cli.Context, s *runSetup) error {
 		return err
 	}
 	if err := plan.CheckBudget(); err != nil {
-		return fmt.Errorf("the plan is over budget: %w", err)
+		return budgetError(fmt.Errorf("the plan is over budget: %w", err))
 	}
 	return nil
 }
@@ -285,8 +301,11 @@ func runExecute(c *cli.Context, s *runSetup) error {
 	}
 	if res == nil || res.Run == nil {
 		var pf *campaign.PreflightFailure
-		if errors.As(runErr, &pf) {
-			return fmt.Errorf("%w (--no-preflight skips these checks)", runErr)
+		switch {
+		case errors.As(runErr, &pf):
+			return cli.Exit(fmt.Errorf("%w (--no-preflight skips these checks)", runErr), exitUnmeasured)
+		case errors.Is(runErr, campaign.ErrBudget):
+			return budgetError(runErr)
 		}
 		return runErr
 	}
@@ -382,20 +401,55 @@ func runFinish(c *cli.Context, s *runSetup, res *campaign.Result, runErr error) 
 	}
 	runSummary(c.App.Writer, res, summary)
 	if summary != nil {
-		runErr = errors.Join(runErr, reportRoutes(c.App.Writer, res.Run.Dir, summary))
+		runErr = errors.Join(runErr, reportRoutes(c.App.Writer, res.Run.Dir, res.Run.Dir, summary))
 	}
 
 	r := res.Run
-	switch r.Status {
-	case run.StatusComplete:
-		return runErr
-	case run.StatusInterrupted:
+	if r.Status == run.StatusInterrupted {
 		if res.Stopped != nil {
-			return cli.Exit(fmt.Sprintf("needlestorm: campaign stopped (%s); %d records kept in %s", res.Stopped, r.Records, r.Dir), runExitStopped)
+			return cli.Exit(fmt.Sprintf("needlestorm: campaign stopped (%s); %d records kept in %s", res.Stopped, r.Records, r.Dir), exitBudget)
 		}
-		return cli.Exit(fmt.Sprintf("needlestorm: run interrupted (%s); %d records kept in %s", r.Reason, r.Records, r.Dir), runExitInterrupted)
+		return cli.Exit(fmt.Sprintf("needlestorm: run interrupted (%s); %d records kept in %s", r.Reason, r.Records, r.Dir), exitInterrupted)
 	}
-	return runErr
+	if runErr != nil || summary == nil {
+		return runErr
+	}
+	verdict := routedVerdict(summary.Verdict(), s.camp.RoutingFile() != nil)
+	if s.baseline == nil || exitCode(verdict) == exitUnmeasured {
+		return verdict
+	}
+	fmt.Fprintf(c.App.Writer, "\ncompared with the baseline %s:\n", s.baseline.Source)
+	cur := &reports.Figures{Source: r.Dir, Kind: reports.FiguresRun, Run: summary.Run, Corpus: summary.Run.Corpus}
+	if summary.Envelope != nil {
+		cur.Env = *summary.Envelope
+	}
+	return worstExit(verdict, compareFigures(c.App.Writer, s.baseline, cur, s.compare, compareIntoDir(r.Dir)))
+}
+
+// runBaseline reads the baseline the run is to be compared with
+// (--baseline, else the campaign's regression.baseline) before anything
+// is sent, and the comparison's thresholds.
+func runBaseline(c *cli.Context, s *runSetup) error {
+	path := cmp.Or(c.String("baseline"), s.camp.Regression.Baseline)
+	if path == "" {
+		if c.IsSet("threshold") {
+			return cli.Exit("--threshold bounds a comparison with a baseline: give --baseline DIR (or regression.baseline in the campaign) too", exitUsage)
+		}
+		return nil
+	}
+	field := "--baseline"
+	if !c.IsSet("baseline") {
+		field = "regression.baseline"
+	}
+	base, err := reports.LoadFigures(path)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("%s: %v", field, err), exitUsage)
+	}
+	if s.compare, err = compareOptions(c, s.camp); err != nil {
+		return err
+	}
+	s.baseline = base
+	return nil
 }
 
 // runWatchSignals acts on SIGINT and SIGTERM until done is closed: the
@@ -421,7 +475,7 @@ func runWatchSignals(sigs <-chan os.Signal, done <-chan struct{}, stderr io.Writ
 			abort(errors.New(runAbortReason))
 		default:
 			fmt.Fprintf(stderr, "\nneedlestorm: %s: quitting at once\n", sig)
-			os.Exit(runExitInterrupted)
+			os.Exit(exitInterrupted)
 		}
 	}
 }
@@ -434,7 +488,7 @@ const runAbortReason = "second interrupt: requests in flight canceled"
 func runFileCampaign(c *cli.Context, path string) (*campaign.Campaign, error) {
 	for _, f := range runTargetFlags {
 		if c.IsSet(f.flag) {
-			return nil, cli.Exit(fmt.Sprintf("--%s describes the target of a run without a campaign file; with %s, set %s in the file instead", f.flag, path, f.field), 2)
+			return nil, cli.Exit(fmt.Sprintf("--%s describes the target of a run without a campaign file; with %s, set %s in the file instead", f.flag, path, f.field), exitUsage)
 		}
 	}
 	camp, err := campaign.Load(path)
@@ -459,7 +513,7 @@ func runFileCampaign(c *cli.Context, path string) (*campaign.Campaign, error) {
 // runInvalid is the usage error of a campaign that does not validate: each
 // mistake with its place in the file or the flag that set it.
 func runInvalid(err error) error {
-	return cli.Exit(strings.TrimRight(campaign.Detail(err), "\n"), 2)
+	return cli.Exit(strings.TrimRight(campaign.Detail(err), "\n"), exitUsage)
 }
 
 // runDefaulted are the flags whose default is a value of the campaign a run
@@ -486,12 +540,12 @@ func runOverrides(c *cli.Context, defaulted bool) (campaign.Overrides, error) {
 	}
 	if use("lengths") {
 		if o.Lengths, err = corpus.ParseLengths(c.String("lengths")); err != nil {
-			return o, cli.Exit(fmt.Sprintf("--lengths: %v", err), 2)
+			return o, cli.Exit(fmt.Sprintf("--lengths: %v", err), exitUsage)
 		}
 	}
 	if use("depths") {
 		if o.Depths, err = corpus.ParseDepths(c.String("depths")); err != nil {
-			return o, cli.Exit(fmt.Sprintf("--depths: %v", err), 2)
+			return o, cli.Exit(fmt.Sprintf("--depths: %v", err), exitUsage)
 		}
 	}
 	if use("task") {
@@ -544,7 +598,7 @@ func runUsage(err error) error {
 	if errors.As(err, &ec) {
 		return err
 	}
-	return cli.Exit(err, 2)
+	return cli.Exit(err, exitUsage)
 }
 
 // runSplit splits a comma-separated list, dropping empty entries.
@@ -565,7 +619,7 @@ func runSplit(s string) []string {
 // campaign. Every mistake names its flag.
 func runFlagCampaign(c *cli.Context) (*campaign.Campaign, error) {
 	if c.IsSet("targets") {
-		return nil, cli.Exit("--targets picks targets of a campaign file; without one, give the target with --target", 2)
+		return nil, cli.Exit("--targets picks targets of a campaign file; without one, give the target with --target", exitUsage)
 	}
 	camp := &campaign.Campaign{}
 	t, err := runFlagTarget(c, camp)

@@ -211,10 +211,11 @@ func TestRunCommandKeepsKeysOut(t *testing.T) {
 		preflight   bool
 		wantErr     string // the run stops before any load with this error
 		wantRecords int
+		wantCode    int // the fake answers wrong: objectives fail
 	}{
-		{"answers", 200, true, "", 5},
-		{"key rejected at preflight", 401, true, "refused the API key", 0},
-		{"key rejected without preflight", 401, false, "", 5},
+		{"answers", 200, true, "", 5, exitObjectives},
+		{"key rejected at preflight", 401, true, "refused the API key", 0, exitUnmeasured},
+		{"key rejected without preflight", 401, false, "", 5, exitUnmeasured},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,8 +237,8 @@ func TestRunCommandKeepsKeysOut(t *testing.T) {
 			switch {
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Fatalf("run: %v, want an error containing %q\nstderr:\n%s", err, tt.wantErr, errOut)
-			case tt.wantErr == "" && err != nil:
-				t.Fatalf("run: %v\nstderr:\n%s", err, errOut)
+			case campaignTestExitCode(err) != tt.wantCode:
+				t.Fatalf("run: exit %d (%v), want %d\nstderr:\n%s", campaignTestExitCode(err), err, tt.wantCode, errOut)
 			}
 			fake.mu.Lock()
 			auth := append([]string(nil), fake.auth...)
@@ -372,8 +373,8 @@ func TestRunCommandSIGINT(t *testing.T) {
 	}
 	err := cmd.Wait()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != runExitInterrupted {
-		t.Fatalf("exit: %v, want status %d; stderr:\n%s", err, runExitInterrupted, stderr.String())
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("exit: %v, want status %d; stderr:\n%s", err, exitInterrupted, stderr.String())
 	}
 	m, recs := runTestReadDir(t, dir)
 	if m.Status != run.StatusInterrupted || !strings.Contains(m.Reason, "interrupt") || m.Records != int64(len(recs)) {
@@ -527,8 +528,8 @@ func TestRunCommandSecondInterrupt(t *testing.T) {
 			}
 			err := cmd.Wait()
 			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != runExitInterrupted {
-				t.Fatalf("exit: %v, want status %d; stderr:\n%s", err, runExitInterrupted, stderr.String())
+			if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+				t.Fatalf("exit: %v, want status %d; stderr:\n%s", err, exitInterrupted, stderr.String())
 			}
 			if took := time.Since(start); took > 10*time.Second {
 				t.Errorf("the process took %s to end after the second interrupt", took)

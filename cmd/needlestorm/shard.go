@@ -34,24 +34,24 @@ func shardFlags() []cli.Flag {
 func shardOptions(c *cli.Context, camp *campaign.Campaign) (*campaign.Shard, error) {
 	s, err := shardSpec(c)
 	if err != nil {
-		return nil, cli.Exit(err.Error(), 2)
+		return nil, cli.Exit(err.Error(), exitUsage)
 	}
 	if s == nil {
 		for _, f := range []string{"start-at", "barrier", "run-id"} {
 			if c.IsSet(f) {
-				return nil, cli.Exit(fmt.Sprintf("--%s is for sharded runs: give --shard I/N too (or run in a Kubernetes Indexed Job with --shards)", f), 2)
+				return nil, cli.Exit(fmt.Sprintf("--%s is for sharded runs: give --shard I/N too (or run in a Kubernetes Indexed Job with --shards)", f), exitUsage)
 			}
 		}
 		return nil, nil
 	}
 	if v := c.String("start-at"); v != "" {
 		if s.StartAt, err = time.Parse(time.RFC3339Nano, v); err != nil {
-			return nil, cli.Exit(fmt.Sprintf("--start-at %q: write an RFC 3339 time, such as 2026-05-01T12:00:00Z", v), 2)
+			return nil, cli.Exit(fmt.Sprintf("--start-at %q: write an RFC 3339 time, such as 2026-05-01T12:00:00Z", v), exitUsage)
 		}
 	}
 	s.Barrier, s.BarrierTimeout, s.RunID = c.String("barrier"), c.Duration("barrier-timeout"), c.String("run-id")
 	if err := camp.CheckShard(s); err != nil {
-		return nil, cli.Exit(err.Error(), 2)
+		return nil, cli.Exit(err.Error(), exitUsage)
 	}
 	return s, nil
 }

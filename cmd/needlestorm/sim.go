@@ -145,22 +145,22 @@ func runSim(c *cli.Context) error {
 		return err
 	}
 	if c.NArg() > 0 {
-		return cli.Exit(fmt.Sprintf("sim takes no arguments, got %q: give numbers as flags, e.g. --max-seqs 8", c.Args().Slice()), 2)
+		return cli.Exit(fmt.Sprintf("sim takes no arguments, got %q: give numbers as flags, e.g. --max-seqs 8", c.Args().Slice()), exitUsage)
 	}
 	cfg, err := sim.Profile(c.String("profile"))
 	if err != nil {
-		return cli.Exit(fmt.Sprintf("--profile: %v", err), 2)
+		return cli.Exit(fmt.Sprintf("--profile: %v", err), exitUsage)
 	}
 	applyOverrides(c, &cfg)
 	if err := cfg.Validate(); err != nil {
-		return cli.Exit("simulator configuration: "+err.Error(), 2)
+		return cli.Exit("simulator configuration: "+err.Error(), exitUsage)
 	}
 	addr := c.String("listen")
 	opts := []sim.Option{sim.WithAddr(addr), sim.WithLogger(slog.New(slog.NewTextHandler(c.App.ErrWriter, nil)))}
 	if c.Bool("allow-remote") {
 		opts = append(opts, sim.WithRemote())
 	} else if err := sim.CheckLoopback(addr); err != nil {
-		return cli.Exit(fmt.Sprintf("--listen: %v (pass --allow-remote to listen on other interfaces)", err), 2)
+		return cli.Exit(fmt.Sprintf("--listen: %v (pass --allow-remote to listen on other interfaces)", err), exitUsage)
 	}
 
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)

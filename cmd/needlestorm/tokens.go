@@ -30,11 +30,11 @@ func tokensCommand() *cli.Command {
 
 func tokensAction(c *cli.Context) error {
 	if c.NArg() > 1 {
-		return cli.Exit(fmt.Sprintf("tokens takes at most one FILE, got %d: count files one at a time", c.NArg()), 2)
+		return cli.Exit(fmt.Sprintf("tokens takes at most one FILE, got %d: count files one at a time", c.NArg()), exitUsage)
 	}
 	tok, err := corpus.GetTokenizer(c.String("encoding"))
 	if err != nil {
-		return cli.Exit(err.Error(), 2)
+		return cli.Exit(err.Error(), exitUsage)
 	}
 	var in io.Reader = c.App.Reader
 	if in == nil {
