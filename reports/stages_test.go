@@ -165,4 +165,3 @@ func TestKeptUpClientIsNotFlagged(t *testing.T) {
 }
 
 func approx(a, b float64) bool { return a > b*0.999 && a < b*1.001 }
-

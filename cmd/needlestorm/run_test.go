@@ -695,7 +695,9 @@ func TestRunCanariesAndSharedPrefix(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "run")
 		args := append([]string{"run", "--out", dir, "--sim-profile", "vllm-8b", "--sim-time-scale", "0", "--quiet",
 			"--lengths", "1k", "--depths", "50", "--rates", "50", "--repeats", "3"}, extra...)
-		if _, errOut, err := runTestApp(t, args...); err != nil {
+		// Three requests may miss the accuracy objective (exit 99): what is
+		// checked here is what the records hold.
+		if _, errOut, err := runTestApp(t, args...); err != nil && campaignTestExitCode(err) != exitObjectives {
 			t.Fatalf("run %v: %v\nstderr:\n%s", extra, err, errOut)
 		}
 		_, recs := runTestReadDir(t, dir)
