@@ -19,9 +19,10 @@
 //     A stage with fewer than two records, or all scheduled at one instant,
 //     has rate 0.
 //   - Each stage also has, from its records (StageInfo): the asked rate,
-//     the achieved send rate (over sent_at), the completion rate and
-//     goodput (successful, and objective-meeting, responses per second from
-//     the first send to the last response), and send lag p50/p99/max. A
+//     the achieved send rate (over sent_at), the completion rate
+//     ((k-1)/(last end - first end) over the k successful responses) and
+//     goodput (its share meeting every latency objective), and send lag
+//     p50/p99/max. A
 //     target's rate and goodput are its requests and good requests over
 //     the sum of its stages' windows. Charts of latency and accuracy
 //     against the achieved rate plot the completion rate, labelled with

@@ -57,7 +57,11 @@ func smallSampleReasons(st Stats, obj Objectives) []string {
 	var out []string
 	for _, l := range obj.Latency {
 		if q := st.quantiles(l.Metric); q.FewSamples(l.Percentile) {
-			out = append(out, fmt.Sprintf("%s rests on %d values (minimum %d)", l.Name(), q.N, MinSamples(l.Percentile)))
+			noun := "values"
+			if q.N == 1 {
+				noun = "value"
+			}
+			out = append(out, fmt.Sprintf("%s rests on %d %s (minimum %d)", l.Name(), q.N, noun, MinSamples(l.Percentile)))
 		}
 	}
 	return out

@@ -55,11 +55,15 @@ const (
 //   - AskedRate is the stage's mean asked rate, as each record names it
 //     (0 for closed-loop stages and older records);
 //   - SentRate is the achieved send rate, (n-1)/(last sent - first sent);
-//   - CompletedRate is the successful responses over Window, the time
-//     from the first send to the last response's end (the drain
-//     included): what the server actually completed;
-//   - Goodput is the requests meeting every latency objective over Window,
-//     CorrectGoodput those also answered right.
+//   - CompletedRate is (k-1)/(last end - first end) over the k successful
+//     responses: the rate the server actually completed at, measured
+//     like SentRate (0 below two);
+//   - Goodput is CompletedRate times the share of successful responses
+//     meeting every latency objective, CorrectGoodput of those also
+//     answered right;
+//   - Window is from the first send to the last response's end (the
+//     drain included); a target's rate and goodput are over the sum of
+//     its stages' windows.
 type StageInfo struct {
 	Stage          int     `json:"stage"`
 	Label          string  `json:"label"`
@@ -105,6 +109,7 @@ type Lag struct {
 type stageAcc struct {
 	info                        StageInfo
 	firstSent, lastSent, ending time.Time
+	okFirst, okLast             time.Time // the successful responses' first and last ends
 	lags                        []time.Duration
 	ok, good, correctGood       int
 }
@@ -145,6 +150,13 @@ func (m stageInfos) add(sc *scored) {
 	}
 	if r.ErrorClass == "" {
 		a.ok++
+		end := r.SentAt.Add(r.E2E.Duration())
+		if a.okFirst.IsZero() || end.Before(a.okFirst) {
+			a.okFirst = end
+		}
+		if end.After(a.okLast) {
+			a.okLast = end
+		}
 	}
 	if sc.good {
 		a.good++
@@ -162,9 +174,10 @@ func (m stageInfos) measureRates() {
 		st.SentRate = rateOver(st.Requests, a.lastSent.Sub(a.firstSent))
 		if w := a.ending.Sub(a.firstSent); w > 0 {
 			st.Window = w.Seconds()
-			st.CompletedRate = float64(a.ok) / st.Window
-			st.Goodput = float64(a.good) / st.Window
-			st.CorrectGoodput = float64(a.correctGood) / st.Window
+		}
+		if st.CompletedRate = rateOver(a.ok, a.okLast.Sub(a.okFirst)); a.ok > 0 {
+			st.Goodput = st.CompletedRate * float64(a.good) / float64(a.ok)
+			st.CorrectGoodput = st.CompletedRate * float64(a.correctGood) / float64(a.ok)
 		}
 		st.LateLimit = lateLimit(st.Rate).Seconds()
 		st.Late = 0
@@ -350,7 +363,7 @@ func writeBottlenecksText(b *strings.Builder, s *Summary) {
 // stage, with the bottleneck rule.
 func writeStagesMarkdown(b *strings.Builder, s *Summary) {
 	b.WriteString("\n## Load the client sent\n\n")
-	fmt.Fprintf(b, "Per stage, from the records: asked rate, the schedule's rate, the achieved send rate, the completion rate (successful responses per second from the first send to the last response) and goodput over the same window. The client was the bottleneck when send lag p99 > %s, the sent rate is more than %g%% below the schedule, or the in-flight cap held requests back; such a stage is not used for the envelope.\n",
+	fmt.Fprintf(b, "Per stage, from the records: asked rate, the schedule's rate, the achieved send rate, the completion rate ((k-1)/(last end - first end) over the k successful responses) and goodput (its share meeting every latency objective). The client was the bottleneck when send lag p99 > %s, the sent rate is more than %g%% below the schedule, or the in-flight cap held requests back; such a stage is not used for the envelope.\n",
 		formatSeconds(SendLagLimit.Seconds()), SendRateShortfall*100)
 	for _, w := range append(s.BottleneckWarnings(), s.NotSentWarnings()...) {
 		fmt.Fprintf(b, "\n- **warning: %s**\n", md(w))
