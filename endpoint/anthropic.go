@@ -53,24 +53,24 @@ type anthropicTarget struct {
 // it as x-api-key; an empty key sends none (for compatible local servers). The
 // target implements io.Closer.
 func NewAnthropic(cfg TargetConfig, opts ...TargetOption) (Target, error) {
-	base, err := newTargetBase(cfg, KindAnthropic, opts)
+	base, fields, err := newDialectBase(cfg, KindAnthropic, opts, anthropicReserved, anthropicFields)
 	if err != nil {
 		return nil, err
 	}
-	cfg = base.cfg
-	t := &anthropicTarget{targetBase: base}
+	t := &anthropicTarget{targetBase: base, fields: fields}
+	t.endpoint = base.base.String() + "/v1/messages"
+	t.info.endpoint = redactURL(base.base) + "/v1/messages"
+	return t, nil
+}
+
+// anthropicFields are the request fields the target sets itself.
+func anthropicFields(cfg TargetConfig) [][2]string {
 	own := [][2]string{{"max_tokens", strconv.Itoa(cfg.MaxTokens)}}
 	// Extended thinking requires the default temperature: leave it out then.
 	if _, thinking := cfg.ExtraBody["thinking"]; !thinking {
 		own = append(own, [2]string{"temperature", strconv.FormatFloat(cfg.Temperature, 'g', -1, 64)})
 	}
-	t.fields, err = targetBodyFields(own, cfg.ExtraBody, anthropicReserved)
-	if err != nil {
-		return nil, fmt.Errorf("target %q: %w", cfg.Name, err)
-	}
-	t.endpoint = base.base.String() + "/v1/messages"
-	t.info.endpoint = redactURL(base.base) + "/v1/messages"
-	return t, nil
+	return own
 }
 
 // anthropicRequest is the body of a Messages API request, without the fields

@@ -52,32 +52,11 @@ type openaiTarget struct {
 // reads the API key from cfg.APIKeyEnv (default OPENAI_API_KEY) once, now;
 // an empty key sends no Authorization header. The target implements io.Closer.
 func NewOpenAI(cfg TargetConfig, opts ...TargetOption) (Target, error) {
-	base, err := newTargetBase(cfg, KindOpenAI, opts)
+	base, fields, err := newDialectBase(cfg, KindOpenAI, opts, openaiReserved, openaiFields)
 	if err != nil {
 		return nil, err
 	}
-	cfg = base.cfg
-	t := &openaiTarget{targetBase: base}
-
-	maxField := "max_tokens"
-	temperature := strconv.FormatFloat(cfg.Temperature, 'g', -1, 64)
-	own := [][2]string{}
-	// OpenAI's reasoning models (o1, o3, o4, gpt-5, ...) refuse max_tokens
-	// and any temperature but the default; go-openai's validator knows them.
-	probe := openai.ChatCompletionRequest{Model: cfg.Model, MaxTokens: 1}
-	reasoning := errors.Is(openai.NewReasoningValidator().Validate(probe), openai.ErrReasoningModelMaxTokensDeprecated)
-	if reasoning {
-		maxField = "max_completion_tokens"
-	}
-	own = append(own, [2]string{maxField, strconv.Itoa(cfg.MaxTokens)})
-	if !reasoning {
-		own = append(own, [2]string{"temperature", temperature})
-	}
-	own = append(own, [2]string{"stream_options", `{"include_usage":true}`})
-	t.fields, err = targetBodyFields(own, cfg.ExtraBody, openaiReserved)
-	if err != nil {
-		return nil, fmt.Errorf("target %q: %w", cfg.Name, err)
-	}
+	t := &openaiTarget{targetBase: base, fields: fields}
 
 	oc := openai.DefaultConfig(base.key)
 	oc.BaseURL = base.base.String()
@@ -86,6 +65,23 @@ func NewOpenAI(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 	t.client = openai.NewClientWithConfig(oc)
 	t.info.endpoint = redactURL(base.base) + "/chat/completions"
 	return t, nil
+}
+
+// openaiFields are the request fields the target sets itself: max_tokens
+// (max_completion_tokens for OpenAI's reasoning models, which refuse it and
+// any temperature but the default; go-openai's validator knows them),
+// temperature and stream_options.
+func openaiFields(cfg TargetConfig) [][2]string {
+	probe := openai.ChatCompletionRequest{Model: cfg.Model, MaxTokens: 1}
+	reasoning := errors.Is(openai.NewReasoningValidator().Validate(probe), openai.ErrReasoningModelMaxTokensDeprecated)
+	if reasoning {
+		return [][2]string{{"max_completion_tokens", strconv.Itoa(cfg.MaxTokens)}, {"stream_options", `{"include_usage":true}`}}
+	}
+	return [][2]string{
+		{"max_tokens", strconv.Itoa(cfg.MaxTokens)},
+		{"temperature", strconv.FormatFloat(cfg.Temperature, 'g', -1, 64)},
+		{"stream_options", `{"include_usage":true}`},
+	}
 }
 
 // openaiDoer is the HTTPDoer go-openai sends through: it merges the target's

@@ -113,6 +113,21 @@ func (t *targetBase) Close() error {
 // Config returns the target's configuration with its defaults filled in.
 func (t *targetBase) Config() TargetConfig { return t.cfg }
 
+// newDialectBase is what both dialects' constructors share: the target's
+// base, and its request fields (own, from cfg with its defaults) merged with
+// cfg's extra body, which may set none of reserved.
+func newDialectBase(cfg TargetConfig, kind string, opts []TargetOption, reserved []string, own func(TargetConfig) [][2]string) (*targetBase, []byte, error) {
+	base, err := newTargetBase(cfg, kind, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	fields, err := targetBodyFields(own(base.cfg), base.cfg.ExtraBody, reserved)
+	if err != nil {
+		return nil, nil, fmt.Errorf("target %q: %w", base.cfg.Name, err)
+	}
+	return base, fields, nil
+}
+
 // newTargetBase validates cfg for kind and builds the shared parts. reserved
 // lists the request body fields ExtraBody may not set.
 func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetBase, error) {
