@@ -243,6 +243,14 @@ func TestShardProcesses(t *testing.T) {
 	if out, errOut, code := shardTestRun(ctx, bin, "report", merged); code != 0 || !strings.Contains(out, "run complete") {
 		t.Errorf("report of the merged run: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// ... and compares like any other: the single run is a comparable
+	// baseline (0, or 99 where latency on a loaded machine moved past a
+	// threshold; never refused as incomparable, 2, or unmeasured, 4).
+	if out, errOut, code := shardTestRun(ctx, bin, "compare", singleDir, merged); code != exitOK && code != exitObjectives {
+		t.Errorf("compare single merged: exit %d\n%s\n%s", code, out, errOut)
+	} else if !strings.Contains(out, "accuracy") {
+		t.Errorf("compare single merged printed no comparison:\n%s", out)
+	}
 
 	// A missing shard is refused, unless allowed, and then said.
 	_, errOut, code = shardTestRun(ctx, bin, "merge", shardDirs[0], shardDirs[1], "--out", filepath.Join(root, "partial"))
