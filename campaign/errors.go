@@ -135,50 +135,6 @@ func excerpt(src []byte, line, col int) string {
 	return num + text + "\n" + pad + under.String() + "^\n"
 }
 
-// closest returns the name among known nearest to s by edit distance, or ""
-// when none is near enough to be a likely misspelling.
-func closest(s string, known []string) string {
-	best, bestD := "", -1
-	for _, k := range known {
-		d := editDistance(strings.ToLower(s), k)
-		if bestD < 0 || d < bestD {
-			best, bestD = k, d
-		}
-	}
-	limit := max(2, len(s)/3)
-	if bestD < 0 || bestD > limit {
-		return ""
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b, counting a swap of
-// two neighbouring letters as one edit.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
-}
-
 // orList writes "a, b or c".
 func orList(items []string) string {
 	switch len(items) {

@@ -277,20 +277,6 @@ accuracy: {threshold: 2}
 	}
 }
 
-func TestEditDistance(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		d    int
-	}{{"", "", 0}, {"abc", "abc", 0}, {"modle", "model", 1}, {"kind", "knd", 1}, {"opanai", "openai", 1}, {"abc", "", 3}} {
-		if d := editDistance(tc.a, tc.b); d != tc.d {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, d, tc.d)
-		}
-	}
-	if c := closest("zzzzzz", []string{"name", "kind"}); c != "" {
-		t.Errorf("closest to nonsense = %q, want none", c)
-	}
-}
-
 // FuzzParse: decoding arbitrary bytes never panics, and every error it
 // returns names the file.
 func FuzzParse(f *testing.F) {

@@ -15,6 +15,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/needlestorm/needlestorm/internal/suggest"
 )
 
 // maxFileSize bounds a campaign file; a real one is a few kilobytes.
@@ -170,7 +172,7 @@ func decodeError(err error, tree *ast.File) *Error {
 		}
 		known := knownFields(parentPath(path))
 		e.Msg = fmt.Sprintf("unknown field %q", name)
-		if c := closest(name, known); c != "" {
+		if c := suggest.Closest(name, known); c != "" {
 			e.Msg += fmt.Sprintf("; did you mean %s?", c)
 		} else if len(known) > 0 {
 			e.Msg += "; known fields here are " + orList(known)

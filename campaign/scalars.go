@@ -15,6 +15,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/internal/suggest"
 	"github.com/needlestorm/needlestorm/reports"
 	"github.com/needlestorm/needlestorm/run"
 	"github.com/needlestorm/needlestorm/sim"
@@ -299,7 +300,7 @@ func (s SimOverrides) apply(cfg *sim.Config) error {
 		typ, ok := types[e.key]
 		if !ok {
 			msg := fmt.Sprintf("%q is not a simulator setting", e.key)
-			if c := closest(e.key, names); c != "" {
+			if c := suggest.Closest(e.key, names); c != "" {
 				msg += fmt.Sprintf("; did you mean %s?", c)
 			} else {
 				msg += "; see needlestorm sim --help for the settings"

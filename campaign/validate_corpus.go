@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/internal/suggest"
 )
 
 func (v *checker) corpus() {
@@ -60,7 +61,7 @@ func (v *checker) corpusLists() {
 	for i, t := range k.Tasks {
 		if err := corpus.CheckTask(t); err != nil {
 			msg := fmt.Sprintf("%q is not a task; use %s", t, orList(corpus.Tasks))
-			if s := closest(t, corpus.Tasks); s != "" {
+			if s := suggest.Closest(t, corpus.Tasks); s != "" {
 				msg = fmt.Sprintf("%q is not a task; did you mean %s? (use %s)", t, s, orList(corpus.Tasks))
 			}
 			v.at(fmt.Sprintf("corpus.tasks[%d]", i), "%s", msg)
@@ -119,7 +120,7 @@ func (v *checker) corpusNames() {
 	}
 	if k.ValueKind != "" && !contains(corpus.ValueKinds, k.ValueKind) {
 		msg := fmt.Sprintf("%q is not a value kind; use %s", k.ValueKind, orList(corpus.ValueKinds))
-		if s := closest(k.ValueKind, corpus.ValueKinds); s != "" {
+		if s := suggest.Closest(k.ValueKind, corpus.ValueKinds); s != "" {
 			msg = fmt.Sprintf("%q is not a value kind; did you mean %s?", k.ValueKind, s)
 		}
 		v.at("corpus.value_kind", "%s", msg)

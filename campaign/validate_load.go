@@ -3,6 +3,7 @@ package campaign
 import (
 	"fmt"
 
+	"github.com/needlestorm/needlestorm/internal/suggest"
 	"github.com/needlestorm/needlestorm/loadgen"
 )
 
@@ -37,7 +38,7 @@ func (v *checker) stage(f string, s loadgen.Stage) {
 	v.givenDefaults(f, s, st)
 	if !contains(loadgen.StageKinds, st.Kind) {
 		msg := fmt.Sprintf("%q is not a stage kind; use %s", st.Kind, orList(loadgen.StageKinds))
-		if n := closest(st.Kind, loadgen.StageKinds); n != "" {
+		if n := suggest.Closest(st.Kind, loadgen.StageKinds); n != "" {
 			msg = fmt.Sprintf("%q is not a stage kind; did you mean %s? (use %s)", st.Kind, n, orList(loadgen.StageKinds))
 		}
 		v.at(f+".kind", "%s", msg)

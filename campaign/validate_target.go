@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/needlestorm/needlestorm/endpoint"
+	"github.com/needlestorm/needlestorm/internal/suggest"
 	"github.com/needlestorm/needlestorm/sim"
 )
 
@@ -35,7 +36,7 @@ func (v *checker) targets() {
 			v.simTarget(f, t)
 		default:
 			msg := fmt.Sprintf("%q is not a target kind; use %s", t.Kind, orList(TargetKinds))
-			if s := closest(t.Kind, TargetKinds); s != "" {
+			if s := suggest.Closest(t.Kind, TargetKinds); s != "" {
 				msg = fmt.Sprintf("%q is not a target kind; did you mean %s? (use %s)", t.Kind, s, orList(TargetKinds))
 			}
 			v.at(f+".kind", "%s", msg)
@@ -98,7 +99,7 @@ func (v *checker) simTarget(f string, t *Target) {
 		return
 	case err != nil:
 		msg := fmt.Sprintf("%q is not a simulator profile; use %s", t.SimProfile, orList(sim.Profiles()))
-		if s := closest(t.SimProfile, sim.Profiles()); s != "" {
+		if s := suggest.Closest(t.SimProfile, sim.Profiles()); s != "" {
 			msg = fmt.Sprintf("%q is not a simulator profile; did you mean %s? (use %s)", t.SimProfile, s, orList(sim.Profiles()))
 		}
 		v.at(f+".sim_profile", "%s", msg)

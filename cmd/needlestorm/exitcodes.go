@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/needlestorm/needlestorm/internal/suggest"
 	"github.com/needlestorm/needlestorm/internal/termsafe"
 	"github.com/needlestorm/needlestorm/reports"
 )
@@ -78,54 +79,11 @@ func commandNames(app *cli.App) []string {
 // command name, when one is near.
 func unknownCommand(app *cli.App, name string) error {
 	msg := fmt.Sprintf("unknown command %q", name)
-	if s := suggestName(name, commandNames(app)); s != "" {
+	if s := suggest.Closest(name, commandNames(app)); s != "" {
 		msg += fmt.Sprintf("; did you mean %s?", s)
 	}
 	msg += fmt.Sprintf(" (commands: %s; see needlestorm --help)", strings.Join(commandNames(app), ", "))
 	return cli.Exit("needlestorm: "+msg, exitUsage)
-}
-
-// suggestName is the name among known nearest to s (by edit distance, a
-// prefix counting as near), or "" when none is near enough to be a likely
-// typo.
-func suggestName(s string, known []string) string {
-	s = strings.ToLower(s)
-	best, bestD := "", -1
-	for _, k := range known {
-		d := levenshtein(s, k)
-		if len(s) >= 2 && strings.HasPrefix(k, s) {
-			d = min(d, 1)
-		}
-		if bestD < 0 || d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if bestD < 0 || bestD > max(1, len(s)/2) {
-		return ""
-	}
-	return best
-}
-
-// levenshtein is the edit distance of a and b.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // rootAction runs when no command matched: the help with no argument or

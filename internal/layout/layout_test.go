@@ -29,7 +29,9 @@ var layers = [][]string{
 	{"run"},
 	{"probes"},
 	{"corpus"},
-	{"internal/termsafe"}, // neutralising outside text: the standard library only
+	// Neutralising outside text, suggesting what a misspelling meant:
+	// the standard library only.
+	{"internal/termsafe", "internal/suggest"},
 }
 
 // siblings are the imports allowed within a layer.
