@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/needlestorm/needlestorm/run"
 )
 
 func TestVersionFormat(t *testing.T) {
@@ -86,5 +88,17 @@ func TestVersionLinked(t *testing.T) {
 			lines[2] != "  built     2026-01-02T03:04:05Z" || !strings.HasPrefix(lines[3], "  go        go1.") {
 			t.Errorf("needlestorm %s printed\n%s", arg, out)
 		}
+	}
+	// A run's manifest names the linked version and commit.
+	dir := filepath.Join(t.TempDir(), "run")
+	runCmd := exec.Command(bin, "run", "--out", dir, "--rates", "10", "--stage-duration", "200ms", "--warmup", "0s",
+		"--lengths", "300", "--depths", "0", "--quiet", "--sim-time-scale", "0")
+	out, err := runCmd.CombinedOutput()
+	m, readErr := run.ReadManifest(dir)
+	if readErr != nil {
+		t.Fatalf("run: %v, no manifest: %v\n%s", err, readErr, out)
+	}
+	if m.Tool != "needlestorm" || m.Version != "v9.9.9" || m.Commit != "abc123" {
+		t.Errorf("manifest names tool %q version %q commit %q, want needlestorm v9.9.9 abc123", m.Tool, m.Version, m.Commit)
 	}
 }
