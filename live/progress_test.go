@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/mattn/go-runewidth"
 
 	"github.com/needlestorm/needlestorm/run"
@@ -312,5 +313,47 @@ func TestProgressWidthOption(t *testing.T) {
 	// Not a terminal and no option: not cut.
 	if got := NewProgress(io.Discard, tr, 0).columns(); got != 0 {
 		t.Errorf("a writer that is no terminal has %d columns", got)
+	}
+}
+
+// TestProgressTerminalWidth draws on a real terminal (a pseudo-terminal of
+// 50 columns): the display knows it is one, reads its width, and no line it
+// draws is wider.
+func TestProgressTerminalWidth(t *testing.T) {
+	ptm, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal to draw on: %v", err)
+	}
+	defer ptm.Close()
+	defer tty.Close()
+	if err := pty.Setsize(tty, &pty.Winsize{Cols: 50, Rows: 24}); err != nil {
+		t.Fatal(err)
+	}
+	var got syncBuffer
+	go io.Copy(&got, ptm) // ends when ptm is closed
+
+	tr := NewTracker("a-target-name-long-enough-to-wrap-a-50-column-pane", loadgen.Schedule{{Kind: loadgen.StageConstant, Rate: 1, Duration: run.Seconds(time.Second)}})
+	p := NewProgress(tty, tr, 0)
+	if !p.Terminal() || p.columns() != 50 {
+		t.Fatalf("on a 50-column terminal: terminal %v, %d columns", p.Terminal(), p.columns())
+	}
+	const frames = 3
+	for range frames {
+		p.Draw()
+	}
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(got.String(), "\x1b[2K") < 4*frames; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the terminal received %q in 10 s, want %d frames", got.String(), frames)
+		}
+	}
+	out := got.String()
+	if n := strings.Count(out, "\x1b[4A"); n != frames-1 {
+		t.Errorf("the cursor moved up 4 lines %d times, want %d: %q", n, frames-1, out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.NewReplacer("\r", "", "\x1b[2K", "", "\x1b[4A", "").Replace(l)
+		if w := runewidth.StringWidth(l); w > 50 {
+			t.Errorf("a line %d columns wide on a 50-column terminal: %q", w, l)
+		}
 	}
 }
