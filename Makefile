@@ -4,10 +4,17 @@ BIN      ?= bin/needlestorm
 OUT      ?= runs/demo
 BENCH    ?= .
 
+# What `needlestorm version` says, linked into the binary (each one empty
+# leaves the Go toolchain's build info to say it).
+BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+BUILD_COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  = -X main.buildVersion=$(BUILD_VERSION) -X main.buildCommit=$(BUILD_COMMIT) -X main.buildDate=$(BUILD_DATE)
+
 .PHONY: build test bench run fmt vet clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/needlestorm
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/needlestorm
 
 # The test command: vet, then every test with the race detector.
 test:

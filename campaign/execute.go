@@ -117,8 +117,9 @@ type ExecOptions struct {
 	ProgressInterval time.Duration
 	// Observers are told about every target's requests (live metrics).
 	Observers []loadgen.Observer
-	// Tool and Version name the tool in the manifest.
-	Tool, Version string
+	// Tool and Version name the tool in the manifest, Commit the VCS
+	// revision it was built from (left out when empty).
+	Tool, Version, Commit string
 	// Overwrite replaces a run already in the directory.
 	Overwrite bool
 	// NonceSalt, when set, is the salt of the requests' cache-busting
@@ -588,6 +589,7 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 func (e *execution) runOptions() []run.Option {
 	opts := []run.Option{
 		run.Tool(e.o.Tool, e.o.Version),
+		run.Commit(e.o.Commit),
 		run.Asked(e.manifestTargets(), manifestCorpus{Matrix: e.matrix, Repeats: e.c.Corpus.Repeats}),
 		run.Objectives(e.c.Objectives()),
 		run.Overwrite(e.o.Overwrite),

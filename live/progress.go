@@ -9,12 +9,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/valyala/histogram"
 	"golang.org/x/term"
 
-	"github.com/needlestorm/needlestorm/run"
-
+	"github.com/needlestorm/needlestorm/internal/termsafe"
 	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // Snapshot is the state of a run at one moment, as the progress display
@@ -175,13 +176,26 @@ func (t *Tracker) Snapshot() Snapshot {
 }
 
 // Progress draws a Tracker's snapshots: on a terminal one screen updated in
-// place, otherwise a plain line every interval.
+// place, its lines cut to the terminal's width, otherwise a plain line
+// every interval.
 type Progress struct {
 	w        io.Writer
 	tracker  *Tracker
 	tty      bool
+	fd       int
+	width    int // fixed by the Width option; 0: the terminal's
 	interval time.Duration
 	lines    int
+}
+
+// ProgressOption changes how a Progress draws.
+type ProgressOption func(*Progress)
+
+// Width fixes the width in columns the live screen's lines are cut to,
+// instead of the terminal's as term.GetSize reads it at every redraw
+// (0 or less: do not cut).
+func Width(columns int) ProgressOption {
+	return func(p *Progress) { p.width = max(columns, -1) }
 }
 
 // DefaultProgressInterval is how often progress is written when the output is
@@ -194,15 +208,31 @@ const ttyRefresh = 250 * time.Millisecond
 // NewProgress returns a Progress drawing to w. It draws the live screen when
 // w is a terminal (an *os.File on a tty), plain lines every interval (0 means
 // DefaultProgressInterval) otherwise.
-func NewProgress(w io.Writer, t *Tracker, interval time.Duration) *Progress {
+func NewProgress(w io.Writer, t *Tracker, interval time.Duration, opts ...ProgressOption) *Progress {
 	if interval <= 0 {
 		interval = DefaultProgressInterval
 	}
 	p := &Progress{w: w, tracker: t, interval: interval}
 	if f, ok := w.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(f.Fd())) {
-		p.tty = true
+		p.tty, p.fd = true, int(f.Fd())
+	}
+	for _, o := range opts {
+		o(p)
 	}
 	return p
+}
+
+// columns is the width the live screen's lines are cut to: the Width
+// option's, else the terminal's now (it may have been resized), else 0
+// (not cut).
+func (p *Progress) columns() int {
+	if p.width != 0 {
+		return max(p.width, 0)
+	}
+	if w, _, err := term.GetSize(p.fd); err == nil && w > 0 {
+		return w
+	}
+	return 0
 }
 
 // Terminal reports whether p draws the live screen.
@@ -231,7 +261,7 @@ func (p *Progress) Run(ctx context.Context) {
 func (p *Progress) Draw() {
 	s := p.tracker.Snapshot()
 	if p.tty {
-		p.lines = RenderScreen(p.w, s, p.lines)
+		p.lines = RenderScreen(p.w, s, p.lines, p.columns())
 		return
 	}
 	RenderLine(p.w, s)
@@ -241,7 +271,15 @@ func (p *Progress) Draw() {
 // the prevLines lines of the previous block and clearing each line it
 // rewrites, so the screen updates in place. It returns the number of lines
 // drawn.
-func RenderScreen(w io.Writer, s Snapshot, prevLines int) int {
+//
+// Each line's text is cut to width columns (0 or less: not cut), counted
+// in display width (a CJK character takes two, a combining mark none), and
+// ends in "…" when cut: a line wider than the terminal would wrap onto the
+// next, and the cursor moving up prevLines would then land inside the
+// previous block, which would repeat down the screen. Only the text is cut,
+// never the cursor movements around it; the text holds no escape sequences
+// of its own (termsafe.Line writes a target name's controls out visibly).
+func RenderScreen(w io.Writer, s Snapshot, prevLines, width int) int {
 	var b strings.Builder
 	if prevLines > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA", prevLines)
@@ -254,11 +292,20 @@ func RenderScreen(w io.Writer, s Snapshot, prevLines int) int {
 	}
 	for _, l := range lines {
 		b.WriteString("\r\x1b[2K")
-		b.WriteString(l)
+		b.WriteString(fitWidth(termsafe.Line(l), width))
 		b.WriteByte('\n')
 	}
 	io.WriteString(w, b.String())
 	return len(lines)
+}
+
+// fitWidth cuts s to width display columns, ending it in "…" when cut
+// (width 0 or less: s unchanged).
+func fitWidth(s string, width int) string {
+	if width <= 0 || runewidth.StringWidth(s) <= width {
+		return s
+	}
+	return runewidth.Truncate(s, width, "…")
 }
 
 // RenderLine writes s as one plain line.

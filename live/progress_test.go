@@ -3,11 +3,16 @@ package live
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
+	"github.com/mattn/go-runewidth"
 
 	"github.com/needlestorm/needlestorm/run"
 
@@ -79,7 +84,7 @@ func TestRenderScreen(t *testing.T) {
 		Rate: 3.96, TTFTP50: 120 * time.Millisecond, TTFTP95: 1500 * time.Millisecond, Correct: 117, Scored: 118,
 		Elapsed: 95 * time.Second, Remaining: 28 * time.Second, RemainingKnown: true}
 	var b bytes.Buffer
-	n := RenderScreen(&b, s, 0)
+	n := RenderScreen(&b, s, 0, 0)
 	first := b.String()
 	if n != 4 || strings.Count(first, "\n") != 4 {
 		t.Fatalf("drew %d lines:\n%s", n, first)
@@ -94,7 +99,7 @@ func TestRenderScreen(t *testing.T) {
 		}
 	}
 	b.Reset()
-	RenderScreen(&b, s, n)
+	RenderScreen(&b, s, n, 0)
 	again := b.String()
 	if !strings.HasPrefix(again, "\x1b[4A") || strings.Count(again, "\r\x1b[2K") != 4 {
 		t.Errorf("the redraw does not move up 4 lines and clear each: %q", again)
@@ -231,5 +236,124 @@ func TestProgressSearchStageAndFinishing(t *testing.T) {
 	RenderLine(&b, Snapshot{Target: "t", Stage: 0, Stages: 1, Sent: 10, Completed: 7, RemainingKnown: true, Remaining: 0})
 	if strings.Contains(b.String(), "~0:00") || !strings.Contains(b.String(), "finishing 3 in flight") {
 		t.Errorf("finishing line %q, want the 3 in flight named", b.String())
+	}
+}
+
+// TestProgressFitsWidth: in a 50-column terminal every line of the live
+// screen is at most 50 columns wide, in display width (a wide target name
+// counts two columns a character), so that none wraps; every frame has the
+// same number of lines and moves the cursor up over exactly the previous
+// frame's, with its escape sequences whole.
+func TestProgressFitsWidth(t *testing.T) {
+	const width = 50
+	frames := []Snapshot{
+		{Target: "sim", Stage: 0, Stages: 4, StageLabel: "rate=4/s", Elapsed: time.Second, RemainingKnown: true, Remaining: time.Minute},
+		{Target: "a-rather-long-target-name-for-a-50-column-pane", Stage: 1, Stages: 4, StageLabel: "concurrency=128",
+			Sent: 123456789, Completed: 123456000, Errors: 98765, Rate: 12345.6, TTFTP50: 1234 * time.Millisecond,
+			TTFTP95: 98 * time.Second, Correct: 123455000, Scored: 123456000, Elapsed: 25 * time.Hour},
+		{Target: "模型目标名称很长很长很长很长很长很长很长很长", Stage: 12, StageLabel: "search rate=37.5/s",
+			Sent: 9, Completed: 3, RemainingKnown: true},
+		{Target: "evil\x1b[2J\x1b]52;c;aGk=\x07name", Stage: 0, Stages: 1, StageLabel: "rate=1/s"},
+	}
+	var b bytes.Buffer
+	prev := 0
+	for i, s := range frames {
+		b.Reset()
+		n := RenderScreen(&b, s, prev, width)
+		out := b.String()
+		if n != 4 || strings.Count(out, "\n") != n {
+			t.Fatalf("frame %d: drew %d lines, %d line feeds, want 4:\n%q", i, n, strings.Count(out, "\n"), out)
+		}
+		if prev > 0 {
+			up := fmt.Sprintf("\x1b[%dA", prev)
+			if !strings.HasPrefix(out, up) {
+				t.Errorf("frame %d does not begin by moving up %d lines: %q", i, prev, out)
+			}
+			out = strings.TrimPrefix(out, up)
+		}
+		for j, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			text, ok := strings.CutPrefix(l, "\r\x1b[2K")
+			if !ok {
+				t.Errorf("frame %d line %d does not begin by clearing the line: %q", i, j, l)
+			}
+			if strings.ContainsAny(text, "\x1b\r\a") {
+				t.Errorf("frame %d line %d holds a control character of its own: %q", i, j, text)
+			}
+			if w := runewidth.StringWidth(text); w > width {
+				t.Errorf("frame %d line %d is %d columns wide, more than %d: %q", i, j, w, width, text)
+			}
+		}
+		prev = n
+	}
+	// The long target name was cut, and says so.
+	b.Reset()
+	RenderScreen(&b, frames[1], 0, width)
+	first, _, _ := strings.Cut(b.String(), "\n")
+	if !strings.HasSuffix(first, "…") || !strings.HasPrefix(first, "\r\x1b[2Kneedlestorm → a-rather-long") {
+		t.Errorf("the cut header does not end in …: %q", first)
+	}
+	// Without a width nothing is cut.
+	b.Reset()
+	RenderScreen(&b, frames[1], 0, 0)
+	if first, _, _ := strings.Cut(b.String(), "\n"); !strings.Contains(first, frames[1].Target+"   stage 2/4 concurrency=128") {
+		t.Errorf("the header was cut without a width: %q", first)
+	}
+}
+
+// TestProgressWidthOption: the Width option fixes the width a Progress
+// cuts its screen to, whatever the terminal says.
+func TestProgressWidthOption(t *testing.T) {
+	tr := NewTracker("sim", loadgen.Schedule{{Kind: loadgen.StageConstant, Rate: 1, Duration: run.Seconds(time.Second)}})
+	for _, tt := range []struct{ opt, want int }{{50, 50}, {0, 0}, {-3, 0}} {
+		p := NewProgress(io.Discard, tr, 0, Width(tt.opt))
+		if got := p.columns(); got != tt.want {
+			t.Errorf("Width(%d): columns %d, want %d", tt.opt, got, tt.want)
+		}
+	}
+	// Not a terminal and no option: not cut.
+	if got := NewProgress(io.Discard, tr, 0).columns(); got != 0 {
+		t.Errorf("a writer that is no terminal has %d columns", got)
+	}
+}
+
+// TestProgressTerminalWidth draws on a real terminal (a pseudo-terminal of
+// 50 columns): the display knows it is one, reads its width, and no line it
+// draws is wider.
+func TestProgressTerminalWidth(t *testing.T) {
+	ptm, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal to draw on: %v", err)
+	}
+	defer ptm.Close()
+	defer tty.Close()
+	if err := pty.Setsize(tty, &pty.Winsize{Cols: 50, Rows: 24}); err != nil {
+		t.Fatal(err)
+	}
+	var got syncBuffer
+	go io.Copy(&got, ptm) // ends when ptm is closed
+
+	tr := NewTracker("a-target-name-long-enough-to-wrap-a-50-column-pane", loadgen.Schedule{{Kind: loadgen.StageConstant, Rate: 1, Duration: run.Seconds(time.Second)}})
+	p := NewProgress(tty, tr, 0)
+	if !p.Terminal() || p.columns() != 50 {
+		t.Fatalf("on a 50-column terminal: terminal %v, %d columns", p.Terminal(), p.columns())
+	}
+	const frames = 3
+	for range frames {
+		p.Draw()
+	}
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(got.String(), "\x1b[2K") < 4*frames; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the terminal received %q in 10 s, want %d frames", got.String(), frames)
+		}
+	}
+	out := got.String()
+	if n := strings.Count(out, "\x1b[4A"); n != frames-1 {
+		t.Errorf("the cursor moved up 4 lines %d times, want %d: %q", n, frames-1, out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.NewReplacer("\r", "", "\x1b[2K", "", "\x1b[4A", "").Replace(l)
+		if w := runewidth.StringWidth(l); w > 50 {
+			t.Errorf("a line %d columns wide on a 50-column terminal: %q", w, l)
+		}
 	}
 }

@@ -28,9 +28,11 @@ const (
 // Manifest says what a run was asked to do and how it ended. Together with
 // records.jsonl it is all that reports need.
 type Manifest struct {
-	Schema    string    `json:"schema"`
-	Tool      string    `json:"tool"`
-	Version   string    `json:"version"`
+	Schema  string `json:"schema"`
+	Tool    string `json:"tool"`
+	Version string `json:"version"`
+	// Commit is the VCS revision the tool was built from, when known.
+	Commit    string    `json:"commit,omitempty"`
 	StartedAt time.Time `json:"started_at"`
 	EndedAt   time.Time `json:"ended_at,omitzero"`
 	Status    string    `json:"status"`

@@ -21,6 +21,7 @@ type Option func(*config)
 
 type config struct {
 	tool, version   string
+	commit          string
 	targets, corpus []byte
 	schedule        []byte
 	objectives      []byte
@@ -38,6 +39,12 @@ type config struct {
 // "needlestorm", "dev").
 func Tool(name, version string) Option {
 	return func(c *config) { c.tool, c.version = name, version }
+}
+
+// Commit records in the manifest the VCS revision the tool was built from
+// (left out when empty).
+func Commit(revision string) Option {
+	return func(c *config) { c.commit = revision }
 }
 
 // Asked records what was asked of the run in its manifest: targets (target
@@ -233,6 +240,7 @@ func Open(dir string, opts ...Option) (*Session, error) {
 	m := &Manifest{
 		Tool:         cfg.tool,
 		Version:      cfg.version,
+		Commit:       cfg.commit,
 		StartedAt:    res.StartedAt,
 		Status:       StatusRunning,
 		NonceSalt:    cfg.nonceSalt,

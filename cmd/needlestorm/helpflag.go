@@ -8,7 +8,7 @@ import "github.com/urfave/cli/v2"
 // and writes to as it parses its flags: a data race between apps run side
 // by side (the tests run several). --help still works, as urfave/cli looks
 // the flag up by its name; --version is answered before the app's
-// own action (which must be set).
+// own action (which must be set), with what the version command prints.
 func ownHelpFlags(app *cli.App) *cli.App {
 	app.HideHelp = true
 	app.HideVersion = true
@@ -17,8 +17,7 @@ func ownHelpFlags(app *cli.App) *cli.App {
 	action := app.Action
 	app.Action = func(c *cli.Context) error {
 		if c.Bool("version") {
-			cli.ShowVersion(c)
-			return nil
+			return printVersion(c)
 		}
 		return action(c)
 	}

@@ -287,7 +287,8 @@ func runExecute(c *cli.Context, s *runSetup) error {
 	s.exec.Abort = sig.abort
 	s.exec.Log = stderr
 	s.exec.Progress = !c.Bool("quiet")
-	s.exec.Tool, s.exec.Version = "needlestorm", version()
+	b := currentBuild()
+	s.exec.Tool, s.exec.Version, s.exec.Commit = "needlestorm", b.short(), b.Commit
 	s.exec.Overwrite = c.Bool("overwrite")
 	s.exec.Tolerance = s.report.Tolerance
 	if metrics != nil {
