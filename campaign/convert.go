@@ -243,6 +243,7 @@ func (c *Campaign) Objectives() reports.Objectives {
 		o.ErrorRate = &r
 	}
 	o.Ungated = slices.Clone(c.SLO.Ungated)
+	o.SendLag = c.SLO.SendLag
 	if c.Accuracy.Gate != nil && !*c.Accuracy.Gate {
 		o.Ungated = append(o.Ungated, "accuracy")
 	}

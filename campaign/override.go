@@ -204,7 +204,7 @@ func (c *Campaign) overrideObjectives(o Overrides) Errors {
 		}
 		// The flag's objectives replace the file's, gate: false with
 		// them: what the command line asks gates.
-		c.SLO.Latency, c.SLO.ErrorRate, c.SLO.Ungated = obj.Latency, obj.ErrorRate, nil
+		c.SLO.Latency, c.SLO.ErrorRate, c.SLO.SendLag, c.SLO.Ungated = obj.Latency, obj.ErrorRate, obj.SendLag, nil
 		c.SetFrom("slo", "slo")
 	}
 	if o.Accuracy != nil {

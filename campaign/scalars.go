@@ -186,6 +186,10 @@ func (s *SLO) UnmarshalYAML(node ast.Node) error {
 			return nodeError(at, "%s", err.Error())
 		}
 		out.Latency = append(out.Latency, o.Latency...)
+		if o.SendLag > 0 {
+			out.SendLag = o.SendLag
+			continue // the client's bound, no objective of the server's to gate
+		}
 		name := "error_rate"
 		if o.ErrorRate != nil {
 			out.ErrorRate = o.ErrorRate
@@ -196,7 +200,7 @@ func (s *SLO) UnmarshalYAML(node ast.Node) error {
 			out.Ungated = append(out.Ungated, name)
 		}
 	}
-	s.Latency, s.ErrorRate, s.Ungated = out.Latency, out.ErrorRate, out.Ungated
+	s.Latency, s.ErrorRate, s.SendLag, s.Ungated = out.Latency, out.ErrorRate, out.SendLag, out.Ungated
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/probes"
@@ -31,7 +32,7 @@ func Build(m *run.Manifest, records []run.Record, opts Options) (*Summary, error
 	t := newTally(records)
 	t.calibrate(records, opts.Tolerance)
 	s.records = t.assess(records, opts)
-	t.group(s.records)
+	t.group(s.records, opts.Objectives.SendLagLimit())
 
 	s.Cells = t.cells(opts)
 	s.Points = t.points(opts)
@@ -162,7 +163,7 @@ func (t *tally) learnCutEnds(recs []scored) {
 
 // group sorts the non-warm-up records into cells, points and targets,
 // measures each stage, and notes each target's model.
-func (t *tally) group(recs []scored) {
+func (t *tally) group(recs []scored, lagLimit time.Duration) {
 	t.models = map[string]string{}
 	t.stages = stageInfos{}
 	t.byCell = map[cellKey][]*scored{}
@@ -189,7 +190,7 @@ func (t *tally) group(recs []scored) {
 		t.byPoint[pk] = append(t.byPoint[pk], sc)
 		t.measured[r.Target] = append(t.measured[r.Target], sc)
 	}
-	t.stages.measureRates()
+	t.stages.measureRates(lagLimit)
 }
 
 // cells returns the figures of every (target, stage, length, depth).

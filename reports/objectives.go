@@ -39,10 +39,24 @@ type Objectives struct {
 	// require:); the report names the cheapest target that covers it.
 	// Options.Requirement, when set, takes its place.
 	Requirement *Requirement `json:"requirement,omitempty"`
+	// SendLag, in seconds, is how late the client may send a request
+	// before it counts as late for the client-bottleneck rule (send_lag=
+	// in an SLO; 0 means SendLagLimit). Raise it where a loaded machine's
+	// scheduler, not the server, is what a few late sends show.
+	SendLag float64 `json:"send_lag,omitempty"`
 	// Ungated names the objectives that are reported but do not decide
 	// the exit status (gate: false in a campaign): latency names such as
 	// ttft_p95, error_rate, accuracy.
 	Ungated []string `json:"ungated,omitempty"`
+}
+
+// SendLagLimit is how late a send may be before it counts as late (at
+// rates where a quarter of the gap between requests is not longer).
+func (o Objectives) SendLagLimit() time.Duration {
+	if o.SendLag > 0 {
+		return time.Duration(o.SendLag * float64(time.Second))
+	}
+	return SendLagLimit
 }
 
 // Gates reports whether the objective named (ttft_p95, error_rate,
@@ -83,6 +97,9 @@ func (o Objectives) String() string {
 	if o.ErrorRate != nil {
 		parts = append(parts, "error_rate="+strconv.FormatFloat(*o.ErrorRate, 'g', -1, 64))
 	}
+	if o.SendLag > 0 {
+		parts = append(parts, "send_lag="+formatSeconds(o.SendLag))
+	}
 	return strings.Join(parts, ",")
 }
 
@@ -104,7 +121,7 @@ func (o Objectives) Describe() string {
 }
 
 // supportedSLO lists the metric names ParseSLO accepts, for error messages.
-const supportedSLO = "ttft, tpot, e2e and chunk_gap with _p50, _p90, _p95 or _p99 (a duration such as 2s or 500ms), and error_rate (a fraction such as 0.01, or 1%)"
+const supportedSLO = "ttft, tpot, e2e and chunk_gap with _p50, _p90, _p95 or _p99 (a duration such as 2s or 500ms), error_rate (a fraction such as 0.01, or 1%), and send_lag (how late the client may send, for the client-bottleneck rule, such as 50ms)"
 
 // ParseSLO parses latency and error-rate objectives written as
 // "ttft_p95=2s,e2e_p95=30s,error_rate=0.01". It fills Latency and ErrorRate
@@ -112,6 +129,14 @@ const supportedSLO = "ttft, tpot, e2e and chunk_gap with _p50, _p90, _p95 or _p9
 func ParseSLO(s string) (Objectives, error) {
 	var o Objectives
 	err := forEachPair(s, "objective", "ttft_p95=2s", nil, func(name, value string) error {
+		if name == "send_lag" {
+			d, err := time.ParseDuration(value)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("send_lag=%s: give how late the client may send a request, a duration above zero such as 50ms", value)
+			}
+			o.SendLag = d.Seconds()
+			return nil
+		}
 		if name == "error_rate" {
 			r, err := parseRate(value)
 			if err != nil {

@@ -167,7 +167,7 @@ func (m stageInfos) add(sc *scored) {
 }
 
 // measureRates sets each stage's rates, send lag and bottleneck flag.
-func (m stageInfos) measureRates() {
+func (m stageInfos) measureRates(lagLimit time.Duration) {
 	for _, a := range m {
 		st := &a.info
 		st.Rate = rateOver(st.Requests, st.Last.Sub(st.First))
@@ -179,7 +179,7 @@ func (m stageInfos) measureRates() {
 			st.Goodput = st.CompletedRate * float64(a.good) / float64(a.ok)
 			st.CorrectGoodput = st.CompletedRate * float64(a.correctGood) / float64(a.ok)
 		}
-		st.LateLimit = lateLimit(st.Rate).Seconds()
+		st.LateLimit = lateLimit(st.Rate, lagLimit).Seconds()
 		st.Late = 0
 		for _, l := range a.lags {
 			if l.Seconds() > st.LateLimit {
@@ -193,13 +193,13 @@ func (m stageInfos) measureRates() {
 }
 
 // lateLimit is how late a send may be at a scheduled rate before it
-// counts as late: SendLagLimit, or LateGapShare of the gap between
-// requests when that is longer.
-func lateLimit(rate float64) time.Duration {
+// counts as late: lag (SendLagLimit, or the objectives' send_lag), or
+// LateGapShare of the gap between requests when that is longer.
+func lateLimit(rate float64, lag time.Duration) time.Duration {
 	if rate <= 0 {
-		return SendLagLimit
+		return lag
 	}
-	return max(SendLagLimit, time.Duration(LateGapShare/rate*float64(time.Second)))
+	return max(lag, time.Duration(LateGapShare/rate*float64(time.Second)))
 }
 
 // rateOver is (n-1)/span, 0 when it is not defined.
