@@ -18,6 +18,8 @@ import (
 // number of gaps, and chunk_gap_max, the longest in seconds. The verdict columns are
 // the report's re-attribution, not the one written live; cost is what the
 // request cost at the target's price (empty when no price was given).
+// task_type, last so that older readers' column positions still hold, is a
+// dataset case's task type (empty for built-in needle tasks).
 func CSVColumns() []string {
 	return []string{
 		"seq", "target", "model", "stage", "stage_label", "warmup",
@@ -27,7 +29,7 @@ func CSVColumns() []string {
 		"prompt_tokens_client", "prompt_tokens_server", "output_tokens", "cached_tokens", "output_tokens_estimated", "cost",
 		"finish_reason", "status", "error_class", "error", "retry_after",
 		"correct", "recall", "any", "null", "attribution", "cut", "needle_lost",
-		"expected", "answer",
+		"expected", "answer", "task_type",
 	}
 }
 
@@ -69,7 +71,7 @@ func csvRow(row []string, sc scored) []string {
 		strconv.Itoa(r.PromptTokensClient), strconv.Itoa(r.PromptTokensServer), strconv.Itoa(r.OutputTokens), strconv.Itoa(r.CachedTokens), strconv.FormatBool(r.OutputTokensEstimated), costString(sc),
 		termsafe.Line(r.FinishReason), strconv.Itoa(r.Status), termsafe.Line(r.ErrorClass), termsafe.Text(r.Error), secs(r.RetryAfter),
 		strconv.FormatBool(sc.a.Correct), ftoa(sc.a.Recall), strconv.FormatBool(sc.a.Any), strconv.FormatBool(sc.a.Null), sc.a.Attribution, sc.a.Cut, strconv.FormatBool(sc.a.NeedleLost),
-		strings.Join(r.Expected, ";"), termsafe.Text(r.Answer),
+		strings.Join(r.Expected, ";"), termsafe.Text(r.Answer), termsafe.Line(r.TaskType),
 	)
 }
 

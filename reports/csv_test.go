@@ -85,3 +85,31 @@ func TestCSVNeutralisesServerText(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVTaskType checks that a dataset case's task type reaches records.csv
+// in the last column and a needle record leaves it empty.
+func TestCSVTaskType(t *testing.T) {
+	needle := fx{i: 0, length: 1000, depth: 50, correct: true}.record()
+	ds := fx{i: 1, length: 1000, depth: 50, correct: true}.record()
+	ds.TaskType = "extraction"
+	s, err := Build(nil, []run.Record{needle, ds}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(rows[0], "task_type")
+	if col != len(rows[0])-1 || len(rows) != 3 {
+		t.Fatalf("records.csv: header %v (task_type at %d), %d rows", rows[0], col, len(rows))
+	}
+	got := []string{rows[1][col], rows[2][col]}
+	if !slices.Contains(got, "extraction") || !slices.Contains(got, "") {
+		t.Errorf("task_type column %q, want one empty and one extraction", got)
+	}
+}
