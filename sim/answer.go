@@ -23,6 +23,9 @@ type answer struct {
 // answered right. A wrong answer gives part of the values (several values
 // only), a distractor's value, or says the key cannot be found.
 func (c Config) compose(r corpus.Reading, text string, length, queued int, rnd *rng) answer {
+	if r.Task == corpus.TaskLatent { // harder tasks answer with their own curves
+		return c.composeLatent(r, text, length, queued, rnd)
+	}
 	a := answer{asks: len(r.Asks), accuracy: 1}
 	if len(r.Asks) == 0 {
 		a.text = "I could not find a question to answer in the text."
