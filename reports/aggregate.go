@@ -253,6 +253,9 @@ type Summary struct {
 	// answered. Both are empty for a run without dataset cases.
 	TaskTypes []TaskTypeSummary `json:"task_types,omitempty"`
 	AB        []ABPair          `json:"ab,omitempty"`
+	// Misses are why each target's model missed (see MissSplit); empty
+	// when no model missed.
+	Misses []MissSplit `json:"misses,omitempty"`
 
 	records []scored
 }
