@@ -259,6 +259,9 @@ type Summary struct {
 	// prompt among them. They are not part of Points, the cells or the
 	// envelope, which are the needles'.
 	DatasetPoints []Point `json:"dataset_points,omitempty"`
+	// Misses are why each target's model missed (see MissSplit); empty
+	// when no model missed.
+	Misses []MissSplit `json:"misses,omitempty"`
 
 	records []scored
 }

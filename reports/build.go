@@ -40,6 +40,7 @@ func Build(m *run.Manifest, records []run.Record, opts Options) (*Summary, error
 	s.Targets = t.targetSummaries(opts, askedCorpusOf(m))
 	s.TaskTypes = taskTypeSummaries(s.records, t.stages, opts)
 	s.AB = abPairs(s.records, t.targets)
+	s.Misses = missSplits(s.records, t.targets, t.stages)
 	judge(s, m, opts)
 	answerRequirement(s, opts.Requirement)
 	return s, nil
@@ -139,6 +140,9 @@ func (t *tally) assess(records []run.Record, opts Options) []scored {
 // assessRecord scores one record and prices it.
 func assessRecord(r *run.Record, c probes.Calibration, opts Options) scored {
 	sc := scored{rec: r, a: probes.Assess(observation(r, c)), good: meetsLatency(r, opts.Objectives.Latency)}
+	if sc.a.Attribution == probes.AttrModelMissed {
+		sc.a.Miss = r.Miss // found live from the prompt, which records do not hold
+	}
 	if price, ok := opts.Prices.lookup(r.Target); ok {
 		sc.cost = price.cost(r.PromptTokensClient, r.PromptTokensServer, r.CachedTokens, r.OutputTokens, r.ErrorClass != "")
 		sc.priced = true

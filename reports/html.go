@@ -78,7 +78,8 @@ func templateFuncs() template.FuncMap {
 			}
 			return formatMoney(*v, currency)
 		},
-		"per1k": per1k,
+		"per1k":  per1k,
+		"misses": missHTML,
 		"percorrect": func(c *Cost) *float64 {
 			if c == nil {
 				return nil

@@ -19,6 +19,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		writeConsistencyMarkdown,
 		writeTaskTypesMarkdown,
 		writeABMarkdown,
+		writeMissMarkdown,
 		writePointsMarkdown,
 		writeStagesMarkdown,
 	} {

@@ -23,6 +23,7 @@ func (s *Summary) Text() string {
 			}
 		}
 	}
+	writeMissText(&b, s)
 	if s.Answer != "" {
 		fmt.Fprintf(&b, "\n%s\n", plain(s.Answer))
 	}
