@@ -161,6 +161,7 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record
 type openaiDecoder struct {
 	chunk openaiChunk
 	usage openaiUsage
+	scan  jsScan
 }
 
 // openaiUsage is a chunk's usage, read leniently (see usage.go).
@@ -170,6 +171,15 @@ type openaiUsage struct {
 	PromptTokensDetails *struct {
 		CachedTokens usageCount `json:"cached_tokens"`
 	} `json:"prompt_tokens_details"`
+}
+
+// openaiRead is what the measurement reads of a chunk: its id, the content,
+// reasoning and finish reason of its choices of index 0, how many choices
+// it had, and its usage member as it came.
+type openaiRead struct {
+	id, content, reasoning, finish []byte
+	choices                        int
+	usage                          []byte
 }
 
 // decode reads one chat.completion.chunk, "[DONE]", an error object or a
@@ -183,39 +193,26 @@ func (d *openaiDecoder) decode(name, data []byte, ev *streamEvent) error {
 		ev.End = true
 		return nil
 	}
-	chunk := &d.chunk
-	clear(chunk.Choices[:cap(chunk.Choices)])
-	chunk.Choices = chunk.Choices[:0]
-	chunk.Usage = nil
-	chunk.ID = ""
-	if err := json.Unmarshal(data, chunk); err != nil {
-		return err
+	var r openaiRead
+	if !d.fast(data, &r) {
+		r = openaiRead{}
+		if err := d.slow(data, &r); err != nil {
+			return err
+		}
 	}
-	hasUsage := len(chunk.Usage) > 0 && string(chunk.Usage) != "null"
-	if len(chunk.Choices) == 0 && !hasUsage && bytes.Contains(data, openaiErrorMarker) {
+	hasUsage := len(r.usage) > 0 && string(r.usage) != "null"
+	if r.choices == 0 && !hasUsage && bytes.Contains(data, openaiErrorMarker) {
 		raw := openaiErrorObject(data)
 		ev.Err, ev.ErrStatus = data, errorJSONStatus(raw, http.StatusInternalServerError)
 		return nil
 	}
-	ev.ID = chunk.ID
-	for i := range chunk.Choices {
-		ch := &chunk.Choices[i]
-		if ch.Index != 0 {
-			continue
-		}
-		reasoning := ch.Delta.ReasoningContent
-		if reasoning == "" {
-			reasoning = ch.Delta.Reasoning
-		}
-		ev.Content += ch.Delta.Content
-		ev.Reasoning += reasoning
-		if ch.FinishReason != "" {
-			ev.Finish = ch.FinishReason
-		}
+	ev.ID, ev.Content, ev.Reasoning = r.id, r.content, r.reasoning
+	if len(r.finish) > 0 {
+		ev.Finish = string(r.finish)
 	}
 	if hasUsage {
 		d.usage = openaiUsage{}
-		if note := decodeUsage(chunk.Usage, &d.usage); note != "" {
+		if note := decodeUsage(r.usage, &d.usage); note != "" {
 			ev.UsageNote = note
 			return nil
 		}
@@ -230,6 +227,141 @@ func (d *openaiDecoder) decode(name, data []byte, ev *streamEvent) error {
 		ev.Usage = &u
 	}
 	return nil
+}
+
+// slow reads a chunk with encoding/json.
+func (d *openaiDecoder) slow(data []byte, r *openaiRead) error {
+	chunk := &d.chunk
+	clear(chunk.Choices[:cap(chunk.Choices)])
+	chunk.Choices = chunk.Choices[:0]
+	chunk.Usage = nil
+	chunk.ID = ""
+	if err := json.Unmarshal(data, chunk); err != nil {
+		return err
+	}
+	r.choices, r.usage = len(chunk.Choices), chunk.Usage
+	if chunk.ID != "" {
+		r.id = []byte(chunk.ID)
+	}
+	for i := range chunk.Choices {
+		ch := &chunk.Choices[i]
+		if ch.Index != 0 {
+			continue
+		}
+		reasoning := ch.Delta.ReasoningContent
+		if reasoning == "" {
+			reasoning = ch.Delta.Reasoning
+		}
+		r.content = append(r.content, ch.Delta.Content...)
+		r.reasoning = append(r.reasoning, reasoning...)
+		if ch.FinishReason != "" {
+			r.finish = []byte(ch.FinishReason)
+		}
+	}
+	return nil
+}
+
+// fast reads a chunk with the scanner of chunkscan.go; false means it did
+// not, and slow must.
+func (d *openaiDecoder) fast(data []byte, r *openaiRead) bool {
+	s := &d.scan
+	s.reset(data)
+	var seenID, seenChoices, seenUsage, zero bool
+	ok := s.object(func(k []byte) bool {
+		fold := false
+		switch {
+		case jsKeyIs(k, "id", &fold):
+			return s.strOrNull(&r.id, &seenID)
+		case jsKeyIs(k, "choices", &fold):
+			if seenChoices {
+				return false
+			}
+			seenChoices = true
+			if s.null() {
+				return true
+			}
+			return s.array(func() bool {
+				r.choices++
+				return d.fastChoice(r, &zero)
+			})
+		case jsKeyIs(k, "usage", &fold):
+			if seenUsage {
+				return false
+			}
+			seenUsage = true
+			v, ok := s.raw()
+			r.usage = v
+			return ok
+		}
+		return !fold && s.skip(1)
+	})
+	return ok && s.end()
+}
+
+// fastChoice reads one element of choices; zero says a choice of index 0
+// came before (two of them go the slow way).
+func (d *openaiDecoder) fastChoice(r *openaiRead, zero *bool) bool {
+	s := &d.scan
+	var content, reasoningContent, reasoning, finish []byte
+	var seenIndex, seenDelta, seenFinish, seenC, seenRC, seenR bool
+	index := 0
+	ok := s.object(func(k []byte) bool {
+		fold := false
+		switch {
+		case jsKeyIs(k, "index", &fold):
+			if seenIndex {
+				return false
+			}
+			seenIndex = true
+			if s.null() {
+				return true
+			}
+			n, ok := s.smallInt()
+			index = n
+			return ok
+		case jsKeyIs(k, "delta", &fold):
+			if seenDelta {
+				return false
+			}
+			seenDelta = true
+			if s.null() {
+				return true
+			}
+			return s.object(func(k []byte) bool {
+				fold := false
+				switch {
+				case jsKeyIs(k, "content", &fold):
+					return s.strOrNull(&content, &seenC)
+				case jsKeyIs(k, "reasoning_content", &fold):
+					return s.strOrNull(&reasoningContent, &seenRC)
+				case jsKeyIs(k, "reasoning", &fold):
+					return s.strOrNull(&reasoning, &seenR)
+				}
+				return !fold && s.skip(2)
+			})
+		case jsKeyIs(k, "finish_reason", &fold):
+			return s.strOrNull(&finish, &seenFinish)
+		}
+		return !fold && s.skip(2)
+	})
+	if !ok {
+		return false
+	}
+	if index != 0 {
+		return true
+	}
+	if *zero {
+		return false
+	}
+	*zero = true
+	if len(reasoningContent) == 0 {
+		reasoningContent = reasoning
+	}
+	r.content, r.reasoning = content, reasoningContent
+	if len(finish) > 0 {
+		r.finish = finish
+	}
+	return true
 }
 
 // openaiErrorObject returns the "error" member of an error chunk, or the
