@@ -291,8 +291,8 @@ func (b *Builder) PadCase(ctx context.Context, dc DatasetCase, length int, depth
 	budget := length - fixed - est
 	if budget < minHay {
 		need := fixed + est + minHay
-		return Case{}, fmt.Errorf("%w: case %s: pad_to %s is shorter than the case itself (%d tokens with its separators, and a haystack needs at least %d): pad to at least %d tokens",
-			ErrTooShort, dc.ID, FormatLength(length), fixed+est, minHay, (need+31)/32*32)
+		return Case{}, padShortError(fmt.Sprintf("case %s: pad_to %s is shorter than the case itself (%d tokens with its separators, and a haystack needs at least %d more): pad to at least %d tokens",
+			dc.ID, FormatLength(length), fixed+est, minHay, (need+31)/32*32))
 	}
 	h, err := b.store.ensure(ctx, startSpread+budget+tailMargin)
 	if err != nil {
@@ -327,7 +327,7 @@ func (b *Builder) PadCase(ctx context.Context, dc DatasetCase, length int, depth
 			budget -= g.count - est
 			est = g.count
 			if budget < minHay {
-				return Case{}, fmt.Errorf("%w: case %s: pad_to %s leaves no room for a haystack", ErrTooShort, dc.ID, FormatLength(length))
+				return Case{}, padShortError(fmt.Sprintf("case %s: pad_to %s leaves no room for a haystack: use a longer length", dc.ID, FormatLength(length)))
 			}
 			continue
 		}
@@ -370,7 +370,7 @@ func (b *Builder) PadCase(ctx context.Context, dc DatasetCase, length int, depth
 			// Fit the haystack again to what the seams really count.
 			budget += length - others - total
 			if budget < minHay {
-				return Case{}, fmt.Errorf("%w: case %s: pad_to %s leaves no room for a haystack", ErrTooShort, dc.ID, FormatLength(length))
+				return Case{}, padShortError(fmt.Sprintf("case %s: pad_to %s leaves no room for a haystack: use a longer length", dc.ID, FormatLength(length)))
 			}
 			continue
 		}
@@ -445,6 +445,13 @@ func (b *Builder) tokenAt(text string, at int) int {
 	}
 	return 0
 }
+
+// padShortError is a pad length too short for a case; it wraps
+// ErrTooShort.
+type padShortError string
+
+func (e padShortError) Error() string { return string(e) }
+func (e padShortError) Unwrap() error { return ErrTooShort }
 
 // joinParts writes parts into one text and sums their counts.
 func joinParts(h *hay, parts []part) (string, int) {

@@ -158,6 +158,10 @@ type Record struct {
 	// stream carried; OutputTokens/Chunks is the mean tokens per chunk
 	// (several for speculative decoding, batching, llama.cpp).
 	Chunks int `json:"chunks,omitempty"`
+	// PadTo is the length a dataset case was padded to (its content
+	// buried in a haystack at Depth percent; CaseID then ends in
+	// "@LENGTH-dDEPTH"); 0 for a case as written and for needles.
+	PadTo int `json:"pad_to,omitempty"`
 }
 
 // ITLPerToken is the mean inter-token latency of a successful streamed
