@@ -104,8 +104,12 @@ func ParsePadDepths(s string) ([]float64, error) {
 // PadID is the id of a case padded to length at depth (a fraction):
 // "inv-001@8k-d50".
 func PadID(id string, length int, depth float64) string {
-	return id + "@" + FormatLength(length) + "-d" + strconv.FormatFloat(100*depth, 'f', -1, 64)
+	return id + "@" + FormatLength(length) + "-d" + strconv.FormatFloat(padPercent(depth), 'f', -1, 64)
 }
+
+// padPercent is a pad depth in percent, free of float noise (0.1 is 10,
+// not 10.000000000000002).
+func padPercent(depth float64) float64 { return math.Round(100*depth*1e6) / 1e6 }
 
 // markedParts splits a message around its one <<< ... >>> pair; ok is
 // false when it holds no such pair (no marker, or more than one of
@@ -399,7 +403,7 @@ func (b *Builder) PadCase(ctx context.Context, dc DatasetCase, length int, depth
 			Length:           length,
 			PromptTokens:     length,
 			Encoding:         b.encoding,
-			Depth:            100 * depth,
+			Depth:            padPercent(depth),
 			ActualDepth:      math.Round(10000*float64(hayBefore)/float64(budget)) / 100,
 			NeedleTokenIndex: index,
 			Expected:         matcherValues(dc.Expected),

@@ -111,7 +111,7 @@ func checkPadded(t *testing.T, c Case, dc DatasetCase, depth float64) {
 	if strings.Contains(user, PadOpen) || strings.Contains(user, PadClose) {
 		t.Fatalf("%s: a marker was sent", c.ID)
 	}
-	if c.ID != PadID(dc.ID, c.PadTo, depth) || c.Task != TaskDataset || c.TaskType != dc.TaskType || len(c.Matchers) != len(dc.Expected) || c.Depth != 100*depth {
+	if c.ID != PadID(dc.ID, c.PadTo, depth) || c.Task != TaskDataset || c.TaskType != dc.TaskType || len(c.Matchers) != len(dc.Expected) || c.Depth != padPercent(depth) {
 		t.Fatalf("%s: identity %q task %q type %q depth %v, matchers %d", dc.ID, c.ID, c.Task, c.TaskType, c.Depth, len(c.Matchers))
 	}
 	// Depth: the content lands at the haystack boundary nearest the asked
@@ -187,7 +187,7 @@ func TestBuildPadded(t *testing.T) {
 		}
 		seen[c.ID] = true
 	}
-	if !seen["inv-001@1k-d0"] || !seen["marked@3k-d100"] {
+	if !seen["inv-001@1k-d0"] || !seen["marked@3k-d100"] || PadID("x", 8000, 0.1) != "x@8k-d10" {
 		t.Errorf("ids %v lack inv-001@1k-d0 or marked@3k-d100", seen)
 	}
 	// The same recipe gives the same prompts.
