@@ -512,6 +512,7 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time, held 
 		HeldBack:           held,
 		TaskType:           c.TaskType,
 		Matchers:           c.Matchers,
+		PadTo:              c.PadTo,
 	}
 	if c.Canaries != nil {
 		rec.CanaryHead, rec.CanaryTail = c.Canaries.Head, c.Canaries.Tail

@@ -72,6 +72,10 @@ func templateFuncs() template.FuncMap {
 		"flen":    formatLengthShort,
 		"share":   formatShare,
 		"cached":  formatCachedShare,
+		// the task types' padded lengths (tasktype_pad.go)
+		"hasPads":  hasPads,
+		"padlen":   padLengthText,
+		"paddepth": padDepthText,
 		"money": func(v *float64, currency string) string {
 			if v == nil {
 				return "-"

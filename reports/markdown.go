@@ -18,6 +18,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		writeAttributionMarkdown,
 		writeConsistencyMarkdown,
 		writeTaskTypesMarkdown,
+		writeTaskTypePadsMarkdown,
 		writeABMarkdown,
 		writeMissMarkdown,
 		writePointsMarkdown,

@@ -28,6 +28,9 @@ type datasetCase struct {
 	// allows none of the kind.
 	wrong   []string
 	wrongBy [4]string
+
+	// pad is how its padded prompts hold it (see addPadded).
+	pad *padForm
 }
 
 // datasetIndex finds a request's dataset case by its message contents.
@@ -50,18 +53,20 @@ func loadDataset(path string) (datasetIndex, error) {
 		}
 		h := hashPrompt(dc.contents)
 		idx[h] = append(idx[h], dc)
+		idx.addPadded(c, dc)
 	}
 	return idx, nil
 }
 
-// lookup returns the dataset case whose contents are exactly contents.
+// lookup returns the dataset case whose contents are exactly contents, or
+// whose content a padded prompt buries (see lookupPadded).
 func (idx datasetIndex) lookup(contents []string) *datasetCase {
 	for _, dc := range idx[hashPrompt(contents)] {
 		if equalStrings(dc.contents, contents) {
 			return dc
 		}
 	}
-	return nil
+	return idx.lookupPadded(contents)
 }
 
 func equalStrings(a, b []string) bool {

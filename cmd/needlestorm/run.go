@@ -129,6 +129,8 @@ budget, 130 interrupted, 2 usage (see needlestorm --help).`,
 			&cli.IntFlag{Name: "samples", Usage: "cases per (task, length, depth)", Value: 1},
 			&cli.StringFlag{Name: "haystack", Usage: "haystack: prose, noise or dir:PATH", Value: corpus.HaystackProse},
 			&cli.StringFlag{Name: "dataset", Usage: "a JSONL file of your own cases (corpus.dataset: id, task_type, messages or prompt, expected matchers), sent after the needle cases; without a campaign file and without --lengths, the dataset's cases alone", DefaultText: "none"},
+			&cli.StringFlag{Name: "pad-to", Usage: "also send every dataset case buried in the haystack at these exact prompt lengths in client tokens (corpus.pad_to), such as 8k,32k; only the part between <<< and >>> when a case marks one", DefaultText: "none"},
+			&cli.StringFlag{Name: "pad-depths", Usage: "where the padded cases' content goes, as fractions of the haystack before it (corpus.pad_depths), such as 0,0.5,1", DefaultText: "0.5"},
 			&cli.BoolFlag{Name: "canaries", Usage: "put marker facts at both ends of every haystack, so the report can tell which end a server dropped (corpus.canaries)"},
 			&cli.BoolFlag{Name: "shared-prefix", Usage: "leave out the per-request cache-busting preamble, to measure what a server's prefix cache saves (corpus.shared_prefix)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed of the cases, of Poisson schedules and (without a file) of the simulator", Value: 1},
@@ -590,6 +592,16 @@ func runOverrides(c *cli.Context, defaulted bool) (campaign.Overrides, error) {
 	}
 	if use("dataset") {
 		o.Dataset = c.String("dataset")
+	}
+	if use("pad-to") {
+		if o.PadTo, err = corpus.ParseLengths(c.String("pad-to")); err != nil {
+			return o, cli.Exit(fmt.Sprintf("--pad-to: %v", err), exitUsage)
+		}
+	}
+	if use("pad-depths") {
+		if o.PadDepths, err = corpus.ParsePadDepths(c.String("pad-depths")); err != nil {
+			return o, cli.Exit(fmt.Sprintf("--pad-depths: %v", err), exitUsage)
+		}
 	}
 	runOverride(use, c.Int, map[string]**int{"samples": &o.Samples, "repeats": &o.Repeats})
 	runOverride(use, c.Int64, map[string]**int64{"seed": &o.Seed})
