@@ -64,6 +64,8 @@ func ReadPrompt(text string) Reading {
 	switch q.task {
 	case TaskLatent:
 		r = readLatent(body, q.keys[0])
+	case TaskCWE:
+		r = readCWE(body, q.words)
 	}
 	if q.task != "" {
 		r.Task = q.task
@@ -165,6 +167,14 @@ func parseQuestion(line string) question {
 		q.keys = []string{s[:end]}
 		q.task = TaskLatent
 		rest = s[end+1:]
+	case strings.HasPrefix(line, cweAskLead), strings.HasPrefix(line, cweAskOne):
+		n, r, ok := parseCWEQuestion(line)
+		if !ok {
+			return q
+		}
+		q.keys = []string{CWEKey}
+		q.task, q.words = TaskCWE, n
+		rest = r
 	case strings.HasPrefix(line, chainAskLead):
 		s := line[len(chainAskLead):]
 		n := upperRun(s)

@@ -32,10 +32,17 @@ const (
 	// landmarks of other countries' places. The value is the character's
 	// name, whatever the value kind.
 	TaskLatent = "latent"
+	// TaskCWE: common words extraction (RULER cwe). A numbered list of
+	// words is spread through the haystack in chunks; Keys words occur
+	// much more often than the others (see cwe.go), and the question asks
+	// for those most common words. An answer is scored by recall; one that
+	// lists more than twice as many list words as asked is wrong (see
+	// CWEMaxCandidates).
+	TaskCWE = "cwe"
 )
 
 // Tasks lists the task names in a stable order.
-var Tasks = []string{TaskSingle, TaskMultiKey, TaskMultiValue, TaskMultiQuery, TaskChain, TaskLatent}
+var Tasks = []string{TaskSingle, TaskMultiKey, TaskMultiValue, TaskMultiQuery, TaskChain, TaskLatent, TaskCWE}
 
 // Value kinds of the single, multikey, multivalue and multiquery tasks.
 const (
@@ -62,6 +69,7 @@ var taskDefaultKeys = map[string]int{
 	TaskMultiQuery: 4,
 	TaskChain:      4,
 	TaskLatent:     3,
+	TaskCWE:        10,
 }
 
 // maxKeys bounds Keys so prompts stay needle-in-a-haystack rather than lists.
@@ -97,6 +105,8 @@ func taskKind(task, kind string) string {
 		return KindNumber
 	case TaskLatent:
 		return kindName
+	case TaskCWE:
+		return KindWord
 	}
 	return kind
 }
@@ -199,6 +209,8 @@ func questionText(task, kind string, askKeys []string, canaries bool) (question,
 	case TaskLatent:
 		question = latentAskLead + askKeys[0] + "?"
 		answer = latentAnsLead + askKeys[0] + " is"
+	case TaskCWE:
+		question, answer = cweQuestion(askKeys[0])
 	default:
 		question = askOneLead + noun + needleFor + askKeys[0] + askTail
 		answer = "The special magic " + noun + needleFor + askKeys[0] + " mentioned in the provided text is"

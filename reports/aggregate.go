@@ -395,6 +395,7 @@ func observation(r *run.Record, c probes.Calibration) probes.Observation {
 		NeedleTokenIndex: r.NeedleTokenIndex,
 		Matchers:         r.Matchers,
 		Open:             r.Open(),
+		Task:             r.Task,
 		ResponseFacts: probes.ResponseFacts{
 			Answer:             r.Answer,
 			FinishReason:       r.FinishReason,

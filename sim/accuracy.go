@@ -50,3 +50,21 @@ const (
 func (c Config) LatentAccuracy(length int, depth float64, queued int) float64 {
 	return math.Pow(c.Accuracy(latentStretch*length, depth, queued), latentPower)
 }
+
+// The cwe task (common words extraction) asks for the most common words
+// of a list spread over the whole context: each word is recalled with
+// probability
+//
+//	CWEAccuracy(length, q) = Accuracy(cweStretch*length, 0.5, q)
+//
+// taken at mid depth (the list spans the context, so the middle dip
+// applies in full) and at twice the length (counting over the whole
+// context is harder than finding one sentence), so recall falls with
+// length earlier than single's accuracy.
+const cweStretch = 2
+
+// CWEAccuracy is the probability that one of a cwe question's most common
+// words is in the answer, for kept text of length tokens.
+func (c Config) CWEAccuracy(length, queued int) float64 {
+	return c.Accuracy(cweStretch*length, 0.5, queued)
+}

@@ -25,8 +25,11 @@ type answer struct {
 // distractor's value, a statement that the key cannot be found, or an
 // invented value of the asked kind that appears nowhere in text.
 func (c Config) compose(r corpus.Reading, text string, length, queued int, rnd *rng) answer {
-	if r.Task == corpus.TaskLatent { // harder tasks answer with their own curves
+	switch r.Task { // the harder tasks answer with their own curves
+	case corpus.TaskLatent:
 		return c.composeLatent(r, text, length, queued, rnd)
+	case corpus.TaskCWE:
+		return c.composeCWE(r, text, length, queued, rnd)
 	}
 	a := answer{asks: len(r.Asks), accuracy: 1}
 	if len(r.Asks) == 0 {
