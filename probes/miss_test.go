@@ -123,3 +123,36 @@ func TestMissOf(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMissOf is the cost of classifying one miss of a 128k-token
+// prompt as the dispatcher does (an invented number: the costliest path,
+// which reads the whole prompt twice).
+func BenchmarkMissOf(b *testing.B) {
+	bl, err := corpus.NewBuilder("", "", 7)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := bl.Build(corpus.Spec{Task: corpus.TaskMultiKey, Length: 128_000, Depth: 50})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := Verdict{Attribution: AttrModelMissed}
+	b.ResetTimer()
+	for b.Loop() {
+		if MissOf(&c, v, "The number is 9999999.") != string(MissHallucinated) {
+			b.Fatal("not hallucinated")
+		}
+	}
+}
+
+// FuzzNormalizeText checks the fast path against Normalize.
+func FuzzNormalizeText(f *testing.F) {
+	for _, s := range []string{"", "Hello, World!", "1,234,567 and 12,34", "it's 1'234 o_k", "A__B", "x9,999y", "naïve 1,000", missPrompt} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := normalizeText(s), Normalize(s); got != want {
+			t.Fatalf("normalizeText(%q) = %q, Normalize gives %q", s, got, want)
+		}
+	})
+}
