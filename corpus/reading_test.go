@@ -115,6 +115,15 @@ func newOracle(t *testing.T, c Case) *oracle {
 		o.spans[c.Expected[0]] = spans
 		return o
 	}
+	if c.Task == TaskLatent {
+		v := c.Expected[0]
+		p := strings.Index(u, latentNeedleLead+v+latentNeedleMid)
+		if p < 0 {
+			t.Fatalf("%s: needle of %q not found", c.ID, v)
+		}
+		o.spans[v] = [][2]int{{p, p + strings.IndexByte(u[p:], '.') + 1}}
+		return o
+	}
 	for _, v := range c.Expected {
 		p := strings.Index(u, needleIs+v+".")
 		if p < 0 {

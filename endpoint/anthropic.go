@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
@@ -45,7 +44,7 @@ var anthropicReserved = []string{"model", "messages", "stream", "system"}
 type anthropicTarget struct {
 	*targetBase
 	endpoint string
-	fields   []byte
+	body     *anthropicBody
 }
 
 // NewAnthropic returns a target for the Anthropic Messages API. It reads the
@@ -57,13 +56,14 @@ func NewAnthropic(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &anthropicTarget{targetBase: base, fields: fields}
+	t := &anthropicTarget{targetBase: base, body: newAnthropicBody(base.cfg.Model, fields)}
 	t.endpoint = base.base.String() + "/v1/messages"
 	t.info.endpoint = redactURL(base.base) + "/v1/messages"
 	return t, nil
 }
 
-// anthropicFields are the request fields the target sets itself.
+// anthropicFields are the request fields the target sets itself, the cap
+// first (see targetBodyFields).
 func anthropicFields(cfg TargetConfig) [][2]string {
 	own := [][2]string{{"max_tokens", strconv.Itoa(cfg.MaxTokens)}}
 	// Extended thinking requires the default temperature: leave it out then.
@@ -74,7 +74,8 @@ func anthropicFields(cfg TargetConfig) [][2]string {
 }
 
 // anthropicRequest is the body of a Messages API request, without the fields
-// the target merges in (max_tokens, temperature, extra body).
+// the target merges in (max_tokens, temperature, extra body). anthropicBody
+// (body.go) writes its encoding; tests compare the two.
 type anthropicRequest struct {
 	Model    string           `json:"model"`
 	System   string           `json:"system,omitempty"`
@@ -86,6 +87,7 @@ type anthropicRequest struct {
 type anthropicEvent struct {
 	Type    string `json:"type"`
 	Message *struct {
+		ID    string          `json:"id"`
 		Usage json.RawMessage `json:"usage"`
 	} `json:"message"`
 	Delta struct {
@@ -112,25 +114,7 @@ type anthropicUsage struct {
 func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
 	started := time.Now()
 	t.prepare(c, rec)
-	areq := anthropicRequest{Model: t.cfg.Model, Stream: true, Messages: make([]corpus.Message, 0, len(c.Messages))}
-	var system []string
-	for _, m := range c.Messages {
-		if m.Role == "system" {
-			system = append(system, m.Content)
-			continue
-		}
-		areq.Messages = append(areq.Messages, m)
-	}
-	areq.System = strings.Join(system, "\n\n")
-	body, err := json.Marshal(areq)
-	if err == nil {
-		body, err = httpclientSplice(body, t.fields)
-	}
-	if err != nil {
-		rec.SentAt = started
-		t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
-		return
-	}
+	body := t.body.build(c)
 
 	var call targetCall
 	call.init()
@@ -188,6 +172,7 @@ func (anthropicDecoder) decode(name, data []byte, ev *streamEvent) error {
 	switch typ {
 	case "message_start":
 		if e.Message != nil {
+			ev.ID = e.Message.ID
 			ev.Usage, ev.UsageNote = anthropicStreamUsage(e.Message.Usage, false)
 		}
 	case "content_block_delta":

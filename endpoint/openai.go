@@ -20,21 +20,22 @@ import (
 
 // The openai target: OpenAI-compatible chat completions, streamed.
 //
-// Requests go through github.com/sashabaranov/go-openai: its
-// ChatCompletionRequest and message types, its URL building and
-// Authorization header, and CreateChatCompletionStream, with an instrumented
-// HTTPDoer (openaiDoer) in place of its http.Client. The stream is read with
-// this package's own SSE reader (sse.go) from the response body the doer
-// captured, not with go-openai's stream reader, which cannot tell a missing
-// "[DONE]" or a stream cut in the middle of a line from a clean end, buffers
-// every comment and keep-alive line in an unbounded accumulator, gives up
-// after EmptyMessagesLimit of them, and does not know the "reasoning" delta
-// field of vLLM and Ollama. go-openai's stream object is only closed.
-//
-// The doer also merges the fields go-openai cannot express into the JSON
-// body: max_tokens, temperature (go-openai drops a temperature of 0 through
-// omitempty, and servers then default to 0.7 or 1), stream_options
-// {"include_usage": true}, and the configured extra body fields.
+// The request is go-openai's: the body is what json.Marshal of its
+// ChatCompletionRequest {Model, Messages, Stream: true} gives (body.go
+// writes the same bytes without encoding/json, from a template rendered
+// once per target), with the fields go-openai cannot express merged in:
+// max_tokens (max_completion_tokens for OpenAI's reasoning models, which
+// go-openai's validator knows), temperature (go-openai drops a temperature
+// of 0 through omitempty, and servers then default to 0.7 or 1),
+// stream_options {"include_usage": true}, and the configured extra body
+// fields; the URL ({base}/chat/completions) and headers are the ones
+// go-openai's CreateChatCompletionStream sends. It goes out through the
+// instrumented client (httpclient.go) and the stream is read with this
+// package's own SSE reader (sse.go): go-openai's stream reader cannot tell
+// a missing "[DONE]" or a stream cut in the middle of a line from a clean
+// end, buffers every comment and keep-alive line in an unbounded
+// accumulator, gives up after EmptyMessagesLimit of them, and does not know
+// the "reasoning" delta field of vLLM and Ollama.
 
 // openaiReserved are request fields extra_body may not set.
 var openaiReserved = []string{"model", "messages", "stream"}
@@ -42,9 +43,10 @@ var openaiReserved = []string{"model", "messages", "stream"}
 // openaiTarget is an OpenAI-compatible target.
 type openaiTarget struct {
 	*targetBase
-	client *openai.Client
-	// fields are the JSON members merged into every request body.
-	fields []byte
+	url  string
+	body *openaiBody
+	// header is the request header every request starts from (copied).
+	header http.Header
 }
 
 // NewOpenAI returns a target for an OpenAI-compatible chat completions
@@ -56,13 +58,17 @@ func NewOpenAI(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &openaiTarget{targetBase: base, fields: fields}
-
-	oc := openai.DefaultConfig(base.key)
-	oc.BaseURL = base.base.String()
-	oc.HTTPClient = openaiDoer{t}
-	oc.EmptyMessagesLimit = 1 << 30 // unused: the stream is read by sseReader
-	t.client = openai.NewClientWithConfig(oc)
+	t := &openaiTarget{targetBase: base, body: newOpenAIBody(base.cfg.Model, fields)}
+	t.url = base.base.String() + "/chat/completions"
+	t.header = http.Header{
+		"Content-Type":  {"application/json"},
+		"Accept":        {"text/event-stream"},
+		"Cache-Control": {"no-cache"},
+		"Connection":    {"keep-alive"},
+	}
+	if base.key != "" {
+		t.header["Authorization"] = []string{"Bearer " + base.key}
+	}
 	t.info.endpoint = redactURL(base.base) + "/chat/completions"
 	return t, nil
 }
@@ -70,7 +76,8 @@ func NewOpenAI(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 // openaiFields are the request fields the target sets itself: max_tokens
 // (max_completion_tokens for OpenAI's reasoning models, which refuse it and
 // any temperature but the default; go-openai's validator knows them),
-// temperature and stream_options.
+// temperature and stream_options. The cap comes first (see
+// targetBodyFields).
 func openaiFields(cfg TargetConfig) [][2]string {
 	probe := openai.ChatCompletionRequest{Model: cfg.Model, MaxTokens: 1}
 	reasoning := errors.Is(openai.NewReasoningValidator().Validate(probe), openai.ErrReasoningModelMaxTokensDeprecated)
@@ -84,32 +91,9 @@ func openaiFields(cfg TargetConfig) [][2]string {
 	}
 }
 
-// openaiDoer is the HTTPDoer go-openai sends through: it merges the target's
-// body fields into the request and sends it instrumented.
-type openaiDoer struct{ t *openaiTarget }
-
-// Do sends one request of go-openai.
-func (d openaiDoer) Do(req *http.Request) (*http.Response, error) {
-	call, _ := req.Context().Value(targetCallKey{}).(*targetCall)
-	if call == nil {
-		return nil, errors.New("needlestorm: a request reached the target's HTTP client without its call state")
-	}
-	if len(d.t.fields) > 0 {
-		body, err := httpclientReadBody(req, len(d.t.fields)+1)
-		if err != nil {
-			return nil, fmt.Errorf("reading the request body to merge extra fields: %w", err)
-		}
-		body, err = httpclientSplice(body, d.t.fields)
-		if err != nil {
-			return nil, fmt.Errorf("merging extra fields into the request: %w", err)
-		}
-		httpclientReplaceBody(req, body)
-	}
-	return d.t.http.do(req, call)
-}
-
 // openaiChunk is the part of a chat.completion.chunk the measurement reads.
 type openaiChunk struct {
+	ID      string         `json:"id"`
 	Choices []openaiChoice `json:"choices"`
 	// Usage is decoded apart, leniently: a bad count must not fail the
 	// chunk that carries the end of a correct answer.
@@ -136,43 +120,30 @@ var openaiErrorMarker = []byte(`"error"`)
 func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
 	started := time.Now()
 	t.prepare(c, rec)
-	msgs := make([]openai.ChatCompletionMessage, len(c.Messages))
-	for i, m := range c.Messages {
-		msgs[i] = openai.ChatCompletionMessage{Role: m.Role, Content: m.Content}
-	}
+	body := t.body.build(c)
+
 	var call targetCall
 	call.init()
 	defer call.account(rec)
 	ctx, cancel := context.WithTimeoutCause(ctx, t.cfg.Timeout, errTargetTimeout)
 	defer cancel()
 	ctx = httptrace.WithClientTrace(ctx, &call.trace)
-	ctx = context.WithValue(ctx, targetCallKey{}, &call)
-
-	stream, err := t.client.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{
-		Model:    t.cfg.Model,
-		Messages: msgs,
-	})
-	t.sendTimes(rec, &call, started)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
 	if err != nil {
-		switch {
-		case call.resp != nil:
-			rec.E2E = run.Seconds(time.Since(call.sentAt))
-			t.failHTTP(rec, &call)
-		case call.doErr != nil:
-			class, msg := t.info.transportFailure(ctx, call.doErr)
-			t.fail(rec, class, msg)
-		default:
-			if class, msg, ok := t.info.contextFailure(ctx, err, "before the request was sent"); ok {
-				t.fail(rec, class, msg)
-			} else {
-				t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
-			}
-		}
+		rec.SentAt = started
+		t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
 		return
 	}
-	defer stream.Close()
+	req.Header = t.header.Clone()
+	resp, err := t.http.do(req, &call)
+	t.sendTimes(rec, &call, started)
+	if err != nil {
+		class, msg := t.info.transportFailure(ctx, err)
+		t.fail(rec, class, msg)
+		return
+	}
+	defer resp.Body.Close()
 	if call.status < 200 || call.status > 299 {
-		// go-openai passes 1xx/3xx on as success.
 		rec.E2E = run.Seconds(time.Since(call.sentAt))
 		t.failHTTP(rec, &call)
 		return
@@ -182,7 +153,7 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record
 		t.fail(rec, run.ErrBadResponse, msg)
 		return
 	}
-	t.readStream(ctx, cancel, call.resp.Body, &openaiDecoder{}, c, rec, call.sentAt)
+	t.readStream(ctx, cancel, resp.Body, &openaiDecoder{}, c, rec, call.sentAt)
 	t.seal(rec)
 }
 
@@ -216,6 +187,7 @@ func (d *openaiDecoder) decode(name, data []byte, ev *streamEvent) error {
 	clear(chunk.Choices[:cap(chunk.Choices)])
 	chunk.Choices = chunk.Choices[:0]
 	chunk.Usage = nil
+	chunk.ID = ""
 	if err := json.Unmarshal(data, chunk); err != nil {
 		return err
 	}
@@ -225,6 +197,7 @@ func (d *openaiDecoder) decode(name, data []byte, ev *streamEvent) error {
 		ev.Err, ev.ErrStatus = data, errorJSONStatus(raw, http.StatusInternalServerError)
 		return nil
 	}
+	ev.ID = chunk.ID
 	for i := range chunk.Choices {
 		ch := &chunk.Choices[i]
 		if ch.Index != 0 {

@@ -82,6 +82,9 @@ type streamEvent struct {
 	// ErrStatus the HTTP status it implies.
 	Err       []byte
 	ErrStatus int
+	// ID is the answer's id in the API's response, if the event carried
+	// one (an OpenAI chunk's id, Anthropic's message_start message.id).
+	ID string
 	// Usage is the usage the event carried, if any.
 	Usage *streamUsage
 	// UsageNote says why a usage member could not be read at all.
@@ -118,6 +121,9 @@ func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, 
 		t.sse.Put(r)
 	}()
 	m := targetMeter{rec: rec, sentAt: sentAt, maxTokens: t.maxTokens}
+	if c.MaxTokens > 0 {
+		m.maxTokens = c.MaxTokens // the case's own cap was sent
+	}
 	var ev streamEvent
 	for {
 		sev, err := r.Next()
@@ -137,6 +143,9 @@ func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, 
 			t.failStreamError(rec, ev.ErrStatus, ev.Err)
 			m.end(ctx, now, c)
 			return
+		}
+		if ev.ID != "" && rec.ResponseID == "" {
+			rec.ResponseID = cleanID(ev.ID)
 		}
 		m.delta(now, ev.Content, ev.Reasoning)
 		if ev.Finish != "" {

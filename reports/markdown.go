@@ -87,6 +87,10 @@ func writeTargetEnvelopeMarkdown(b *strings.Builder, s *Summary, et EnvelopeTarg
 	if et.Model != "" {
 		fmt.Fprintf(b, " (%s)", md(et.Model))
 	}
+	if len(et.Lengths) == 0 && et.LimitedBy == NoNeedleEnvelope {
+		fmt.Fprintf(b, "\n\nNo needle envelope: every case measured was from your dataset (see Task types).\n")
+		return
+	}
 	fmt.Fprintf(b, "\n\nEffective context length: **%s** tokens (%s; accuracy threshold %.2f", formatLength(et.EffectiveContextLength), md(et.LimitedBy), et.AccuracyThreshold)
 	if et.BaselineAccuracy != nil {
 		fmt.Fprintf(b, ", relative to accuracy %.2f at the shortest length", *et.BaselineAccuracy)

@@ -70,6 +70,10 @@ func writeEnvelopeText(b *strings.Builder, s *Summary, et EnvelopeTarget) {
 	if et.EffectiveContextLength == 0 {
 		eff = "none"
 	}
+	if len(et.Lengths) == 0 && et.LimitedBy == NoNeedleEnvelope {
+		fmt.Fprintf(b, "\n%s%s: %s\n", plain(et.Target), plain(model), et.LimitedBy)
+		return
+	}
 	fmt.Fprintf(b, "\n%s%s: effective context %s (%s)\n", plain(et.Target), plain(model), eff, et.LimitedBy)
 	tw := tabwriter.NewWriter(b, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "  length\taccuracy\t%s\tttft p95\te2e p95\tcost/request\tfirst failure\n", s.Envelope.MaxRateLabel())

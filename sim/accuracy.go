@@ -29,3 +29,24 @@ func (c Config) Accuracy(length int, depth float64, queued int) float64 {
 	}
 	return clamp01(p)
 }
+
+// The latent task (needles that share no word with the question) is
+// harder than single at the same length: a model must recall an
+// association, not match a string. Its curve is single's at a stretched
+// length, raised to a power:
+//
+//	LatentAccuracy(length, d, q) = Accuracy(latentStretch*length, d, q)^latentPower
+//
+// so its effective length is a quarter of single's (the earlier drop
+// NoLiMa measures) and its accuracy is lower at every length (0.97 short
+// becomes 0.94). A faithful server (accuracy 1 everywhere) stays faithful.
+const (
+	latentStretch = 4
+	latentPower   = 2
+)
+
+// LatentAccuracy is the probability of a right answer to a latent
+// question whose needle sits at depth in the kept text of length tokens.
+func (c Config) LatentAccuracy(length int, depth float64, queued int) float64 {
+	return math.Pow(c.Accuracy(latentStretch*length, depth, queued), latentPower)
+}

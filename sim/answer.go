@@ -25,6 +25,9 @@ type answer struct {
 // distractor's value, a statement that the key cannot be found, or an
 // invented value of the asked kind that appears nowhere in text.
 func (c Config) compose(r corpus.Reading, text string, length, queued int, rnd *rng) answer {
+	if r.Task == corpus.TaskLatent { // harder tasks answer with their own curves
+		return c.composeLatent(r, text, length, queued, rnd)
+	}
 	a := answer{asks: len(r.Asks), accuracy: 1}
 	if len(r.Asks) == 0 {
 		a.text = "I could not find a question to answer in the text."

@@ -250,3 +250,44 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestRunSaveBaseline is the nightly cycle without a shell around it: the
+// first night has no baseline yet (--baseline-optional) and its passing
+// run becomes the baseline (--save-baseline); a regressed night is
+// compared with it and leaves it as it was; a good night replaces it.
+func TestRunSaveBaseline(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "baseline")
+	nightly := func(sim string) (string, int, string) {
+		dir, code, out, _ := compareTestRun(t, compareTestCampaign(t, sim), "--baseline", base, "--baseline-optional", "--save-baseline", base)
+		return dir, code, out
+	}
+	first, code, out := nightly("base_accuracy: 0.95")
+	if code != exitOK || !strings.Contains(out, "no baseline at "+base+" yet") || !strings.Contains(out, "this run is the baseline now: "+base) {
+		t.Fatalf("first night: exit %d, want 0, no comparison and the run saved as the baseline\n%s", code, out)
+	}
+	if readFile(t, filepath.Join(base, reports.JSONFile)) != readFile(t, filepath.Join(first, reports.JSONFile)) {
+		t.Fatal("the baseline is not the first night's run")
+	}
+
+	_, code, out = nightly("base_accuracy: 0.95, context_window: 1000")
+	if code != exitObjectives || !strings.Contains(out, "compared with the baseline "+base) || !strings.Contains(out, "not saved as the baseline") {
+		t.Fatalf("regressed night: exit %d, want %d, the comparison and the baseline kept\n%s", code, exitObjectives, out)
+	}
+	if readFile(t, filepath.Join(base, reports.JSONFile)) != readFile(t, filepath.Join(first, reports.JSONFile)) {
+		t.Error("a regressed night replaced the baseline")
+	}
+
+	third, code, out := nightly("base_accuracy: 0.95")
+	if code != exitOK || !strings.Contains(out, "no regression") || !strings.Contains(out, "this run is the baseline now") {
+		t.Fatalf("good night: exit %d, want 0, compared and saved\n%s", code, out)
+	}
+	if readFile(t, filepath.Join(base, reports.JSONFile)) != readFile(t, filepath.Join(third, reports.JSONFile)) {
+		t.Error("a good night did not become the baseline")
+	}
+
+	// --baseline-optional alone is a usage error: it has nothing to qualify.
+	_, _, err := runTestApp(t, "run", compareTestCampaign(t, "base_accuracy: 0.95"), "--baseline-optional", "--dry-run")
+	if campaignTestExitCode(err) != exitUsage || !strings.Contains(err.Error(), "give --baseline DIR") {
+		t.Errorf("--baseline-optional without --baseline: %v, want a usage error saying what to add", err)
+	}
+}

@@ -25,7 +25,7 @@ const module = "github.com/needlestorm/needlestorm"
 var layers = [][]string{
 	{"cmd/needlestorm"},
 	{"campaign"},
-	{"reports", "route", "loadgen", "endpoint", "live", "sim"},
+	{"reports", "route", "loadgen", "endpoint", "live", "sim", "scrape"},
 	{"run"},
 	{"probes"},
 	{"corpus"},
@@ -42,7 +42,8 @@ var siblings = map[string][]string{
 
 // only narrows what a package may import below it to the packages named.
 var only = map[string][]string{
-	"sim":              {"corpus", "run"}, // a server of its own, not part of load generation
+	"sim":              {"corpus", "run"},            // a server of its own, not part of load generation
+	"scrape":           {"run", "internal/termsafe"}, // a target's own metrics, read during its turn
 	"internal/testkit": {"run", "probes", "corpus", "sim"},
 	"internal/layout":  {},
 	"internal/hostile": {}, // a misbehaving LLM server: the standard library only
