@@ -55,7 +55,8 @@ type MissFacts struct {
 // notFoundPhrases say the model found nothing, on normalised text: the
 // phrases IsRefusal treats as a miss, and a few bare answers.
 var notFoundPhrases = append(append([]string(nil), missPhrases...),
-	"not available", "no answer", "no value", "no such value", "unknown", "none", "n a", "not found")
+	"not available", "no answer", "no value", "no such value", "unknown", "none", "n a", "not found",
+	"no character", "no one", "nobody") // the latent task's "No character in the text has been to Paris."
 
 // SaysNotFound reports whether answer is empty or says the answer could
 // not be found ("I cannot find the number", "not mentioned", "unknown").
