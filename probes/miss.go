@@ -55,7 +55,8 @@ type MissFacts struct {
 // notFoundPhrases say the model found nothing, on normalised text: the
 // phrases IsRefusal treats as a miss, and a few bare answers.
 var notFoundPhrases = append(append([]string(nil), missPhrases...),
-	"not available", "no answer", "no value", "no such value", "unknown", "none", "n a", "not found")
+	"not available", "no answer", "no value", "no such value", "unknown", "none", "n a", "not found",
+	"no character", "no one", "nobody") // the latent task's "No character in the text has been to Paris."
 
 // SaysNotFound reports whether answer is empty or says the answer could
 // not be found ("I cannot find the number", "not mentioned", "unknown").
@@ -102,7 +103,7 @@ func ClassifyMiss(f MissFacts) Miss {
 		return MissNotFound
 	}
 	if f.Prompt != "" {
-		np := " " + Normalize(f.Prompt) + " "
+		np := " " + normalizeText(f.Prompt) + " "
 		for _, c := range AnswerValues(f.Answer, f.Expected, nil) {
 			if !expected[c] && !containsNormalized(np, c) {
 				return MissHallucinated
@@ -134,7 +135,7 @@ func classifyDatasetMiss(f MissFacts) Miss {
 	na := Normalize(f.Answer)
 	np := ""
 	if f.Prompt != "" {
-		np = " " + Normalize(f.Prompt) + " "
+		np = " " + normalizeText(f.Prompt) + " "
 	}
 	// Values of a known shape the answer gives and the case did not expect:
 	// in the prompt they are a confusion, nowhere in it an invention.
@@ -226,6 +227,38 @@ func unexpectedValues(mt corpus.Matcher, answer string) []string {
 		return out
 	}
 	return nil
+}
+
+// normalizeText is Normalize, with a fast path for ASCII text (prompts
+// are long: 128k tokens of prose take Normalize about 7 ms, this loop a
+// fraction of it). Both give the same result (a test checks).
+func normalizeText(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return Normalize(s)
+		}
+	}
+	b := make([]byte, 0, len(s))
+	pending := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case (c == ',' || c == '\'' || c == '_') && i > 0 && s[i-1] >= '0' && s[i-1] <= '9' && threeDigitsAfter(s, i+1):
+			continue
+		default:
+			pending = true
+			continue
+		}
+		if pending && len(b) > 0 {
+			b = append(b, ' ')
+		}
+		pending = false
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 // normSet is the set of the normalised values.

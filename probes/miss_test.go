@@ -87,6 +87,38 @@ func TestClassifyDatasetMiss(t *testing.T) {
 	}
 }
 
+// TestMissOfLatent: a latent prompt's other characters are distractors,
+// the simulator's "no character" answer is not_found, an invented name a
+// hallucination.
+func TestMissOfLatent(t *testing.T) {
+	b, err := corpus.NewBuilder("", "", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.Build(corpus.Spec{Task: corpus.TaskLatent, Length: 2000, Depth: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text []string
+	for _, m := range c.Messages {
+		text = append(text, m.Content)
+	}
+	r := corpus.ReadPrompt(strings.Join(text, "\n"))
+	if len(r.Distractors) == 0 || len(r.Asks) == 0 {
+		t.Fatalf("latent reading %+v", r)
+	}
+	missed := Verdict{Attribution: AttrModelMissed}
+	for answer, want := range map[string]Miss{
+		"The character who has been to " + r.Asks[0].Key + " is " + r.Distractors[0] + ".": MissDistractor,
+		"No character in the text has been to " + r.Asks[0].Key + ".":                      MissNotFound,
+		"The character who has been to " + r.Asks[0].Key + " is Zorvanel.":                 MissHallucinated,
+	} {
+		if got := MissOf(&c, missed, answer); got != string(want) {
+			t.Errorf("MissOf(%q) = %s, want %s (expected %v)", answer, got, want, c.Expected)
+		}
+	}
+}
+
 // TestMissOf checks the dispatcher's entry point on real Cases: a miss of
 // each kind is found from the Case's own prompt, and a verdict that is not
 // the model's miss has none.
@@ -122,4 +154,37 @@ func TestMissOf(t *testing.T) {
 			t.Errorf("MissOf(%q, %s) = %q, want %q", tc.answer, tc.v.Attribution, got, tc.want)
 		}
 	}
+}
+
+// BenchmarkMissOf is the cost of classifying one miss of a 128k-token
+// prompt as the dispatcher does (an invented number: the costliest path,
+// which reads the whole prompt twice).
+func BenchmarkMissOf(b *testing.B) {
+	bl, err := corpus.NewBuilder("", "", 7)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := bl.Build(corpus.Spec{Task: corpus.TaskMultiKey, Length: 128_000, Depth: 50})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := Verdict{Attribution: AttrModelMissed}
+	b.ResetTimer()
+	for b.Loop() {
+		if MissOf(&c, v, "The number is 9999999.") != string(MissHallucinated) {
+			b.Fatal("not hallucinated")
+		}
+	}
+}
+
+// FuzzNormalizeText checks the fast path against Normalize.
+func FuzzNormalizeText(f *testing.F) {
+	for _, s := range []string{"", "Hello, World!", "1,234,567 and 12,34", "it's 1'234 o_k", "A__B", "x9,999y", "naïve 1,000", missPrompt} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := normalizeText(s), Normalize(s); got != want {
+			t.Fatalf("normalizeText(%q) = %q, Normalize gives %q", s, got, want)
+		}
+	})
 }

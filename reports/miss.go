@@ -44,6 +44,9 @@ type MissSplit struct {
 	ByLength []MissRow `json:"by_length"`
 	ByDepth  []MissRow `json:"by_depth"`
 	ByStage  []MissRow `json:"by_stage"`
+	// ByTask splits by task: a dataset case's task type, else the
+	// built-in task (single, multikey...).
+	ByTask []MissRow `json:"by_task"`
 	// Trends say where hallucinations rise with length or with load (see
 	// MissTrend); empty when the samples are too small or the rise is not
 	// significant.
@@ -59,6 +62,7 @@ type MissRow struct {
 	Stage      *int               `json:"stage,omitempty"`
 	StageLabel string             `json:"stage_label,omitempty"`
 	StageRate  float64            `json:"stage_rate,omitempty"`
+	Task       string             `json:"task,omitempty"`
 	Requests   int                `json:"requests"`
 	Misses     int                `json:"misses"`
 	Counts     map[string]int     `json:"counts"`
@@ -120,6 +124,7 @@ func missSplits(recs []scored, targets []string, stages stageInfos) []MissSplit 
 		if t, ok := missTrend("length", ms.ByLength, func(r MissRow) string { return formatLengthShort(r.Length) + " tokens" }); ok {
 			ms.Trends = append(ms.Trends, t)
 		}
+		ms.ByTask = missTaskRows(g)
 		byLoad := slices.Clone(ms.ByStage)
 		slices.SortStableFunc(byLoad, func(a, b MissRow) int { return cmp.Compare(a.StageRate, b.StageRate) })
 		if t, ok := missTrend("load", byLoad, stageName); ok {
@@ -175,6 +180,54 @@ func missRows(g []*scored, key func(*scored) float64, label func(*MissRow, *scor
 		out = append(out, r)
 	}
 	return out
+}
+
+// missTaskRows splits g by task (a dataset case's task type, else its
+// task), in order of first appearance.
+func missTaskRows(g []*scored) []MissRow {
+	groups := map[string][]*scored{}
+	var order []string
+	for _, sc := range g {
+		k := cmp.Or(sc.rec.TaskType, sc.rec.Task)
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], sc)
+	}
+	out := make([]MissRow, 0, len(order))
+	for _, k := range order {
+		r := missRow(groups[k])
+		r.Task = k
+		out = append(out, r)
+	}
+	return out
+}
+
+// missTableRow is one row of a target's miss table: the axis, the group
+// and its split.
+type missTableRow struct {
+	By, Group string
+	Row       MissRow
+}
+
+// missTable is a target's miss table: the rows by length, depth, load
+// stage and task (an axis with a single group is left out: the run's row
+// says it), then the run's.
+func missTable(ms MissSplit) []missTableRow {
+	var out []missTableRow
+	add := func(by string, rows []MissRow, group func(MissRow) string) {
+		if len(rows) < 2 {
+			return
+		}
+		for _, r := range rows {
+			out = append(out, missTableRow{by, group(r), r})
+		}
+	}
+	add("length", ms.ByLength, func(r MissRow) string { return formatLengthShort(r.Length) })
+	add("depth", ms.ByDepth, func(r MissRow) string { return fmt.Sprintf("%g%%", *r.Depth) })
+	add("load", ms.ByStage, stageName)
+	add("task", ms.ByTask, func(r MissRow) string { return r.Task })
+	return append(out, missTableRow{"all", "all", ms.MissRow})
 }
 
 // missTrend tests whether the hallucinated share of misses rises from the
@@ -252,23 +305,11 @@ func writeMissMarkdown(b *strings.Builder, s *Summary) {
 		for _, t := range ms.Trends {
 			fmt.Fprintf(b, "**%s**\n\n", md(t.Sentence))
 		}
-		for _, tbl := range []struct {
-			head string
-			rows []MissRow
-			key  func(MissRow) string
-		}{
-			{"length", ms.ByLength, func(r MissRow) string { return formatLengthShort(r.Length) }},
-			{"depth", ms.ByDepth, func(r MissRow) string { return fmt.Sprintf("%g%%", *r.Depth) }},
-			{"stage", ms.ByStage, func(r MissRow) string { return md(stageName(r)) }},
-			{"all", []MissRow{ms.MissRow}, func(MissRow) string { return "all" }},
-		} {
-			fmt.Fprintf(b, "| %s | n | misses | %s |\n|---|---:|---:|%s\n", tbl.head, strings.Join(kinds, " | "), strings.Repeat("---:|", len(kinds)))
-			for _, r := range tbl.rows {
-				fmt.Fprintf(b, "| %s | %d | %d |", tbl.key(r), r.Requests, r.Misses)
-				for _, k := range kinds {
-					fmt.Fprintf(b, " %s |", missCell(r, k))
-				}
-				b.WriteString("\n")
+		fmt.Fprintf(b, "| by | group | n | misses | %s |\n|---|---|---:|---:|%s\n", strings.Join(kinds, " | "), strings.Repeat("---:|", len(kinds)))
+		for _, tr := range missTable(ms) {
+			fmt.Fprintf(b, "| %s | %s | %d | %d |", tr.By, md(tr.Group), tr.Row.Requests, tr.Row.Misses)
+			for _, k := range kinds {
+				fmt.Fprintf(b, " %s |", missCell(tr.Row, k))
 			}
 			b.WriteString("\n")
 		}
@@ -278,6 +319,9 @@ func writeMissMarkdown(b *strings.Builder, s *Summary) {
 // writeMissText writes one line per target whose model missed: the split
 // of its misses and any rise of hallucinations.
 func writeMissText(b *strings.Builder, s *Summary) {
+	if len(s.Misses) > 0 {
+		b.WriteString("\n")
+	}
 	for _, ms := range s.Misses {
 		var parts []string
 		for _, k := range shownMissKinds(s.Misses) {
@@ -285,7 +329,7 @@ func writeMissText(b *strings.Builder, s *Summary) {
 				parts = append(parts, fmt.Sprintf("%s %d (%s)", k, n, formatShare(ms.Shares[k])))
 			}
 		}
-		line := fmt.Sprintf("\n%s missed %d of %d: %s", plain(ms.Target), ms.Misses, ms.Requests, strings.Join(parts, ", "))
+		line := fmt.Sprintf("%s missed %d of %d: %s", plain(ms.Target), ms.Misses, ms.Requests, strings.Join(parts, ", "))
 		for _, t := range ms.Trends {
 			line += fmt.Sprintf("; hallucinations rise with %s (%s to %s, p = %.2g)", t.Axis, formatShare(t.FromRow.Shares[string(probes.MissHallucinated)]), formatShare(t.ToRow.Shares[string(probes.MissHallucinated)]), t.PValue)
 		}
@@ -298,9 +342,7 @@ var missTemplateText string
 
 var missTemplate = template.Must(template.New("misses").Funcs(template.FuncMap{
 	"cell":  missCell,
-	"flen":  formatLengthShort,
-	"stage": stageName,
-	"deref": func(f *float64) float64 { return *f },
+	"table": missTable,
 }).Parse(missTemplateText))
 
 // missHTML renders the section of report.html on why the model missed

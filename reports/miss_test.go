@@ -79,6 +79,9 @@ func TestMissSplit(t *testing.T) {
 	if len(ms.ByDepth) != 3 || depthMisses != 8 {
 		t.Errorf("by depth %+v", ms.ByDepth)
 	}
+	if len(ms.ByTask) != 1 || ms.ByTask[0].Task != "single" || ms.ByTask[0].Misses != 8 {
+		t.Errorf("by task %+v", ms.ByTask)
+	}
 	if len(ms.Trends) != 0 {
 		t.Errorf("trends on 4 misses per end: %+v", ms.Trends)
 	}
@@ -96,7 +99,7 @@ func TestMissSplit(t *testing.T) {
 	if err := WriteCSV(&csvb, s); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"## Why the model missed", "### sim: 8 misses of 17 requests", "| 1k | 10 | 4 | - | 2 (50%) | 1 (25%) | 1 (25%) | - | - |", "| all | 17 | 8 |"} {
+	for _, w := range []string{"## Why the model missed", "### sim: 8 misses of 17 requests", "| length | 1k | 10 | 4 | - | 2 (50%) | 1 (25%) | 1 (25%) | - | - |", "| load | stage rate=4/s", "| all | all | 17 | 8 |"} {
 		if !strings.Contains(md.String(), w) {
 			t.Errorf("summary.md lacks %q:\n%s", w, md.String())
 		}
@@ -113,6 +116,9 @@ func TestMissSplit(t *testing.T) {
 		t.Errorf("summary.json misses %+v (%v)", back.Misses, err)
 	}
 	text := s.Text()
+	if strings.Contains(md.String(), "| task |") {
+		t.Errorf("summary.md shows a task axis of one task:\n%s", md.String())
+	}
 	if !strings.Contains(text, "sim missed 8 of 17: partial 1 (12%), distractor 2 (25%), not_found 1 (12%), hallucinated 3 (38%), unclassified 1 (12%)\n") {
 		t.Errorf("terminal summary lacks the miss line:\n%s", text)
 	}
@@ -121,7 +127,7 @@ func TestMissSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	col := slices.Index(rows[0], "miss")
-	if col != len(rows[0])-1 {
+	if col != slices.Index(rows[0], "task_type")+1 {
 		t.Fatalf("miss column at %d of %d", col, len(rows[0]))
 	}
 	kinds := map[string]int{}
