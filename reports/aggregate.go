@@ -253,6 +253,15 @@ type Summary struct {
 	// answered. Both are empty for a run without dataset cases.
 	TaskTypes []TaskTypeSummary `json:"task_types,omitempty"`
 	AB        []ABPair          `json:"ab,omitempty"`
+	// DatasetPoints are the scored dataset requests per (target, stage),
+	// judged against the objectives (absolute accuracy threshold): what
+	// the verdict gates the user's own cases on. Length is the longest
+	// prompt among them. They are not part of Points, the cells or the
+	// envelope, which are the needles'.
+	DatasetPoints []Point `json:"dataset_points,omitempty"`
+	// Misses are why each target's model missed (see MissSplit); empty
+	// when no model missed.
+	Misses []MissSplit `json:"misses,omitempty"`
 
 	records []scored
 }
