@@ -468,3 +468,77 @@ func (s *jsScan) strOrNull(dst *[]byte, seen *bool) bool {
 	*dst = v
 	return ok
 }
+
+// usageField is one count member of a usage object the fast path reads.
+type usageField struct {
+	name string
+	dst  *usageCount
+	seen bool
+}
+
+// fastUsage reads a usage object whose members named in fields are plain
+// counts (whole numbers from 0 to MaxUsageTokens, or null) and, if nested
+// is not empty, whose member nested is null or an object of such counts
+// (nestedFields; *nestedSeen is set when it is an object). Anything else
+// (a string, a fraction, a key spelled otherwise) is false: decodeUsage
+// then reads it with its lenient rules.
+func fastUsage(raw []byte, fields []usageField, nested string, nestedFields []usageField, nestedSeen *bool) bool {
+	var s jsScan
+	s.reset(raw)
+	seenNested := false
+	ok := s.object(func(k []byte) bool {
+		fold := false
+		for i := range fields {
+			if jsKeyIs(k, fields[i].name, &fold) {
+				return s.count(&fields[i])
+			}
+		}
+		if nested != "" && jsKeyIs(k, nested, &fold) {
+			if seenNested {
+				return false
+			}
+			seenNested = true
+			if s.null() {
+				return true
+			}
+			*nestedSeen = true
+			return s.object(func(k []byte) bool {
+				fold := false
+				for i := range nestedFields {
+					if jsKeyIs(k, nestedFields[i].name, &fold) {
+						return s.count(&nestedFields[i])
+					}
+				}
+				return !fold && s.skip(3)
+			})
+		}
+		return !fold && s.skip(2)
+	})
+	return ok && s.end()
+}
+
+// count reads one count member's value into f (at most once).
+func (s *jsScan) count(f *usageField) bool {
+	if f.seen {
+		return false
+	}
+	f.seen = true
+	if s.null() {
+		*f.dst = usageCount{}
+		return true
+	}
+	s.ws()
+	b, i := s.b, s.i
+	n := int64(0)
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-s.i < 11 {
+		n = n*10 + int64(b[i]-'0')
+		i++
+	}
+	if i == s.i || i-s.i > 10 || b[s.i] == '0' && i-s.i > 1 || n > MaxUsageTokens ||
+		i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		return false
+	}
+	s.i = i
+	*f.dst = usageCount{n: n, present: true}
+	return true
+}

@@ -93,6 +93,21 @@ type streamEvent struct {
 	UsageNote string
 }
 
+// streamState is what reading one stream needs beyond the record, kept in
+// a pool between requests so a request allocates none of it.
+type streamState struct {
+	sse       *sseReader
+	limit     streamLimit
+	ev        streamEvent
+	openai    openaiDecoder
+	anthropic anthropicDecoder
+}
+
+// openaiDialect and anthropicDialect pick a state's decoder (readStream's
+// dialect argument).
+func (s *streamState) openaiDialect() streamDialect    { return &s.openai }
+func (s *streamState) anthropicDialect() streamDialect { return &s.anthropic }
+
 // streamLimit reads a response body up to MaxResponseBytes.
 type streamLimit struct {
 	r    io.Reader
@@ -111,22 +126,26 @@ func (l *streamLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readStream reads the event stream of a 2xx response with dialect d and
-// measures it into rec. cancel ends the request (used to stop a runaway
+// readStream reads the event stream of a 2xx response with the decoder
+// dialect picks of a pooled stream state, and measures it into rec. cancel ends the request (used to stop a runaway
 // and to bound draining the body after the end event).
-func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, body io.Reader, d streamDialect, c *corpus.Case, rec *run.Record, sentAt time.Time) {
-	r := t.sse.Get().(*sseReader)
-	limited := &streamLimit{r: body, left: MaxResponseBytes}
+func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, body io.Reader, dialect func(*streamState) streamDialect, c *corpus.Case, rec *run.Record, sentAt time.Time) {
+	st := t.streams.Get().(*streamState)
+	d := dialect(st)
+	r, limited := st.sse, &st.limit
+	*limited = streamLimit{r: body, left: MaxResponseBytes}
 	r.reset(limited)
 	defer func() {
 		r.reset(nil)
-		t.sse.Put(r)
+		*limited = streamLimit{}
+		st.ev = streamEvent{}
+		t.streams.Put(st)
 	}()
 	m := targetMeter{rec: rec, sentAt: sentAt, maxTokens: t.maxTokens}
 	if c.MaxTokens > 0 {
 		m.maxTokens = c.MaxTokens // the case's own cap was sent
 	}
-	var ev streamEvent
+	ev := &st.ev
 	for {
 		sev, err := r.Next()
 		now := time.Now()
@@ -135,8 +154,8 @@ func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, 
 			m.end(ctx, now, c)
 			return
 		}
-		ev = streamEvent{}
-		if err := d.decode(sev.Name, sev.Data, &ev); err != nil {
+		*ev = streamEvent{}
+		if err := d.decode(sev.Name, sev.Data, ev); err != nil {
 			t.fail(rec, run.ErrBadResponse, fmt.Sprintf("a stream event is not JSON (%v): %s", err, oneLine(t.redact.Scrub(string(sev.Data)), 200)))
 			m.end(ctx, now, c)
 			return
@@ -206,6 +225,10 @@ func (m *targetMeter) delta(now time.Time, content, reasoning []byte) {
 	if m.chunks == 0 {
 		m.rec.TTFT = run.Seconds(now.Sub(m.sentAt))
 	} else if len(m.rec.ChunkGaps) < MaxChunkGaps {
+		if m.rec.ChunkGaps == nil {
+			// One allocation for the gaps of most answers.
+			m.rec.ChunkGaps = make([]run.Seconds, 0, min(max(m.maxTokens, 8), 64))
+		}
 		m.rec.ChunkGaps = append(m.rec.ChunkGaps, run.Seconds(now.Sub(m.last)))
 	} else {
 		m.rec.ChunkGapsTruncated = true
@@ -225,6 +248,9 @@ func (m *targetMeter) delta(now time.Time, content, reasoning []byte) {
 func keepCapped(b *strings.Builder, s []byte, limit int, full bool) bool {
 	if full || len(s) == 0 {
 		return full
+	}
+	if b.Cap() == 0 {
+		b.Grow(min(limit, 256)) // one allocation for most answers
 	}
 	room := limit - b.Len()
 	if len(s) <= room {
