@@ -39,14 +39,11 @@ func (s *jsScan) reset(b []byte) {
 
 // ws skips JSON whitespace.
 func (s *jsScan) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
+	b, i := s.b, s.i
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
 	}
+	s.i = i
 }
 
 // peek returns the next byte after whitespace, or 0 at the end.
@@ -81,50 +78,62 @@ func (s *jsScan) null() bool {
 	return false
 }
 
+// jsPlain marks the bytes a string holds as they are: ASCII from space
+// up, but the quote and the backslash.
+var jsPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // skipString consumes a string (the opening quote is next), checking its
 // escapes and that it has no control characters, as encoding/json's
 // scanner does. It reports whether it was valid and whether it had any
 // escape or byte above ASCII.
 func (s *jsScan) skipString() (ok, plain bool) {
-	s.i++ // the quote
+	b, i := s.b, s.i+1
 	plain = true
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
+	for {
+		for i < len(b) && jsPlain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			s.i = i
+			return false, false
+		}
+		switch c := b[i]; {
 		case c == '"':
-			s.i++
+			s.i = i + 1
 			return true, plain
 		case c == '\\':
 			plain = false
-			if s.i+1 >= len(s.b) {
+			if i+1 >= len(b) {
 				return false, false
 			}
-			switch s.b[s.i+1] {
+			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i += 2
+				i += 2
 			case 'u':
-				if s.i+6 > len(s.b) {
+				if i+6 > len(b) {
 					return false, false
 				}
-				for _, h := range s.b[s.i+2 : s.i+6] {
+				for _, h := range b[i+2 : i+6] {
 					if jsHex(h) < 0 {
 						return false, false
 					}
 				}
-				s.i += 6
+				i += 6
 			default:
 				return false, false
 			}
 		case c < 0x20:
 			return false, false
-		default:
-			if c >= utf8.RuneSelf {
-				plain = false
-			}
-			s.i++
+		default: // above ASCII
+			plain = false
+			i++
 		}
 	}
-	return false, false
 }
 
 func jsHex(c byte) int {

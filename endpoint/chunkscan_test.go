@@ -271,3 +271,31 @@ func TestUsageFastPathAgrees(t *testing.T) {
 		t.Errorf("only %d (openai) and %d (anthropic) usage members took the fast path", fastO, fastA)
 	}
 }
+
+// BenchmarkChunkDecode decodes a content chunk as the simulator sends it,
+// on the fast path and with encoding/json.
+func BenchmarkChunkDecode(b *testing.B) {
+	data := []byte(`{"id":"chatcmpl-sim0000000000000001","object":"chat.completion.chunk","created":1764780000,"model":"sim-fast","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}],"usage":null}`)
+	b.Run("fast", func(b *testing.B) {
+		var d openaiDecoder
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for range b.N {
+			var r openaiRead
+			if !d.fast(data, &r) {
+				b.Fatal("slow")
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		var d openaiDecoder
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for range b.N {
+			var r openaiRead
+			if d.slow(data, &r) != nil {
+				b.Fatal("error")
+			}
+		}
+	})
+}
