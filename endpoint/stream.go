@@ -148,7 +148,8 @@ func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, 
 	ev := &st.ev
 	for {
 		sev, err := r.Next()
-		now := time.Now()
+		// One monotonic clock read per event (time.Now reads two clocks).
+		now := time.Since(sentAt)
 		if err != nil {
 			t.streamEnd(ctx, r, &m, err)
 			m.end(ctx, now, c)
@@ -202,7 +203,7 @@ func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, 
 type targetMeter struct {
 	rec       *run.Record
 	sentAt    time.Time
-	last      time.Time
+	last      time.Duration // when the last chunk came, from sentAt
 	maxTokens int
 	chunks    int
 
@@ -216,20 +217,21 @@ type targetMeter struct {
 	done     bool // the stream's explicit end arrived
 }
 
-// delta records one content or reasoning delta arriving at now. Empty deltas
+// delta records one content or reasoning delta arriving at now (from the
+// moment the request was sent). Empty deltas
 // (go-openai's first chunk carries only the role) are not chunks.
-func (m *targetMeter) delta(now time.Time, content, reasoning []byte) {
+func (m *targetMeter) delta(now time.Duration, content, reasoning []byte) {
 	if len(content) == 0 && len(reasoning) == 0 {
 		return
 	}
 	if m.chunks == 0 {
-		m.rec.TTFT = run.Seconds(now.Sub(m.sentAt))
+		m.rec.TTFT = run.Seconds(now)
 	} else if len(m.rec.ChunkGaps) < MaxChunkGaps {
 		if m.rec.ChunkGaps == nil {
 			// One allocation for the gaps of most answers.
 			m.rec.ChunkGaps = make([]run.Seconds, 0, min(max(m.maxTokens, 8), 64))
 		}
-		m.rec.ChunkGaps = append(m.rec.ChunkGaps, run.Seconds(now.Sub(m.last)))
+		m.rec.ChunkGaps = append(m.rec.ChunkGaps, run.Seconds(now-m.last))
 	} else {
 		m.rec.ChunkGapsTruncated = true
 	}
@@ -311,12 +313,13 @@ func (m *targetMeter) usageOf(u *streamUsage) {
 	}
 }
 
-// end closes the measurement at now, the last byte: E2E, the answer and
+// end closes the measurement at now (from the moment the request was
+// sent), the last byte: E2E, the answer and
 // its caps, an output token estimate when the server sent no usable usage,
 // and TPOT when the request succeeded.
-func (m *targetMeter) end(ctx context.Context, now time.Time, c *corpus.Case) {
+func (m *targetMeter) end(ctx context.Context, now time.Duration, c *corpus.Case) {
 	rec := m.rec
-	rec.E2E = run.Seconds(now.Sub(m.sentAt))
+	rec.E2E = run.Seconds(now)
 	rec.Answer = m.answer.String()
 	if m.answerFull {
 		rec.AnswerTruncated, rec.AnswerBytes = true, m.answerBytes
