@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/needlestorm/needlestorm/reports"
 	"github.com/needlestorm/needlestorm/run"
 )
 
@@ -46,8 +47,8 @@ corpus:
   depths: [50]
 load:
   stages:
-    - {rate: 50, requests: 4, label: first}
-    - {rate: 50, requests: 4, label: second}
+    - {rate: 20, duration: 1s, label: first}
+    - {rate: 20, duration: 1s, label: second}
 `, dir, ExecOptions{})
 	if !strings.Contains(log, "target scraped: scraping http://127.0.0.1:") || !strings.Contains(log, "target scraped: server metrics: ") {
 		t.Errorf("the log does not say what was scraped:\n%s", log)
@@ -74,6 +75,22 @@ load:
 		if !metrics[want] {
 			t.Errorf("no %s in %v", want, metrics)
 		}
+	}
+
+	// The report shows them: a table per stage and the charts.
+	if _, err := reports.Write(dir, reports.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, reports.MarkdownFile))
+	if !strings.Contains(string(md), "## Server metrics") || !strings.Contains(string(md), "| scraped | first | 20/s |") || !strings.Contains(string(md), "vllm:num\\_requests\\_running") {
+		t.Errorf("summary.md has no server-metrics table for the scraped target:\n%s", md)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, reports.HTMLFile))
+	if i := strings.Index(string(html), `data-chart="server-queue-depth"`); i < 0 || !strings.Contains(string(html[i:]), "<svg") {
+		t.Errorf("report.html has no queue-depth chart")
+	}
+	if os.Getenv("NEEDLESTORM_KEEP_SCRAPE_REPORT") != "" {
+		_ = os.WriteFile(os.Getenv("NEEDLESTORM_KEEP_SCRAPE_REPORT"), html, 0o644)
 	}
 
 	// Overwritten by a run without server_metrics: no file is left.

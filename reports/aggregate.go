@@ -253,8 +253,12 @@ type Summary struct {
 	// answered. Both are empty for a run without dataset cases.
 	TaskTypes []TaskTypeSummary `json:"task_types,omitempty"`
 	AB        []ABPair          `json:"ab,omitempty"`
+	// ServerMetrics are the targets' own metrics per stage, from the run's
+	// server_metrics.jsonl (servermetrics.go; empty without one).
+	ServerMetrics []ServerMetricsStage `json:"server_metrics,omitempty"`
 
-	records []scored
+	records       []scored
+	serverSamples []run.ServerSample
 }
 
 // scored is one record with its report-time assessment.

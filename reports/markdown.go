@@ -21,6 +21,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		writeABMarkdown,
 		writePointsMarkdown,
 		writeStagesMarkdown,
+		writeServerMetricsMarkdown,
 	} {
 		section(&b, s)
 	}
