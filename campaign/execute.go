@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -839,9 +840,14 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 	} else {
 		close(progressDone)
 	}
-	defer func() {
+	// stopProgress draws the final state and stops the display; the search
+	// calls it before printing its lines, so the display cannot draw over them.
+	stopProgress := sync.OnceFunc(func() {
 		endProgress()
 		<-progressDone
+	})
+	defer func() {
+		stopProgress()
 		t.res.Records = counter.n.Load()
 	}()
 
@@ -850,6 +856,7 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 	}
 	results, err := s.Search(ctx, target, t.cases, *e.search, newStepJudge(obj), opts...)
 	t.res.Search = results
+	stopProgress()
 	for _, r := range results {
 		fmt.Fprintf(e.o.Log, "target %s: search at %s: %s\n", cfg.Name, corpus.FormatLength(r.Length), describeSearch(r))
 	}

@@ -127,12 +127,13 @@ func decodeMatcher(b []byte) (Matcher, error) {
 // Open reports whether the case is open-ended: no expected answer.
 func (c DatasetCase) Open() bool { return len(c.Expected) == 0 }
 
-// Chat is the case's messages: Messages, or Prompt as one user message.
+// Chat is the case's messages as sent: Messages, or Prompt as one user
+// message, the markers of a part to pad (PadOpen, PadClose) removed.
 func (c DatasetCase) Chat() []Message {
 	if len(c.Messages) > 0 {
-		return c.Messages
+		return unmarked(c.Messages)
 	}
-	return []Message{{Role: "user", Content: c.Prompt}}
+	return unmarked([]Message{{Role: "user", Content: c.Prompt}})
 }
 
 // Dataset is the user's own cases, read from one file.

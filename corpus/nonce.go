@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -157,67 +159,30 @@ func asciiLetters(w string) bool {
 // from preambleWords, with old's token count, and proved to join rest
 // cleanly. key is the Case's own seed of nonces.
 func renonce(tok *Tokenizer, old string, words []string, key, n uint64, rest string) (string, error) {
-	tab := tok.preambleCounts()
-	k := len(words)
-	form := func(i int) int { return min(i, 1) }
-	target := 0
-	for i, w := range words {
-		sep := "-"
-		if i == 0 {
-			sep = " "
-		}
-		target += tok.Count(sep + w)
-	}
-	// ways[i][s] is the number of word choices for slots i..k-1 whose
-	// counts add up to s; at most 64^10 < 2^64.
-	ways := make([][]uint64, k+1)
-	for i := range ways {
-		ways[i] = make([]uint64, target+1)
-	}
-	ways[k][0] = 1
-	for i := k - 1; i >= 0; i-- {
-		for s := 0; s <= target; s++ {
-			for _, c := range tab.counts[form(i)] {
-				if c <= s {
-					ways[i][s] += ways[i+1][s-c]
-				}
-			}
-		}
-	}
-	total := ways[0][target]
-	if total == 0 {
-		return "", fmt.Errorf("no preamble words add up to the %d tokens of %q (internal error)", target, old)
-	}
-
-	// index = (a*n + b) mod total with gcd(a, total) = 1: a bijection of n
-	// modulo total, keyed by the Case.
-	r := newRNG(key)
-	a := uint64(1)
-	for range 64 {
-		if x := r.next() % total; gcd(x, total) == 1 {
-			a = x
-			break
-		}
-	}
-	b := r.next() % total
-	hi, lo := bits.Mul64(a, n%total)
-	index := (bits.Rem64(hi, lo, total) + b) % total
-
-	want := tok.Count(old)
 	probe := rest[:min(len(rest), joinProbe)]
 	for len(probe) > 0 && !utf8.ValidString(probe) {
 		probe = probe[:len(probe)-1]
 	}
-	probeCount := tok.Count(probe)
-	chosen := make([]string, k)
+	p, err := tok.noncePlan(old, words, key, probe)
+	if err != nil {
+		return "", err
+	}
+	k := p.k
+	form := func(i int) int { return min(i, 1) }
+	tab := tok.preambleCounts()
+	hi, lo := bits.Mul64(p.a, n%p.total)
+	index := (bits.Rem64(hi, lo, p.total) + p.b) % p.total
+
+	var chosenArr [maxPreambleWords]string
+	chosen := chosenArr[:k]
 	for range 8 {
-		s, x := target, index
+		s, x := p.target, index
 		for i := range k {
 			for wi, c := range tab.counts[form(i)] {
 				if c > s {
 					continue
 				}
-				if m := ways[i+1][s-c]; x >= m {
+				if m := p.way(i+1, s-c); x >= m {
 					x -= m
 					continue
 				}
@@ -227,12 +192,99 @@ func renonce(tok *Tokenizer, old string, words []string, key, n uint64, rest str
 			}
 		}
 		pre := makePreamble(chosen)
-		if cnt := tok.Count(pre); cnt == want && tok.Count(pre+probe) == cnt+probeCount {
+		if cnt := tok.Count(pre); cnt == p.want && tok.Count(pre+probe) == cnt+p.probeCount {
 			return pre, nil
 		}
-		index = (index + 1) % total
+		index = (index + 1) % p.total
 	}
-	return "", fmt.Errorf("could not find preamble words of exactly %d tokens (internal error)", want)
+	return "", fmt.Errorf("could not find preamble words of exactly %d tokens (internal error)", p.want)
+}
+
+// noncePlan is what renonce needs of one Case that does not change with
+// the nonce: the old words' token count (target), ways (ways[i][s] is the
+// number of word choices for slots i..k-1 whose counts add up to s; at most
+// 64^10 < 2^64), the bijection index = (a*n + b) mod total with
+// gcd(a, total) = 1, keyed by the Case, and the counts of the old preamble
+// and of the probe after it. Computing it takes most of WithNonce's time
+// on short prompts, and a run sends each Case many times, so it is kept.
+type noncePlan struct {
+	k, target        int
+	ways             []uint64 // (k+1) rows of target+1
+	total, a, b      uint64
+	want, probeCount int
+}
+
+func (p *noncePlan) way(i, s int) uint64 { return p.ways[i*(p.target+1)+s] }
+
+// noncePlanKey identifies a plan: the tokenizer, the Case's nonce seed, its
+// old preamble and the probe after it.
+type noncePlanKey struct {
+	tok        *Tokenizer
+	key        uint64
+	old, probe string
+}
+
+// Bounds of the plan cache: a plan is a few hundred bytes; past
+// maxNoncePlans (a run of that many distinct Cases) new plans are
+// computed and not kept.
+const maxNoncePlans = 1 << 14
+
+var (
+	noncePlans     sync.Map // noncePlanKey -> *noncePlan
+	noncePlansKept atomic.Int64
+)
+
+// noncePlan returns the plan of the preamble old (of words) before probe,
+// for the nonce seed key.
+func (t *Tokenizer) noncePlan(old string, words []string, key uint64, probe string) (*noncePlan, error) {
+	if p, ok := noncePlans.Load(noncePlanKey{t, key, old, probe}); ok {
+		return p.(*noncePlan), nil
+	}
+	tab := t.preambleCounts()
+	k := len(words)
+	form := func(i int) int { return min(i, 1) }
+	target := 0
+	for i, w := range words {
+		sep := "-"
+		if i == 0 {
+			sep = " "
+		}
+		target += t.Count(sep + w)
+	}
+	p := &noncePlan{k: k, target: target, ways: make([]uint64, (k+1)*(target+1))}
+	row := func(i int) []uint64 { return p.ways[i*(target+1) : (i+1)*(target+1)] }
+	row(k)[0] = 1
+	for i := k - 1; i >= 0; i-- {
+		cur, next := row(i), row(i+1)
+		for s := 0; s <= target; s++ {
+			for _, c := range tab.counts[form(i)] {
+				if c <= s {
+					cur[s] += next[s-c]
+				}
+			}
+		}
+	}
+	p.total = row(0)[target]
+	if p.total == 0 {
+		return nil, fmt.Errorf("no preamble words add up to the %d tokens of %q (internal error)", target, old)
+	}
+	r := newRNG(key)
+	p.a = 1
+	for range 64 {
+		if x := r.next() % p.total; gcd(x, p.total) == 1 {
+			p.a = x
+			break
+		}
+	}
+	p.b = r.next() % p.total
+	p.want = t.Count(old)
+	p.probeCount = t.Count(probe)
+	if noncePlansKept.Load() < maxNoncePlans {
+		if _, loaded := noncePlans.LoadOrStore(noncePlanKey{t, key, strings.Clone(old), strings.Clone(probe)}, p); !loaded {
+			noncePlansKept.Add(1)
+		}
+	}
+	return p, nil
 }
 
 func gcd(a, b uint64) uint64 {

@@ -117,8 +117,31 @@ func (t *Tokenizer) Encode(text string) []int {
 // Decode returns the text of tokens.
 func (t *Tokenizer) Decode(tokens []int) string { return t.enc.Decode(tokens) }
 
-// Count returns the number of tokens in text.
-func (t *Tokenizer) Count(text string) int { return len(t.Encode(text)) }
+// Count returns the number of tokens in text: len(Encode(text)), without
+// building the token slice.
+func (t *Tokenizer) Count(text string) int {
+	if !t.fast || !isASCII(text) {
+		return len(t.enc.EncodeOrdinary(text))
+	}
+	n := 0
+	for i := 0; i < len(text); {
+		j := cl100kPiece(text, i)
+		piece := text[i:j]
+		if v, ok := t.pieces.Load(piece); ok {
+			n += len(v.([]int))
+		} else {
+			toks := t.enc.EncodeOrdinary(piece)
+			if t.size.Load() < maxCachedPieces {
+				if _, loaded := t.pieces.LoadOrStore(strings.Clone(piece), toks); !loaded {
+					t.size.Add(1)
+				}
+			}
+			n += len(toks)
+		}
+		i = j
+	}
+	return n
+}
 
 // countPieceLimit is the longest run of text CountBounded hands to the
 // byte-pair encoder at once. BPE merging is quadratic in the length of one

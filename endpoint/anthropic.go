@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
@@ -45,7 +44,7 @@ var anthropicReserved = []string{"model", "messages", "stream", "system"}
 type anthropicTarget struct {
 	*targetBase
 	endpoint string
-	fields   []byte
+	body     *anthropicBody
 }
 
 // NewAnthropic returns a target for the Anthropic Messages API. It reads the
@@ -57,13 +56,14 @@ func NewAnthropic(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &anthropicTarget{targetBase: base, fields: fields}
+	t := &anthropicTarget{targetBase: base, body: newAnthropicBody(base.cfg.Model, fields)}
 	t.endpoint = base.base.String() + "/v1/messages"
 	t.info.endpoint = redactURL(base.base) + "/v1/messages"
 	return t, nil
 }
 
-// anthropicFields are the request fields the target sets itself.
+// anthropicFields are the request fields the target sets itself, the cap
+// first (see targetBodyFields).
 func anthropicFields(cfg TargetConfig) [][2]string {
 	own := [][2]string{{"max_tokens", strconv.Itoa(cfg.MaxTokens)}}
 	// Extended thinking requires the default temperature: leave it out then.
@@ -74,7 +74,8 @@ func anthropicFields(cfg TargetConfig) [][2]string {
 }
 
 // anthropicRequest is the body of a Messages API request, without the fields
-// the target merges in (max_tokens, temperature, extra body).
+// the target merges in (max_tokens, temperature, extra body). anthropicBody
+// (body.go) writes its encoding; tests compare the two.
 type anthropicRequest struct {
 	Model    string           `json:"model"`
 	System   string           `json:"system,omitempty"`
@@ -86,6 +87,7 @@ type anthropicRequest struct {
 type anthropicEvent struct {
 	Type    string `json:"type"`
 	Message *struct {
+		ID    string          `json:"id"`
 		Usage json.RawMessage `json:"usage"`
 	} `json:"message"`
 	Delta struct {
@@ -112,25 +114,7 @@ type anthropicUsage struct {
 func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
 	started := time.Now()
 	t.prepare(c, rec)
-	areq := anthropicRequest{Model: t.cfg.Model, Stream: true, Messages: make([]corpus.Message, 0, len(c.Messages))}
-	var system []string
-	for _, m := range c.Messages {
-		if m.Role == "system" {
-			system = append(system, m.Content)
-			continue
-		}
-		areq.Messages = append(areq.Messages, m)
-	}
-	areq.System = strings.Join(system, "\n\n")
-	body, err := json.Marshal(areq)
-	if err == nil {
-		body, err = httpclientSplice(body, t.fields)
-	}
-	if err != nil {
-		rec.SentAt = started
-		t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
-		return
-	}
+	body := t.body.build(c)
 
 	var call targetCall
 	call.init()
@@ -168,44 +152,156 @@ func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Rec
 		t.fail(rec, run.ErrBadResponse, msg)
 		return
 	}
-	t.readStream(ctx, cancel, resp.Body, anthropicDecoder{}, c, rec, call.sentAt)
+	t.readStream(ctx, cancel, resp.Body, &anthropicDecoder{}, c, rec, call.sentAt)
 	t.seal(rec)
 }
 
 // anthropicDecoder is the Anthropic Messages dialect of the stream loop.
-type anthropicDecoder struct{}
+type anthropicDecoder struct {
+	scan jsScan
+}
+
+// anthropicRead is what the measurement reads of an event.
+type anthropicRead struct {
+	typ                                []byte
+	message                            bool // a message object came
+	messageID, messageUsage            []byte
+	deltaType, text, thinking, stopped []byte
+	usage                              []byte
+}
 
 // decode reads one Messages stream event.
-func (anthropicDecoder) decode(name, data []byte, ev *streamEvent) error {
-	var e anthropicEvent
-	if err := json.Unmarshal(data, &e); err != nil {
-		return err
+func (d *anthropicDecoder) decode(name, data []byte, ev *streamEvent) error {
+	var e anthropicRead
+	if !d.fast(data, &e) {
+		e = anthropicRead{}
+		if err := anthropicSlow(data, &e); err != nil {
+			return err
+		}
 	}
-	typ := e.Type
-	if typ == "" {
-		typ = string(name)
+	typ := e.typ
+	if len(typ) == 0 {
+		typ = name
 	}
-	switch typ {
+	switch string(typ) {
 	case "message_start":
-		if e.Message != nil {
-			ev.Usage, ev.UsageNote = anthropicStreamUsage(e.Message.Usage, false)
+		if e.message {
+			ev.ID = e.messageID
+			ev.Usage, ev.UsageNote = anthropicStreamUsage(e.messageUsage, false)
 		}
 	case "content_block_delta":
-		switch e.Delta.Type {
+		switch string(e.deltaType) {
 		case "text_delta":
-			ev.Content = e.Delta.Text
+			ev.Content = e.text
 		case "thinking_delta":
-			ev.Reasoning = e.Delta.Thinking
+			ev.Reasoning = e.thinking
 		}
 	case "message_delta":
-		ev.Finish = e.Delta.StopReason
-		ev.Usage, ev.UsageNote = anthropicStreamUsage(e.Usage, true)
+		if len(e.stopped) > 0 {
+			ev.Finish = string(e.stopped)
+		}
+		ev.Usage, ev.UsageNote = anthropicStreamUsage(e.usage, true)
 	case "message_stop":
 		ev.End = true
 	case "error":
 		ev.Err, ev.ErrStatus = data, anthropicErrorStatus(data)
 	}
 	return nil
+}
+
+// anthropicSlow reads an event with encoding/json.
+func anthropicSlow(data []byte, r *anthropicRead) error {
+	var e anthropicEvent
+	if err := json.Unmarshal(data, &e); err != nil {
+		return err
+	}
+	str := func(s string) []byte {
+		if s == "" {
+			return nil
+		}
+		return []byte(s)
+	}
+	r.typ = str(e.Type)
+	if e.Message != nil {
+		r.message, r.messageID, r.messageUsage = true, str(e.Message.ID), e.Message.Usage
+	}
+	r.deltaType, r.text, r.thinking, r.stopped = str(e.Delta.Type), str(e.Delta.Text), str(e.Delta.Thinking), str(e.Delta.StopReason)
+	r.usage = e.Usage
+	return nil
+}
+
+// fast reads an event with the scanner of chunkscan.go; false means it did
+// not, and anthropicSlow must.
+func (d *anthropicDecoder) fast(data []byte, r *anthropicRead) bool {
+	s := &d.scan
+	s.reset(data)
+	var seenType, seenMessage, seenDelta, seenUsage bool
+	ok := s.object(func(k []byte) bool {
+		fold := false
+		switch {
+		case jsKeyIs(k, "type", &fold):
+			return s.strOrNull(&r.typ, &seenType)
+		case jsKeyIs(k, "message", &fold):
+			if seenMessage {
+				return false
+			}
+			seenMessage = true
+			if s.null() {
+				return true
+			}
+			r.message = true
+			var seenID, seenUsage bool
+			return s.object(func(k []byte) bool {
+				fold := false
+				switch {
+				case jsKeyIs(k, "id", &fold):
+					return s.strOrNull(&r.messageID, &seenID)
+				case jsKeyIs(k, "usage", &fold):
+					if seenUsage {
+						return false
+					}
+					seenUsage = true
+					v, ok := s.raw()
+					r.messageUsage = v
+					return ok
+				}
+				return !fold && s.skip(2)
+			})
+		case jsKeyIs(k, "delta", &fold):
+			if seenDelta {
+				return false
+			}
+			seenDelta = true
+			if s.null() {
+				return true
+			}
+			var seenT, seenText, seenThinking, seenStop bool
+			return s.object(func(k []byte) bool {
+				fold := false
+				switch {
+				case jsKeyIs(k, "type", &fold):
+					return s.strOrNull(&r.deltaType, &seenT)
+				case jsKeyIs(k, "text", &fold):
+					return s.strOrNull(&r.text, &seenText)
+				case jsKeyIs(k, "thinking", &fold):
+					return s.strOrNull(&r.thinking, &seenThinking)
+				case jsKeyIs(k, "stop_reason", &fold):
+					return s.strOrNull(&r.stopped, &seenStop)
+				}
+				return !fold && s.skip(2)
+			})
+		case jsKeyIs(k, "usage", &fold):
+			if seenUsage {
+				return false
+			}
+			seenUsage = true
+			v, ok := s.raw()
+			r.usage = v
+			return ok
+		}
+		return !fold && s.skip(1)
+	})
+	return ok && s.end()
 }
 
 // anthropicStreamUsage reads a usage member leniently. The prompt count is

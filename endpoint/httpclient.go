@@ -2,7 +2,6 @@ package endpoint
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -182,6 +181,11 @@ func serverRequestID(h http.Header) string {
 	if id == "" {
 		id = h.Get("Request-Id")
 	}
+	return cleanID(id)
+}
+
+// cleanID keeps an id from the server to printable ASCII, cut to 200 bytes.
+func cleanID(id string) string {
 	id = strings.Map(func(r rune) rune {
 		if r < 0x21 || r > 0x7e {
 			return -1
@@ -208,63 +212,4 @@ func (h *targetHTTP) close() {
 	if h.transport != nil {
 		h.transport.CloseIdleConnections()
 	}
-}
-
-// errNotJSONObject means a request body to merge fields into is not a JSON
-// object.
-var errNotJSONObject = errors.New("the request body is not a JSON object")
-
-// httpclientSplice returns body, a JSON object, with the members in extra
-// (",\"k\":v" pairs, each starting with a comma) added before its closing
-// brace. It appends in place when body has the capacity, so body must not be
-// used afterwards.
-func httpclientSplice(body, extra []byte) ([]byte, error) {
-	if len(extra) == 0 {
-		return body, nil
-	}
-	end := len(body)
-	for end > 0 && isJSONSpace(body[end-1]) {
-		end--
-	}
-	if end < 2 || body[end-1] != '}' {
-		return nil, errNotJSONObject
-	}
-	start := 0
-	for start < end && isJSONSpace(body[start]) {
-		start++
-	}
-	inner := bytes.TrimFunc(body[start+1:end-1], func(r rune) bool { return r < 0x80 && isJSONSpace(byte(r)) })
-	out := body[:end-1]
-	if len(inner) == 0 {
-		extra = extra[1:] // no member before: drop the leading comma
-	}
-	out = append(out, extra...)
-	out = append(out, '}')
-	return out, nil
-}
-
-func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-// httpclientReplaceBody replaces the body of a request that has not been sent.
-func httpclientReplaceBody(req *http.Request, body []byte) {
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	req.ContentLength = int64(len(body))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-}
-
-// httpclientReadBody reads the whole body of a request that has not been sent,
-// into a buffer with spare bytes of capacity left for httpclientSplice.
-func httpclientReadBody(req *http.Request, spare int) ([]byte, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil, nil
-	}
-	defer req.Body.Close()
-	if req.ContentLength > 0 {
-		buf := make([]byte, req.ContentLength, int(req.ContentLength)+spare)
-		if _, err := io.ReadFull(req.Body, buf); err != nil {
-			return nil, err
-		}
-		return buf, nil
-	}
-	return io.ReadAll(req.Body)
 }

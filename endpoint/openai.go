@@ -20,21 +20,22 @@ import (
 
 // The openai target: OpenAI-compatible chat completions, streamed.
 //
-// Requests go through github.com/sashabaranov/go-openai: its
-// ChatCompletionRequest and message types, its URL building and
-// Authorization header, and CreateChatCompletionStream, with an instrumented
-// HTTPDoer (openaiDoer) in place of its http.Client. The stream is read with
-// this package's own SSE reader (sse.go) from the response body the doer
-// captured, not with go-openai's stream reader, which cannot tell a missing
-// "[DONE]" or a stream cut in the middle of a line from a clean end, buffers
-// every comment and keep-alive line in an unbounded accumulator, gives up
-// after EmptyMessagesLimit of them, and does not know the "reasoning" delta
-// field of vLLM and Ollama. go-openai's stream object is only closed.
-//
-// The doer also merges the fields go-openai cannot express into the JSON
-// body: max_tokens, temperature (go-openai drops a temperature of 0 through
-// omitempty, and servers then default to 0.7 or 1), stream_options
-// {"include_usage": true}, and the configured extra body fields.
+// The request is go-openai's: the body is what json.Marshal of its
+// ChatCompletionRequest {Model, Messages, Stream: true} gives (body.go
+// writes the same bytes without encoding/json, from a template rendered
+// once per target), with the fields go-openai cannot express merged in:
+// max_tokens (max_completion_tokens for OpenAI's reasoning models, which
+// go-openai's validator knows), temperature (go-openai drops a temperature
+// of 0 through omitempty, and servers then default to 0.7 or 1),
+// stream_options {"include_usage": true}, and the configured extra body
+// fields; the URL ({base}/chat/completions) and headers are the ones
+// go-openai's CreateChatCompletionStream sends. It goes out through the
+// instrumented client (httpclient.go) and the stream is read with this
+// package's own SSE reader (sse.go): go-openai's stream reader cannot tell
+// a missing "[DONE]" or a stream cut in the middle of a line from a clean
+// end, buffers every comment and keep-alive line in an unbounded
+// accumulator, gives up after EmptyMessagesLimit of them, and does not know
+// the "reasoning" delta field of vLLM and Ollama.
 
 // openaiReserved are request fields extra_body may not set.
 var openaiReserved = []string{"model", "messages", "stream"}
@@ -42,9 +43,10 @@ var openaiReserved = []string{"model", "messages", "stream"}
 // openaiTarget is an OpenAI-compatible target.
 type openaiTarget struct {
 	*targetBase
-	client *openai.Client
-	// fields are the JSON members merged into every request body.
-	fields []byte
+	url  string
+	body *openaiBody
+	// header is the request header every request starts from (copied).
+	header http.Header
 }
 
 // NewOpenAI returns a target for an OpenAI-compatible chat completions
@@ -56,13 +58,17 @@ func NewOpenAI(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &openaiTarget{targetBase: base, fields: fields}
-
-	oc := openai.DefaultConfig(base.key)
-	oc.BaseURL = base.base.String()
-	oc.HTTPClient = openaiDoer{t}
-	oc.EmptyMessagesLimit = 1 << 30 // unused: the stream is read by sseReader
-	t.client = openai.NewClientWithConfig(oc)
+	t := &openaiTarget{targetBase: base, body: newOpenAIBody(base.cfg.Model, fields)}
+	t.url = base.base.String() + "/chat/completions"
+	t.header = http.Header{
+		"Content-Type":  {"application/json"},
+		"Accept":        {"text/event-stream"},
+		"Cache-Control": {"no-cache"},
+		"Connection":    {"keep-alive"},
+	}
+	if base.key != "" {
+		t.header["Authorization"] = []string{"Bearer " + base.key}
+	}
 	t.info.endpoint = redactURL(base.base) + "/chat/completions"
 	return t, nil
 }
@@ -70,7 +76,8 @@ func NewOpenAI(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 // openaiFields are the request fields the target sets itself: max_tokens
 // (max_completion_tokens for OpenAI's reasoning models, which refuse it and
 // any temperature but the default; go-openai's validator knows them),
-// temperature and stream_options.
+// temperature and stream_options. The cap comes first (see
+// targetBodyFields).
 func openaiFields(cfg TargetConfig) [][2]string {
 	probe := openai.ChatCompletionRequest{Model: cfg.Model, MaxTokens: 1}
 	reasoning := errors.Is(openai.NewReasoningValidator().Validate(probe), openai.ErrReasoningModelMaxTokensDeprecated)
@@ -84,32 +91,9 @@ func openaiFields(cfg TargetConfig) [][2]string {
 	}
 }
 
-// openaiDoer is the HTTPDoer go-openai sends through: it merges the target's
-// body fields into the request and sends it instrumented.
-type openaiDoer struct{ t *openaiTarget }
-
-// Do sends one request of go-openai.
-func (d openaiDoer) Do(req *http.Request) (*http.Response, error) {
-	call, _ := req.Context().Value(targetCallKey{}).(*targetCall)
-	if call == nil {
-		return nil, errors.New("needlestorm: a request reached the target's HTTP client without its call state")
-	}
-	if len(d.t.fields) > 0 {
-		body, err := httpclientReadBody(req, len(d.t.fields)+1)
-		if err != nil {
-			return nil, fmt.Errorf("reading the request body to merge extra fields: %w", err)
-		}
-		body, err = httpclientSplice(body, d.t.fields)
-		if err != nil {
-			return nil, fmt.Errorf("merging extra fields into the request: %w", err)
-		}
-		httpclientReplaceBody(req, body)
-	}
-	return d.t.http.do(req, call)
-}
-
 // openaiChunk is the part of a chat.completion.chunk the measurement reads.
 type openaiChunk struct {
+	ID      string         `json:"id"`
 	Choices []openaiChoice `json:"choices"`
 	// Usage is decoded apart, leniently: a bad count must not fail the
 	// chunk that carries the end of a correct answer.
@@ -136,43 +120,30 @@ var openaiErrorMarker = []byte(`"error"`)
 func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
 	started := time.Now()
 	t.prepare(c, rec)
-	msgs := make([]openai.ChatCompletionMessage, len(c.Messages))
-	for i, m := range c.Messages {
-		msgs[i] = openai.ChatCompletionMessage{Role: m.Role, Content: m.Content}
-	}
+	body := t.body.build(c)
+
 	var call targetCall
 	call.init()
 	defer call.account(rec)
 	ctx, cancel := context.WithTimeoutCause(ctx, t.cfg.Timeout, errTargetTimeout)
 	defer cancel()
 	ctx = httptrace.WithClientTrace(ctx, &call.trace)
-	ctx = context.WithValue(ctx, targetCallKey{}, &call)
-
-	stream, err := t.client.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{
-		Model:    t.cfg.Model,
-		Messages: msgs,
-	})
-	t.sendTimes(rec, &call, started)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
 	if err != nil {
-		switch {
-		case call.resp != nil:
-			rec.E2E = run.Seconds(time.Since(call.sentAt))
-			t.failHTTP(rec, &call)
-		case call.doErr != nil:
-			class, msg := t.info.transportFailure(ctx, call.doErr)
-			t.fail(rec, class, msg)
-		default:
-			if class, msg, ok := t.info.contextFailure(ctx, err, "before the request was sent"); ok {
-				t.fail(rec, class, msg)
-			} else {
-				t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
-			}
-		}
+		rec.SentAt = started
+		t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
 		return
 	}
-	defer stream.Close()
+	req.Header = t.header.Clone()
+	resp, err := t.http.do(req, &call)
+	t.sendTimes(rec, &call, started)
+	if err != nil {
+		class, msg := t.info.transportFailure(ctx, err)
+		t.fail(rec, class, msg)
+		return
+	}
+	defer resp.Body.Close()
 	if call.status < 200 || call.status > 299 {
-		// go-openai passes 1xx/3xx on as success.
 		rec.E2E = run.Seconds(time.Since(call.sentAt))
 		t.failHTTP(rec, &call)
 		return
@@ -182,7 +153,7 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record
 		t.fail(rec, run.ErrBadResponse, msg)
 		return
 	}
-	t.readStream(ctx, cancel, call.resp.Body, &openaiDecoder{}, c, rec, call.sentAt)
+	t.readStream(ctx, cancel, resp.Body, &openaiDecoder{}, c, rec, call.sentAt)
 	t.seal(rec)
 }
 
@@ -190,6 +161,7 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record
 type openaiDecoder struct {
 	chunk openaiChunk
 	usage openaiUsage
+	scan  jsScan
 }
 
 // openaiUsage is a chunk's usage, read leniently (see usage.go).
@@ -199,6 +171,15 @@ type openaiUsage struct {
 	PromptTokensDetails *struct {
 		CachedTokens usageCount `json:"cached_tokens"`
 	} `json:"prompt_tokens_details"`
+}
+
+// openaiRead is what the measurement reads of a chunk: its id, the content,
+// reasoning and finish reason of its choices of index 0, how many choices
+// it had, and its usage member as it came.
+type openaiRead struct {
+	id, content, reasoning, finish []byte
+	choices                        int
+	usage                          []byte
 }
 
 // decode reads one chat.completion.chunk, "[DONE]", an error object or a
@@ -212,37 +193,26 @@ func (d *openaiDecoder) decode(name, data []byte, ev *streamEvent) error {
 		ev.End = true
 		return nil
 	}
-	chunk := &d.chunk
-	clear(chunk.Choices[:cap(chunk.Choices)])
-	chunk.Choices = chunk.Choices[:0]
-	chunk.Usage = nil
-	if err := json.Unmarshal(data, chunk); err != nil {
-		return err
+	var r openaiRead
+	if !d.fast(data, &r) {
+		r = openaiRead{}
+		if err := d.slow(data, &r); err != nil {
+			return err
+		}
 	}
-	hasUsage := len(chunk.Usage) > 0 && string(chunk.Usage) != "null"
-	if len(chunk.Choices) == 0 && !hasUsage && bytes.Contains(data, openaiErrorMarker) {
+	hasUsage := len(r.usage) > 0 && string(r.usage) != "null"
+	if r.choices == 0 && !hasUsage && bytes.Contains(data, openaiErrorMarker) {
 		raw := openaiErrorObject(data)
 		ev.Err, ev.ErrStatus = data, errorJSONStatus(raw, http.StatusInternalServerError)
 		return nil
 	}
-	for i := range chunk.Choices {
-		ch := &chunk.Choices[i]
-		if ch.Index != 0 {
-			continue
-		}
-		reasoning := ch.Delta.ReasoningContent
-		if reasoning == "" {
-			reasoning = ch.Delta.Reasoning
-		}
-		ev.Content += ch.Delta.Content
-		ev.Reasoning += reasoning
-		if ch.FinishReason != "" {
-			ev.Finish = ch.FinishReason
-		}
+	ev.ID, ev.Content, ev.Reasoning = r.id, r.content, r.reasoning
+	if len(r.finish) > 0 {
+		ev.Finish = string(r.finish)
 	}
 	if hasUsage {
 		d.usage = openaiUsage{}
-		if note := decodeUsage(chunk.Usage, &d.usage); note != "" {
+		if note := decodeUsage(r.usage, &d.usage); note != "" {
 			ev.UsageNote = note
 			return nil
 		}
@@ -257,6 +227,141 @@ func (d *openaiDecoder) decode(name, data []byte, ev *streamEvent) error {
 		ev.Usage = &u
 	}
 	return nil
+}
+
+// slow reads a chunk with encoding/json.
+func (d *openaiDecoder) slow(data []byte, r *openaiRead) error {
+	chunk := &d.chunk
+	clear(chunk.Choices[:cap(chunk.Choices)])
+	chunk.Choices = chunk.Choices[:0]
+	chunk.Usage = nil
+	chunk.ID = ""
+	if err := json.Unmarshal(data, chunk); err != nil {
+		return err
+	}
+	r.choices, r.usage = len(chunk.Choices), chunk.Usage
+	if chunk.ID != "" {
+		r.id = []byte(chunk.ID)
+	}
+	for i := range chunk.Choices {
+		ch := &chunk.Choices[i]
+		if ch.Index != 0 {
+			continue
+		}
+		reasoning := ch.Delta.ReasoningContent
+		if reasoning == "" {
+			reasoning = ch.Delta.Reasoning
+		}
+		r.content = append(r.content, ch.Delta.Content...)
+		r.reasoning = append(r.reasoning, reasoning...)
+		if ch.FinishReason != "" {
+			r.finish = []byte(ch.FinishReason)
+		}
+	}
+	return nil
+}
+
+// fast reads a chunk with the scanner of chunkscan.go; false means it did
+// not, and slow must.
+func (d *openaiDecoder) fast(data []byte, r *openaiRead) bool {
+	s := &d.scan
+	s.reset(data)
+	var seenID, seenChoices, seenUsage, zero bool
+	ok := s.object(func(k []byte) bool {
+		fold := false
+		switch {
+		case jsKeyIs(k, "id", &fold):
+			return s.strOrNull(&r.id, &seenID)
+		case jsKeyIs(k, "choices", &fold):
+			if seenChoices {
+				return false
+			}
+			seenChoices = true
+			if s.null() {
+				return true
+			}
+			return s.array(func() bool {
+				r.choices++
+				return d.fastChoice(r, &zero)
+			})
+		case jsKeyIs(k, "usage", &fold):
+			if seenUsage {
+				return false
+			}
+			seenUsage = true
+			v, ok := s.raw()
+			r.usage = v
+			return ok
+		}
+		return !fold && s.skip(1)
+	})
+	return ok && s.end()
+}
+
+// fastChoice reads one element of choices; zero says a choice of index 0
+// came before (two of them go the slow way).
+func (d *openaiDecoder) fastChoice(r *openaiRead, zero *bool) bool {
+	s := &d.scan
+	var content, reasoningContent, reasoning, finish []byte
+	var seenIndex, seenDelta, seenFinish, seenC, seenRC, seenR bool
+	index := 0
+	ok := s.object(func(k []byte) bool {
+		fold := false
+		switch {
+		case jsKeyIs(k, "index", &fold):
+			if seenIndex {
+				return false
+			}
+			seenIndex = true
+			if s.null() {
+				return true
+			}
+			n, ok := s.smallInt()
+			index = n
+			return ok
+		case jsKeyIs(k, "delta", &fold):
+			if seenDelta {
+				return false
+			}
+			seenDelta = true
+			if s.null() {
+				return true
+			}
+			return s.object(func(k []byte) bool {
+				fold := false
+				switch {
+				case jsKeyIs(k, "content", &fold):
+					return s.strOrNull(&content, &seenC)
+				case jsKeyIs(k, "reasoning_content", &fold):
+					return s.strOrNull(&reasoningContent, &seenRC)
+				case jsKeyIs(k, "reasoning", &fold):
+					return s.strOrNull(&reasoning, &seenR)
+				}
+				return !fold && s.skip(2)
+			})
+		case jsKeyIs(k, "finish_reason", &fold):
+			return s.strOrNull(&finish, &seenFinish)
+		}
+		return !fold && s.skip(2)
+	})
+	if !ok {
+		return false
+	}
+	if index != 0 {
+		return true
+	}
+	if *zero {
+		return false
+	}
+	*zero = true
+	if len(reasoningContent) == 0 {
+		reasoningContent = reasoning
+	}
+	r.content, r.reasoning = content, reasoningContent
+	if len(finish) > 0 {
+		r.finish = finish
+	}
+	return true
 }
 
 // openaiErrorObject returns the "error" member of an error chunk, or the

@@ -73,7 +73,9 @@ type streamDialect interface {
 
 // streamEvent is what one event meant for the measurement.
 type streamEvent struct {
-	Content, Reasoning string
+	// Content and Reasoning may alias the event's data: they are valid
+	// until the next event is read.
+	Content, Reasoning []byte
 	// Finish is the finish or stop reason, if the event carried one.
 	Finish string
 	// End is the stream's explicit end ("[DONE]", message_stop).
@@ -82,6 +84,9 @@ type streamEvent struct {
 	// ErrStatus the HTTP status it implies.
 	Err       []byte
 	ErrStatus int
+	// ID is the answer's id in the API's response, if the event carried
+	// one (an OpenAI chunk's id, Anthropic's message_start message.id).
+	ID []byte
 	// Usage is the usage the event carried, if any.
 	Usage *streamUsage
 	// UsageNote says why a usage member could not be read at all.
@@ -118,6 +123,9 @@ func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, 
 		t.sse.Put(r)
 	}()
 	m := targetMeter{rec: rec, sentAt: sentAt, maxTokens: t.maxTokens}
+	if c.MaxTokens > 0 {
+		m.maxTokens = c.MaxTokens // the case's own cap was sent
+	}
 	var ev streamEvent
 	for {
 		sev, err := r.Next()
@@ -137,6 +145,9 @@ func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, 
 			t.failStreamError(rec, ev.ErrStatus, ev.Err)
 			m.end(ctx, now, c)
 			return
+		}
+		if len(ev.ID) > 0 && rec.ResponseID == "" {
+			rec.ResponseID = cleanID(string(ev.ID))
 		}
 		m.delta(now, ev.Content, ev.Reasoning)
 		if ev.Finish != "" {
@@ -188,8 +199,8 @@ type targetMeter struct {
 
 // delta records one content or reasoning delta arriving at now. Empty deltas
 // (go-openai's first chunk carries only the role) are not chunks.
-func (m *targetMeter) delta(now time.Time, content, reasoning string) {
-	if content == "" && reasoning == "" {
+func (m *targetMeter) delta(now time.Time, content, reasoning []byte) {
+	if len(content) == 0 && len(reasoning) == 0 {
 		return
 	}
 	if m.chunks == 0 {
@@ -211,19 +222,19 @@ func (m *targetMeter) delta(now time.Time, content, reasoning string) {
 // character boundary; once something did not fit (full), nothing more is
 // appended, so what is kept is always a prefix of the text. It returns
 // whether b is full.
-func keepCapped(b *strings.Builder, s string, limit int, full bool) bool {
-	if full || s == "" {
+func keepCapped(b *strings.Builder, s []byte, limit int, full bool) bool {
+	if full || len(s) == 0 {
 		return full
 	}
 	room := limit - b.Len()
 	if len(s) <= room {
-		b.WriteString(s)
+		b.Write(s)
 		return false
 	}
 	for room > 0 && !utf8.RuneStart(s[room]) {
 		room--
 	}
-	b.WriteString(s[:room])
+	b.Write(s[:room])
 	return true
 }
 

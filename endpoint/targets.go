@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -116,14 +117,14 @@ func (t *targetBase) Config() TargetConfig { return t.cfg }
 // newDialectBase is what both dialects' constructors share: the target's
 // base, and its request fields (own, from cfg with its defaults) merged with
 // cfg's extra body, which may set none of reserved.
-func newDialectBase(cfg TargetConfig, kind string, opts []TargetOption, reserved []string, own func(TargetConfig) [][2]string) (*targetBase, []byte, error) {
+func newDialectBase(cfg TargetConfig, kind string, opts []TargetOption, reserved []string, own func(TargetConfig) [][2]string) (*targetBase, bodyFields, error) {
 	base, err := newTargetBase(cfg, kind, opts)
 	if err != nil {
-		return nil, nil, err
+		return nil, bodyFields{}, err
 	}
 	fields, err := targetBodyFields(own(base.cfg), base.cfg.ExtraBody, reserved)
 	if err != nil {
-		return nil, nil, fmt.Errorf("target %q: %w", base.cfg.Name, err)
+		return nil, bodyFields{}, fmt.Errorf("target %q: %w", base.cfg.Name, err)
 	}
 	return base, fields, nil
 }
@@ -428,22 +429,38 @@ func targetIsHeaderName(k string) bool {
 // targetBodyFields renders the JSON members a target adds to every request
 // body: its own fields (skipped when extra sets them) and then the extra body
 // fields, sorted. Each member starts with a comma. reserved fields may not be
-// set by extra.
-func targetBodyFields(own [][2]string, extra map[string]any, reserved []string) ([]byte, error) {
+// set by extra. The first of own is the target's cap member (max_tokens or
+// max_completion_tokens); where every cap member's value lies is kept, so a
+// case's own max_tokens can replace it (see bodyFields); a null one stays.
+func targetBodyFields(own [][2]string, extra map[string]any, reserved []string) (bodyFields, error) {
 	for _, r := range reserved {
 		if _, ok := extra[r]; ok {
-			return nil, fmt.Errorf("extra_body may not set %q: needlestorm sets it for every request", r)
+			return bodyFields{}, fmt.Errorf("extra_body may not set %q: needlestorm sets it for every request", r)
 		}
 	}
-	var b []byte
+	var f bodyFields
+	capSent := false
+	if len(own) > 0 && slices.Contains(bodyCapKeys, own[0][0]) {
+		f.capKey = own[0][0]
+	}
+	member := func(k string, v []byte) {
+		kj, _ := json.Marshal(k)
+		f.b = append(f.b, ',')
+		f.b = append(f.b, kj...)
+		f.b = append(f.b, ':')
+		if slices.Contains(bodyCapKeys, k) {
+			capSent = true
+			if string(v) != "null" {
+				f.caps = append(f.caps, [2]int{len(f.b), len(f.b) + len(v)})
+			}
+		}
+		f.b = append(f.b, v...)
+	}
 	for _, kv := range own {
 		if _, ok := extra[kv[0]]; ok {
 			continue
 		}
-		b = append(b, ',')
-		b = append(b, fmt.Sprintf("%q", kv[0])...)
-		b = append(b, ':')
-		b = append(b, kv[1]...)
+		member(kv[0], []byte(kv[1]))
 	}
 	ownKey := make(map[string]bool, len(own))
 	for _, kv := range own {
@@ -460,15 +477,14 @@ func targetBodyFields(own [][2]string, extra map[string]any, reserved []string) 
 	for _, k := range keys {
 		v, err := json.Marshal(extra[k])
 		if err != nil {
-			return nil, fmt.Errorf("extra_body field %q cannot be written as JSON: %w", k, err)
+			return bodyFields{}, fmt.Errorf("extra_body field %q cannot be written as JSON: %w", k, err)
 		}
-		kj, _ := json.Marshal(k)
-		b = append(b, ',')
-		b = append(b, kj...)
-		b = append(b, ':')
-		b = append(b, v...)
+		member(k, v)
 	}
-	return b, nil
+	if capSent {
+		f.capKey = "" // a cap member is there, if only as null
+	}
+	return f, nil
 }
 
 // prepare fills the request-independent fields of rec.

@@ -3,12 +3,19 @@ package loadgen_test
 // BenchmarkVsVegeta measures the client's closed-loop throughput beside
 // vegeta's on the same work: the simulator on loopback at time scale 0,
 // 256-token needle prompts, streamed, 16 output tokens, 32 requests in
-// flight for 5 s each. vegeta sends the same bodies and reads the stream
+// flight, 5 s each. vegeta sends the same bodies and reads the stream
 // without parsing it; needlestorm parses, times and records every chunk.
 //
 //	go test ./loadgen -run '^$' -bench VsVegeta -benchtime 1x
 //
-// It reports both rates and their ratio (needlestorm / vegeta).
+// The two alternate in rounds of 1 s (vegeta, needlestorm, needlestorm,
+// vegeta, ...), so a machine whose load changes during the run (other
+// processes, the 2-core CI box) weighs on both alike. It reports both
+// completion rates and their ratio (needlestorm / vegeta), and the CPU
+// time of the whole process (client and simulator) per completed request
+// of each, with its ratio (vegeta's / needlestorm's: above 1, needlestorm
+// spends less): on a saturated machine the two ratios agree, and the CPU
+// one is less sensitive to other processes.
 
 import (
 	"context"
@@ -31,6 +38,7 @@ func BenchmarkVsVegeta(b *testing.B) {
 	const (
 		inFlight = 32
 		span     = 5 * time.Second
+		rounds   = 5
 		output   = 16
 	)
 	cfg := testkit.SimConfig(b, "fast")
@@ -41,16 +49,65 @@ func BenchmarkVsVegeta(b *testing.B) {
 		b.Fatal(err)
 	}
 	for i := 0; i < b.N; i++ {
-		vr := vegetaRate(b, srv.URL(), cfg.Model, cases, inFlight, span, output)
-		nr := needlestormRate(b, srv.URL(), cfg.Model, cases, inFlight, span, output)
-		b.ReportMetric(vr, "vegeta_req/s")
-		b.ReportMetric(nr, "needlestorm_req/s")
-		b.ReportMetric(nr/vr, "ratio")
+		var v, n benchHalf
+		for r := range rounds {
+			halves := []func(){
+				func() { v.add(vegetaRun(b, srv.URL(), cfg.Model, cases, inFlight, span/rounds, output)) },
+				func() { n.add(needlestormRun(b, srv.URL(), cfg.Model, cases, inFlight, span/rounds, output)) },
+			}
+			if r%2 == 1 {
+				halves[0], halves[1] = halves[1], halves[0]
+			}
+			for _, h := range halves {
+				h()
+			}
+		}
+		b.ReportMetric(v.rate(), "vegeta_req/s")
+		b.ReportMetric(n.rate(), "needlestorm_req/s")
+		b.ReportMetric(n.rate()/v.rate(), "ratio")
+		if v.cpu > 0 && n.cpu > 0 {
+			b.ReportMetric(v.cpuPer().Seconds()*1e6, "vegeta_cpu_us/req")
+			b.ReportMetric(n.cpuPer().Seconds()*1e6, "needlestorm_cpu_us/req")
+			b.ReportMetric(float64(v.cpuPer())/float64(n.cpuPer()), "cpu_ratio")
+		}
 	}
 }
 
-// vegetaRate is vegeta's completion rate of 200 answers.
-func vegetaRate(b *testing.B, base, model string, cases []corpus.Case, inFlight int, span time.Duration, output int) float64 {
+// benchHalf sums the rounds of one client.
+type benchHalf struct {
+	ok   int64
+	took time.Duration
+	cpu  time.Duration
+}
+
+// benchRound is one round of one client: answers completed, wall time,
+// and the process's CPU time (0 where it cannot be read).
+type benchRound struct {
+	ok        int64
+	took, cpu time.Duration
+}
+
+func (h *benchHalf) add(r benchRound) {
+	h.ok += r.ok
+	h.took += r.took
+	h.cpu += r.cpu
+}
+
+func (h *benchHalf) rate() float64 { return float64(h.ok) / h.took.Seconds() }
+
+func (h *benchHalf) cpuPer() time.Duration { return h.cpu / time.Duration(h.ok) }
+
+// timed runs f and measures its wall and process CPU time.
+func timed(f func() int64) benchRound {
+	c0 := processCPU()
+	start := time.Now()
+	ok := f()
+	took := time.Since(start)
+	return benchRound{ok: ok, took: took, cpu: processCPU() - c0}
+}
+
+// vegetaRun runs vegeta for span and counts its 200 answers.
+func vegetaRun(b *testing.B, base, model string, cases []corpus.Case, inFlight int, span time.Duration, output int) benchRound {
 	b.Helper()
 	targets := make([]vegeta.Target, len(cases))
 	for i, c := range cases {
@@ -65,25 +122,27 @@ func vegetaRate(b *testing.B, base, model string, cases []corpus.Case, inFlight 
 			Header: http.Header{"Content-Type": {"application/json"}}}
 	}
 	atk := vegeta.NewAttacker(vegeta.Workers(uint64(inFlight)), vegeta.MaxWorkers(uint64(inFlight)), vegeta.KeepAlive(true))
-	var ok, failed int
-	start := time.Now()
-	for res := range atk.Attack(vegeta.NewStaticTargeter(targets...), vegeta.Rate{}, span, "bench") {
-		if res.Code == http.StatusOK {
-			ok++
-		} else {
-			failed++
+	var failed int64
+	r := timed(func() int64 {
+		var ok int64
+		for res := range atk.Attack(vegeta.NewStaticTargeter(targets...), vegeta.Rate{}, span, "bench") {
+			if res.Code == http.StatusOK {
+				ok++
+			} else {
+				failed++
+			}
 		}
+		return ok
+	})
+	if failed > 0 || r.ok == 0 {
+		b.Fatalf("vegeta: %d answers, %d failed", r.ok, failed)
 	}
-	took := time.Since(start)
-	if failed > 0 || ok == 0 {
-		b.Fatalf("vegeta: %d answers, %d failed", ok, failed)
-	}
-	return float64(ok) / took.Seconds()
+	return r
 }
 
-// needlestormRate is the dispatcher's completion rate of answers recorded
-// without an error.
-func needlestormRate(b *testing.B, base, model string, cases []corpus.Case, inFlight int, span time.Duration, output int) float64 {
+// needlestormRun runs the dispatcher for span and counts the answers
+// recorded without an error.
+func needlestormRun(b *testing.B, base, model string, cases []corpus.Case, inFlight int, span time.Duration, output int) benchRound {
 	b.Helper()
 	tgt, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "sim", Kind: endpoint.KindOpenAI, BaseURL: base, Model: model, MaxTokens: output})
 	if err != nil {
@@ -94,15 +153,17 @@ func needlestormRate(b *testing.B, base, model string, cases []corpus.Case, inFl
 	if err != nil {
 		b.Fatal(err)
 	}
-	start := time.Now()
-	if err := d.Run(context.Background(), loadgen.Schedule{{Kind: loadgen.StageConcurrency, Concurrency: inFlight, Duration: run.Seconds(span)}}); err != nil {
-		b.Fatal(err)
-	}
-	took := time.Since(start)
+	defer tgt.Close()
+	r := timed(func() int64 {
+		if err := d.Run(context.Background(), loadgen.Schedule{{Kind: loadgen.StageConcurrency, Concurrency: inFlight, Duration: run.Seconds(span)}}); err != nil {
+			b.Fatal(err)
+		}
+		return sink.ok.Load()
+	})
 	if n := sink.failed.Load(); n > 0 {
 		b.Fatalf("needlestorm: %d requests failed (first: %s)", n, sink.first.Load())
 	}
-	return float64(sink.ok.Load()) / took.Seconds()
+	return r
 }
 
 // countSink counts records, answered and failed.

@@ -72,13 +72,18 @@ func templateFuncs() template.FuncMap {
 		"flen":    formatLengthShort,
 		"share":   formatShare,
 		"cached":  formatCachedShare,
+		// the task types' padded lengths (tasktype_pad.go)
+		"hasPads":  hasPads,
+		"padlen":   padLengthText,
+		"paddepth": padDepthText,
 		"money": func(v *float64, currency string) string {
 			if v == nil {
 				return "-"
 			}
 			return formatMoney(*v, currency)
 		},
-		"per1k": per1k,
+		"per1k":  per1k,
+		"misses": missHTML,
 		"percorrect": func(c *Cost) *float64 {
 			if c == nil {
 				return nil

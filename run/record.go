@@ -146,7 +146,8 @@ type Record struct {
 	// its scheduled time (the client, not the server, delayed it).
 	HeldBack bool `json:"held_back,omitempty"`
 	// ServerRequestID is the server's own id of the request: the
-	// x-request-id response header, else the id in the API's response.
+	// x-request-id response header, else request-id (Anthropic). The id
+	// in the API's response body is ResponseID.
 	ServerRequestID string `json:"server_request_id,omitempty"`
 
 	// A case of the user's own dataset (Task "dataset", CaseID its id in
@@ -158,6 +159,14 @@ type Record struct {
 	// stream carried; OutputTokens/Chunks is the mean tokens per chunk
 	// (several for speculative decoding, batching, llama.cpp).
 	Chunks int `json:"chunks,omitempty"`
+	// ResponseID is the id the API gave its answer in the response body:
+	// an OpenAI chunk's "id" ("chatcmpl-..."), Anthropic's message_start
+	// message.id ("msg_..."). ServerRequestID is the header's id.
+	ResponseID string `json:"response_id,omitempty"`
+	// PadTo is the length a dataset case was padded to (its content
+	// buried in a haystack at Depth percent; CaseID then ends in
+	// "@LENGTH-dDEPTH"); 0 for a case as written and for needles.
+	PadTo int `json:"pad_to,omitempty"`
 }
 
 // ITLPerToken is the mean inter-token latency of a successful streamed

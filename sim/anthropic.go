@@ -39,16 +39,25 @@ func (x *exchange) stopReason() string {
 	return "end_turn"
 }
 
-// serveAnthropic answers POST /v1/messages.
+// serveAnthropic answers POST /v1/messages. Every response, errors
+// included, carries a request-id header, as Anthropic's API does, and an
+// x-request-id with the same value ("req_sim" and a serial number); the
+// message's id is "msg_sim" and the same number.
 func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request) {
-	s.serveChat(w, r, apiAnthropic, decodeAnthropic, s.streamAnthropic, s.anthropicWhole)
+	n := s.id("")
+	w.Header().Set("Request-Id", "req_sim"+n)
+	w.Header().Set("X-Request-Id", "req_sim"+n)
+	id := "msg_sim" + n
+	s.serveChat(w, r, apiAnthropic, decodeAnthropic,
+		func(ctx context.Context, w http.ResponseWriter, x *exchange) { s.streamAnthropic(ctx, w, x, id) },
+		func(req chat, x *exchange) any { return s.anthropicWhole(req, x, id) })
 }
 
 // anthropicWhole is the whole (not streamed) message.
-func (s *Server) anthropicWhole(req chat, x *exchange) any {
+func (s *Server) anthropicWhole(req chat, x *exchange, id string) any {
 	stop := x.stopReason()
 	return anthropicMessage{
-		ID: s.id("msg_sim"), Type: "message", Role: "assistant", Model: req.model,
+		ID: id, Type: "message", Role: "assistant", Model: req.model,
 		Content:    []part{{Type: "text", Text: x.text()}},
 		StopReason: &stop,
 		Usage:      x.anthropicUsage(),
@@ -58,7 +67,7 @@ func (s *Server) anthropicWhole(req chat, x *exchange) any {
 // streamAnthropic writes the answer as the Messages API's event stream:
 // message_start, content_block_start, ping, one content_block_delta per
 // piece, content_block_stop, message_delta (stop_reason, usage), message_stop.
-func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, x *exchange) {
+func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, x *exchange, id string) {
 	es := startEventStream(w, x)
 	flush := es.flush
 	buf := make([]byte, 0, 512)
@@ -73,7 +82,7 @@ func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, x *
 
 	event("message_start", func(b []byte) []byte {
 		b = append(b, `{"type":"message_start","message":{"id":"`...)
-		b = append(b, s.id("msg_sim")...)
+		b = append(b, id...)
 		b = append(b, `","type":"message","role":"assistant","model":`...)
 		b = appendJSONString(b, x.req.model)
 		u := x.anthropicUsage()

@@ -40,5 +40,11 @@
 // cases and answers it from the case's expected answers: right (an answer
 // made from its matchers) with probability TaskAccuracy of its task type
 // times the load factor, never when its prompt was truncated; wrong
-// otherwise (another label, an off number, part of a list, or "not found").
+// otherwise (another label, another number of the prompt, an invented
+// number, part of a list, or "not found").
+//
+// A wrong answer's kind is drawn from WrongMix (partial, distractor,
+// not_found, hallucinated) among the kinds its prompt allows; an invented
+// value has the asked kind and appears nowhere in the prompt, so that
+// probes.ClassifyMiss finds the kind the mix gave.
 package sim

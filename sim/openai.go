@@ -37,15 +37,23 @@ type openAIChoice struct {
 	FinishReason string    `json:"finish_reason"`
 }
 
-// serveOpenAI answers POST /v1/chat/completions.
+// serveOpenAI answers POST /v1/chat/completions. Every response, errors
+// included, carries an x-request-id header ("req-sim" and a serial number,
+// as vLLM with --enable-request-id-headers sends); the completion's id is
+// "chatcmpl-sim" and the same number, so records can be joined with either.
 func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
-	s.serveChat(w, r, apiOpenAI, decodeOpenAI, s.streamOpenAI, s.openAICompletion)
+	n := s.id("")
+	w.Header().Set("X-Request-Id", "req-sim"+n)
+	id := "chatcmpl-sim" + n
+	s.serveChat(w, r, apiOpenAI, decodeOpenAI,
+		func(ctx context.Context, w http.ResponseWriter, x *exchange) { s.streamOpenAI(ctx, w, x, id) },
+		func(req chat, x *exchange) any { return s.openAICompletion(req, x, id) })
 }
 
 // openAICompletion is the whole (not streamed) chat completion.
-func (s *Server) openAICompletion(req chat, x *exchange) any {
+func (s *Server) openAICompletion(req chat, x *exchange, id string) any {
 	var resp openAIResponse
-	resp.ID, resp.Object, resp.Created, resp.Model = s.id("chatcmpl-sim"), "chat.completion", time.Now().Unix(), req.model
+	resp.ID, resp.Object, resp.Created, resp.Model = id, "chat.completion", time.Now().Unix(), req.model
 	resp.Choices = make([]openAIChoice, 1)
 	resp.Choices[0].Message.Role = "assistant"
 	resp.Choices[0].Message.Content = x.text()
@@ -63,13 +71,13 @@ func (x *exchange) usage() openAIUsage {
 // streamOpenAI writes the answer as chat.completion.chunk events: a role
 // chunk, one chunk per piece, a finish_reason chunk, the usage chunk (empty
 // choices) when stream_options.include_usage is set, then data: [DONE].
-func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, x *exchange) {
+func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, x *exchange, id string) {
 	es := startEventStream(w, x)
 	flush := es.flush
 
 	prefix := make([]byte, 0, 160)
 	prefix = append(prefix, `data: {"id":"`...)
-	prefix = append(prefix, s.id("chatcmpl-sim")...)
+	prefix = append(prefix, id...)
 	prefix = append(prefix, `","object":"chat.completion.chunk","created":`...)
 	prefix = strconv.AppendInt(prefix, time.Now().Unix(), 10)
 	prefix = append(prefix, `,"model":`...)
