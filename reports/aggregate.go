@@ -253,6 +253,9 @@ type Summary struct {
 	// answered. Both are empty for a run without dataset cases.
 	TaskTypes []TaskTypeSummary `json:"task_types,omitempty"`
 	AB        []ABPair          `json:"ab,omitempty"`
+	// ServerMetrics are the targets' own metrics per stage, from the run's
+	// server_metrics.jsonl (servermetrics.go; empty without one).
+	ServerMetrics []ServerMetricsStage `json:"server_metrics,omitempty"`
 	// DatasetPoints are the scored dataset requests per (target, stage),
 	// judged against the objectives (absolute accuracy threshold): what
 	// the verdict gates the user's own cases on. Length is the longest
@@ -263,7 +266,8 @@ type Summary struct {
 	// when no model missed.
 	Misses []MissSplit `json:"misses,omitempty"`
 
-	records []scored
+	records       []scored
+	serverSamples []run.ServerSample
 }
 
 // scored is one record with its report-time assessment.

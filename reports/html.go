@@ -116,7 +116,7 @@ func templateFuncs() template.FuncMap {
 // string that came from a response, a model, a target or a file is escaped
 // by html/template.
 func WriteHTML(w io.Writer, s *Summary) error {
-	tmpl, err := template.New("report").Funcs(templateFuncs()).Funcs(stageFuncs()).Parse(reportTemplateText)
+	tmpl, err := template.New("report").Funcs(templateFuncs()).Funcs(stageFuncs()).Funcs(serverMetricsFuncs()).Parse(reportTemplateText)
 	if err == nil {
 		_, err = tmpl.New("datasets").Parse(datasetTemplateText)
 	}

@@ -23,6 +23,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		writeMissMarkdown,
 		writePointsMarkdown,
 		writeStagesMarkdown,
+		writeServerMetricsMarkdown,
 	} {
 		section(&b, s)
 	}

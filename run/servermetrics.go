@@ -45,8 +45,8 @@ type ServerSample struct {
 	// Time is when the scrape was sent.
 	Time   time.Time `json:"time"`
 	Target string    `json:"target"`
-	// Stage is the index of the stage running when the scrape was sent,
-	// StageLabel its label.
+	// Stage is the index of the stage running when the scrape was sent
+	// (-1 before the first stage started), StageLabel its label.
 	Stage      int    `json:"stage"`
 	StageLabel string `json:"stage_label,omitempty"`
 	// Series is the neutral name (SeriesRunning, ...); Metric the server's

@@ -135,7 +135,7 @@ func New(cfg Config) (*Scraper, error) {
 		}
 		return nil
 	}
-	s.stage.Store(&stageRef{})
+	s.stage.Store(&stageRef{index: -1})
 	return s, nil
 }
 
@@ -176,7 +176,8 @@ func sameOrigin(a, b *url.URL) bool {
 // SendsHeaders reports whether the scrapes carry the target's headers.
 func (s *Scraper) SendsHeaders() bool { return s.send }
 
-// SetStage names the stage now running; later samples carry it.
+// SetStage names the stage now running; later samples carry it (until the
+// first call, stage -1: before the first stage).
 func (s *Scraper) SetStage(index int, label string) {
 	s.stage.Store(&stageRef{index: index, label: label})
 }

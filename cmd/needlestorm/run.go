@@ -142,6 +142,8 @@ budget, 130 interrupted, 2 usage (see needlestorm --help).`,
 			&cli.IntFlag{Name: "max-tokens", Usage: "cap on answer tokens", DefaultText: strconv.Itoa(endpoint.DefaultMaxTokens)},
 			&cli.DurationFlag{Name: "timeout", Usage: "per-request timeout, first byte sent to last received (generous: long prompts are slow)", DefaultText: endpoint.DefaultTimeout.String()},
 			&cli.DurationFlag{Name: "connect-timeout", Usage: "timeout to connect (TCP and TLS)", DefaultText: endpoint.DefaultConnectTimeout.String()},
+			&cli.StringFlag{Name: "server-metrics", Usage: "scrape the target's own Prometheus endpoint during the run into server_metrics.jsonl (vLLM, llama.cpp, TGI): a URL, or a path such as /metrics on the target's host (targets[].server_metrics)", DefaultText: "not scraped"},
+			&cli.DurationFlag{Name: "server-metrics-interval", Usage: "time between scrapes of --server-metrics, 100ms..1m", DefaultText: endpoint.DefaultServerMetricsInterval.String()},
 			&cli.IntFlag{Name: "max-in-flight", Usage: "cap on requests in flight; a request held back is recorded with its send_lag", Value: loadgen.DefaultMaxInFlight},
 			&cli.DurationFlag{Name: "grace", Usage: "on interrupt, how long requests in flight may finish before they are canceled", Value: loadgen.DefaultGrace},
 			&cli.StringFlag{Name: "out", Usage: "run directory to write", DefaultText: "the campaign's output.dir, or runs/<timestamp>"},
@@ -171,6 +173,7 @@ var runTargetFlags = []struct{ flag, field string }{
 	{"name", "targets[].name"}, {"api-key-env", "targets[].api_key_env"}, {"header", "targets[].headers"},
 	{"extra-body", "targets[].extra_body"}, {"max-tokens", "targets[].max_tokens"}, {"timeout", "targets[].timeout"},
 	{"connect-timeout", "targets[].connect_timeout"}, {"sim-profile", "targets[].sim_profile"},
+	{"server-metrics", "targets[].server_metrics"}, {"server-metrics-interval", "targets[].server_metrics_interval"},
 	{"rates", "load.stages"}, {"concurrency", "load.stages"}, {"stage-duration", "load.stages"},
 	{"requests-per-stage", "load.stages"},
 }
@@ -720,6 +723,7 @@ var runTargetFields = []struct {
 	{"api-key-env", "api_key_env", false}, {"header", "headers", true}, {"extra-body", "extra_body", true},
 	{"max-tokens", "max_tokens", false}, {"timeout", "timeout", false}, {"connect-timeout", "connect_timeout", false},
 	{"sim-profile", "sim_profile", true},
+	{"server-metrics", "server_metrics", false}, {"server-metrics-interval", "server_metrics_interval", false},
 }
 
 // runFlagTarget is the target the flags describe, named by the model
@@ -737,6 +741,9 @@ func runFlagTarget(c *cli.Context, camp *campaign.Campaign) (campaign.Target, er
 		MaxTokens:      c.Int("max-tokens"),
 		Timeout:        c.Duration("timeout"),
 		ConnectTimeout: c.Duration("connect-timeout"),
+
+		ServerMetrics:         strings.TrimSpace(c.String("server-metrics")),
+		ServerMetricsInterval: c.Duration("server-metrics-interval"),
 	}}
 	camp.SetFrom("targets", "target")
 	for _, f := range runTargetFields {
