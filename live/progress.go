@@ -122,7 +122,7 @@ func (t *Tracker) Completed(rec *run.Record) {
 	if rec.TTFT > 0 {
 		t.ttft.Update(rec.TTFT.Duration().Seconds())
 	}
-	if !rec.Warmup {
+	if !rec.Warmup && !rec.Open() { // an open-ended case has no right answer
 		t.scored++
 		if rec.Correct {
 			t.correct++

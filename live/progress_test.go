@@ -14,9 +14,9 @@ import (
 	"github.com/creack/pty"
 	"github.com/mattn/go-runewidth"
 
-	"github.com/needlestorm/needlestorm/run"
-
+	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/loadgen"
+	"github.com/needlestorm/needlestorm/run"
 )
 
 // fakeClock is a settable clock for Tracker tests.
@@ -355,5 +355,26 @@ func TestProgressTerminalWidth(t *testing.T) {
 		if w := runewidth.StringWidth(l); w > 50 {
 			t.Errorf("a line %d columns wide on a 50-column terminal: %q", w, l)
 		}
+	}
+}
+
+// TestTrackerLeavesOpenCasesUnscored: an open-ended dataset case (no
+// expected answer) is neither right nor wrong, so the live accuracy is
+// over the scored cases only.
+func TestTrackerLeavesOpenCasesUnscored(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	sched := loadgen.Schedule{{Kind: loadgen.StageConstant, Rate: 10, Duration: run.Seconds(10 * time.Second)}}
+	tr := newTracker("sim", sched, clk.now)
+	tr.StageStarted(0, sched[0])
+	scored := &run.Record{Task: corpus.TaskDataset, TaskType: "code", Matchers: []corpus.Matcher{{Regex: new(string)}}}
+	scored.Correct = true
+	open := &run.Record{Task: corpus.TaskDataset, TaskType: "summarization"}
+	for _, r := range []*run.Record{scored, open, open} {
+		tr.Sent(r)
+		tr.Completed(r)
+	}
+	s := tr.Snapshot()
+	if s.Completed != 3 || s.Scored != 1 || s.Correct != 1 {
+		t.Fatalf("completed %d, scored %d, correct %d: want 3, 1, 1 (open cases unscored)", s.Completed, s.Scored, s.Correct)
 	}
 }

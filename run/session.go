@@ -371,7 +371,7 @@ func (t *tally) add(rec *Record) {
 	if rec.ErrorClass != "" {
 		t.res.Errors[rec.ErrorClass]++
 	}
-	if !rec.Warmup {
+	if !rec.Warmup && !rec.Open() { // an open-ended case has no right answer
 		t.res.Scored++
 		if rec.Correct {
 			t.res.Correct++
