@@ -117,6 +117,14 @@ func TestSimMissSplit(t *testing.T) {
 			onlyKind(t, s, "hallucinated", 10)
 		}
 	})
+	t.Run("latent", func(t *testing.T) {
+		// latent wrong answers follow the mix too: another character of
+		// the prompt, "No character ...", or an invented name.
+		for _, kind := range []string{"distractor", "not_found", "hallucinated"} {
+			s := runMissSim(t, sim.WrongMix(kind+"=1"), "", needles([]string{corpus.TaskLatent}, ""), 1)
+			onlyKind(t, s, kind, 4)
+		}
+	})
 	t.Run("dataset distractor", func(t *testing.T) {
 		s := runMissSim(t, "distractor=1", path, dataset, 10)
 		onlyKind(t, s, "distractor", 10)

@@ -54,8 +54,8 @@ func TestLatentHarderThanSingle(t *testing.T) {
 			t.Errorf("length %d: latent %.3f (curve %.3f) is not clearly below single %.3f (curve %.3f)", length, latent, latentCurve, single, singleCurve)
 		}
 		for _, a := range answers {
-			if !strings.HasPrefix(a, "The character who has been to ") {
-				t.Fatalf("latent answer %q names no character", a)
+			if !strings.HasPrefix(a, "The character who has been to ") && !strings.HasPrefix(a, "No character in the text has been to ") {
+				t.Fatalf("latent answer %q names no character and says none", a)
 			}
 		}
 	}
@@ -70,23 +70,39 @@ func TestLatentHarderThanSingle(t *testing.T) {
 }
 
 // TestLatentFaithful: a faithful server answers latent right, and a
-// never-right one names a distractor, or no one when there is none.
+// never-right one answers wrong of the kind its wrong_mix asks: another
+// character of the text (or no one when there is none), no one, or a
+// name found nowhere in the text, which probes calls a hallucination.
 func TestLatentFaithful(t *testing.T) {
 	r := corpus.Reading{Task: corpus.TaskLatent, Asks: []corpus.Ask{{Key: "Paris", Values: []string{"Yuki"}}}, Distractors: []string{"Lars"}}
-	text := "Actually, Yuki lives next to the Eiffel Tower. Actually, Lars lives next to the Colosseum."
+	text := "Which character has been to Paris? Actually, Yuki lives next to the Eiffel Tower. Actually, Lars lives next to the Colosseum."
+	wrong := func(mix WrongMix) Config { return Config{BaseAccuracy: 0, MaxSeqs: 1, WrongMix: mix} }
 	for seed := range uint64(20) {
 		g := newRNG(1, seed, 0, streamAnswer)
 		if a := (Config{BaseAccuracy: 1, MaxSeqs: 1}).compose(r, text, 1000, 0, &g); a.right != 1 || !strings.Contains(a.text, "Yuki") {
 			t.Fatalf("faithful: %+v", a)
 		}
 		g = newRNG(1, seed, 0, streamAnswer)
-		if a := (Config{BaseAccuracy: 0, MaxSeqs: 1}).compose(r, text, 1000, 0, &g); a.right != 0 || !strings.Contains(a.text, "Lars") {
-			t.Fatalf("never right: %+v", a)
+		if a := wrong("distractor=1").compose(r, text, 1000, 0, &g); a.right != 0 || !strings.Contains(a.text, "Lars") {
+			t.Fatalf("never right, distractors: %+v", a)
+		}
+		g = newRNG(1, seed, 0, streamAnswer)
+		if a := wrong("not_found=1").compose(r, text, 1000, 0, &g); a.right != 0 || !strings.Contains(a.text, "No character") {
+			t.Fatalf("never right, not found: %+v", a)
+		}
+		g = newRNG(1, seed, 0, streamAnswer)
+		a := wrong("hallucinated=1").compose(r, text, 1000, 0, &g)
+		name := strings.TrimSuffix(strings.TrimPrefix(a.text, "The character who has been to Paris is "), ".")
+		if a.right != 0 || name == a.text || name == "" || strings.Contains(strings.ToLower(text), strings.ToLower(name)) {
+			t.Fatalf("never right, hallucinated: %+v", a)
+		}
+		if m := probes.ClassifyMiss(probes.MissFacts{Answer: a.text, Expected: []string{"Yuki"}, Distractors: r.Distractors, Task: corpus.TaskLatent, Prompt: text}); m != probes.MissHallucinated {
+			t.Fatalf("answer %q is a %s miss, want hallucinated", a.text, m)
 		}
 		r2 := r
 		r2.Distractors = nil
 		g = newRNG(1, seed, 0, streamAnswer)
-		if a := (Config{BaseAccuracy: 0, MaxSeqs: 1}).compose(r2, text, 1000, 0, &g); strings.Contains(a.text, "Yuki") || !strings.Contains(a.text, "No character") {
+		if a := wrong("distractor=1").compose(r2, text, 1000, 0, &g); strings.Contains(a.text, "Yuki") || !strings.Contains(a.text, "No character") {
 			t.Fatalf("never right, no distractor: %+v", a)
 		}
 	}
