@@ -46,7 +46,8 @@
 // The harder needle tasks have their own curves (accuracy.go): a latent
 // question (the needle shares no word with it) is answered right with
 // LatentAccuracy, single's curve at four times the length, squared, and
-// otherwise with another character of the prompt; each of a cwe question's
+// otherwise wrong as WrongMix says (another character of the prompt, no
+// one, or an invented name); each of a cwe question's
 // most common words is named with CWEAccuracy, single's curve at twice the
 // length and mid depth, and a missed one is replaced by a less common word
 // of the list.
