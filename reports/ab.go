@@ -272,12 +272,19 @@ func (p ABPair) ABSentence() string {
 	return diff + ": no significant difference at p < 0.05."
 }
 
+// ABRule says how a pair's figures are counted (summary.md and
+// report.html print it under the A/B heading).
+const ABRule = "A target's verdict on a case is the majority of its answers to it (right when more than half were right), so these accuracies are over cases, not requests; the answer shown is its most frequent answer that agrees with the verdict. Padded versions of a case count as cases of their own."
+
+// ABRule is the package's ABRule, for report.html's template.
+func (*Summary) ABRule() string { return ABRule }
+
 // writeABMarkdown writes the A/B section of summary.md.
 func writeABMarkdown(b *strings.Builder, s *Summary) {
 	if len(s.AB) == 0 {
 		return
 	}
-	b.WriteString("\n## A/B on the same cases\n")
+	b.WriteString("\n## A/B on the same cases\n\n" + md(ABRule) + "\n")
 	for _, p := range s.AB {
 		fmt.Fprintf(b, "\n### %s vs %s\n\n%s\n", md(p.A), md(p.B), md(p.ABSentence()))
 		if p.OpenCases > 0 {

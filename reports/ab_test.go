@@ -165,10 +165,17 @@ func TestABHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := b.String()
-	for _, want := range []string{`id="task-types"`, `id="ab"`, "x vs y", "&lt;script&gt;no&lt;/script&gt;", "no significant difference"} {
+	for _, want := range []string{`id="task-types"`, `id="ab"`, "x vs y", "&lt;script&gt;no&lt;/script&gt;", "no significant difference", "is the majority of its answers to it"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("report.html lacks %q", want)
 		}
+	}
+	var md strings.Builder
+	if err := WriteMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "is the majority of its answers to it") {
+		t.Errorf("summary.md does not say how a case's verdict is counted:\n%s", md.String())
 	}
 	if strings.Contains(h, "<script>no") {
 		t.Error("an answer reached report.html unescaped")

@@ -59,6 +59,9 @@ func TestDatasetOnlyHasNoNeedleEnvelope(t *testing.T) {
 	if err := WriteHTML(&html, s); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(md.String(), "No needle points: every request measured was a case of your dataset") || strings.Contains(md.String(), "| target | stage | rate | length |") {
+		t.Errorf("summary.md prints an empty needle points table:\n%s", md.String())
+	}
 	for name, out := range map[string]string{"summary.md": md.String(), "text": txt.String(), "report.html": html.String()} {
 		if !strings.Contains(out, "No needle envelope") && !strings.Contains(out, "no needle envelope") {
 			t.Errorf("%s does not say there is no needle envelope:\n%s", name, out)

@@ -225,6 +225,10 @@ func writeConsistencyMarkdown(b *strings.Builder, s *Summary) {
 // writePointsMarkdown writes every (target, stage, length) point with its
 // figures and verdict.
 func writePointsMarkdown(b *strings.Builder, s *Summary) {
+	if len(s.Points) == 0 && len(s.TaskTypes) > 0 {
+		b.WriteString("\n## Points (target, stage, length)\n\nNo needle points: every request measured was a case of your dataset (see Task types).\n")
+		return
+	}
 	b.WriteString("\n## Points (target, stage, length)\n\n| target | stage | rate | length | requests | accuracy (95% CI) | recall | ttft p50 | ttft p95 | e2e p95 | error rate | cached prompt | goodput | correct goodput | cost/request | cost/correct | pass |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, p := range s.Points {
 		pass := "pass"
