@@ -284,6 +284,9 @@ func parseCaseLine(text []byte) (DatasetCase, string, error) {
 			return c, field, err
 		}
 	}
+	if err := CheckTogether(c.Expected); err != nil {
+		return c, "expected", err
+	}
 	return c, "", nil
 }
 

@@ -67,6 +67,7 @@ func TestReadDatasetErrors(t *testing.T) {
 		{"one_of empty", `{"id": "x", "prompt": "p", "expected": {"one_of": [], "label": "a"}}`, "cases.jsonl:1: expected: one_of"},
 		{"second matcher bad", `{"id": "x", "prompt": "p", "expected": [{"equals": "a"}, {"contains": []}]}`, "cases.jsonl:1: expected[1]: contains"},
 		{"unknown matcher", `{"id": "x", "prompt": "p", "expected": [{"equals": "a"}, {"startswith": "a"}]}`, "cases.jsonl:1: expected[1]: startswith: unknown field"},
+		{"matchers contradict", good + "\n" + `{"id": "x", "prompt": "p", "expected": [{"equals": "yes"}, {"equals": "no"}]}`, `cases.jsonl:2: expected: matchers 0 (equals "yes") and 1 (equals) contradict`},
 		{"expected a string", `{"id": "x", "prompt": "p", "expected": "Paris"}`, "cases.jsonl:1: expected: must be a matcher object"},
 	}
 	for _, tt := range tests {

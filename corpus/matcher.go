@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -248,3 +249,86 @@ func normWords(s string) string {
 	}
 	return b.String()
 }
+
+// CheckTogether refuses the matchers of one case when no answer can pass
+// them all: with an equals matcher every passing answer normalises to its
+// value, so another equals of a different value, a contains whose values
+// that value lacks, or a one_of whose label it does not name alone can
+// never pass with it. Matchers whose text holds a digit are left alone
+// (thousands separators normalise apart from normWords), as are regex,
+// json and number, which read the answer as given.
+func CheckTogether(ms []Matcher) error {
+	eq := -1
+	for i, m := range ms {
+		if m.Kind() == MatchEquals && !hasDigit(*m.Equals) {
+			eq = i
+			break
+		}
+	}
+	if eq < 0 {
+		return nil
+	}
+	e := *ms[eq].Equals
+	ne := " " + normWords(e) + " "
+	for i, m := range ms {
+		if i == eq {
+			continue
+		}
+		fail := false
+		switch m.Kind() {
+		case MatchEquals:
+			fail = !hasDigit(*m.Equals) && normWords(*m.Equals) != normWords(e)
+		case MatchContains:
+			if slices.ContainsFunc(m.Contains, hasDigit) {
+				continue
+			}
+			found := 0
+			for _, v := range m.Contains {
+				if strings.Contains(ne, " "+normWords(v)+" ") {
+					found++
+				}
+			}
+			fail = found == 0 || (m.Match != ContainsAny && found < len(m.Contains))
+		case MatchOneOf:
+			if slices.ContainsFunc(m.OneOf, hasDigit) {
+				continue
+			}
+			fail = namedLabel(m.OneOf, ne) != normWords(m.Label)
+		}
+		if fail {
+			return fmt.Errorf("matchers %d (equals %q) and %d (%s) contradict: an answer equal to %q cannot pass the other, and every matcher of a case must pass, so no answer can: fix one of them", eq, e, i, m.Kind(), e)
+		}
+	}
+	return nil
+}
+
+// namedLabel is the one label the padded, normalised text names (a label
+// inside a longer label named too does not count), or "" (probes.labelOf
+// on text without digits).
+func namedLabel(labels []string, padded string) string {
+	var named []string
+	for _, l := range labels {
+		if nl := normWords(l); strings.Contains(padded, " "+nl+" ") {
+			named = append(named, nl)
+		}
+	}
+	var kept []string
+	for _, n := range named {
+		inside := false
+		for _, o := range named {
+			if o != n && len(o) > len(n) && strings.Contains(" "+o+" ", " "+n+" ") {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			kept = append(kept, n)
+		}
+	}
+	if len(kept) != 1 {
+		return ""
+	}
+	return kept[0]
+}
+
+func hasDigit(s string) bool { return strings.ContainsFunc(s, unicode.IsDigit) }

@@ -49,3 +49,41 @@ func TestMatcherCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckTogether: a case whose matchers no answer can pass together is
+// refused; matchers an equals value satisfies, or that CheckTogether cannot
+// judge (digits, regex, number), are kept.
+func TestCheckTogether(t *testing.T) {
+	s := func(v string) *string { return &v }
+	f := func(v float64) *float64 { return &v }
+	tests := []struct {
+		name string
+		ms   []Matcher
+		bad  bool
+	}{
+		{"equals twice, different", []Matcher{{Equals: s("yes")}, {Equals: s("no")}}, true},
+		{"equals twice, same after normalisation", []Matcher{{Equals: s("Yes.")}, {Equals: s("yes")}}, false},
+		{"equals and contains it", []Matcher{{Equals: s("Ada Lovelace")}, {Contains: []string{"lovelace"}}}, false},
+		{"equals lacks a contains value", []Matcher{{Equals: s("Ada Lovelace")}, {Contains: []string{"Ada", "Byron"}}}, true},
+		{"equals has one of any", []Matcher{{Equals: s("Ada Lovelace")}, {Contains: []string{"Ada", "Byron"}, Match: ContainsAny}}, false},
+		{"equals lacks every any value", []Matcher{{Contains: []string{"Byron", "Babbage"}, Match: ContainsAny}, {Equals: s("Ada")}}, true},
+		{"equals names the label", []Matcher{{Equals: s("positive")}, {OneOf: []string{"positive", "negative"}, Label: "positive"}}, false},
+		{"equals names another label", []Matcher{{Equals: s("negative")}, {OneOf: []string{"positive", "negative"}, Label: "positive"}}, true},
+		{"equals names a longer label", []Matcher{{Equals: s("not spam")}, {OneOf: []string{"spam", "not spam"}, Label: "not spam"}}, false},
+		{"digits are left alone", []Matcher{{Equals: s("1,250 EUR")}, {Contains: []string{"1250"}}}, false},
+		{"regex is left alone", []Matcher{{Equals: s("yes")}, {Regex: s("^no$")}}, false},
+		{"number is left alone", []Matcher{{Equals: s("five")}, {Number: f(5)}}, false},
+		{"no equals", []Matcher{{Contains: []string{"a"}}, {OneOf: []string{"a", "b"}, Label: "b"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckTogether(tt.ms)
+			if (err != nil) != tt.bad {
+				t.Fatalf("CheckTogether = %v, want an error: %v", err, tt.bad)
+			}
+			if err != nil && !strings.Contains(err.Error(), "contradict") {
+				t.Fatalf("error %q does not say the matchers contradict", err)
+			}
+		})
+	}
+}
