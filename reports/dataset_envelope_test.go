@@ -59,6 +59,9 @@ func TestDatasetOnlyHasNoNeedleEnvelope(t *testing.T) {
 	if err := WriteHTML(&html, s); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(html.String(), datasetOnlyNoChart) || strings.Contains(html.String(), "no time to first token was observed") {
+		t.Errorf("report.html's empty needle charts do not say the run was dataset-only")
+	}
 	if !strings.Contains(md.String(), "No needle points: every request measured was a case of your dataset") || strings.Contains(md.String(), "| target | stage | rate | length |") {
 		t.Errorf("summary.md prints an empty needle points table:\n%s", md.String())
 	}

@@ -126,9 +126,15 @@ func WriteHTML(w io.Writer, s *Summary) error {
 	v := htmlView{S: s, Order: attributionOrder(), Multi: len(s.Targets) > 1}
 	if v.Multi {
 		v.Compare, v.CompareLengths, v.CompareCharts = comparisonRows(s), s.ComparisonLengths(), comparisonCharts(s)
+		if len(s.Points) == 0 && len(s.TaskTypes) > 0 {
+			datasetOnlyNotes(v.CompareCharts)
+		}
 	}
 	for i, ts := range s.Targets {
 		ht := htmlTarget{T: ts, E: s.Envelope.Targets[i], Charts: targetCharts(s, ts.Target), Points: targetPoints(s, ts.Target), Truncation: joinSentences(canceledSentence(ts), truncationSentence(ts))}
+		if len(ht.Points) == 0 && len(s.TaskTypes) > 0 {
+			datasetOnlyNotes(ht.Charts)
+		}
 		for _, sc := range s.records {
 			r := sc.rec
 			if r.Target != ts.Target || r.Warmup || sc.a.Correct || r.Open() {
@@ -174,4 +180,19 @@ func joinSentences(ss ...string) string {
 		}
 	}
 	return strings.Join(out, ". ")
+}
+
+// datasetOnlyNoChart is the note of a needle chart left empty because
+// every request measured was a case of the user's dataset.
+const datasetOnlyNoChart = "no needle requests to draw: every case measured was from your dataset (see Task types)"
+
+// datasetOnlyNotes gives the needle charts without a plot the dataset
+// note, in place of one (such as "no time to first token was observed")
+// that a dataset-only run would make wrong.
+func datasetOnlyNotes(cs []Chart) {
+	for i := range cs {
+		if cs[i].SVG == "" {
+			cs[i].Note = datasetOnlyNoChart
+		}
+	}
 }
