@@ -39,6 +39,16 @@ func TestExamplePaddedPlan(t *testing.T) {
 	if lengths[2000] != 3*n || lengths[16000] != 3*n {
 		t.Errorf("padded lengths %v", lengths)
 	}
+	// inv-001 marks its invoice: sent as written without the markers,
+	// padded with its question after the haystack.
+	const q = " What is the amount due, with its currency?"
+	if u := cases[0].Messages[1].Content; cases[0].ID != "inv-001" || strings.Contains(u, "<<<") || !strings.HasPrefix(u, "Invoice from Harbour Tiles") || !strings.HasSuffix(u, "30 days."+q) {
+		t.Errorf("inv-001 as written: %q", u)
+	}
+	p := cases[n]
+	if u := p.Messages[1].Content; p.ID != "inv-001@2k-d0" || !strings.HasPrefix(u, "Invoice from Harbour Tiles") || !strings.HasSuffix(u, "\n\n"+strings.TrimSpace(q)) || strings.Contains(u, "30 days."+q) {
+		t.Errorf("inv-001 padded at depth 0 is %q ... %q", u[:80], u[len(u)-80:])
+	}
 }
 
 // TestExamplePaddedCampaign runs the padded example against its two

@@ -288,7 +288,7 @@ func readLatent(text, place string) Reading {
 		if !ok {
 			continue
 		}
-		rest := text[pos:]
+		rest := text[pos:min(len(text), pos+65)] // landmarks are short: stay linear
 		end := strings.IndexByte(rest, '.')
 		if end <= 0 || end > 64 {
 			continue

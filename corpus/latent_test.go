@@ -131,4 +131,13 @@ func TestReadLatentHandwritten(t *testing.T) {
 	if r := ReadPrompt(strings.Replace(text, "Paris?", "Paris", 1)); len(r.Asks) != 0 {
 		t.Fatalf("an unfinished question asks %+v", r)
 	}
+	// many near misses and no stop: read in linear time, nothing found
+	bad := strings.Repeat("Actually, Yuki lives next to the ", 40000) + "\nQuestion: Which character has been to Paris?"
+	if r := ReadPrompt(bad); len(r.Asks) != 1 || len(r.Asks[0].Values) != 0 {
+		t.Fatalf("near misses: %+v", r)
+	}
+	cwe := strings.Repeat("1. teapot 2", 40000) + "\nQuestion: What are the 3 most common words in the numbered list spread through the text?"
+	if r := ReadPrompt(cwe); len(r.Asks) != 1 || len(r.Asks[0].Values) != 1 {
+		t.Fatalf("cwe near misses: %+v", r)
+	}
 }

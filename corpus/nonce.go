@@ -192,7 +192,7 @@ func renonce(tok *Tokenizer, old string, words []string, key, n uint64, rest str
 			}
 		}
 		pre := makePreamble(chosen)
-		if cnt := tok.Count(pre); cnt == p.want && tok.Count(pre+probe) == cnt+p.probeCount {
+		if cnt := tok.Count(pre); cnt == p.want && tok.joinsCleanly(pre, probe, cnt, p.probeCount) {
 			return pre, nil
 		}
 		index = (index + 1) % p.total
@@ -285,6 +285,30 @@ func (t *Tokenizer) noncePlan(old string, words []string, key uint64, probe stri
 		}
 	}
 	return p, nil
+}
+
+// joinsCleanly reports whether Count(a+b) is Count(a) + Count(b), given
+// as na and nb. For ASCII text of the fast cl100k_base encoder it proves
+// it without encoding: the pre-tokenizer splits a+b into a's own pieces
+// (each ends where it ends in a alone) and then b's (it only looks ahead,
+// so from len(a) on it splits as in b alone), and a count is the sum of
+// its pieces' counts. Other text is counted.
+func (t *Tokenizer) joinsCleanly(a, b string, na, nb int) bool {
+	if !t.fast || !isASCII(a) || !isASCII(b) {
+		return t.Count(a+b) == na+nb
+	}
+	if a == "" || b == "" {
+		return true
+	}
+	ab := a + b
+	i, j := 0, 0 // piece ends in a alone, and in a+b
+	for i < len(a) {
+		i, j = cl100kPiece(a, i), cl100kPiece(ab, j)
+		if i != j {
+			return false
+		}
+	}
+	return true
 }
 
 func gcd(a, b uint64) uint64 {

@@ -152,7 +152,7 @@ func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Rec
 		t.fail(rec, run.ErrBadResponse, msg)
 		return
 	}
-	t.readStream(ctx, cancel, resp.Body, &anthropicDecoder{}, c, rec, call.sentAt)
+	t.readStream(ctx, cancel, resp.Body, (*streamState).anthropicDialect, c, rec, call.sentAt)
 	t.seal(rec)
 }
 
@@ -313,8 +313,16 @@ func anthropicStreamUsage(raw json.RawMessage, final bool) (*streamUsage, string
 		return nil, ""
 	}
 	var u anthropicUsage
-	if note := decodeUsage(raw, &u); note != "" {
-		return nil, note
+	if !fastUsage(raw, []usageField{
+		{name: "input_tokens", dst: &u.InputTokens},
+		{name: "output_tokens", dst: &u.OutputTokens},
+		{name: "cache_read_input_tokens", dst: &u.CacheReadInputTokens},
+		{name: "cache_creation_input_tokens", dst: &u.CacheCreationInputTokens},
+	}, "", nil, nil) {
+		u = anthropicUsage{}
+		if note := decodeUsage(raw, &u); note != "" {
+			return nil, note
+		}
 	}
 	prompt, name := anthropicPromptUsage(u.InputTokens, u.CacheReadInputTokens, u.CacheCreationInputTokens)
 	cached := u.CacheReadInputTokens

@@ -39,14 +39,11 @@ func (s *jsScan) reset(b []byte) {
 
 // ws skips JSON whitespace.
 func (s *jsScan) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
+	b, i := s.b, s.i
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
 	}
+	s.i = i
 }
 
 // peek returns the next byte after whitespace, or 0 at the end.
@@ -81,50 +78,62 @@ func (s *jsScan) null() bool {
 	return false
 }
 
+// jsPlain marks the bytes a string holds as they are: ASCII from space
+// up, but the quote and the backslash.
+var jsPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // skipString consumes a string (the opening quote is next), checking its
 // escapes and that it has no control characters, as encoding/json's
 // scanner does. It reports whether it was valid and whether it had any
 // escape or byte above ASCII.
 func (s *jsScan) skipString() (ok, plain bool) {
-	s.i++ // the quote
+	b, i := s.b, s.i+1
 	plain = true
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
+	for {
+		for i < len(b) && jsPlain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			s.i = i
+			return false, false
+		}
+		switch c := b[i]; {
 		case c == '"':
-			s.i++
+			s.i = i + 1
 			return true, plain
 		case c == '\\':
 			plain = false
-			if s.i+1 >= len(s.b) {
+			if i+1 >= len(b) {
 				return false, false
 			}
-			switch s.b[s.i+1] {
+			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i += 2
+				i += 2
 			case 'u':
-				if s.i+6 > len(s.b) {
+				if i+6 > len(b) {
 					return false, false
 				}
-				for _, h := range s.b[s.i+2 : s.i+6] {
+				for _, h := range b[i+2 : i+6] {
 					if jsHex(h) < 0 {
 						return false, false
 					}
 				}
-				s.i += 6
+				i += 6
 			default:
 				return false, false
 			}
 		case c < 0x20:
 			return false, false
-		default:
-			if c >= utf8.RuneSelf {
-				plain = false
-			}
-			s.i++
+		default: // above ASCII
+			plain = false
+			i++
 		}
 	}
-	return false, false
 }
 
 func jsHex(c byte) int {
@@ -467,4 +476,78 @@ func (s *jsScan) strOrNull(dst *[]byte, seen *bool) bool {
 	v, ok := s.str()
 	*dst = v
 	return ok
+}
+
+// usageField is one count member of a usage object the fast path reads.
+type usageField struct {
+	name string
+	dst  *usageCount
+	seen bool
+}
+
+// fastUsage reads a usage object whose members named in fields are plain
+// counts (whole numbers from 0 to MaxUsageTokens, or null) and, if nested
+// is not empty, whose member nested is null or an object of such counts
+// (nestedFields; *nestedSeen is set when it is an object). Anything else
+// (a string, a fraction, a key spelled otherwise) is false: decodeUsage
+// then reads it with its lenient rules.
+func fastUsage(raw []byte, fields []usageField, nested string, nestedFields []usageField, nestedSeen *bool) bool {
+	var s jsScan
+	s.reset(raw)
+	seenNested := false
+	ok := s.object(func(k []byte) bool {
+		fold := false
+		for i := range fields {
+			if jsKeyIs(k, fields[i].name, &fold) {
+				return s.count(&fields[i])
+			}
+		}
+		if nested != "" && jsKeyIs(k, nested, &fold) {
+			if seenNested {
+				return false
+			}
+			seenNested = true
+			if s.null() {
+				return true
+			}
+			*nestedSeen = true
+			return s.object(func(k []byte) bool {
+				fold := false
+				for i := range nestedFields {
+					if jsKeyIs(k, nestedFields[i].name, &fold) {
+						return s.count(&nestedFields[i])
+					}
+				}
+				return !fold && s.skip(3)
+			})
+		}
+		return !fold && s.skip(2)
+	})
+	return ok && s.end()
+}
+
+// count reads one count member's value into f (at most once).
+func (s *jsScan) count(f *usageField) bool {
+	if f.seen {
+		return false
+	}
+	f.seen = true
+	if s.null() {
+		*f.dst = usageCount{}
+		return true
+	}
+	s.ws()
+	b, i := s.b, s.i
+	n := int64(0)
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-s.i < 11 {
+		n = n*10 + int64(b[i]-'0')
+		i++
+	}
+	if i == s.i || i-s.i > 10 || b[s.i] == '0' && i-s.i > 1 || n > MaxUsageTokens ||
+		i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		return false
+	}
+	s.i = i
+	*f.dst = usageCount{n: n, present: true}
+	return true
 }

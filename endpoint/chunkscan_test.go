@@ -210,3 +210,92 @@ func FuzzChunkFastPath(f *testing.F) {
 		checkFastAgrees(t, data)
 	})
 }
+
+// usageSeeds are usage members as servers send them, and oddities.
+var usageSeeds = []string{
+	`{"prompt_tokens":50,"total_tokens":56,"completion_tokens":6,"prompt_tokens_details":{"cached_tokens":16}}`,
+	`{"prompt_tokens":50,"completion_tokens":6,"prompt_tokens_details":null}`,
+	`{"prompt_tokens":0,"completion_tokens":1000000000}`,
+	`{"prompt_tokens":1000000001}`, `{"prompt_tokens":-1}`, `{"prompt_tokens":"263"}`, `{"prompt_tokens":9.5}`,
+	`{"prompt_tokens":263.0}`, `{"prompt_tokens":2.63e2}`, `{"prompt_tokens":1e20}`, `{"prompt_tokens":00}`,
+	`{"Prompt_Tokens":5}`, `{"prompt_tokens":5,"prompt_tokens":6}`, `{"prompt_tokens":null}`, `[]`, `5`, `"x"`,
+	`{"input_tokens":10,"cache_read_input_tokens":2,"cache_creation_input_tokens":0,"output_tokens":1}`,
+	`{"output_tokens":15}`, `{"input_tokens":true}`, `{"output_tokens":12345678901}`,
+	`{"prompt_tokens_details":{"cached_tokens":3,"cached_tokens":4}}`, `{"prompt_tokens_details":{"CACHED_TOKENS":3}}`,
+	`{"prompt_tokens_details":[]}`, `{ "prompt_tokens" : 7 , "x" : [1,{"y":null}] }`,
+}
+
+// TestUsageFastPathAgrees: the fast usage reader gives decodeUsage's
+// counts whenever it reads a usage member, for both APIs, on the seeds and
+// their mutations.
+func TestUsageFastPathAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	fastO, fastA := 0, 0
+	for i := range 40000 {
+		raw := []byte(usageSeeds[i%len(usageSeeds)])
+		if i >= len(usageSeeds) {
+			raw = chunkMutate(r, raw)
+		}
+		var d openaiDecoder
+		if d.fastUsage(raw) {
+			fastO++
+			var want openaiUsage
+			if note := decodeUsage(raw, &want); note != "" {
+				t.Fatalf("openai %q: fast path read it, decodeUsage notes %s", raw, note)
+			}
+			got := d.usage
+			if got.PromptTokens != want.PromptTokens || got.CompletionTokens != want.CompletionTokens ||
+				(got.PromptTokensDetails == nil) != (want.PromptTokensDetails == nil) ||
+				got.PromptTokensDetails != nil && got.PromptTokensDetails.CachedTokens != want.PromptTokensDetails.CachedTokens {
+				t.Fatalf("openai %q:\nfast %+v %+v\nslow %+v %+v", raw, got, got.PromptTokensDetails, want, want.PromptTokensDetails)
+			}
+		}
+		var u anthropicUsage
+		if fastUsage(raw, []usageField{
+			{name: "input_tokens", dst: &u.InputTokens},
+			{name: "output_tokens", dst: &u.OutputTokens},
+			{name: "cache_read_input_tokens", dst: &u.CacheReadInputTokens},
+			{name: "cache_creation_input_tokens", dst: &u.CacheCreationInputTokens},
+		}, "", nil, nil) {
+			fastA++
+			var want anthropicUsage
+			if note := decodeUsage(raw, &want); note != "" {
+				t.Fatalf("anthropic %q: fast path read it, decodeUsage notes %s", raw, note)
+			}
+			if u != want {
+				t.Fatalf("anthropic %q:\nfast %+v\nslow %+v", raw, u, want)
+			}
+		}
+	}
+	if fastO < 1000 || fastA < 1000 {
+		t.Errorf("only %d (openai) and %d (anthropic) usage members took the fast path", fastO, fastA)
+	}
+}
+
+// BenchmarkChunkDecode decodes a content chunk as the simulator sends it,
+// on the fast path and with encoding/json.
+func BenchmarkChunkDecode(b *testing.B) {
+	data := []byte(`{"id":"chatcmpl-sim0000000000000001","object":"chat.completion.chunk","created":1764780000,"model":"sim-fast","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}],"usage":null}`)
+	b.Run("fast", func(b *testing.B) {
+		var d openaiDecoder
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for range b.N {
+			var r openaiRead
+			if !d.fast(data, &r) {
+				b.Fatal("slow")
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		var d openaiDecoder
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for range b.N {
+			var r openaiRead
+			if d.slow(data, &r) != nil {
+				b.Fatal("error")
+			}
+		}
+	})
+}

@@ -134,7 +134,12 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record
 		t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
 		return
 	}
-	req.Header = t.header.Clone()
+	// The values are shared, never written: Set and Add replace a value
+	// slice or append to one of length 1 and capacity 1, which copies it.
+	req.Header = make(http.Header, len(t.header)+2)
+	for k, v := range t.header {
+		req.Header[k] = v
+	}
 	resp, err := t.http.do(req, &call)
 	t.sendTimes(rec, &call, started)
 	if err != nil {
@@ -153,24 +158,28 @@ func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record
 		t.fail(rec, run.ErrBadResponse, msg)
 		return
 	}
-	t.readStream(ctx, cancel, resp.Body, &openaiDecoder{}, c, rec, call.sentAt)
+	t.readStream(ctx, cancel, resp.Body, (*streamState).openaiDialect, c, rec, call.sentAt)
 	t.seal(rec)
 }
 
 // openaiDecoder is the OpenAI chat-completions dialect of the stream loop.
 type openaiDecoder struct {
-	chunk openaiChunk
-	usage openaiUsage
-	scan  jsScan
+	chunk   openaiChunk
+	usage   openaiUsage
+	details openaiUsageDetails
+	scan    jsScan
 }
 
 // openaiUsage is a chunk's usage, read leniently (see usage.go).
 type openaiUsage struct {
-	PromptTokens        usageCount `json:"prompt_tokens"`
-	CompletionTokens    usageCount `json:"completion_tokens"`
-	PromptTokensDetails *struct {
-		CachedTokens usageCount `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
+	PromptTokens        usageCount          `json:"prompt_tokens"`
+	CompletionTokens    usageCount          `json:"completion_tokens"`
+	PromptTokensDetails *openaiUsageDetails `json:"prompt_tokens_details"`
+}
+
+// openaiUsageDetails is the prompt_tokens_details member of a usage.
+type openaiUsageDetails struct {
+	CachedTokens usageCount `json:"cached_tokens"`
 }
 
 // openaiRead is what the measurement reads of a chunk: its id, the content,
@@ -212,9 +221,12 @@ func (d *openaiDecoder) decode(name, data []byte, ev *streamEvent) error {
 	}
 	if hasUsage {
 		d.usage = openaiUsage{}
-		if note := decodeUsage(r.usage, &d.usage); note != "" {
-			ev.UsageNote = note
-			return nil
+		if !d.fastUsage(r.usage) {
+			d.usage = openaiUsage{}
+			if note := decodeUsage(r.usage, &d.usage); note != "" {
+				ev.UsageNote = note
+				return nil
+			}
 		}
 		u := streamUsage{
 			Prompt: d.usage.PromptTokens, Output: d.usage.CompletionTokens,
@@ -227,6 +239,22 @@ func (d *openaiDecoder) decode(name, data []byte, ev *streamEvent) error {
 		ev.Usage = &u
 	}
 	return nil
+}
+
+// fastUsage reads a usage member of plain counts into d.usage without
+// encoding/json (see fastUsage in chunkscan.go).
+func (d *openaiDecoder) fastUsage(raw []byte) bool {
+	var cached usageCount
+	details := false
+	ok := fastUsage(raw, []usageField{
+		{name: "prompt_tokens", dst: &d.usage.PromptTokens},
+		{name: "completion_tokens", dst: &d.usage.CompletionTokens},
+	}, "prompt_tokens_details", []usageField{{name: "cached_tokens", dst: &cached}}, &details)
+	if ok && details {
+		d.usage.PromptTokensDetails = &d.details
+		d.details.CachedTokens = cached
+	}
+	return ok
 }
 
 // slow reads a chunk with encoding/json.

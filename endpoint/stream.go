@@ -93,6 +93,21 @@ type streamEvent struct {
 	UsageNote string
 }
 
+// streamState is what reading one stream needs beyond the record, kept in
+// a pool between requests so a request allocates none of it.
+type streamState struct {
+	sse       *sseReader
+	limit     streamLimit
+	ev        streamEvent
+	openai    openaiDecoder
+	anthropic anthropicDecoder
+}
+
+// openaiDialect and anthropicDialect pick a state's decoder (readStream's
+// dialect argument).
+func (s *streamState) openaiDialect() streamDialect    { return &s.openai }
+func (s *streamState) anthropicDialect() streamDialect { return &s.anthropic }
+
 // streamLimit reads a response body up to MaxResponseBytes.
 type streamLimit struct {
 	r    io.Reader
@@ -111,32 +126,37 @@ func (l *streamLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readStream reads the event stream of a 2xx response with dialect d and
-// measures it into rec. cancel ends the request (used to stop a runaway
+// readStream reads the event stream of a 2xx response with the decoder
+// dialect picks of a pooled stream state, and measures it into rec. cancel ends the request (used to stop a runaway
 // and to bound draining the body after the end event).
-func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, body io.Reader, d streamDialect, c *corpus.Case, rec *run.Record, sentAt time.Time) {
-	r := t.sse.Get().(*sseReader)
-	limited := &streamLimit{r: body, left: MaxResponseBytes}
+func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, body io.Reader, dialect func(*streamState) streamDialect, c *corpus.Case, rec *run.Record, sentAt time.Time) {
+	st := t.streams.Get().(*streamState)
+	d := dialect(st)
+	r, limited := st.sse, &st.limit
+	*limited = streamLimit{r: body, left: MaxResponseBytes}
 	r.reset(limited)
 	defer func() {
 		r.reset(nil)
-		t.sse.Put(r)
+		*limited = streamLimit{}
+		st.ev = streamEvent{}
+		t.streams.Put(st)
 	}()
 	m := targetMeter{rec: rec, sentAt: sentAt, maxTokens: t.maxTokens}
 	if c.MaxTokens > 0 {
 		m.maxTokens = c.MaxTokens // the case's own cap was sent
 	}
-	var ev streamEvent
+	ev := &st.ev
 	for {
 		sev, err := r.Next()
-		now := time.Now()
+		// One monotonic clock read per event (time.Now reads two clocks).
+		now := time.Since(sentAt)
 		if err != nil {
 			t.streamEnd(ctx, r, &m, err)
 			m.end(ctx, now, c)
 			return
 		}
-		ev = streamEvent{}
-		if err := d.decode(sev.Name, sev.Data, &ev); err != nil {
+		*ev = streamEvent{}
+		if err := d.decode(sev.Name, sev.Data, ev); err != nil {
 			t.fail(rec, run.ErrBadResponse, fmt.Sprintf("a stream event is not JSON (%v): %s", err, oneLine(t.redact.Scrub(string(sev.Data)), 200)))
 			m.end(ctx, now, c)
 			return
@@ -183,7 +203,7 @@ func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, 
 type targetMeter struct {
 	rec       *run.Record
 	sentAt    time.Time
-	last      time.Time
+	last      time.Duration // when the last chunk came, from sentAt
 	maxTokens int
 	chunks    int
 
@@ -197,16 +217,21 @@ type targetMeter struct {
 	done     bool // the stream's explicit end arrived
 }
 
-// delta records one content or reasoning delta arriving at now. Empty deltas
+// delta records one content or reasoning delta arriving at now (from the
+// moment the request was sent). Empty deltas
 // (go-openai's first chunk carries only the role) are not chunks.
-func (m *targetMeter) delta(now time.Time, content, reasoning []byte) {
+func (m *targetMeter) delta(now time.Duration, content, reasoning []byte) {
 	if len(content) == 0 && len(reasoning) == 0 {
 		return
 	}
 	if m.chunks == 0 {
-		m.rec.TTFT = run.Seconds(now.Sub(m.sentAt))
+		m.rec.TTFT = run.Seconds(now)
 	} else if len(m.rec.ChunkGaps) < MaxChunkGaps {
-		m.rec.ChunkGaps = append(m.rec.ChunkGaps, run.Seconds(now.Sub(m.last)))
+		if m.rec.ChunkGaps == nil {
+			// One allocation for the gaps of most answers.
+			m.rec.ChunkGaps = make([]run.Seconds, 0, min(max(m.maxTokens, 8), 64))
+		}
+		m.rec.ChunkGaps = append(m.rec.ChunkGaps, run.Seconds(now-m.last))
 	} else {
 		m.rec.ChunkGapsTruncated = true
 	}
@@ -225,6 +250,9 @@ func (m *targetMeter) delta(now time.Time, content, reasoning []byte) {
 func keepCapped(b *strings.Builder, s []byte, limit int, full bool) bool {
 	if full || len(s) == 0 {
 		return full
+	}
+	if b.Cap() == 0 {
+		b.Grow(min(limit, 256)) // one allocation for most answers
 	}
 	room := limit - b.Len()
 	if len(s) <= room {
@@ -285,12 +313,13 @@ func (m *targetMeter) usageOf(u *streamUsage) {
 	}
 }
 
-// end closes the measurement at now, the last byte: E2E, the answer and
+// end closes the measurement at now (from the moment the request was
+// sent), the last byte: E2E, the answer and
 // its caps, an output token estimate when the server sent no usable usage,
 // and TPOT when the request succeeded.
-func (m *targetMeter) end(ctx context.Context, now time.Time, c *corpus.Case) {
+func (m *targetMeter) end(ctx context.Context, now time.Duration, c *corpus.Case) {
 	rec := m.rec
-	rec.E2E = run.Seconds(now.Sub(m.sentAt))
+	rec.E2E = run.Seconds(now)
 	rec.Answer = m.answer.String()
 	if m.answerFull {
 		rec.AnswerTruncated, rec.AnswerBytes = true, m.answerBytes

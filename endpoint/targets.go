@@ -97,7 +97,7 @@ type targetBase struct {
 	// maxTokens is the output cap the server was asked for: max_tokens,
 	// or the number extra_body sets in its place.
 	maxTokens int
-	sse       sync.Pool // *sseReader
+	streams   sync.Pool // *streamState
 }
 
 var _ io.Closer = (*targetBase)(nil)
@@ -262,7 +262,7 @@ func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetB
 	}
 
 	t := &targetBase{cfg: cfg, base: base, key: key, http: h, redact: newRedactor(secrets...), maxTokens: targetMaxTokens(cfg)}
-	t.sse.New = func() any { return newSSEReader(nil) }
+	t.streams.New = func() any { return &streamState{sse: newSSEReader(nil)} }
 	t.info = targetInfo{
 		name:      cfg.Name,
 		kind:      kind,

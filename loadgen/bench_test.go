@@ -179,7 +179,15 @@ func BenchmarkDispatcher1kPrompts(b *testing.B) {
 // BenchmarkSendLag500 sends b.N requests open loop at 500 req/s and reports
 // send_lag percentiles and the achieved send rate (-benchtime 2500x is 5 s).
 // It fails if any request failed.
-func BenchmarkSendLag500(b *testing.B) {
+func BenchmarkSendLag500(b *testing.B) { benchSendLag(b, 500) }
+
+// BenchmarkSendLag2000 is BenchmarkSendLag500 at 2,000 req/s, the
+// simulator on the same cores (-benchtime 10000x is 5 s):
+//
+//	go test ./loadgen -run '^$' -bench SendLag2000 -benchtime 10000x
+func BenchmarkSendLag2000(b *testing.B) { benchSendLag(b, 2000) }
+
+func benchSendLag(b *testing.B, rate float64) {
 	tgt := benchSim(b)
 	w := run.NewRecordWriter(io.Discard)
 	defer w.Close()
@@ -191,7 +199,7 @@ func BenchmarkSendLag500(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	b.ResetTimer()
-	if err := d.Run(ctx, loadgen.Schedule{{Kind: loadgen.StageConstant, Rate: 500, Requests: b.N}}); err != nil {
+	if err := d.Run(ctx, loadgen.Schedule{{Kind: loadgen.StageConstant, Rate: rate, Requests: b.N}}); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()

@@ -588,7 +588,9 @@ func nonced(c *corpus.Case, seq int64, salt uint64) (*corpus.Case, error) {
 // up to spin before at uses timer: the runtime's timers wake up to a couple
 // of milliseconds late (they round short waits up to a millisecond), which
 // the spin window absorbs. The rest uses a precise sleep (see
-// preciseSleep), then yields in a loop for the final tens of microseconds.
+// preciseSleep), then spins for the final preciseSleepMin (spinUntil): a
+// yield loop there put the goroutine in the scheduler's global queue,
+// which on a busy machine cost milliseconds.
 func sleepUntil(ctx context.Context, timer *time.Timer, at time.Time, spin time.Duration) bool {
 	for {
 		if ctx.Err() != nil {
@@ -608,7 +610,8 @@ func sleepUntil(ctx context.Context, timer *time.Timer, at time.Time, spin time.
 		case rem > preciseSleepMin:
 			preciseSleep(rem - preciseSleepMin)
 		default:
-			runtime.Gosched()
+			spinUntil(at)
+			return ctx.Err() == nil
 		}
 	}
 }

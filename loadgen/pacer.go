@@ -77,3 +77,14 @@ func (p *PoissonPacer) arrival(k uint64) float64 {
 	}
 	return p.at
 }
+
+// spinUntil busy-waits until at, keeping the goroutine on its thread and
+// processor: a goroutine that yields (runtime.Gosched) goes to the
+// scheduler's global queue, and one that sleeps may find every processor
+// taken when it wakes, each of which can cost a millisecond or more on a
+// busy machine. It is for the last preciseSleepMin before a send, so it
+// costs at most that much CPU per request.
+func spinUntil(at time.Time) {
+	for time.Until(at) > 0 {
+	}
+}

@@ -12,9 +12,9 @@ import (
 // CPU, so it can cover the timers' worst overshoot.
 const defaultSpinWindow = 4 * time.Millisecond
 
-// preciseSleepMin is the part of a wait left to a yield loop after
+// preciseSleepMin is the part of a wait left to spinUntil after
 // preciseSleep.
-const preciseSleepMin = 60 * time.Microsecond
+const preciseSleepMin = 150 * time.Microsecond
 
 // preciseSleep blocks the calling thread in nanosleep(2), which wakes within
 // tens of microseconds where the runtime's timers can overshoot by a

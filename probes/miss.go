@@ -46,6 +46,9 @@ type MissFacts struct {
 	// Distractors are the values the prompt states for keys that were not
 	// asked (corpus.ReadPrompt(text).Distractors).
 	Distractors []string
+	// Task is the Case's task: a cwe answer that lists more words than the
+	// task allows (see capCWE) is MissOther, whatever it holds.
+	Task string
 	// Prompt is the prompt's text (its message contents joined by "\n").
 	// Empty when unknown: nothing is then called hallucinated or, beyond
 	// Distractors and labels, a distractor.
@@ -56,6 +59,7 @@ type MissFacts struct {
 // phrases IsRefusal treats as a miss, and a few bare answers.
 var notFoundPhrases = append(append([]string(nil), missPhrases...),
 	"not available", "no answer", "no value", "no such value", "unknown", "none", "n a", "not found",
+	"cannot tell", "can t tell", "unclear", "not clear",
 	"no character", "no one", "nobody") // the latent task's "No character in the text has been to Paris."
 
 // SaysNotFound reports whether answer is empty or says the answer could
@@ -87,6 +91,9 @@ func SaysNotFound(answer string) bool {
 func ClassifyMiss(f MissFacts) Miss {
 	if len(f.Matchers) > 0 {
 		return classifyDatasetMiss(f)
+	}
+	if f.Task == corpus.TaskCWE && cweCandidates(f.Answer) > corpus.CWEMaxCandidates(len(f.Expected)) {
+		return MissOther // lists rather than chooses
 	}
 	m := MatchAnswer(f.Expected, f.Answer)
 	if len(f.Expected) > 1 && m.Any && !m.Strict {
@@ -283,7 +290,7 @@ func MissOf(c *corpus.Case, v Verdict, answer string) string {
 		contents[i] = m.Content
 	}
 	text := strings.Join(contents, "\n")
-	f := MissFacts{Answer: answer, Expected: c.Expected, Matchers: c.Matchers, Prompt: text}
+	f := MissFacts{Answer: answer, Expected: c.Expected, Matchers: c.Matchers, Task: c.Task, Prompt: text}
 	if len(c.Matchers) == 0 {
 		f.Distractors = corpus.ReadPrompt(text).Distractors
 	}

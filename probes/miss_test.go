@@ -119,6 +119,44 @@ func TestMissOfLatent(t *testing.T) {
 	}
 }
 
+// TestMissOfCWE: some of the most frequent words are partial, only less
+// frequent ones of the list distractors, a listing of the whole
+// vocabulary other.
+func TestMissOfCWE(t *testing.T) {
+	b, err := corpus.NewBuilder("", "", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.Build(corpus.Spec{Task: corpus.TaskCWE, Length: 2000, Depth: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text []string
+	for _, m := range c.Messages {
+		text = append(text, m.Content)
+	}
+	r := corpus.ReadPrompt(strings.Join(text, "\n"))
+	if len(c.Expected) < 2 || len(r.Distractors) == 0 {
+		t.Fatalf("cwe case expects %v, distractors %v", c.Expected, r.Distractors)
+	}
+	all := strings.Join(append(append([]string(nil), c.Expected...), r.Distractors...), ", ")
+	if len(c.Expected)+len(r.Distractors) <= corpus.CWEMaxCandidates(len(c.Expected)) {
+		t.Fatalf("the cwe list is too short to exceed the cap: %s", all)
+	}
+	missed := Verdict{Attribution: AttrModelMissed}
+	for answer, want := range map[string]Miss{
+		c.Expected[0]:    MissPartial,
+		r.Distractors[0]: MissDistractor,
+		all:              MissOther,
+		"I cannot tell.": MissNotFound,
+		"I cannot find.": MissNotFound,
+	} {
+		if got := MissOf(&c, missed, answer); got != string(want) {
+			t.Errorf("MissOf(%q) = %s, want %s", answer, got, want)
+		}
+	}
+}
+
 // TestMissOf checks the dispatcher's entry point on real Cases: a miss of
 // each kind is found from the Case's own prompt, and a verdict that is not
 // the model's miss has none.

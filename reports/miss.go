@@ -51,6 +51,9 @@ type MissSplit struct {
 	// MissTrend); empty when the samples are too small or the rise is not
 	// significant.
 	Trends []MissTrend `json:"trends,omitempty"`
+	// TrendNote says why no rise is stated for an axis with several
+	// groups: too few misses, or no significant rise.
+	TrendNote string `json:"trend_note,omitempty"`
 }
 
 // MissRow is the split of one group of requests. Requests are the scored
@@ -121,14 +124,29 @@ func missSplits(recs []scored, targets []string, stages stageInfos) []MissSplit 
 				r.StageRate = info.info.Rate
 			}
 		})
-		if t, ok := missTrend("length", ms.ByLength, func(r MissRow) string { return formatLengthShort(r.Length) + " tokens" }); ok {
+		var notes []string
+		note := func(axis, why string) {
+			if why != "" && why != "-" {
+				notes = append(notes, axis+": "+why)
+			}
+		}
+		t, why := missTrend(ms.ByLength, func(r MissRow) string { return formatLengthShort(r.Length) + " tokens" })
+		if why == "" {
+			t.Axis = "length"
 			ms.Trends = append(ms.Trends, t)
 		}
+		note("length", why)
 		ms.ByTask = missTaskRows(g)
 		byLoad := slices.Clone(ms.ByStage)
 		slices.SortStableFunc(byLoad, func(a, b MissRow) int { return cmp.Compare(a.StageRate, b.StageRate) })
-		if t, ok := missTrend("load", byLoad, stageName); ok {
+		t, why = missTrend(byLoad, stageName)
+		if why == "" {
+			t.Axis = "load"
 			ms.Trends = append(ms.Trends, t)
+		}
+		note("load", why)
+		if len(notes) > 0 {
+			ms.TrendNote = "No rise of hallucinations stated (" + strings.Join(notes, "; ") + ")."
 		}
 		for i := range ms.Trends {
 			ms.Trends[i].Sentence = trendSentence(name, ms.Trends[i])
@@ -232,8 +250,13 @@ func missTable(ms MissSplit) []missTableRow {
 
 // missTrend tests whether the hallucinated share of misses rises from the
 // first row with at least MinTrendMisses misses to the last (rows in axis
-// order); ok only when it does, significantly.
-func missTrend(axis string, rows []MissRow, name func(MissRow) string) (MissTrend, bool) {
+// order). It returns the rise, or why none is stated: "" for an axis of
+// one group (nothing to compare), else too few misses, no rise, or a rise
+// that is not significant.
+func missTrend(rows []MissRow, name func(MissRow) string) (MissTrend, string) {
+	if len(rows) < 2 {
+		return MissTrend{}, "-"
+	}
 	var ends []MissRow
 	for _, r := range rows {
 		if r.Misses >= MinTrendMisses {
@@ -241,18 +264,18 @@ func missTrend(axis string, rows []MissRow, name func(MissRow) string) (MissTren
 		}
 	}
 	if len(ends) < 2 {
-		return MissTrend{}, false
+		return MissTrend{}, fmt.Sprintf("fewer than two groups with %d misses or more", MinTrendMisses)
 	}
 	lo, hi := ends[0], ends[len(ends)-1]
 	h := string(probes.MissHallucinated)
 	if hi.Shares[h] <= lo.Shares[h] {
-		return MissTrend{}, false
+		return MissTrend{}, fmt.Sprintf("no rise from %s to %s", name(lo), name(hi))
 	}
 	p, test := ProportionTest(lo.Counts[h], lo.Misses, hi.Counts[h], hi.Misses)
 	if p >= MissTrendAlpha {
-		return MissTrend{}, false
+		return MissTrend{}, fmt.Sprintf("%s to %s: %s against %s of misses, p = %.2g, not significant", name(lo), name(hi), formatShare(lo.Shares[h]), formatShare(hi.Shares[h]), p)
 	}
-	return MissTrend{Axis: axis, From: name(lo), To: name(hi), FromRow: lo, ToRow: hi, PValue: p, Test: test}, true
+	return MissTrend{From: name(lo), To: name(hi), FromRow: lo, ToRow: hi, PValue: p, Test: test}, ""
 }
 
 func trendSentence(target string, t MissTrend) string {
@@ -304,6 +327,9 @@ func writeMissMarkdown(b *strings.Builder, s *Summary) {
 		fmt.Fprintf(b, "\n### %s: %d misses of %d requests\n\n", md(ms.Target), ms.Misses, ms.Requests)
 		for _, t := range ms.Trends {
 			fmt.Fprintf(b, "**%s**\n\n", md(t.Sentence))
+		}
+		if ms.TrendNote != "" {
+			fmt.Fprintf(b, "%s\n\n", md(ms.TrendNote))
 		}
 		fmt.Fprintf(b, "| by | group | n | misses | %s |\n|---|---|---:|---:|%s\n", strings.Join(kinds, " | "), strings.Repeat("---:|", len(kinds)))
 		for _, tr := range missTable(ms) {

@@ -169,16 +169,23 @@ func TestMissTrend(t *testing.T) {
 		t.Errorf("terminal line lacks the trend:\n%s", s.Text())
 	}
 
-	for name, recs := range map[string][]run.Record{
-		"small": append(missRecords(0, 1, 1000, 10, mixed(1, 9)...), missRecords(1, 8, 32000, 10, mixed(6, 4)...)...),
-		"fall":  append(missRecords(0, 1, 1000, 10, mixed(18, 12)...), missRecords(1, 8, 32000, 10, mixed(3, 27)...)...),
+	for name, tc := range map[string]struct {
+		recs []run.Record
+		note string
+	}{
+		"small":           {append(missRecords(0, 1, 1000, 10, mixed(1, 9)...), missRecords(1, 8, 32000, 10, mixed(6, 4)...)...), "length: fewer than two groups with 20 misses or more"},
+		"fall":            {append(missRecords(0, 1, 1000, 10, mixed(18, 12)...), missRecords(1, 8, 32000, 10, mixed(3, 27)...)...), "length: no rise from 1k tokens to 32k tokens"},
+		"not significant": {append(missRecords(0, 1, 1000, 10, mixed(6, 24)...), missRecords(1, 8, 32000, 10, mixed(8, 22)...)...), "20% against 27% of misses, p = 0.54, not significant"},
 	} {
-		s, err := Build(nil, recs, Options{})
+		s, err := Build(nil, tc.recs, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if tr := s.Misses[0].Trends; len(tr) != 0 {
 			t.Errorf("%s: trends %+v, want none", name, tr)
+		}
+		if note := s.Misses[0].TrendNote; !strings.Contains(note, tc.note) || !strings.Contains(note, "load: ") {
+			t.Errorf("%s: trend note %q, want it to say %q and the load's", name, note, tc.note)
 		}
 	}
 }

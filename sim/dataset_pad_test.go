@@ -119,3 +119,32 @@ func TestPaddedAnswers(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPaddedLookupMiss is what a loaded dataset costs a needle prompt
+// of 128k tokens that is no dataset case: the padded lookup's scan of its
+// newlines.
+func BenchmarkPaddedLookupMiss(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "d.jsonl")
+	if err := os.WriteFile(path, []byte(simPadded), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	idx, err := loadDataset(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bl, err := corpus.NewBuilder(corpus.HaystackProse, "", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := bl.Build(corpus.Spec{Task: corpus.TaskSingle, Length: 128_000, Depth: 50})
+	if err != nil {
+		b.Fatal(err)
+	}
+	contents := contentsOf(c)
+	b.ResetTimer()
+	for range b.N {
+		if idx.lookup(contents) != nil {
+			b.Fatal("a needle prompt taken for a dataset case")
+		}
+	}
+}

@@ -20,10 +20,10 @@ import (
 // 2-core machine under the race detector a few sends at 40/s are late by
 // 20 ms, which would keep the stage out of the envelope in one run and
 // not the other: a "regression" of the test machine). Latency changes
-// under 150 ms do not count (regression.latency_floor): the fast profile
-// answers in milliseconds, and on a loaded machine the p95 of identical
-// runs moves by tens of them; a latency regression the tests look for is
-// hundreds.
+// under 400 ms do not count (regression.latency_floor): the fast profile
+// answers in milliseconds, and on a heavily loaded machine the p95 of
+// identical runs moved by up to 180 ms; the latency regression the tests
+// look for is a second and more.
 func compareTestCampaign(t *testing.T, sim string) string {
 	t.Helper()
 	return campaignTestFile(t, fmt.Sprintf(`
@@ -34,7 +34,7 @@ corpus: {lengths: [500, 2000], depths: [50], samples: 20, seed: 3}
 load: {stages: [{rate: 40, requests: 40}]}
 slo: {ttft_p95: 5s, send_lag: 200ms}
 accuracy: {threshold: 0.7}
-regression: {latency_floor: 150ms}
+regression: {latency_floor: 400ms}
 `, sim))
 }
 
@@ -96,9 +96,9 @@ func TestCompareSimRuns(t *testing.T) {
 		{"identical configuration and seed", "base_accuracy: 0.95", exitOK, nil,
 			[]string{"all/effective_context", "500/accuracy", "2000/accuracy", "500/ttft_p95", "2000/max_rate"}},
 		{"lower accuracy", "base_accuracy: 0.4", exitObjectives, []string{"500/accuracy", "2000/accuracy", "all/effective_context"}, []string{"500/ttft_p95"}},
-		// 1,000 prefill tokens/s: 500 ms for 500 tokens, 2 s for 2,000
+		// 250 prefill tokens/s: 2 s for 500 tokens, 8 s for 2,000
 		// (halved by the time scale), against a few milliseconds.
-		{"slower prefill", "base_accuracy: 0.95, prefill_tps: 1000", exitObjectives, []string{"500/ttft_p95", "2000/ttft_p95"}, []string{"500/accuracy", "all/effective_context"}},
+		{"slower prefill", "base_accuracy: 0.95, prefill_tps: 250", exitObjectives, []string{"500/ttft_p95", "2000/ttft_p95"}, []string{"500/accuracy", "all/effective_context"}},
 		// A 1,000-token window rejects the 2,000-token prompts.
 		{"smaller window", "base_accuracy: 0.95, context_window: 1000", exitObjectives,
 			[]string{"all/effective_context", "2000/accuracy", "2000/error_rate", "2000/max_rate"}, []string{"500/accuracy", "500/error_rate"}},
@@ -108,7 +108,7 @@ func TestCompareSimRuns(t *testing.T) {
 			cur, _, _, _ := compareTestRun(t, compareTestCampaign(t, tt.sim))
 			files := t.TempDir()
 			md, junit, js := filepath.Join(files, "r.md"), filepath.Join(files, "r.xml"), filepath.Join(files, "r.json")
-			out, errOut, err := runTestApp(t, "compare", base, cur, "--latency-floor", "150ms", "--markdown", md, "--junit", junit, "--json", js)
+			out, errOut, err := runTestApp(t, "compare", base, cur, "--latency-floor", "400ms", "--markdown", md, "--junit", junit, "--json", js)
 			if code := campaignTestExitCode(err); code != tt.wantCode {
 				t.Fatalf("compare: exit %d (%v), want %d\n%s\n%s", code, err, tt.wantCode, out, errOut)
 			}
@@ -193,7 +193,7 @@ load: {stages: [{rate: 40, requests: 2}]}
 	}
 	for _, tt := range tests {
 		out, _, err := runTestApp(t, tt.args...)
-		if code := campaignTestExitCode(err); code != tt.code || (tt.want != "" && !strings.Contains(err.Error(), tt.want)) {
+		if code := campaignTestExitCode(err); code != tt.code || (tt.want != "" && !strings.Contains(err.Error()+out, tt.want)) {
 			t.Errorf("%s: exit %d (%v), want %d with %q\n%s", strings.Join(tt.args, " "), code, err, tt.code, tt.want, out)
 		}
 	}
