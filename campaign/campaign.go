@@ -129,6 +129,12 @@ type Corpus struct {
 	// after the matrix's cases in every stage. With a dataset, lengths
 	// may be left out.
 	Dataset string `yaml:"dataset"`
+	// PadTo and PadDepths make long-context versions of the dataset's
+	// cases (see corpus.Padding): every case also buried in the
+	// haystack at each pad_to length (client tokens), at each depth (a
+	// fraction, 0 to 1; default 0.5).
+	PadTo     []Length  `yaml:"pad_to"`
+	PadDepths []float64 `yaml:"pad_depths"`
 }
 
 // LoadSpec is how hard to drive each target: explicit stages or a search,

@@ -1,6 +1,10 @@
 package campaign
 
 import (
+	"context"
+	"slices"
+	"strings"
+
 	"github.com/needlestorm/needlestorm/corpus"
 )
 
@@ -30,8 +34,9 @@ func (c *Campaign) Dataset() *corpus.Dataset {
 	return c.dataset.set
 }
 
-// DatasetCases are the dataset's Cases (see corpus.Dataset.Build), in
-// file order, sent after the matrix's cases in every stage; nil without a
+// DatasetCases are the dataset's Cases (see corpus.Dataset.Build; with
+// corpus.pad_to, corpus.Dataset.BuildPadded: after them, their padded
+// versions), in file order, sent after the matrix's cases in every stage; nil without a
 // dataset.
 func (c *Campaign) DatasetCases() []corpus.Case {
 	if c.dataset == nil {
@@ -40,12 +45,35 @@ func (c *Campaign) DatasetCases() []corpus.Case {
 	return c.dataset.cases
 }
 
+// Padding is the padding of the dataset's cases corpus.pad_to and
+// corpus.pad_depths ask for.
+func (c *Campaign) Padding() corpus.Padding {
+	p := corpus.Padding{Depths: slices.Clone(c.Corpus.PadDepths)}
+	for _, l := range c.Corpus.PadTo {
+		p.PadTo = append(p.PadTo, int(l))
+	}
+	return p
+}
+
 // corpusDataset reads and checks the dataset: every bad line is reported
-// at corpus.dataset with its file and line.
+// at corpus.dataset with its file and line; the padding's mistakes at
+// corpus.pad_to or corpus.pad_depths.
 func (v *checker) corpusDataset() {
 	c := v.c
 	c.dataset = nil
+	pad := c.Padding()
+	if err := pad.Check(); err != nil {
+		field := "corpus.pad_to"
+		if strings.Contains(err.Error(), "depth") {
+			field = "corpus.pad_depths"
+		}
+		v.at(field, "%v", err)
+		return
+	}
 	if c.Corpus.Dataset == "" {
+		if pad.Enabled() {
+			v.at("corpus.pad_to", "pads the cases of a dataset: give corpus.dataset (or --dataset) too")
+		}
 		return
 	}
 	path := c.DatasetPath()
@@ -54,8 +82,19 @@ func (v *checker) corpusDataset() {
 		v.at("corpus.dataset", "%v", err)
 		return
 	}
-	cases, err := d.Build(c.Matrix().Encoding)
-	if err != nil {
+	var cases []corpus.Case
+	if pad.Enabled() {
+		m := c.Matrix()
+		b, berr := corpus.NewBuilder(m.Haystack, m.Encoding, m.Seed)
+		if berr != nil {
+			v.at("corpus.haystack", "%v", berr)
+			return
+		}
+		if cases, err = d.BuildPadded(context.Background(), b, pad); err != nil {
+			v.at("corpus.pad_to", "%v", err)
+			return
+		}
+	} else if cases, err = d.Build(c.Matrix().Encoding); err != nil {
 		v.at("corpus.dataset", "%v", err)
 		return
 	}
@@ -83,4 +122,17 @@ func (c *Campaign) matrixSpecs(m corpus.Matrix) ([]corpus.Spec, error) {
 		return nil, nil
 	}
 	return m.Specs()
+}
+
+// overridePadding lays --pad-to and --pad-depths over corpus.pad_to and
+// corpus.pad_depths.
+func (c *Campaign) overridePadding(o Overrides) {
+	if o.PadTo != nil {
+		c.Corpus.PadTo = make([]Length, len(o.PadTo))
+		for i, l := range o.PadTo {
+			c.Corpus.PadTo[i] = Length(l)
+		}
+		c.SetFrom("corpus.pad_to", "pad-to")
+	}
+	setFrom(c, &c.Corpus.PadDepths, o.PadDepths, o.PadDepths != nil, "corpus.pad_depths", "pad-depths")
 }

@@ -51,3 +51,42 @@ func TestExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestDatasetExamples parses every example campaign of examples/datasets
+// and computes its plan.
+func TestDatasetExamples(t *testing.T) {
+	files, err := filepath.Glob("../examples/datasets/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ab.yaml", "padded.yaml"}
+	var got []string
+	for _, f := range files {
+		got = append(got, filepath.Base(f))
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("examples %v, want %v", got, want)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			c, err := Load(f)
+			if err != nil {
+				t.Fatalf("%s", Detail(err))
+			}
+			p, err := c.Plan(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Requests <= 0 || p.InputTokens <= 0 || p.DatasetCases == 0 {
+				t.Errorf("plan sends %d requests, %d input tokens, %d dataset cases", p.Requests, p.InputTokens, p.DatasetCases)
+			}
+			if err := p.CheckBudget(); err != nil {
+				t.Errorf("example over its own budget: %v", err)
+			}
+			var b strings.Builder
+			if err := p.Write(&b); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

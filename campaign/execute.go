@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -236,6 +237,8 @@ type execution struct {
 	turns []*turn
 	// guard sums the spend of the run (set when the run starts).
 	guard *BudgetGuard
+	// metrics is the run's server_metrics.jsonl (servermetrics.go).
+	metrics *serverMetrics
 }
 
 // turn is one target's part of the campaign.
@@ -568,6 +571,14 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.metrics = &serverMetrics{dir: dir}
+	defer e.metrics.close()
+	if e.o.Overwrite {
+		if err := run.RemoveServerMetrics(dir); err != nil {
+			res, _ := rs.Close(runCtx, err)
+			return e.result(res, guard), err
+		}
+	}
 	bm := e.budgetManifest()
 	if err := e.writeAsked(rs, bm); err != nil {
 		res, _ := rs.Close(runCtx, err)
@@ -812,6 +823,12 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 
 	counter := &recordCounter{}
 	opts := []loadgen.Option{loadgen.Model(cfg.Model), loadgen.Observe(counter)}
+	if stages, stop, err := e.startScrape(ctx, cfg); err != nil {
+		return err
+	} else if stop != nil {
+		defer stop()
+		opts = append(opts, loadgen.Observe(stages))
+	}
 	opts = append(opts, loadgen.ScoreCalibration(e.scoreCalibration(t)))
 	progressDone := make(chan struct{})
 	progressCtx, endProgress := context.WithCancel(context.WithoutCancel(ctx))
@@ -823,9 +840,14 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 	} else {
 		close(progressDone)
 	}
-	defer func() {
+	// stopProgress draws the final state and stops the display; the search
+	// calls it before printing its lines, so the display cannot draw over them.
+	stopProgress := sync.OnceFunc(func() {
 		endProgress()
 		<-progressDone
+	})
+	defer func() {
+		stopProgress()
 		t.res.Records = counter.n.Load()
 	}()
 
@@ -834,6 +856,7 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 	}
 	results, err := s.Search(ctx, target, t.cases, *e.search, newStepJudge(obj), opts...)
 	t.res.Search = results
+	stopProgress()
 	for _, r := range results {
 		fmt.Fprintf(e.o.Log, "target %s: search at %s: %s\n", cfg.Name, corpus.FormatLength(r.Length), describeSearch(r))
 	}

@@ -56,6 +56,12 @@ func newStepJudge(obj reports.Objectives) loadgen.StepJudge {
 			}
 			return loadgen.StepVerdict{Pass: p.Pass, Reason: strings.Join(p.Reasons, "; ")}
 		}
+		for _, p := range s.DatasetPoints {
+			if p.Stage == step.Stage {
+				// A step of the user's own cases alone.
+				return loadgen.StepVerdict{Pass: p.Pass, Reason: strings.Join(p.Reasons, "; ")}
+			}
+		}
 		return loadgen.StepVerdict{Reason: "the step's records hold no measured request (warm-up only)"}
 	}
 }

@@ -357,3 +357,29 @@ load:
 		t.Errorf("the run in the directory was changed: %q, %v", got, err)
 	}
 }
+
+// TestSearchLinesAfterProgress: the live display stops before the search
+// prints what it found, so no progress line is drawn over (or after) them.
+func TestSearchLinesAfterProgress(t *testing.T) {
+	_, _, _, log := executeTest(t, `
+name: search-progress
+targets:
+  - {name: s, kind: sim, sim_profile: fast, time_scale: 0}
+corpus:
+  lengths: [300]
+  depths: [50]
+load:
+  search: {start_rate: 10, max_rate: 20, step_requests: 4}
+slo:
+  e2e_p95: 5s
+  send_lag: 500ms
+`, ExecOptions{NoPreflight: true, Progress: true, ProgressInterval: 5 * time.Millisecond})
+	found := strings.Index(log, "target s: search at 300:")
+	lastProgress := strings.LastIndex(log, ", completed ")
+	if found < 0 || lastProgress < 0 {
+		t.Fatalf("want progress lines and the search line in the log:\n%s", log)
+	}
+	if lastProgress > found {
+		t.Errorf("a progress line follows the search's result line:\n%s", log)
+	}
+}

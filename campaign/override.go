@@ -35,6 +35,10 @@ type Overrides struct {
 	// Dataset replaces corpus.dataset (--dataset); a relative path is
 	// relative to the working directory.
 	Dataset string
+	// PadTo and PadDepths replace corpus.pad_to and corpus.pad_depths
+	// (--pad-to, --pad-depths).
+	PadTo     []int
+	PadDepths []float64
 	// SLO replaces the latency and error-rate objectives (--slo form,
 	// "ttft_p95=2s,error_rate=0.01").
 	SLO *string
@@ -192,6 +196,7 @@ func (c *Campaign) overrideCorpus(o Overrides) {
 	if o.Dataset != "" {
 		setFrom(c, &k.Dataset, (&Campaign{BaseDir: "."}).resolve(o.Dataset), true, "corpus.dataset", "dataset")
 	}
+	c.overridePadding(o)
 }
 
 // overrideObjectives lays --slo, --accuracy, --accuracy-relative and

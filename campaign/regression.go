@@ -18,6 +18,7 @@ import (
 //	    max_rate: -10%
 //	    effective_context: any
 //	  alpha: 0.05                      # significance level of the accuracy test
+//	  latency_floor: 10ms              # latency changes smaller than this never count
 type Regression struct {
 	// Baseline is a run directory, summary.json or envelope.json; a
 	// relative path is relative to the working directory, as output.dir.
@@ -29,6 +30,10 @@ type Regression struct {
 	// Alpha is the significance level of the accuracy and error-rate tests
 	// (nil: reports.DefaultAlpha).
 	Alpha *float64 `yaml:"alpha"`
+	// LatencyFloor is the smallest latency change that counts (0:
+	// reports.DefaultLatencyFloor): a nightly job on a noisy machine, or
+	// against a shared endpoint, raises it.
+	LatencyFloor Duration `yaml:"latency_floor"`
 }
 
 // RegressionThresholds are thresholds written as a mapping of metric to
@@ -72,6 +77,9 @@ func (r *RegressionThresholds) UnmarshalYAML(node ast.Node) error {
 func (v *checker) regression() {
 	if a := v.c.Regression.Alpha; a != nil && !(finite(*a) && *a > 0 && *a < 1) {
 		v.at("regression.alpha", "%g: give the significance level, a probability between 0 and 1 such as 0.05", *a)
+	}
+	if f := v.c.Regression.LatencyFloor; f < 0 {
+		v.at("regression.latency_floor", "%s is negative: give the smallest latency change that counts, such as 10ms", f.D())
 	}
 }
 

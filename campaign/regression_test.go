@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/needlestorm/needlestorm/reports"
 )
@@ -16,11 +17,12 @@ func TestRegressionSection(t *testing.T) {
     ttft_p95: +50%
     chunk_gap_p99: off
   alpha: 0.01
+  latency_floor: 50ms
 `))
 	if err != nil {
 		t.Fatal(Detail(err))
 	}
-	if c.Regression.Baseline != "runs/last-night" || *c.Regression.Alpha != 0.01 || len(c.Regression.Thresholds) != 3 {
+	if c.Regression.Baseline != "runs/last-night" || *c.Regression.Alpha != 0.01 || len(c.Regression.Thresholds) != 3 || c.Regression.LatencyFloor.D() != 50*time.Millisecond {
 		t.Errorf("regression %+v", c.Regression)
 	}
 	flag, _ := reports.ParseRegressionThresholds("ttft_p95=+10%")
@@ -49,6 +51,7 @@ func TestRegressionMistakes(t *testing.T) {
 		{"not a mapping", "regression:\n  thresholds: accuracy_drop=5pt\n", 5, 15, "expected a mapping of metrics to bounds"},
 		{"given twice", "regression:\n  thresholds: {accuracy_drop: 5pt, accuracy: 3pt}\n", 5, 36, "given twice"},
 		{"alpha", "regression:\n  alpha: 5\n", 5, 10, "between 0 and 1"},
+		{"negative latency floor", "regression:\n  latency_floor: -5ms\n", 5, 18, "is negative"},
 		{"unknown field", "regression:\n  basline: x\n", 5, 3, "did you mean baseline?"},
 	}
 	for _, tc := range cases {

@@ -38,10 +38,11 @@ type Spec struct {
 	Depth  float64 `json:"depth"`
 	Sample int     `json:"sample"`
 	// ValueKind is number (default), uuid or word; chain always uses
-	// five-digit numbers.
+	// five-digit numbers, latent character names and cwe list words.
 	ValueKind string `json:"value_kind,omitempty"`
 	// Keys is the number of distractor keys (multikey), values (multivalue),
-	// keys (multiquery) or hops (chain); 0 means the task default.
+	// keys (multiquery), hops (chain), distractor characters (latent) or
+	// common words (cwe); 0 means the task default.
 	Keys         int  `json:"keys,omitempty"`
 	Canaries     bool `json:"canaries,omitempty"`
 	SharedPrefix bool `json:"shared_prefix,omitempty"`
@@ -136,6 +137,8 @@ type stmt struct {
 	// order: statements with the same order group > 0 are placed in
 	// increasing position (chain hops).
 	order int
+	// after: placed at or after the main statement (cwe's list chunks).
+	after bool
 }
 
 // needles is a task's drawn content.
@@ -188,9 +191,19 @@ func (b *Builder) build(ctx context.Context, spec Spec, info *buildInfo) (Case, 
 	fr := b.newFrame(spec, id, r)
 	var last error
 	for range 16 {
-		nd := drawNeedles(r, spec.Task, kind, keys)
-		q, a := questionText(spec.Task, kind, nd.askKeys, spec.Canaries)
-		fr.ask(b.tok, questionLead+q+"\n"+answerLead+a)
+		var nd needles
+		if spec.Task == TaskCWE {
+			// the list is sized to the room the question leaves
+			q, a := questionText(spec.Task, kind, []string{strconv.Itoa(keys)}, spec.Canaries)
+			fr.ask(b.tok, questionLead+q+"\n"+answerLead+a)
+			if nd, err = b.drawCWE(r, spec, keys, fr.count()); err != nil {
+				return Case{}, fmt.Errorf("case %s: %w", id, err)
+			}
+		} else {
+			nd = drawNeedles(r, spec.Task, kind, keys)
+			q, a := questionText(spec.Task, kind, nd.askKeys, spec.Canaries)
+			fr.ask(b.tok, questionLead+q+"\n"+answerLead+a)
+		}
 		c, retry, err := b.assemble(ctx, &attempt{spec: spec, id: id, nd: nd, frame: fr, info: info}, r)
 		if err == nil {
 			return c, nil
@@ -643,7 +656,11 @@ func (b *Builder) place(h *hay, a, e, hayTokens int, depth float64, nd needles, 
 			cand[i] = best
 			continue
 		}
-		cand[i] = r.intn(ncand)
+		if s.after {
+			cand[i] = best + r.intn(ncand-best)
+		} else {
+			cand[i] = r.intn(ncand)
+		}
 		if s.order > 0 {
 			if ordered == nil {
 				ordered = map[int][]int{}

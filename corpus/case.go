@@ -56,6 +56,9 @@ type Case struct {
 	TaskType  string    `json:"task_type,omitempty"`
 	Matchers  []Matcher `json:"matchers,omitempty"`
 	MaxTokens int       `json:"max_tokens,omitempty"`
+	// PadTo is the length a dataset case was padded to (see Padding; its
+	// Depth says where its content went); 0 for a case as written.
+	PadTo int `json:"pad_to,omitempty"`
 }
 
 // Canaries are the expected values of the head and tail marker facts.

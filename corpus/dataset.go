@@ -50,7 +50,11 @@ const (
 // message. max_tokens, when given, caps this case's answer. expected is
 // one matcher or a list of them (see Matcher), all of which a correct
 // answer passes; leave it out for an open-ended prompt, which is then
-// compared between targets but not scored.
+// compared between targets but not scored. Padding (see Padding) buries
+// the last user message in a haystack, or only the part of it between
+// <<< and >>> when it holds one such pair (the markers are never sent).
+//
+//	{"id": "memo-1", "prompt": "Read the memo.\n<<<Memo: the code is 7731.>>>\nWhat is the code?", "expected": {"equals": "7731"}}
 type DatasetCase struct {
 	ID        string    `json:"id"`
 	TaskType  string    `json:"task_type,omitempty"`
@@ -127,12 +131,13 @@ func decodeMatcher(b []byte) (Matcher, error) {
 // Open reports whether the case is open-ended: no expected answer.
 func (c DatasetCase) Open() bool { return len(c.Expected) == 0 }
 
-// Chat is the case's messages: Messages, or Prompt as one user message.
+// Chat is the case's messages as sent: Messages, or Prompt as one user
+// message, the markers of a part to pad (PadOpen, PadClose) removed.
 func (c DatasetCase) Chat() []Message {
 	if len(c.Messages) > 0 {
-		return c.Messages
+		return unmarked(c.Messages)
 	}
-	return []Message{{Role: "user", Content: c.Prompt}}
+	return unmarked([]Message{{Role: "user", Content: c.Prompt}})
 }
 
 // Dataset is the user's own cases, read from one file.

@@ -30,10 +30,11 @@ type Matrix struct {
 	// and again per request by Case.WithNonce).
 	SharedPrefix bool `json:"shared_prefix"`
 	// ValueKind is number (default), uuid or word; chain always uses
-	// five-digit numbers.
+	// five-digit numbers, latent character names and cwe list words.
 	ValueKind string `json:"value_kind"`
 	// Keys is the number of distractor keys (multikey), values (multivalue),
-	// keys (multiquery) or hops (chain); 0 means the task default.
+	// keys (multiquery), hops (chain), distractor characters (latent) or
+	// common words (cwe); 0 means the task default.
 	Keys int `json:"keys"`
 }
 

@@ -57,6 +57,8 @@ func drawNeedles(r *rng, task, kind string, n int) needles {
 			nd.askKeys = append(nd.askKeys, k)
 			nd.expected = append(nd.expected, v)
 		}
+	case TaskLatent:
+		return drawLatent(r, n)
 	case TaskChain:
 		usedName := map[string]bool{}
 		name := func() string {

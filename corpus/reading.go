@@ -11,6 +11,9 @@ type Reading struct {
 	Asks []Ask
 	// Distractors are values stated in the text for keys that were not asked.
 	Distractors []string
+	// Task is TaskLatent or TaskCWE when the question is one of theirs,
+	// empty for the other needle tasks (and when no question survived).
+	Task string
 }
 
 // Ask is one asked key and what the text says about it.
@@ -57,9 +60,22 @@ func ReadPrompt(text string) Reading {
 		q = parseQuestion(line)
 	}
 
-	st := scanStatements(body)
-
 	var r Reading
+	switch q.task {
+	case TaskLatent:
+		r = readLatent(body, q.keys[0])
+	case TaskCWE:
+		r = readCWE(body, q.words)
+	}
+	if q.task != "" {
+		r.Task = q.task
+		if q.canaries {
+			r.Asks = append(r.Asks, readCanaries(body)...)
+		}
+		return r
+	}
+
+	st := scanStatements(body)
 	asked := make(map[string]bool, len(q.keys))
 	if q.chain {
 		name := q.keys[0]
@@ -103,23 +119,37 @@ func ReadPrompt(text string) Reading {
 		}
 	}
 	if q.canaries {
-		head := Ask{Key: CanaryHeadKey, Canary: true}
-		if st.head != "" {
-			head.Values = []string{st.head}
-		}
-		tail := Ask{Key: CanaryTailKey, Canary: true}
-		if st.tail != "" {
-			tail.Values = []string{st.tail}
-		}
-		r.Asks = append(r.Asks, head, tail)
+		r.Asks = append(r.Asks, canaryAsks(st.head, st.tail)...)
 	}
 	return r
+}
+
+// canaryAsks are the canary asks with the values read (none when empty).
+func canaryAsks(headValue, tailValue string) []Ask {
+	head := Ask{Key: CanaryHeadKey, Canary: true}
+	if headValue != "" {
+		head.Values = []string{headValue}
+	}
+	tail := Ask{Key: CanaryTailKey, Canary: true}
+	if tailValue != "" {
+		tail.Values = []string{tailValue}
+	}
+	return []Ask{head, tail}
+}
+
+// readCanaries reads only the canaries of text.
+func readCanaries(text string) []Ask {
+	return canaryAsks(canaryValue(text, headCanaryLead), canaryValue(text, tailCanaryLead))
 }
 
 type question struct {
 	keys     []string
 	chain    bool
 	canaries bool
+	// task is TaskLatent or TaskCWE for their questions; words is the
+	// number of words a cwe question asks for.
+	task  string
+	words int
 }
 
 // parseQuestion parses one question line (after "Question: "). A sentence
@@ -128,6 +158,23 @@ func parseQuestion(line string) question {
 	var q question
 	rest := ""
 	switch {
+	case strings.HasPrefix(line, latentAskLead):
+		s := line[len(latentAskLead):]
+		end := strings.IndexByte(s, '?')
+		if end <= 0 || end > 64 {
+			return q
+		}
+		q.keys = []string{s[:end]}
+		q.task = TaskLatent
+		rest = s[end+1:]
+	case strings.HasPrefix(line, cweAskLead), strings.HasPrefix(line, cweAskOne):
+		n, r, ok := parseCWEQuestion(line)
+		if !ok {
+			return q
+		}
+		q.keys = []string{CWEKey}
+		q.task, q.words = TaskCWE, n
+		rest = r
 	case strings.HasPrefix(line, chainAskLead):
 		s := line[len(chainAskLead):]
 		n := upperRun(s)

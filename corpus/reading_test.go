@@ -115,6 +115,18 @@ func newOracle(t *testing.T, c Case) *oracle {
 		o.spans[c.Expected[0]] = spans
 		return o
 	}
+	if c.Task == TaskCWE {
+		return o // checked by checkCWE
+	}
+	if c.Task == TaskLatent {
+		v := c.Expected[0]
+		p := strings.Index(u, latentNeedleLead+v+latentNeedleMid)
+		if p < 0 {
+			t.Fatalf("%s: needle of %q not found", c.ID, v)
+		}
+		o.spans[v] = [][2]int{{p, p + strings.IndexByte(u[p:], '.') + 1}}
+		return o
+	}
 	for _, v := range c.Expected {
 		p := strings.Index(u, needleIs+v+".")
 		if p < 0 {
@@ -157,6 +169,10 @@ func (o *oracle) check(t *testing.T, what string, kept [][2]int, text string) {
 	if len(main) == 0 {
 		t.Fatalf("%s %s: question survived but nothing asked", o.c.ID, what)
 	}
+	if o.c.Task == TaskCWE {
+		o.checkCWE(t, what, kept, main[0])
+		main = nil
+	}
 	found := map[string]bool{}
 	for _, a := range main {
 		for _, v := range a.Values {
@@ -164,6 +180,9 @@ func (o *oracle) check(t *testing.T, what string, kept [][2]int, text string) {
 		}
 	}
 	for _, v := range o.c.Expected {
+		if o.c.Task == TaskCWE {
+			break
+		}
 		survived := true
 		for _, sp := range o.spans[v] {
 			if !within(sp, kept) {
@@ -297,5 +316,45 @@ func TestReadPromptLinear(t *testing.T) {
 	qs := strings.Repeat("x\nQuestion: ", 50000)
 	if r := ReadPrompt(qs); len(r.Asks) != 0 {
 		t.Fatalf("%+v", r)
+	}
+}
+
+var cweEntryRE = regexp.MustCompile(`([0-9]+)\. ([a-z]+)[ .]`)
+
+// checkCWE: the cwe ask read from a cut prompt holds the most common
+// words of the whole entries that survived, and nothing when none did.
+func (o *oracle) checkCWE(t *testing.T, what string, kept [][2]int, a Ask) {
+	t.Helper()
+	counts := map[string]int{}
+	for _, k := range kept {
+		for _, m := range cweEntryRE.FindAllStringSubmatch(o.user[k[0]:k[1]], -1) {
+			if cweSet[m[2]] {
+				counts[m[2]]++
+			}
+		}
+	}
+	if len(a.Values) == 0 {
+		if len(counts) > 0 {
+			t.Fatalf("%s %s: nothing read from %d surviving list words", o.c.ID, what, len(counts))
+		}
+		return
+	}
+	least := counts[a.Values[0]]
+	for _, v := range a.Values {
+		if counts[v] == 0 {
+			t.Fatalf("%s %s: read %q, which did not survive", o.c.ID, what, v)
+		}
+		least = min(least, counts[v])
+	}
+	// a word not read may not be clearly more common than one read (a
+	// chunk cut in its middle may add one entry either way).
+	read := map[string]bool{}
+	for _, v := range a.Values {
+		read[v] = true
+	}
+	for w, n := range counts {
+		if !read[w] && n > least+1 {
+			t.Fatalf("%s %s: %q (%d) not read, but %v were (least %d)", o.c.ID, what, w, n, a.Values, least)
+		}
 	}
 }

@@ -23,10 +23,26 @@ const (
 	// same shape with another value; the question asks for the number held by
 	// the last variable of the real chain.
 	TaskChain = "chain"
+	// TaskLatent: a needle that shares no content word with its question
+	// (after NoLiMa). The needle says a character lives next to a landmark
+	// ("Actually, Yuki lives next to the Eiffel Tower."); the question asks
+	// which character has been to the landmark's place ("Which character
+	// has been to Paris?"), so only a reader that knows the association
+	// finds it. Distractor needles say other characters live next to
+	// landmarks of other countries' places. The value is the character's
+	// name, whatever the value kind.
+	TaskLatent = "latent"
+	// TaskCWE: common words extraction (RULER cwe). A numbered list of
+	// words is spread through the haystack in chunks; Keys words occur
+	// much more often than the others (see cwe.go), and the question asks
+	// for those most common words. An answer is scored by recall; one that
+	// lists more than twice as many list words as asked is wrong (see
+	// CWEMaxCandidates).
+	TaskCWE = "cwe"
 )
 
 // Tasks lists the task names in a stable order.
-var Tasks = []string{TaskSingle, TaskMultiKey, TaskMultiValue, TaskMultiQuery, TaskChain}
+var Tasks = []string{TaskSingle, TaskMultiKey, TaskMultiValue, TaskMultiQuery, TaskChain, TaskLatent, TaskCWE}
 
 // Value kinds of the single, multikey, multivalue and multiquery tasks.
 const (
@@ -38,15 +54,22 @@ const (
 // ValueKinds lists the value kinds in a stable order.
 var ValueKinds = []string{KindNumber, KindUUID, KindWord}
 
+// kindName is the value kind of the latent task: a character's name. It is
+// not a kind users choose; latent uses it whatever the spec's kind.
+const kindName = "name"
+
 // taskDefaultKeys is each task's default for Matrix.Keys / Spec.Keys: the
 // number of distractor keys (multikey), values (multivalue), keys
-// (multiquery) or hops (chain). single ignores it.
+// (multiquery), hops (chain), distractor characters (latent) or common
+// words (cwe, RULER's 10). single ignores it.
 var taskDefaultKeys = map[string]int{
 	TaskSingle:     1,
 	TaskMultiKey:   3,
 	TaskMultiValue: 4,
 	TaskMultiQuery: 4,
 	TaskChain:      4,
+	TaskLatent:     3,
+	TaskCWE:        10,
 }
 
 // maxKeys bounds Keys so prompts stay needle-in-a-haystack rather than lists.
@@ -61,20 +84,31 @@ func CheckTask(name string) error {
 }
 
 // checkValueKind validates a value kind; "" means number. Chain values are
-// always numbers, whatever the kind.
+// always numbers, latent values names and cwe values words, whatever the
+// kind.
 func checkValueKind(task, kind string) (string, error) {
 	if kind == "" {
-		return KindNumber, nil
+		return taskKind(task, KindNumber), nil
 	}
 	for _, k := range ValueKinds {
 		if k == kind {
-			if task == TaskChain {
-				return KindNumber, nil
-			}
-			return kind, nil
+			return taskKind(task, kind), nil
 		}
 	}
 	return "", fmt.Errorf("unknown value kind %q: use one of %s", kind, strings.Join(ValueKinds, ", "))
+}
+
+// taskKind is the value kind a task uses when asked for kind.
+func taskKind(task, kind string) string {
+	switch task {
+	case TaskChain:
+		return KindNumber
+	case TaskLatent:
+		return kindName
+	case TaskCWE:
+		return KindWord
+	}
+	return kind
 }
 
 // resolveKeys applies the task default and bounds to a Keys setting.
@@ -161,7 +195,8 @@ func joinKeys(keys []string) string {
 }
 
 // questionText returns the question and the answer prefix for a task.
-// askKeys are the keys asked (chain: the one variable name).
+// askKeys are the keys asked (chain: the one variable name; latent: the
+// place; cwe: the number of words asked for).
 func questionText(task, kind string, askKeys []string, canaries bool) (question, answer string) {
 	noun := kindNoun(kind)
 	switch task {
@@ -171,6 +206,11 @@ func questionText(task, kind string, askKeys []string, canaries bool) (question,
 	case TaskMultiValue, TaskMultiQuery:
 		question = askAllLead + noun + "s" + needleFor + joinKeys(askKeys) + askTail
 		answer = "The special magic " + noun + "s" + needleFor + joinKeys(askKeys) + " mentioned in the provided text are"
+	case TaskLatent:
+		question = latentAskLead + askKeys[0] + "?"
+		answer = latentAnsLead + askKeys[0] + " is"
+	case TaskCWE:
+		question, answer = cweQuestion(askKeys[0])
 	default:
 		question = askOneLead + noun + needleFor + askKeys[0] + askTail
 		answer = "The special magic " + noun + needleFor + askKeys[0] + " mentioned in the provided text is"

@@ -3,12 +3,17 @@ package endpoint
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
+	"net/textproto"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/needlestorm/needlestorm/internal/termsafe"
 )
 
 // TargetConfig describes one endpoint to measure. It holds no secret:
@@ -51,7 +56,23 @@ type TargetConfig struct {
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// ConnectTimeout bounds connecting (0 means DefaultConnectTimeout).
 	ConnectTimeout time.Duration `json:"connect_timeout,omitempty"`
+	// ServerMetrics is the target's own Prometheus endpoint, scraped
+	// during its turn into the run's server_metrics.jsonl (empty: not
+	// scraped): an http or https URL, or a path such as "/metrics" on the
+	// base URL's scheme, host and port. The key and headers go with the
+	// scrapes only to the base URL's own scheme, host and port.
+	ServerMetrics string `json:"server_metrics,omitempty"`
+	// ServerMetricsInterval is the time between scrapes
+	// (0: DefaultServerMetricsInterval; 100ms..1m).
+	ServerMetricsInterval time.Duration `json:"server_metrics_interval,omitempty"`
 }
+
+// Bounds of a target's server_metrics_interval.
+const (
+	DefaultServerMetricsInterval = time.Second
+	MinServerMetricsInterval     = 100 * time.Millisecond
+	MaxServerMetricsInterval     = time.Minute
+)
 
 // targetConfigJSON is TargetConfig as written to files: durations as float
 // seconds, like every duration needlestorm writes. Its own Timeout and
@@ -59,8 +80,9 @@ type TargetConfig struct {
 // encoding/json), so every other field is TargetConfig's own.
 type targetConfigJSON struct {
 	targetConfigFields
-	Timeout        json.RawMessage `json:"timeout,omitempty"`
-	ConnectTimeout json.RawMessage `json:"connect_timeout,omitempty"`
+	Timeout               json.RawMessage `json:"timeout,omitempty"`
+	ConnectTimeout        json.RawMessage `json:"connect_timeout,omitempty"`
+	ServerMetricsInterval json.RawMessage `json:"server_metrics_interval,omitempty"`
 }
 
 // targetConfigFields is TargetConfig without its JSON methods.
@@ -74,6 +96,9 @@ func (c TargetConfig) MarshalJSON() ([]byte, error) {
 	}
 	if c.ConnectTimeout != 0 {
 		j.ConnectTimeout, _ = json.Marshal(c.ConnectTimeout.Seconds())
+	}
+	if c.ServerMetricsInterval != 0 {
+		j.ServerMetricsInterval, _ = json.Marshal(c.ServerMetricsInterval.Seconds())
 	}
 	return json.Marshal(j)
 }
@@ -93,8 +118,12 @@ func (c *TargetConfig) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
+	interval, err := targetDuration("server_metrics_interval", j.ServerMetricsInterval)
+	if err != nil {
+		return err
+	}
 	*c = TargetConfig(j.targetConfigFields)
-	c.Timeout, c.ConnectTimeout = timeout, connect
+	c.Timeout, c.ConnectTimeout, c.ServerMetricsInterval = timeout, connect, interval
 	return nil
 }
 
@@ -171,7 +200,7 @@ func (e *ConfigError) Error() string { return e.Field + ": " + e.Msg }
 // that needs no environment (NewTarget also reads the variables the key
 // and the ${NAME} headers name), as a *ConfigError.
 func (c TargetConfig) Validate() error {
-	for _, check := range []func(TargetConfig) *ConfigError{validateKind, validateBaseURL, validateIdentity, validateLimits, validateHeaders} {
+	for _, check := range []func(TargetConfig) *ConfigError{validateKind, validateBaseURL, validateIdentity, validateLimits, validateHeaders, validateServerMetrics} {
 		if err := check(c); err != nil {
 			return err
 		}
@@ -243,4 +272,108 @@ func validateHeaders(c TargetConfig) *ConfigError {
 		}
 	}
 	return nil
+}
+
+func validateServerMetrics(c TargetConfig) *ConfigError {
+	if c.ServerMetricsInterval != 0 && (c.ServerMetricsInterval < MinServerMetricsInterval || c.ServerMetricsInterval > MaxServerMetricsInterval) {
+		return &ConfigError{"server_metrics_interval", fmt.Sprintf("%s is outside %s..%s: give the time between scrapes, such as 1s", c.ServerMetricsInterval, MinServerMetricsInterval, MaxServerMetricsInterval)}
+	}
+	if c.ServerMetrics == "" {
+		return nil
+	}
+	base := c.BaseURL
+	if base == "" && strings.HasPrefix(c.ServerMetrics, "/") {
+		base = "http://127.0.0.1" // a sim target's URL is chosen at run time
+	}
+	if _, err := ResolveServerMetrics(c.ServerMetrics, base); err != nil {
+		return &ConfigError{"server_metrics", err.Error()}
+	}
+	return nil
+}
+
+// ResolveServerMetrics is the URL a target's server_metrics names: raw
+// itself when it is a URL, or a path ("/metrics") on baseURL's scheme,
+// host and port. It must be http or https with no user name, password or
+// query string; the error says what to change.
+func ResolveServerMetrics(raw, baseURL string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	var u *url.URL
+	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
+		base, err := url.Parse(baseURL)
+		if err != nil || base.Host == "" {
+			return nil, fmt.Errorf("%q is a path, and the target has no base_url to put it on: give the whole URL, such as http://127.0.0.1:8000/metrics", termsafe.Line(raw))
+		}
+		p, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a path such as /metrics", termsafe.Line(raw))
+		}
+		u = &url.URL{Scheme: base.Scheme, Host: base.Host, Path: p.Path, RawPath: p.RawPath, RawQuery: p.RawQuery, ForceQuery: p.ForceQuery}
+	} else {
+		var err error
+		if u, err = url.Parse(raw); err != nil {
+			return nil, fmt.Errorf("this is not a URL: give one such as http://127.0.0.1:8000/metrics, or a path such as /metrics on the target's host")
+		}
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q: use an http:// or https:// URL such as http://127.0.0.1:8000/metrics, or a path such as /metrics on the target's host", termsafe.Line(redactURL(u)))
+	case u.User != nil:
+		// Never repeated: it holds a password.
+		return nil, errors.New("the URL holds a user name or password: remove them (the target's api_key_env and headers are sent to a metrics URL on the base URL's own host and port)")
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, fmt.Errorf("%q has a query string: give the metrics path alone, such as /metrics", termsafe.Line(u.Scheme+"://"+u.Host+u.Path))
+	case u.Host == "":
+		return nil, fmt.Errorf("%q has no host: give one such as http://127.0.0.1:8000/metrics", termsafe.Line(raw))
+	}
+	return u, nil
+}
+
+// ServerMetricsHeaders are the headers a scrape of c's server_metrics
+// sends when it goes to the base URL's own scheme, host and port: the API
+// key as the kind sends it (Authorization: Bearer for openai, x-api-key for
+// anthropic) and c's headers with their ${NAME} references read through
+// lookup; secrets lists every value to keep out of outputs. What cannot be
+// read is left out (NewTarget refuses such a configuration first).
+func (c TargetConfig) ServerMetricsHeaders(lookup func(string) (string, bool)) (h map[string][]string, secrets []string) {
+	h = map[string][]string{}
+	c = c.WithDefaults()
+	if key, ok := lookup(c.APIKeyEnv); ok && strings.TrimSpace(key) != "" {
+		key = strings.TrimSpace(key)
+		secrets = append(secrets, key)
+		if c.Kind == KindAnthropic {
+			h["X-Api-Key"] = []string{key}
+		} else {
+			h["Authorization"] = []string{"Bearer " + key}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Headers)) {
+		v := c.Headers[k]
+		refs, err := targetEnvRefs(v)
+		if err != nil || !targetIsHeaderName(k) {
+			continue
+		}
+		var b strings.Builder
+		at, ok := 0, true
+		for _, r := range refs {
+			val, set := lookup(r.name)
+			if !set {
+				ok = false
+				break
+			}
+			b.WriteString(v[at:r.start])
+			b.WriteString(val)
+			at = r.end
+			secrets = append(secrets, strings.TrimSpace(val))
+		}
+		b.WriteString(v[at:])
+		if !ok || strings.ContainsAny(b.String(), "\r\n") {
+			continue
+		}
+		val := strings.TrimSpace(b.String())
+		if len(refs) > 0 {
+			secrets = append(secrets, val)
+		}
+		h[textproto.CanonicalMIMEHeaderKey(k)] = []string{val}
+	}
+	return h, secrets
 }

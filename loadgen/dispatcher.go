@@ -512,6 +512,7 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time, held 
 		HeldBack:           held,
 		TaskType:           c.TaskType,
 		Matchers:           c.Matchers,
+		PadTo:              c.PadTo,
 	}
 	if c.Canaries != nil {
 		rec.CanaryHead, rec.CanaryTail = c.Canaries.Head, c.Canaries.Tail
@@ -541,6 +542,7 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time, held 
 		rec.ErrorClass = run.ErrCanceled
 	}
 	rec.Verdict = d.cfg.score(send, rec)
+	rec.Miss = probes.MissOf(send, rec.Verdict, rec.Answer)
 	if err := d.sink.Write(rec); err != nil {
 		r.stop(fmt.Errorf("writing a record failed, so the run stopped: %w", err))
 		return

@@ -77,6 +77,9 @@ type Observation struct {
 	// AttrUnscored.
 	Matchers []corpus.Matcher
 	Open     bool
+	// Task is the Case's task; corpus.TaskCWE caps how many candidate
+	// words an answer may list (see capCWE).
+	Task string
 
 	// ResponseFacts are what the target observed: the answer, finish
 	// reason, error, status, token counts and the calibration.
@@ -123,6 +126,9 @@ type Assessment struct {
 // none of the above explains is AttrUnscored rather than AttrModelMissed.
 func Assess(o Observation) Assessment {
 	m := MatchAnswer(o.Expected, o.Answer)
+	if o.Task == corpus.TaskCWE {
+		m = capCWE(m, o.Expected, o.Answer)
+	}
 	if len(o.Matchers) > 0 {
 		m = ScoreMatchers(o.Matchers, o.Answer)
 	} else if o.Open {

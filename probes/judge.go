@@ -35,6 +35,7 @@ func ObservationOf(c *corpus.Case, r ResponseFacts) Observation {
 		NeedleTokenIndex: c.NeedleTokenIndex,
 		Matchers:         c.Matchers,
 		Open:             c.Task == corpus.TaskDataset && len(c.Matchers) == 0,
+		Task:             c.Task,
 		ResponseFacts:    r,
 	}
 	if o.PromptTokensClient == 0 {

@@ -12,6 +12,9 @@ type Verdict struct {
 	Null bool `json:"null"`
 	// Attribution is "correct" or the failure label (see Attribution*).
 	Attribution string `json:"attribution"`
+	// Miss is why the model missed (see Miss), set only when Attribution
+	// is AttrModelMissed and the prompt was at hand to read (at run time).
+	Miss string `json:"miss,omitempty"`
 }
 
 // Attribution labels.

@@ -253,8 +253,21 @@ type Summary struct {
 	// answered. Both are empty for a run without dataset cases.
 	TaskTypes []TaskTypeSummary `json:"task_types,omitempty"`
 	AB        []ABPair          `json:"ab,omitempty"`
+	// ServerMetrics are the targets' own metrics per stage, from the run's
+	// server_metrics.jsonl (servermetrics.go; empty without one).
+	ServerMetrics []ServerMetricsStage `json:"server_metrics,omitempty"`
+	// DatasetPoints are the scored dataset requests per (target, stage),
+	// judged against the objectives (absolute accuracy threshold): what
+	// the verdict gates the user's own cases on. Length is the longest
+	// prompt among them. They are not part of Points, the cells or the
+	// envelope, which are the needles'.
+	DatasetPoints []Point `json:"dataset_points,omitempty"`
+	// Misses are why each target's model missed (see MissSplit); empty
+	// when no model missed.
+	Misses []MissSplit `json:"misses,omitempty"`
 
-	records []scored
+	records       []scored
+	serverSamples []run.ServerSample
 }
 
 // scored is one record with its report-time assessment.
@@ -386,6 +399,7 @@ func observation(r *run.Record, c probes.Calibration) probes.Observation {
 		NeedleTokenIndex: r.NeedleTokenIndex,
 		Matchers:         r.Matchers,
 		Open:             r.Open(),
+		Task:             r.Task,
 		ResponseFacts: probes.ResponseFacts{
 			Answer:             r.Answer,
 			FinishReason:       r.FinishReason,

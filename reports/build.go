@@ -36,9 +36,11 @@ func Build(m *run.Manifest, records []run.Record, opts Options) (*Summary, error
 
 	s.Cells = t.cells(opts)
 	s.Points = t.points(opts)
+	s.DatasetPoints = t.datasetPoints(opts)
 	s.Targets = t.targetSummaries(opts, askedCorpusOf(m))
 	s.TaskTypes = taskTypeSummaries(s.records, t.stages, opts)
 	s.AB = abPairs(s.records, t.targets)
+	s.Misses = missSplits(s.records, t.targets, t.stages)
 	judge(s, m, opts)
 	answerRequirement(s, opts.Requirement)
 	return s, nil
@@ -91,6 +93,8 @@ type tally struct {
 	byCell   map[cellKey][]*scored
 	byPoint  map[pointKey][]*scored
 	measured map[string][]*scored
+	// byDatasetStage are the scored dataset records per (target, stage).
+	byDatasetStage map[stageKey][]*scored
 }
 
 func newTally(records []run.Record) *tally {
@@ -136,6 +140,9 @@ func (t *tally) assess(records []run.Record, opts Options) []scored {
 // assessRecord scores one record and prices it.
 func assessRecord(r *run.Record, c probes.Calibration, opts Options) scored {
 	sc := scored{rec: r, a: probes.Assess(observation(r, c)), good: meetsLatency(r, opts.Objectives.Latency)}
+	if sc.a.Attribution == probes.AttrModelMissed {
+		sc.a.Miss = r.Miss // found live from the prompt, which records do not hold
+	}
 	if price, ok := opts.Prices.lookup(r.Target); ok {
 		sc.cost = price.cost(r.PromptTokensClient, r.PromptTokensServer, r.CachedTokens, r.OutputTokens, r.ErrorClass != "")
 		sc.priced = true
@@ -162,13 +169,15 @@ func (t *tally) learnCutEnds(recs []scored) {
 }
 
 // group sorts the non-warm-up records into cells, points and targets,
-// measures each stage, and notes each target's model.
+// measures each stage, and notes each target's model. Dataset records
+// count for their target and stage, not for the needle cells and points.
 func (t *tally) group(recs []scored, lagLimit time.Duration) {
 	t.models = map[string]string{}
 	t.stages = stageInfos{}
 	t.byCell = map[cellKey][]*scored{}
 	t.byPoint = map[pointKey][]*scored{}
 	t.measured = map[string][]*scored{}
+	t.byDatasetStage = map[stageKey][]*scored{}
 	for i := range recs {
 		sc := &recs[i]
 		r := sc.rec
@@ -184,11 +193,18 @@ func (t *tally) group(recs []scored, lagLimit time.Duration) {
 			// stays out of the cells' accuracy (see TaskTypes and AB).
 			continue
 		}
+		t.measured[r.Target] = append(t.measured[r.Target], sc)
+		if r.Task == corpus.TaskDataset {
+			// The user's own cases have their own sections (TaskTypes,
+			// AB, DatasetPoints); the cells, points and envelope are
+			// the needles'.
+			t.byDatasetStage[stageKey{r.Target, r.Stage}] = append(t.byDatasetStage[stageKey{r.Target, r.Stage}], sc)
+			continue
+		}
 		pk := pointKey{stageKey{r.Target, r.Stage}, r.Length}
 		ck := cellKey{pk, r.Depth}
 		t.byCell[ck] = append(t.byCell[ck], sc)
 		t.byPoint[pk] = append(t.byPoint[pk], sc)
-		t.measured[r.Target] = append(t.measured[r.Target], sc)
 	}
 	t.stages.measureRates(lagLimit)
 }
@@ -295,6 +311,7 @@ func caseAnswers(group []*scored) []probes.CaseAnswer {
 // the steps of a search.
 func judge(s *Summary, m *run.Manifest, opts Options) {
 	judgePoints(s.Points, opts.Objectives)
+	judgeDatasetPoints(s.DatasetPoints, opts.Objectives)
 	markBottlenecks(s)
 	markSmallSamples(s.Points, opts.Objectives)
 	search := searchSteps(m)

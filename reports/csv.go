@@ -19,7 +19,9 @@ import (
 // the report's re-attribution, not the one written live; cost is what the
 // request cost at the target's price (empty when no price was given).
 // task_type, last so that older readers' column positions still hold, is a
-// dataset case's task type (empty for built-in needle tasks).
+// dataset case's task type (empty for built-in needle tasks). miss, after
+// it, is why the model missed (see probes.Miss; "unclassified" when the
+// record has no kind) for the report's model_missed answers, else empty.
 func CSVColumns() []string {
 	return []string{
 		"seq", "target", "model", "stage", "stage_label", "warmup",
@@ -29,7 +31,7 @@ func CSVColumns() []string {
 		"prompt_tokens_client", "prompt_tokens_server", "output_tokens", "cached_tokens", "output_tokens_estimated", "cost",
 		"finish_reason", "status", "error_class", "error", "retry_after",
 		"correct", "recall", "any", "null", "attribution", "cut", "needle_lost",
-		"expected", "answer", "task_type",
+		"expected", "answer", "task_type", "miss",
 	}
 }
 
@@ -71,7 +73,7 @@ func csvRow(row []string, sc scored) []string {
 		strconv.Itoa(r.PromptTokensClient), strconv.Itoa(r.PromptTokensServer), strconv.Itoa(r.OutputTokens), strconv.Itoa(r.CachedTokens), strconv.FormatBool(r.OutputTokensEstimated), costString(sc),
 		termsafe.Line(r.FinishReason), strconv.Itoa(r.Status), termsafe.Line(r.ErrorClass), termsafe.Text(r.Error), secs(r.RetryAfter),
 		strconv.FormatBool(sc.a.Correct), ftoa(sc.a.Recall), strconv.FormatBool(sc.a.Any), strconv.FormatBool(sc.a.Null), sc.a.Attribution, sc.a.Cut, strconv.FormatBool(sc.a.NeedleLost),
-		strings.Join(r.Expected, ";"), termsafe.Text(r.Answer), termsafe.Line(r.TaskType),
+		strings.Join(r.Expected, ";"), termsafe.Text(r.Answer), termsafe.Line(r.TaskType), missKindOf(&sc),
 	)
 }
 

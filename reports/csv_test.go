@@ -87,7 +87,8 @@ func TestCSVNeutralisesServerText(t *testing.T) {
 }
 
 // TestCSVTaskType checks that a dataset case's task type reaches records.csv
-// in the last column and a needle record leaves it empty.
+// in the column appended after answer (later columns follow it) and a
+// needle record leaves it empty.
 func TestCSVTaskType(t *testing.T) {
 	needle := fx{i: 0, length: 1000, depth: 50, correct: true}.record()
 	ds := fx{i: 1, length: 1000, depth: 50, correct: true}.record()
@@ -105,7 +106,7 @@ func TestCSVTaskType(t *testing.T) {
 		t.Fatal(err)
 	}
 	col := slices.Index(rows[0], "task_type")
-	if col != len(rows[0])-1 || len(rows) != 3 {
+	if col != slices.Index(rows[0], "answer")+1 || len(rows) != 3 {
 		t.Fatalf("records.csv: header %v (task_type at %d), %d rows", rows[0], col, len(rows))
 	}
 	got := []string{rows[1][col], rows[2][col]}

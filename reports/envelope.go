@@ -271,6 +271,9 @@ func buildEnvelope(s *Summary, opts Options) *Envelope {
 			el.Points = append(el.Points, envelopePoint(p))
 		}
 		et.EffectiveContextLength, et.LimitedBy, et.Limit = et.EffectiveAt(th.abs)
+		if len(et.Lengths) == 0 && hasTaskTypes(s, ts.Target) {
+			et.LimitedBy = NoNeedleEnvelope
+		}
 		if th.baseline != nil && *th.baseline == 0 {
 			et.LimitedBy = "no correct answer at the shortest length, so a relative threshold means nothing"
 			et.EffectiveContextLength, et.Limit = 0, LimitAccuracy
@@ -282,6 +285,20 @@ func buildEnvelope(s *Summary, opts Options) *Envelope {
 		env.Targets = append(env.Targets, et)
 	}
 	return env
+}
+
+// NoNeedleEnvelope is the LimitedBy of a target whose measured cases were
+// all the user's dataset's: it has no needle envelope to give.
+const NoNeedleEnvelope = "no needle envelope: every case measured was from your dataset (see the task types)"
+
+// hasTaskTypes reports whether the target answered dataset cases.
+func hasTaskTypes(s *Summary, target string) bool {
+	for _, t := range s.TaskTypes {
+		if t.Target == target {
+			return true
+		}
+	}
+	return false
 }
 
 func envelopePoint(p Point) EnvelopePoint {

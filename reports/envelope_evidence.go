@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/needlestorm/needlestorm/corpus"
 	"github.com/needlestorm/needlestorm/run"
 )
 
@@ -232,8 +233,8 @@ func addTokens(env *Envelope, recs []scored) {
 	sums := map[pointKey]*sum{}
 	for _, sc := range recs {
 		r := sc.rec
-		if r.Warmup || r.ErrorClass != "" {
-			continue
+		if r.Warmup || r.ErrorClass != "" || r.Task == corpus.TaskDataset {
+			continue // the envelope's points are the needles'
 		}
 		k := pointKey{stageKey{r.Target, r.Stage}, r.Length}
 		t := sums[k]

@@ -72,13 +72,18 @@ func templateFuncs() template.FuncMap {
 		"flen":    formatLengthShort,
 		"share":   formatShare,
 		"cached":  formatCachedShare,
+		// the task types' padded lengths (tasktype_pad.go)
+		"hasPads":  hasPads,
+		"padlen":   padLengthText,
+		"paddepth": padDepthText,
 		"money": func(v *float64, currency string) string {
 			if v == nil {
 				return "-"
 			}
 			return formatMoney(*v, currency)
 		},
-		"per1k": per1k,
+		"per1k":  per1k,
+		"misses": missHTML,
 		"percorrect": func(c *Cost) *float64 {
 			if c == nil {
 				return nil
@@ -111,7 +116,7 @@ func templateFuncs() template.FuncMap {
 // string that came from a response, a model, a target or a file is escaped
 // by html/template.
 func WriteHTML(w io.Writer, s *Summary) error {
-	tmpl, err := template.New("report").Funcs(templateFuncs()).Funcs(stageFuncs()).Parse(reportTemplateText)
+	tmpl, err := template.New("report").Funcs(templateFuncs()).Funcs(stageFuncs()).Funcs(serverMetricsFuncs()).Parse(reportTemplateText)
 	if err == nil {
 		_, err = tmpl.New("datasets").Parse(datasetTemplateText)
 	}

@@ -18,9 +18,12 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		writeAttributionMarkdown,
 		writeConsistencyMarkdown,
 		writeTaskTypesMarkdown,
+		writeTaskTypePadsMarkdown,
 		writeABMarkdown,
+		writeMissMarkdown,
 		writePointsMarkdown,
 		writeStagesMarkdown,
+		writeServerMetricsMarkdown,
 	} {
 		section(&b, s)
 	}
@@ -85,6 +88,10 @@ func writeTargetEnvelopeMarkdown(b *strings.Builder, s *Summary, et EnvelopeTarg
 	fmt.Fprintf(b, "\n### %s", md(et.Target))
 	if et.Model != "" {
 		fmt.Fprintf(b, " (%s)", md(et.Model))
+	}
+	if len(et.Lengths) == 0 && et.LimitedBy == NoNeedleEnvelope {
+		fmt.Fprintf(b, "\n\nNo needle envelope: every case measured was from your dataset (see Task types).\n")
+		return
 	}
 	fmt.Fprintf(b, "\n\nEffective context length: **%s** tokens (%s; accuracy threshold %.2f", formatLength(et.EffectiveContextLength), md(et.LimitedBy), et.AccuracyThreshold)
 	if et.BaselineAccuracy != nil {

@@ -25,7 +25,9 @@ import (
 //     doubles a gap);
 //   - its achieved send rate is more than SendRateShortfall below the rate
 //     its own scheduled times give (only with at least
-//     minRateRequests requests, as one late send skews a short stage);
+//     minRateRequests requests, as one late send skews a short stage,
+//     and only when sending took longer than scheduled by more than the
+//     late limit: see sendSpanExcess);
 //   - the in-flight cap held back at least one of its requests.
 //
 // A bottlenecked stage's points do not count for the envelope: they are
@@ -224,13 +226,25 @@ func bottleneckReasons(st *StageInfo) []string {
 	if st.Late >= minLate && float64(st.Late) > lateShare*float64(st.Requests) {
 		out = append(out, fmt.Sprintf("send lag p99 %s > %s (%d of %d requests sent more than %s late)", formatSeconds(st.SendLag.P99), formatSeconds(st.LateLimit), st.Late, st.Requests, formatSeconds(st.LateLimit)))
 	}
-	if st.Requests >= minRateRequests && st.Rate > 0 && st.SentRate < st.Rate*(1-SendRateShortfall) {
+	if st.Requests >= minRateRequests && st.Rate > 0 && st.SentRate < st.Rate*(1-SendRateShortfall) && sendSpanExcess(st) > st.LateLimit {
 		out = append(out, fmt.Sprintf("sent %s, more than %g%% below the scheduled %s", formatRate(st.SentRate), SendRateShortfall*100, formatRate(st.Rate)))
 	}
 	if st.HeldBack > 0 {
 		out = append(out, fmt.Sprintf("the in-flight cap held back %d requests", st.HeldBack))
 	}
 	return out
+}
+
+// sendSpanExcess is how much longer, in seconds, the stage took to send
+// than its schedule: the sending span less the scheduled span. A shortfall
+// of the achieved rate that this explains within the late limit is one
+// late last send, which the send-lag rule judges (2% of a one-second stage
+// is 20 ms).
+func sendSpanExcess(st *StageInfo) float64 {
+	if st.SentRate <= 0 || st.Rate <= 0 || st.Requests < 2 {
+		return 0
+	}
+	return float64(st.Requests-1) * (1/st.SentRate - 1/st.Rate)
 }
 
 // perRequest is a stage's rate divided by its request count: what one

@@ -164,4 +164,37 @@ func TestKeptUpClientIsNotFlagged(t *testing.T) {
 	}
 }
 
+// TestShortStageShortfallWithinTheLateLimit: a one-second stage of 40
+// requests at 40/s whose last sends are 60 ms late achieves 5% less than
+// its rate, but with send_lag 200ms allowed that is lateness the
+// objectives accept, not a client that cannot keep up; the same stage 300
+// ms late at the end is flagged.
+func TestShortStageShortfallWithinTheLateLimit(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	build := func(lastLate time.Duration) reports.StageInfo {
+		var recs []run.Record
+		for i := range 40 {
+			at := t0.Add(time.Duration(i) * 25 * time.Millisecond)
+			lag := time.Millisecond
+			if i >= 38 {
+				lag = lastLate
+			}
+			recs = append(recs, run.Record{Schema: run.RecordSchema, Target: "t", Stage: 0, StageLabel: "rate=40/s", CaseID: "c", Length: 1000,
+				ScheduledAt: at, SentAt: at.Add(lag), SendLag: run.Seconds(lag), AskedRate: 40,
+				TTFT: run.Seconds(10 * time.Millisecond), E2E: run.Seconds(20 * time.Millisecond), Status: 200, Expected: []string{"x"}, Answer: "x"})
+		}
+		s, err := reports.Build(nil, recs, reports.Options{Objectives: reports.Objectives{SendLag: 0.2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Targets[0].Stages[0]
+	}
+	if st := build(60 * time.Millisecond); st.SentRate > 40*0.98 || st.ClientBottleneck {
+		t.Errorf("60 ms late at the end: sent %.2f/s, flagged %v (%v); want below 39.2/s and not flagged", st.SentRate, st.ClientBottleneck, st.BottleneckReasons)
+	}
+	if st := build(300 * time.Millisecond); !st.ClientBottleneck || !strings.Contains(strings.Join(st.BottleneckReasons, ";"), "below the scheduled") {
+		t.Errorf("300 ms late at the end: flagged %v (%v); want the shortfall flagged", st.ClientBottleneck, st.BottleneckReasons)
+	}
+}
+
 func approx(a, b float64) bool { return a > b*0.999 && a < b*1.001 }

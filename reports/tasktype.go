@@ -33,6 +33,11 @@ type TaskTypeSummary struct {
 	MaxRate         *float64        `json:"max_rate"`
 	MaxRateStage    string          `json:"max_rate_stage,omitempty"`
 	ThresholdPassed bool            `json:"threshold_passed"`
+	// Pads are the accuracy per pad length and depth when the task
+	// type's cases were padded (see taskTypePads); HoldsTo the longest
+	// pad length that held the threshold (0 when none did).
+	Pads    []TaskTypePad `json:"pads,omitempty"`
+	HoldsTo int           `json:"holds_to,omitempty"`
 }
 
 // TaskTypeStage is a task type's accuracy in one stage: its envelope along
@@ -112,6 +117,7 @@ func taskTypeSummaries(recs []scored, stages stageInfos, opts Options) []TaskTyp
 			}
 		}
 		ts.ThresholdPassed = ts.Scored > 0 && ts.Accuracy >= threshold
+		ts.Pads, ts.HoldsTo = taskTypePads(scoredG, opts, threshold)
 		out = append(out, ts)
 	}
 	return out

@@ -23,6 +23,7 @@ func (s *Summary) Text() string {
 			}
 		}
 	}
+	writeMissText(&b, s)
 	if s.Answer != "" {
 		fmt.Fprintf(&b, "\n%s\n", plain(s.Answer))
 	}
@@ -68,6 +69,10 @@ func writeEnvelopeText(b *strings.Builder, s *Summary, et EnvelopeTarget) {
 	eff := formatLength(et.EffectiveContextLength) + " tokens"
 	if et.EffectiveContextLength == 0 {
 		eff = "none"
+	}
+	if len(et.Lengths) == 0 && et.LimitedBy == NoNeedleEnvelope {
+		fmt.Fprintf(b, "\n%s%s: %s\n", plain(et.Target), plain(model), et.LimitedBy)
+		return
 	}
 	fmt.Fprintf(b, "\n%s%s: effective context %s (%s)\n", plain(et.Target), plain(model), eff, et.LimitedBy)
 	tw := tabwriter.NewWriter(b, 2, 4, 2, ' ', 0)

@@ -76,6 +76,7 @@ func (s *Summary) Verdict() Verdict {
 					p.Target, formatLength(p.Length), p.StageLabel, strings.Join(reasons, "; ")))
 			}
 		}
+		v.Failures = append(v.Failures, datasetFailures(s, ts.Target, gating)...)
 	}
 	v.Held = len(v.Failures) == 0
 	return v

@@ -49,6 +49,7 @@ func Load(dir string, opts Options) (*Summary, error) {
 	if s.Envelope.Run != nil {
 		s.Envelope.Run.Dir = dir
 	}
+	addServerMetrics(dir, s)
 	if err := addSections(m, s, opts); err != nil {
 		return nil, err
 	}

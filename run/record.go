@@ -163,6 +163,10 @@ type Record struct {
 	// an OpenAI chunk's "id" ("chatcmpl-..."), Anthropic's message_start
 	// message.id ("msg_..."). ServerRequestID is the header's id.
 	ResponseID string `json:"response_id,omitempty"`
+	// PadTo is the length a dataset case was padded to (its content
+	// buried in a haystack at Depth percent; CaseID then ends in
+	// "@LENGTH-dDEPTH"); 0 for a case as written and for needles.
+	PadTo int `json:"pad_to,omitempty"`
 }
 
 // ITLPerToken is the mean inter-token latency of a successful streamed

@@ -20,14 +20,23 @@ type answer struct {
 // tokens, with queued requests ahead on arrival. Each asked key is answered
 // right with probability Accuracy(length, depth, queued), where depth is
 // where its first value sits in text; a key whose needle was cut is never
-// answered right. A wrong answer gives part of the values (several values
-// only), a distractor's value, or says the key cannot be found.
+// answered right. A wrong answer is of a kind drawn from WrongMix among
+// those the text allows: part of the values (several values only), a
+// distractor's value, a statement that the key cannot be found, or an
+// invented value of the asked kind that appears nowhere in text.
 func (c Config) compose(r corpus.Reading, text string, length, queued int, rnd *rng) answer {
+	switch r.Task { // the harder tasks answer with their own curves
+	case corpus.TaskLatent:
+		return c.composeLatent(r, text, length, queued, rnd)
+	case corpus.TaskCWE:
+		return c.composeCWE(r, text, length, queued, rnd)
+	}
 	a := answer{asks: len(r.Asks), accuracy: 1}
 	if len(r.Asks) == 0 {
 		a.text = "I could not find a question to answer in the text."
 		return a
 	}
+	mix := c.wrongMix()
 	var b strings.Builder
 	for i, ask := range r.Asks {
 		if i > 0 {
@@ -44,22 +53,157 @@ func (c Config) compose(r corpus.Reading, text string, length, queued int, rnd *
 				sayValues(&b, ask.Key, ask.Values)
 				continue
 			}
-			if len(ask.Values) > 1 && mode < 1.0/3 {
-				k := 1 + int(pick%uint64(len(ask.Values)-1))
-				sayValues(&b, ask.Key, ask.Values[:k])
-				continue
-			}
 		}
-		if d := distractor(r.Distractors, ask.Values, pick); d != "" && mode < 2.0/3 {
+		d := distractor(r.Distractors, ask.Values, pick)
+		switch mix.pick([4]bool{len(ask.Values) > 1, d != "", true, true}, mode) {
+		case WrongPartial:
+			k := 1 + int(pick%uint64(len(ask.Values)-1))
+			sayValues(&b, ask.Key, ask.Values[:k])
+		case WrongDistractor:
 			sayValues(&b, ask.Key, []string{d})
-			continue
+		case WrongHallucinated:
+			sayValues(&b, ask.Key, []string{invent(ask.Values, r.Distractors, text, pick)})
+		default:
+			b.WriteString("I cannot find the value for ")
+			b.WriteString(ask.Key)
+			b.WriteString(" in the text.")
 		}
-		b.WriteString("I cannot find the value for ")
-		b.WriteString(ask.Key)
-		b.WriteString(" in the text.")
 	}
 	a.text = b.String()
 	return a
+}
+
+// invent makes a value of the kind of like (the asked key's values, else
+// the distractors: digits of the same count, a version 4 uuid, or a
+// lower-case word) that appears nowhere in text, from pick. With no value
+// to go by it makes a seven-digit number.
+func invent(like, others []string, text string, pick uint64) string {
+	proto := "1000000"
+	if len(like) > 0 {
+		proto = like[0]
+	} else if len(others) > 0 {
+		proto = others[0]
+	}
+	kind := inventDigits
+	switch {
+	case isUUIDShape(proto):
+		kind = inventUUID
+	case !allDigitsString(proto):
+		kind = inventWord
+		text = strings.ToLower(text)
+	}
+	x := pick
+	v := ""
+	for range 16 {
+		x = splitmix(x)
+		switch kind {
+		case inventUUID:
+			v = uuidFrom(x, splitmix(x^0x9e3779b97f4a7c15))
+		case inventWord:
+			v = wordFrom(x)
+		default:
+			v = digitsFrom(x, max(len(proto), 1))
+		}
+		if !strings.Contains(text, v) {
+			break
+		}
+	}
+	return v
+}
+
+const (
+	inventDigits = iota
+	inventUUID
+	inventWord
+)
+
+// splitmix is one step of the SplitMix64 generator: a bijective mix of x.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+func digitsFrom(x uint64, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('0' + x%10)
+		x /= 10
+		if x == 0 {
+			x = splitmix(uint64(i) + 1)
+		}
+	}
+	if n > 1 && b[0] == '0' {
+		b[0] = '1' + byte(x%9)
+	}
+	return string(b)
+}
+
+func uuidFrom(x, y uint64) string {
+	const hex = "0123456789abcdef"
+	var b [36]byte
+	j := 0
+	for i := range b {
+		switch i {
+		case 8, 13, 18, 23:
+			b[i] = '-'
+			continue
+		}
+		w := x
+		if j >= 16 {
+			w = y
+		}
+		b[i] = hex[w>>(4*(j%16))&15]
+		j++
+	}
+	b[14] = '4'
+	b[19] = hex[8+y>>62]
+	return string(b[:])
+}
+
+// wordFrom makes a pronounceable lower-case word of three syllables.
+func wordFrom(x uint64) string {
+	const cons, vows = "bdfgklmnprstvz", "aeiou"
+	var b strings.Builder
+	for range 3 {
+		b.WriteByte(cons[x%uint64(len(cons))])
+		x /= uint64(len(cons))
+		b.WriteByte(vows[x%uint64(len(vows))])
+		x /= uint64(len(vows))
+	}
+	b.WriteByte(cons[x%uint64(len(cons))])
+	return b.String()
+}
+
+func allDigitsString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isUUIDShape reports whether s is 8-4-4-4-12 hex digits.
+func isUUIDShape(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // depthOf is where value first appears in text, as a fraction of its length

@@ -61,7 +61,7 @@ func TestComposeRate(t *testing.T) {
 	c := Config{BaseAccuracy: 0.7, MaxSeqs: 1}
 	r := corpus.Reading{Asks: []corpus.Ask{{Key: "k", Values: []string{"5"}}}, Distractors: []string{"6"}}
 	const n = 4000
-	right, distract, missing := 0, 0, 0
+	right, distract, missing, invented := 0, 0, 0, 0
 	for i := range uint64(n) {
 		g := newRNG(3, i, 0, streamAnswer)
 		a := c.compose(r, "k is 5", 100, 0, &g)
@@ -72,12 +72,15 @@ func TestComposeRate(t *testing.T) {
 		if strings.Contains(a.text, "cannot find") {
 			missing++
 		}
+		if a.right == 0 && strings.HasPrefix(a.text, "The value for k is ") && !strings.ContainsAny(a.text, "56") {
+			invented++
+		}
 	}
 	if got := float64(right) / n; got < 0.67 || got > 0.73 {
 		t.Errorf("right share %.3f, want 0.70 +- 0.03", got)
 	}
-	if distract == 0 || missing == 0 || right+distract+missing != n {
-		t.Errorf("wrong answers should be distractors or 'cannot find': right %d distract %d missing %d", right, distract, missing)
+	if distract == 0 || missing == 0 || invented == 0 || right+distract+missing+invented != n {
+		t.Errorf("wrong answers should be distractors, 'cannot find' or invented: right %d distract %d missing %d invented %d", right, distract, missing, invented)
 	}
 }
 

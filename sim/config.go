@@ -153,6 +153,10 @@ type Config struct {
 	// otherwise (see answerCase).
 	Dataset      string       `json:"dataset,omitempty" help:"dataset file (JSONL) whose cases the server answers from their expected answers"`
 	TaskAccuracy TaskAccuracy `json:"task_accuracy,omitempty" help:"probability of a right answer per dataset task type, such as extraction=0.9,code=0.6"`
+
+	// WrongMix weighs the kinds of wrong answers: partial, distractor,
+	// not_found, hallucinated (see WrongMix; empty: DefaultWrongMix).
+	WrongMix WrongMix `json:"wrong_mix,omitempty" help:"weights of the kinds of wrong answers, such as distractor=0.4,not_found=0.3,hallucinated=0.3 (kinds: partial, distractor, not_found, hallucinated)"`
 }
 
 // Validate reports the first thing wrong with c, phrased for the user who
@@ -232,6 +236,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.TaskAccuracy.Parse(); err != nil {
 		errs = append(errs, fmt.Errorf("task_accuracy: %w", err))
+	}
+	if _, err := c.WrongMix.Parse(); err != nil {
+		errs = append(errs, fmt.Errorf("wrong_mix: %w", err))
 	}
 	if sum := c.Fault429 + c.Fault5xx + c.FaultBroken + c.FaultSlow + c.FaultStall; sum > 1+1e-9 {
 		bad("the fault probabilities add up to %.3g; their sum must be at most 1", sum)

@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/probes"
 )
 
 // datasetCase is one case of the user's dataset the server knows: its
@@ -22,7 +23,14 @@ type datasetCase struct {
 	taskType string
 	open     bool
 	right    string
-	wrong    []string
+	// wrong are an open case's other answers; wrongBy a scored case's
+	// wrong answers by kind (WrongKinds order), empty where the case
+	// allows none of the kind.
+	wrong   []string
+	wrongBy [4]string
+
+	// pad is how its padded prompts hold it (see addPadded).
+	pad *padForm
 }
 
 // datasetIndex finds a request's dataset case by its message contents.
@@ -45,18 +53,20 @@ func loadDataset(path string) (datasetIndex, error) {
 		}
 		h := hashPrompt(dc.contents)
 		idx[h] = append(idx[h], dc)
+		idx.addPadded(c, dc)
 	}
 	return idx, nil
 }
 
-// lookup returns the dataset case whose contents are exactly contents.
+// lookup returns the dataset case whose contents are exactly contents, or
+// whose content a padded prompt buries (see lookupPadded).
 func (idx datasetIndex) lookup(contents []string) *datasetCase {
 	for _, dc := range idx[hashPrompt(contents)] {
 		if equalStrings(dc.contents, contents) {
 			return dc
 		}
 	}
-	return nil
+	return idx.lookupPadded(contents)
 }
 
 func equalStrings(a, b []string) bool {
@@ -88,7 +98,16 @@ func prepareCase(c corpus.DatasetCase) (*datasetCase, error) {
 		return nil, err
 	}
 	dc.right = right
-	dc.wrong = wrongAnswers(c.Expected)
+	prompt := strings.Join(dc.contents, "\n")
+	dc.wrongBy = wrongAnswers(c.Expected, prompt)
+	for i, w := range dc.wrongBy {
+		// Keep only answers the scorer finds wrong and of their kind, so
+		// that the simulator's mix is what a report's miss split shows.
+		f := probes.MissFacts{Answer: w, Matchers: c.Expected, Prompt: prompt}
+		if w != "" && (probes.ScoreMatchers(c.Expected, w).Strict || string(probes.ClassifyMiss(f)) != WrongKinds[i]) {
+			dc.wrongBy[i] = ""
+		}
+	}
 	return dc, nil
 }
 
@@ -112,7 +131,16 @@ func (c Config) answerCase(dc *datasetCase, whole bool, queued int, rnd *rng) an
 		a.right, a.text = 1, dc.right
 		return a
 	}
-	a.text = dc.wrong[int(pick%uint64(len(dc.wrong)))]
+	if dc.open {
+		a.text = dc.wrong[int(pick%uint64(len(dc.wrong)))]
+		return a
+	}
+	var allowed [4]bool
+	for i, w := range dc.wrongBy {
+		allowed[i] = w != ""
+	}
+	kind := c.wrongMix().pick(allowed, float64(pick>>11)/(1<<53))
+	a.text = dc.wrongBy[slices.Index(WrongKinds, kind)]
 	return a
 }
 
@@ -217,31 +245,101 @@ func setPath(obj map[string]any, path []string, v any) error {
 	return nil
 }
 
-// wrongAnswers are the answers the server gives a case it gets wrong,
-// each failing at least one matcher: another label (a confusion), a
-// number off by a tenth (or by 7), part of a list, a json object with a
-// field changed, or a statement that the answer is not in the text.
-func wrongAnswers(ms []corpus.Matcher) []string {
-	notFound := "I could not find the answer in the text."
-	out := []string{notFound}
+// wrongAnswers are the answers the server may give a case it gets wrong,
+// by kind (WrongKinds order), each failing at least one matcher; a kind
+// the case does not allow is empty. Every case can say the answer is not
+// in the text (not_found). Its first matcher decides the others:
+//
+//   - one_of: another label (distractor);
+//   - number: a number of the prompt other than the expected one
+//     (distractor), and one off by a tenth (or by 7) that the prompt does
+//     not hold (hallucinated);
+//   - contains (all) of several values: the first alone (partial);
+//   - json of several fields: the object with all but one field right
+//     (partial, when the simulator can build it);
+//   - equals, or contains, of digits or a uuid: an invented value of that
+//     shape (hallucinated).
+func wrongAnswers(ms []corpus.Matcher, prompt string) [4]string {
+	var out [4]string
+	set := func(kind, answer string) { out[slices.Index(WrongKinds, kind)] = answer }
+	set(WrongNotFound, "I could not find the answer in the text.")
 	m := ms[0]
 	switch m.Kind() {
 	case corpus.MatchOneOf:
 		for _, l := range m.OneOf {
 			if normalizeWords(l) != normalizeWords(m.Label) && !strings.Contains(" "+normalizeWords(l)+" ", " "+normalizeWords(m.Label)+" ") {
-				return []string{l}
+				set(WrongDistractor, l)
+				break
 			}
 		}
 	case corpus.MatchNumber:
 		off := math.Max(math.Abs(*m.Number)*0.1, 7) + m.Tolerance
-		return []string{strconv.FormatFloat(*m.Number+off, 'f', -1, 64), notFound}
+		if v := strconv.FormatFloat(*m.Number+off, 'f', -1, 64); !strings.Contains(prompt, v) {
+			set(WrongHallucinated, v)
+		}
+		if d := otherNumber(prompt, *m.Number, m.Tolerance); d != "" {
+			set(WrongDistractor, d)
+		}
 	case corpus.MatchContains:
 		if m.Match != corpus.ContainsAny && len(m.Contains) > 1 {
-			return []string{m.Contains[0], notFound}
+			set(WrongPartial, m.Contains[0])
 		}
+		if len(m.Contains) > 0 {
+			set(WrongHallucinated, inventLike(m.Contains[0], prompt))
+		}
+	case corpus.MatchEquals:
+		set(WrongHallucinated, inventLike(*m.Equals, prompt))
 	case corpus.MatchJSON:
-		return []string{"```json\n{\"answer\": \"unknown\"}\n```"}
+		set(WrongNotFound, "```json\n{\"answer\": \"unknown\"}\n```")
+		if len(m.JSON) > 1 {
+			if obj, err := jsonAnswer(withoutOneField(m.JSON)); err == nil {
+				set(WrongPartial, "```json\n"+obj+"\n```")
+			}
+		}
 	}
+	return out
+}
+
+// inventLike is an invented value shaped like v (digits of its count, or
+// a uuid) that the prompt does not hold; "" for other values, whose
+// invention could not be told from a paraphrase.
+func inventLike(v, prompt string) string {
+	lv := strings.ToLower(strings.TrimSpace(v))
+	if !allDigitsString(lv) && !isUUIDShape(lv) {
+		return ""
+	}
+	return invent([]string{lv}, nil, prompt, hashPrompt([]string{prompt, v}))
+}
+
+// otherNumber is the first number of the prompt that the answer want
+// (within tol) is not and that is not part of a longer word, or "".
+func otherNumber(prompt string, want, tol float64) string {
+	for _, w := range strings.FieldsFunc(prompt, func(r rune) bool { return r != '.' && !unicode.IsDigit(r) && !unicode.IsLetter(r) }) {
+		w = strings.TrimRight(w, ".")
+		if !allDigitsString(strings.ReplaceAll(w, ".", "")) || strings.Count(w, ".") > 1 {
+			continue
+		}
+		f, err := strconv.ParseFloat(w, 64)
+		if err == nil && math.Abs(f-want) > max(tol, 1e-9*math.Max(1, math.Abs(want))) {
+			return w
+		}
+	}
+	return ""
+}
+
+// withoutOneField is a json matcher's fields with the first (by path)
+// given a value no matcher expects.
+func withoutOneField(fields map[string]json.RawMessage) map[string]json.RawMessage {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make(map[string]json.RawMessage, len(fields))
+	for k, v := range fields {
+		out[k] = v
+	}
+	out[keys[0]] = json.RawMessage(`"not this value"`)
 	return out
 }
 

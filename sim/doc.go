@@ -40,5 +40,19 @@
 // cases and answers it from the case's expected answers: right (an answer
 // made from its matchers) with probability TaskAccuracy of its task type
 // times the load factor, never when its prompt was truncated; wrong
-// otherwise (another label, an off number, part of a list, or "not found").
+// otherwise (another label, another number of the prompt, an invented
+// number, part of a list, or "not found").
+//
+// The harder needle tasks have their own curves (accuracy.go): a latent
+// question (the needle shares no word with it) is answered right with
+// LatentAccuracy, single's curve at four times the length, squared, and
+// otherwise with another character of the prompt; each of a cwe question's
+// most common words is named with CWEAccuracy, single's curve at twice the
+// length and mid depth, and a missed one is replaced by a less common word
+// of the list.
+//
+// A wrong answer's kind is drawn from WrongMix (partial, distractor,
+// not_found, hallucinated) among the kinds its prompt allows; an invented
+// value has the asked kind and appears nowhere in the prompt, so that
+// probes.ClassifyMiss finds the kind the mix gave.
 package sim

@@ -108,6 +108,7 @@ func (s *Server) begin(ctx context.Context, a api, req chat) (*exchange, *apiErr
 		x.finish = "length"
 	}
 	x.pieces = pieces(s.tok, x.out)
+	s.metrics.admitted(x)
 
 	var wait time.Duration
 	if cfg.TimeScale > 0 {
@@ -136,6 +137,7 @@ func (x *exchange) end() {
 	}
 	x.released = true
 	x.s.sched.release(x.decoding)
+	x.s.metrics.released(x)
 }
 
 // brokenAt is the number of pieces sent before a broken stream breaks

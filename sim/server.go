@@ -35,6 +35,7 @@ type Server struct {
 	// dataset holds the cases of Config.Dataset; nil without one.
 	dataset datasetIndex
 	ids     atomic.Uint64
+	metrics serverMetrics // GET /metrics (metrics.go)
 	born    int64
 	log     *slog.Logger
 	addr    string
@@ -218,7 +219,7 @@ func (s *Server) Close() error {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := guessAPI(r)
 	path := strings.TrimSuffix(r.URL.Path, "/")
-	if s.serveMetadata(w, r, path) {
+	if s.serveMetadata(w, r, path) || s.serveMetrics(w, r, path) {
 		return
 	}
 	var want string

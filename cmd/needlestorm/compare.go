@@ -120,6 +120,7 @@ func compareOptions(c *cli.Context, camp *campaign.Campaign) (reports.Regression
 		if camp.Regression.Alpha != nil {
 			opts.Alpha = *camp.Regression.Alpha
 		}
+		opts.LatencyFloor = camp.Regression.LatencyFloor.D()
 	} else {
 		opts.Thresholds = campaign.MergeThresholds(given)
 	}

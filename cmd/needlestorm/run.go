@@ -98,7 +98,11 @@ With --baseline DIR (or regression.baseline in the campaign) the run is
 compared with that baseline after its report, as needlestorm compare does
 (thresholds from --threshold over the campaign's regression.thresholds over
 the defaults): the comparison is printed and written into the run directory
-as regression.md, regression.junit.xml and regression.json.
+as regression.md, regression.junit.xml and regression.json. A baseline
+that does not exist is an error, unless --baseline-optional (the first
+night of a nightly job: the run is then not compared). --save-baseline DIR
+makes a run that exits 0 the baseline at DIR (usually the --baseline
+directory), so that each night is compared with the last one that passed.
 
 Exit status: 0 every gating objective held (and no regression), 99 an
 objective, the requirement (--require) or the comparison failed, 4 nothing
@@ -125,6 +129,8 @@ budget, 130 interrupted, 2 usage (see needlestorm --help).`,
 			&cli.IntFlag{Name: "samples", Usage: "cases per (task, length, depth)", Value: 1},
 			&cli.StringFlag{Name: "haystack", Usage: "haystack: prose, noise or dir:PATH", Value: corpus.HaystackProse},
 			&cli.StringFlag{Name: "dataset", Usage: "a JSONL file of your own cases (corpus.dataset: id, task_type, messages or prompt, expected matchers), sent after the needle cases; without a campaign file and without --lengths, the dataset's cases alone", DefaultText: "none"},
+			&cli.StringFlag{Name: "pad-to", Usage: "also send every dataset case buried in the haystack at these exact prompt lengths in client tokens (corpus.pad_to), such as 8k,32k; only the part between <<< and >>> when a case marks one", DefaultText: "none"},
+			&cli.StringFlag{Name: "pad-depths", Usage: "where the padded cases' content goes, as fractions of the haystack before it (corpus.pad_depths), such as 0,0.5,1", DefaultText: "0.5"},
 			&cli.BoolFlag{Name: "canaries", Usage: "put marker facts at both ends of every haystack, so the report can tell which end a server dropped (corpus.canaries)"},
 			&cli.BoolFlag{Name: "shared-prefix", Usage: "leave out the per-request cache-busting preamble, to measure what a server's prefix cache saves (corpus.shared_prefix)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed of the cases, of Poisson schedules and (without a file) of the simulator", Value: 1},
@@ -136,6 +142,8 @@ budget, 130 interrupted, 2 usage (see needlestorm --help).`,
 			&cli.IntFlag{Name: "max-tokens", Usage: "cap on answer tokens", DefaultText: strconv.Itoa(endpoint.DefaultMaxTokens)},
 			&cli.DurationFlag{Name: "timeout", Usage: "per-request timeout, first byte sent to last received (generous: long prompts are slow)", DefaultText: endpoint.DefaultTimeout.String()},
 			&cli.DurationFlag{Name: "connect-timeout", Usage: "timeout to connect (TCP and TLS)", DefaultText: endpoint.DefaultConnectTimeout.String()},
+			&cli.StringFlag{Name: "server-metrics", Usage: "scrape the target's own Prometheus endpoint during the run into server_metrics.jsonl (vLLM, llama.cpp, TGI): a URL, or a path such as /metrics on the target's host (targets[].server_metrics)", DefaultText: "not scraped"},
+			&cli.DurationFlag{Name: "server-metrics-interval", Usage: "time between scrapes of --server-metrics, 100ms..1m", DefaultText: endpoint.DefaultServerMetricsInterval.String()},
 			&cli.IntFlag{Name: "max-in-flight", Usage: "cap on requests in flight; a request held back is recorded with its send_lag", Value: loadgen.DefaultMaxInFlight},
 			&cli.DurationFlag{Name: "grace", Usage: "on interrupt, how long requests in flight may finish before they are canceled", Value: loadgen.DefaultGrace},
 			&cli.StringFlag{Name: "out", Usage: "run directory to write", DefaultText: "the campaign's output.dir, or runs/<timestamp>"},
@@ -146,6 +154,8 @@ budget, 130 interrupted, 2 usage (see needlestorm --help).`,
 			&cli.StringFlag{Name: "metrics-push", Usage: "push live metrics to this VictoriaMetrics URL, such as http://127.0.0.1:8428 (completed to /api/v1/import/prometheus)"},
 			&cli.DurationFlag{Name: "metrics-push-interval", Usage: "how often to push metrics", Value: 10 * time.Second},
 			&cli.StringFlag{Name: "baseline", Usage: "after the report, compare the run with this baseline (a run directory, summary.json or envelope.json; regression.baseline), print the comparison, write regression.md, regression.junit.xml and regression.json into the run directory and exit 99 on a regression", DefaultText: "the campaign's regression.baseline, else none"},
+			&cli.BoolFlag{Name: "baseline-optional", Usage: "with --baseline: a baseline that does not exist yet is not an error; the run is then not compared (it says so), and with --save-baseline it becomes the first baseline"},
+			&cli.StringFlag{Name: "save-baseline", Usage: "when the run passes (exit status 0: objectives held, no regression), make it the baseline at DIR (a copy of the run directory, put in place whole); after any other outcome DIR stays the last good run", DefaultText: "none"},
 			&cli.StringFlag{Name: "threshold", Usage: "with a baseline: thresholds per metric, such as accuracy_drop=5pt,ttft_p95=+20% (see needlestorm compare --help)", DefaultText: "the campaign's regression.thresholds, else the defaults"},
 			&cli.StringFlag{Name: "sim-profile", Usage: "simulator profile: " + strings.Join(sim.Profiles(), ", "), Value: "fast"},
 			&cli.Float64Flag{Name: "sim-time-scale", Usage: "simulator wall seconds per simulated second (1 real time, 0 never sleep)", DefaultText: "the profile's"},
@@ -163,6 +173,7 @@ var runTargetFlags = []struct{ flag, field string }{
 	{"name", "targets[].name"}, {"api-key-env", "targets[].api_key_env"}, {"header", "targets[].headers"},
 	{"extra-body", "targets[].extra_body"}, {"max-tokens", "targets[].max_tokens"}, {"timeout", "targets[].timeout"},
 	{"connect-timeout", "targets[].connect_timeout"}, {"sim-profile", "targets[].sim_profile"},
+	{"server-metrics", "targets[].server_metrics"}, {"server-metrics-interval", "targets[].server_metrics_interval"},
 	{"rates", "load.stages"}, {"concurrency", "load.stages"}, {"stage-duration", "load.stages"},
 	{"requests-per-stage", "load.stages"},
 }
@@ -179,6 +190,8 @@ type runSetup struct {
 	// by compare.
 	baseline *reports.Figures
 	compare  reports.RegressionOptions
+	// saveBaseline is where a passing run is promoted to (--save-baseline).
+	saveBaseline string
 }
 
 // reportOptions are the report's options for the run written to dir: the
@@ -416,31 +429,56 @@ func runFinish(c *cli.Context, s *runSetup, res *campaign.Result, runErr error) 
 		return runErr
 	}
 	verdict := routedVerdict(summary.Verdict(), s.camp.RoutingFile() != nil)
-	if s.baseline == nil || exitCode(verdict) == exitUnmeasured {
-		return verdict
+	if s.baseline != nil && exitCode(verdict) != exitUnmeasured {
+		fmt.Fprintf(c.App.Writer, "\ncompared with the baseline %s:\n", s.baseline.Source)
+		cur := &reports.Figures{Source: r.Dir, Kind: reports.FiguresRun, Run: summary.Run, Corpus: summary.Run.Corpus}
+		if summary.Envelope != nil {
+			cur.Env = *summary.Envelope
+		}
+		verdict = worstExit(verdict, compareFigures(c.App.Writer, s.baseline, cur, s.compare, compareIntoDir(r.Dir)))
 	}
-	fmt.Fprintf(c.App.Writer, "\ncompared with the baseline %s:\n", s.baseline.Source)
-	cur := &reports.Figures{Source: r.Dir, Kind: reports.FiguresRun, Run: summary.Run, Corpus: summary.Run.Corpus}
-	if summary.Envelope != nil {
-		cur.Env = *summary.Envelope
+	return worstExit(verdict, runSaveBaseline(c, s, r.Dir, verdict))
+}
+
+// runSaveBaseline promotes a passing run to the --save-baseline directory
+// and says what became of the baseline either way.
+func runSaveBaseline(c *cli.Context, s *runSetup, dir string, verdict error) error {
+	if s.saveBaseline == "" {
+		return nil
 	}
-	return worstExit(verdict, compareFigures(c.App.Writer, s.baseline, cur, s.compare, compareIntoDir(r.Dir)))
+	if code := exitCode(verdict); code != exitOK {
+		fmt.Fprintf(c.App.Writer, "\nnot saved as the baseline (exit status %d): %s stays the last good run\n", code, s.saveBaseline)
+		return nil
+	}
+	if err := run.Promote(dir, s.saveBaseline); err != nil {
+		return fmt.Errorf("--save-baseline: %w", err)
+	}
+	fmt.Fprintf(c.App.Writer, "\nthis run is the baseline now: %s\n", s.saveBaseline)
+	return nil
 }
 
 // runBaseline reads the baseline the run is to be compared with
 // (--baseline, else the campaign's regression.baseline) before anything
 // is sent, and the comparison's thresholds.
 func runBaseline(c *cli.Context, s *runSetup) error {
+	s.saveBaseline = c.String("save-baseline")
 	path := cmp.Or(c.String("baseline"), s.camp.Regression.Baseline)
 	if path == "" {
 		if c.IsSet("threshold") {
 			return cli.Exit("--threshold bounds a comparison with a baseline: give --baseline DIR (or regression.baseline in the campaign) too", exitUsage)
+		}
+		if c.Bool("baseline-optional") {
+			return cli.Exit("--baseline-optional says what to do when the baseline does not exist yet: give --baseline DIR (or regression.baseline in the campaign) too", exitUsage)
 		}
 		return nil
 	}
 	field := "--baseline"
 	if !c.IsSet("baseline") {
 		field = "regression.baseline"
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && c.Bool("baseline-optional") {
+		fmt.Fprintf(c.App.Writer, "no baseline at %s yet (--baseline-optional): this run is not compared\n", path)
+		return nil
 	}
 	base, err := reports.LoadFigures(path)
 	if err != nil {
@@ -557,6 +595,16 @@ func runOverrides(c *cli.Context, defaulted bool) (campaign.Overrides, error) {
 	}
 	if use("dataset") {
 		o.Dataset = c.String("dataset")
+	}
+	if use("pad-to") {
+		if o.PadTo, err = corpus.ParseLengths(c.String("pad-to")); err != nil {
+			return o, cli.Exit(fmt.Sprintf("--pad-to: %v", err), exitUsage)
+		}
+	}
+	if use("pad-depths") {
+		if o.PadDepths, err = corpus.ParsePadDepths(c.String("pad-depths")); err != nil {
+			return o, cli.Exit(fmt.Sprintf("--pad-depths: %v", err), exitUsage)
+		}
 	}
 	runOverride(use, c.Int, map[string]**int{"samples": &o.Samples, "repeats": &o.Repeats})
 	runOverride(use, c.Int64, map[string]**int64{"seed": &o.Seed})
@@ -675,6 +723,7 @@ var runTargetFields = []struct {
 	{"api-key-env", "api_key_env", false}, {"header", "headers", true}, {"extra-body", "extra_body", true},
 	{"max-tokens", "max_tokens", false}, {"timeout", "timeout", false}, {"connect-timeout", "connect_timeout", false},
 	{"sim-profile", "sim_profile", true},
+	{"server-metrics", "server_metrics", false}, {"server-metrics-interval", "server_metrics_interval", false},
 }
 
 // runFlagTarget is the target the flags describe, named by the model
@@ -692,6 +741,9 @@ func runFlagTarget(c *cli.Context, camp *campaign.Campaign) (campaign.Target, er
 		MaxTokens:      c.Int("max-tokens"),
 		Timeout:        c.Duration("timeout"),
 		ConnectTimeout: c.Duration("connect-timeout"),
+
+		ServerMetrics:         strings.TrimSpace(c.String("server-metrics")),
+		ServerMetricsInterval: c.Duration("server-metrics-interval"),
 	}}
 	camp.SetFrom("targets", "target")
 	for _, f := range runTargetFields {

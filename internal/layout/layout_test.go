@@ -25,7 +25,7 @@ const module = "github.com/needlestorm/needlestorm"
 var layers = [][]string{
 	{"cmd/needlestorm"},
 	{"campaign"},
-	{"reports", "route", "loadgen", "endpoint", "live", "sim"},
+	{"reports", "route", "loadgen", "endpoint", "live", "sim", "scrape"},
 	{"run"},
 	{"probes"},
 	{"corpus"},
@@ -42,7 +42,8 @@ var siblings = map[string][]string{
 
 // only narrows what a package may import below it to the packages named.
 var only = map[string][]string{
-	"sim":              {"corpus", "run"}, // a server of its own, not part of load generation
+	"sim":              {"corpus", "run", "probes"},  // a server of its own, not part of load generation (probes: a dataset case's wrong answers are checked to be wrong by the scorer's rules)
+	"scrape":           {"run", "internal/termsafe"}, // a target's own metrics, read during its turn
 	"internal/testkit": {"run", "probes", "corpus", "sim"},
 	"internal/layout":  {},
 	"internal/hostile": {}, // a misbehaving LLM server: the standard library only
@@ -268,7 +269,7 @@ func TestAllowedImportsToday(t *testing.T) {
 		{"reports", "sim", false},
 		{"reports", "campaign", false},
 		{"route", "loadgen", false},
-		{"sim", "probes", false},
+		{"sim", "probes", true},
 		{"sim", "loadgen", false},
 		{"run", "reports", false},
 		{"probes", "run", false},
