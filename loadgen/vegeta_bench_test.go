@@ -3,8 +3,10 @@ package loadgen_test
 // BenchmarkVsVegeta measures the client's closed-loop throughput beside
 // vegeta's on the same work: the simulator on loopback at time scale 0,
 // 256-token needle prompts, streamed, 16 output tokens, 32 requests in
-// flight, 5 s each. vegeta sends the same bodies and reads the stream
-// without parsing it; needlestorm parses, times and records every chunk.
+// flight, 5 s each. vegeta sends the same bodies (each prompt with its own
+// cache-busting preamble, as needlestorm sends them, so the server's work is
+// the same) and reads the stream without parsing it; needlestorm parses,
+// times, scores and records every chunk.
 //
 //	go test ./loadgen -run '^$' -bench VsVegeta -benchtime 1x
 //
@@ -48,11 +50,12 @@ func BenchmarkVsVegeta(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	tr := vegetaTargeter(b, srv.URL(), cfg.Model, cases, output)
 	for i := 0; i < b.N; i++ {
 		var v, n benchHalf
 		for r := range rounds {
 			halves := []func(){
-				func() { v.add(vegetaRun(b, srv.URL(), cfg.Model, cases, inFlight, span/rounds, output)) },
+				func() { v.add(vegetaRun(b, tr, inFlight, span/rounds)) },
 				func() { n.add(needlestormRun(b, srv.URL(), cfg.Model, cases, inFlight, span/rounds, output)) },
 			}
 			if r%2 == 1 {
@@ -106,13 +109,26 @@ func timed(f func() int64) benchRound {
 	return benchRound{ok: ok, took: took, cpu: processCPU() - c0}
 }
 
-// vegetaRun runs vegeta for span and counts its 200 answers.
-func vegetaRun(b *testing.B, base, model string, cases []corpus.Case, inFlight int, span time.Duration, output int) benchRound {
+// vegetaBodies is how many distinct request bodies vegeta cycles through:
+// more than it sends in the benchmark's 5 s, so, like needlestorm's, every
+// prompt it sends is new to the server.
+const vegetaBodies = 1 << 15
+
+// vegetaTargeter returns a targeter over vegetaBodies requests of the
+// cases, each case's prompt with a fresh cache-busting preamble
+// (corpus.Case.WithNonce, as needlestorm's dispatcher sends them), in the
+// body needlestorm sends: the simulator then does the same work for both
+// clients (a prompt it has not seen costs it more than a repeat).
+func vegetaTargeter(b *testing.B, base, model string, cases []corpus.Case, output int) vegeta.Targeter {
 	b.Helper()
-	targets := make([]vegeta.Target, len(cases))
-	for i, c := range cases {
+	targets := make([]vegeta.Target, vegetaBodies)
+	for i := range targets {
+		c, err := cases[i%len(cases)].WithNonce(uint64(i) ^ 0x5eed)
+		if err != nil {
+			b.Fatal(err)
+		}
 		body, err := json.Marshal(map[string]any{
-			"model": model, "messages": c.Messages, "stream": true, "max_tokens": output,
+			"model": model, "messages": c.Messages, "stream": true, "max_tokens": output, "temperature": 0,
 			"stream_options": map[string]bool{"include_usage": true},
 		})
 		if err != nil {
@@ -121,11 +137,17 @@ func vegetaRun(b *testing.B, base, model string, cases []corpus.Case, inFlight i
 		targets[i] = vegeta.Target{Method: http.MethodPost, URL: base + "/chat/completions", Body: body,
 			Header: http.Header{"Content-Type": {"application/json"}}}
 	}
+	return vegeta.NewStaticTargeter(targets...)
+}
+
+// vegetaRun runs vegeta for span and counts its 200 answers.
+func vegetaRun(b *testing.B, tr vegeta.Targeter, inFlight int, span time.Duration) benchRound {
+	b.Helper()
 	atk := vegeta.NewAttacker(vegeta.Workers(uint64(inFlight)), vegeta.MaxWorkers(uint64(inFlight)), vegeta.KeepAlive(true))
 	var failed int64
 	r := timed(func() int64 {
 		var ok int64
-		for res := range atk.Attack(vegeta.NewStaticTargeter(targets...), vegeta.Rate{}, span, "bench") {
+		for res := range atk.Attack(tr, vegeta.Rate{}, span, "bench") {
 			if res.Code == http.StatusOK {
 				ok++
 			} else {

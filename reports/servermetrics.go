@@ -298,3 +298,56 @@ func writeServerMetricsMarkdown(b *strings.Builder, s *Summary) {
 	}
 	fmt.Fprintf(b, "\n\n%s\n", md(serverMetricsNote))
 }
+
+// writeServerMetricsText writes one line per scraped target for the
+// terminal: its scrapes and the peaks of its queue and KV cache, with the
+// stage each peak fell in (the tables and charts are in summary.md and
+// report.html).
+func writeServerMetricsText(b *strings.Builder, s *Summary) {
+	type peak struct {
+		v     float64
+		label string
+		ok    bool
+	}
+	type acc struct {
+		scrapes, failed         int
+		running, waiting, kvUse peak
+	}
+	var order []string
+	by := map[string]*acc{}
+	up := func(p *peak, m *MeanMax, label string) {
+		if m != nil && (!p.ok || m.Max > p.v) {
+			*p = peak{m.Max, label, true}
+		}
+	}
+	for _, st := range s.ServerMetrics {
+		a := by[st.Target]
+		if a == nil {
+			a = &acc{}
+			by[st.Target] = a
+			order = append(order, st.Target)
+		}
+		a.scrapes += st.Scrapes
+		a.failed += st.Failed
+		up(&a.running, st.Running, st.StageLabel)
+		up(&a.waiting, st.Waiting, st.StageLabel)
+		up(&a.kvUse, st.KVCacheUsage, st.StageLabel)
+	}
+	if len(order) > 0 {
+		b.WriteString("\n")
+	}
+	for _, t := range order {
+		a := by[t]
+		parts := []string{fmt.Sprintf("%d scrapes, %d failed", a.scrapes, a.failed)}
+		if a.running.ok {
+			parts = append(parts, fmt.Sprintf("running at most %g (%s)", a.running.v, plain(a.running.label)))
+		}
+		if a.waiting.ok {
+			parts = append(parts, fmt.Sprintf("waiting at most %g (%s)", a.waiting.v, plain(a.waiting.label)))
+		}
+		if a.kvUse.ok {
+			parts = append(parts, fmt.Sprintf("KV cache at most %.0f%% (%s)", a.kvUse.v*100, plain(a.kvUse.label)))
+		}
+		fmt.Fprintf(b, "server metrics of %s: %s\n", plain(t), strings.Join(parts, ", "))
+	}
+}

@@ -64,6 +64,10 @@ func TestServerMetricsReport(t *testing.T) {
 		t.Errorf("stage 1 (two engines summed and averaged; a counter reset gives no hit rate): %+v", st1)
 	}
 
+	// The terminal: one line per target, with the peaks and their stages.
+	if txt := s.Text(); !strings.Contains(txt, "server metrics of a: 3 scrapes, 1 failed, running at most 6 (") || !strings.Contains(txt, "KV cache at most ") {
+		t.Errorf("terminal summary:\n%s", txt)
+	}
 	md, _ := os.ReadFile(filepath.Join(dir, MarkdownFile))
 	if !strings.Contains(string(md), "## Server metrics") || !strings.Contains(string(md), "| a | rate=1/s | 1/s | 3.0 / 4 | 0.0 / 0 | 30% / 40% | 25% | 2 | 1 |") {
 		t.Errorf("summary.md section:\n%s", md[strings.Index(string(md), "## Server metrics"):])
@@ -103,7 +107,7 @@ func TestServerMetricsAbsent(t *testing.T) {
 	md, _ := os.ReadFile(filepath.Join(dir, MarkdownFile))
 	html, _ := os.ReadFile(filepath.Join(dir, HTMLFile))
 	js, _ := os.ReadFile(filepath.Join(dir, JSONFile))
-	if s.ServerMetrics != nil || strings.Contains(string(md), "Server metrics") || strings.Contains(string(html), "server-metrics") || strings.Contains(string(js), "server_metrics") {
+	if s.ServerMetrics != nil || strings.Contains(s.Text(), "server metrics") || strings.Contains(string(md), "Server metrics") || strings.Contains(string(html), "server-metrics") || strings.Contains(string(js), "server_metrics") {
 		t.Errorf("a run without server_metrics.jsonl shows a server-metrics section")
 	}
 	// A torn last line (an interrupted run) keeps what is whole.

@@ -24,6 +24,7 @@ func (s *Summary) Text() string {
 		}
 	}
 	writeMissText(&b, s)
+	writeServerMetricsText(&b, s)
 	if s.Answer != "" {
 		fmt.Fprintf(&b, "\n%s\n", plain(s.Answer))
 	}

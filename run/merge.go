@@ -90,6 +90,9 @@ func Merge(out string, dirs []string, opts ...MergeOption) (*Manifest, error) {
 	if err := writeMerged(filepath.Join(out, RecordsFile), shards, lines); err != nil {
 		return nil, err
 	}
+	if err := mergeServerMetrics(out, shards); err != nil {
+		return nil, err
+	}
 	m := mergeManifests(shards, missing, int64(len(lines)))
 	if err := WriteManifest(out, m); err != nil {
 		return nil, err

@@ -300,3 +300,62 @@ func TestBarrier(t *testing.T) {
 		t.Errorf("a barrier of mixed counts: %v", err)
 	}
 }
+
+// TestMergeServerMetrics: the shards' server_metrics.jsonl become one file
+// in time order; a shard's torn last line loses that line only; without
+// any, the merged run has none.
+func TestMergeServerMetrics(t *testing.T) {
+	root := t.TempDir()
+	dirs := threeShards(t, root, "abc123")
+	t0 := time.Date(2026, 12, 3, 1, 0, 0, 0, time.UTC)
+	one := 1.0
+	for i, d := range dirs[:2] {
+		w, err := CreateServerMetrics(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range 3 {
+			at := t0.Add(time.Duration(2*k+i) * time.Second) // shard 0 at 0, 2, 4 s; shard 1 at 1, 3, 5 s
+			if err := w.Write([]ServerSample{{Time: at, Target: "t", Series: SeriesRunning, Metric: "vllm:num_requests_running", Value: &one}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	torn, err := os.OpenFile(filepath.Join(dirs[1], ServerMetricsFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := torn.WriteString(`{"time":"2026-12-03T01:00:09Z","tar`); err != nil {
+		t.Fatal(err)
+	}
+	torn.Close()
+
+	out := filepath.Join(root, "merged")
+	if _, err := Merge(out, dirs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadServerMetricsFile(out)
+	if err != nil || len(got) != 6 {
+		t.Fatalf("merged %d samples (%v), want the 6 whole ones", len(got), err)
+	}
+	for i, s := range got {
+		if want := t0.Add(time.Duration(i) * time.Second); !s.Time.Equal(want) {
+			t.Errorf("sample %d at %s, want %s (time order)", i, s.Time, want)
+		}
+	}
+
+	for _, d := range dirs[:2] {
+		if err := RemoveServerMetrics(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Merge(out, dirs, MergeOverwrite(true)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, ServerMetricsFile)); err == nil {
+		t.Error("a merge of shards without server metrics keeps an old server_metrics.jsonl")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -188,4 +189,32 @@ func ReadServerMetricsFile(dir string) ([]ServerSample, error) {
 	}
 	defer f.Close()
 	return ReadServerMetrics(f)
+}
+
+// mergeServerMetrics writes the shards' server_metrics.jsonl into out as
+// one file, in time order (every shard scraped the same servers: their
+// samples are more samples of the same series); nothing when no shard has
+// one. A shard's torn last line (a killed shard) loses that line only.
+func mergeServerMetrics(out string, shards []shardRun) error {
+	var all []ServerSample
+	found := false
+	for _, s := range shards {
+		got, err := ReadServerMetricsFile(s.dir)
+		if err != nil && !errors.Is(err, ErrTornTail) {
+			return fmt.Errorf("shard %s: %w", s.dir, err)
+		}
+		if got != nil {
+			found = true
+		}
+		all = append(all, got...)
+	}
+	if err := RemoveServerMetrics(out); err != nil || !found {
+		return err
+	}
+	slices.SortStableFunc(all, func(a, b ServerSample) int { return a.Time.Compare(b.Time) })
+	w, err := CreateServerMetrics(out)
+	if err != nil {
+		return err
+	}
+	return errors.Join(w.Write(all), w.Close())
 }
