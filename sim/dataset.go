@@ -113,8 +113,9 @@ func prepareCase(c corpus.DatasetCase) (*datasetCase, error) {
 
 // answerCase is the server's answer to a dataset case: right with
 // probability TaskAccuracy of its task type (BaseAccuracy when the type
-// has none) times the load factor of Accuracy, never when the prompt was
-// truncated. An open-ended case's "right" answer is its canonical one (the
+// has none) times the load factor of Accuracy, never when truncation cut
+// part of the case (whole is false; cutting only a padded case's haystack
+// leaves it whole, see readIn). An open-ended case's "right" answer is its canonical one (the
 // same from every simulated target), a wrong one a variant.
 func (c Config) answerCase(dc *datasetCase, whole bool, queued int, rnd *rng) answer {
 	p := c.TaskAccuracyOf(dc.taskType)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/needlestorm/needlestorm/corpus"
 )
@@ -84,4 +85,29 @@ func (idx datasetIndex) lookupPadded(contents []string) *datasetCase {
 		}
 	}
 	return nil
+}
+
+// readIn reports whether text, what the server kept of a truncated
+// prompt, still holds all of the case: its messages as written or, for a
+// padded prompt, the messages before the last and the buried content with
+// the text before and after it (its question). A truncation that cut only
+// haystack leaves the case answerable, as a model would find it.
+func (dc *datasetCase) readIn(text string) bool {
+	if containsAll(text, dc.contents) {
+		return true
+	}
+	if dc.pad == nil {
+		return false
+	}
+	return containsAll(text, dc.pad.before) && containsAll(text, []string{dc.pad.lead, dc.pad.core, dc.pad.trail})
+}
+
+// containsAll reports whether text holds every non-empty part.
+func containsAll(text string, parts []string) bool {
+	for _, p := range parts {
+		if p != "" && !strings.Contains(text, p) {
+			return false
+		}
+	}
+	return true
 }

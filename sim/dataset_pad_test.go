@@ -148,3 +148,46 @@ func BenchmarkPaddedLookupMiss(b *testing.B) {
 		}
 	}
 }
+
+// TestPaddedTruncatedMiddle: a server that drops the middle of long
+// prompts still answers a padded case whose content sits at the start or
+// the end of the haystack (the cut took only haystack), and never one
+// whose content sat in the middle.
+func TestPaddedTruncatedMiddle(t *testing.T) {
+	path, d, cases := paddedCases(t, corpus.HaystackProse)
+	cfg := testConfig(t, func(c *Config) {
+		c.Dataset = path
+		c.BaseAccuracy = 1
+		c.TaskAccuracy = "extraction=1,classification=1,code=1,summarization=1"
+		c.ContextWindow = 1500
+		c.Overflow = OverflowTruncateMiddle
+	})
+	_, ts := startTest(t, cfg)
+	client := openAIClient(ts.URL)
+	checked := map[string]int{}
+	for _, c := range cases[len(d.Cases):] {
+		id, form, _ := strings.Cut(c.ID, "@")
+		_, _, core, _ := d.Cases[caseIndex(d, id)].PadParts()
+		if len(c.Matchers) == 0 || !strings.HasPrefix(form, "3k-") || len(core) < 20 {
+			continue // a short content could occur in the haystack by chance
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var msgs []openai.ChatCompletionMessage
+		for _, m := range c.Messages {
+			msgs = append(msgs, openai.ChatCompletionMessage{Role: m.Role, Content: m.Content})
+		}
+		resp, err := client.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "m", Messages: msgs})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		right := probes.ScoreMatchers(c.Matchers, resp.Choices[0].Message.Content).Strict
+		if want := form != "3k-d50"; right != want {
+			t.Errorf("%s: right %v through a 1500-token truncate_middle window, want %v (answer %q)", c.ID, right, want, resp.Choices[0].Message.Content)
+		}
+		checked[form]++
+	}
+	if checked["3k-d0"] == 0 || checked["3k-d50"] == 0 || checked["3k-d100"] == 0 {
+		t.Fatalf("checked %v: want cases at every depth", checked)
+	}
+}

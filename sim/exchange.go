@@ -98,7 +98,7 @@ func (s *Server) begin(ctx context.Context, a api, req chat) (*exchange, *apiErr
 	text := p.text(s.tok, kept)
 	ar := newRNG(cfg.Seed, h, answerOcc, streamAnswer)
 	if dc := s.dataset.lookup(req.contents); dc != nil {
-		x.ans = cfg.answerCase(dc, x.kept == p.total, queued, &ar)
+		x.ans = cfg.answerCase(dc, x.kept == p.total || dc.readIn(text), queued, &ar)
 	} else {
 		x.ans = cfg.compose(s.read(text), text, x.kept, queued, &ar)
 	}
