@@ -103,6 +103,7 @@ func TestMixedRunNeedleEnvelope(t *testing.T) {
 	if alone.Envelope.Targets[0].EffectiveContextLength != 8000 {
 		t.Fatalf("needles alone: effective %d, want 8000", alone.Envelope.Targets[0].EffectiveContextLength)
 	}
+	// task_types is the dataset's own part of the envelope, so it goes too.
 	// The stage's rate is the load the server saw, dataset requests
 	// included; everything else of the envelope is the needles' alone.
 	ja, jm := needleEnvelope(t, alone.Envelope), needleEnvelope(t, mixed.Envelope)
@@ -142,7 +143,7 @@ func needleEnvelope(t *testing.T, env *Envelope) string {
 	strip = func(x any) {
 		switch x := x.(type) {
 		case map[string]any:
-			for _, k := range []string{"max_rate", "rate", "length_rate", "completed_rate", "goodput", "correct_goodput"} {
+			for _, k := range []string{"max_rate", "rate", "length_rate", "completed_rate", "goodput", "correct_goodput", "task_types"} {
 				delete(x, k)
 			}
 			for _, y := range x {

@@ -96,6 +96,9 @@ type EnvelopeTarget struct {
 	NotSent []int            `json:"planned_not_sent,omitempty"`
 	Limit   string           `json:"limit,omitempty"`
 	Lengths []EnvelopeLength `json:"lengths"`
+	// TaskTypes are the target's figures on the task types of the user's
+	// dataset (see EnvelopeTaskType); empty when it answered none.
+	TaskTypes []EnvelopeTaskType `json:"task_types,omitempty"`
 }
 
 // EnvelopeLength is one tested length of one target.
@@ -282,6 +285,7 @@ func buildEnvelope(s *Summary, opts Options) *Envelope {
 			et.Lengths[i].setMaxRate()
 		}
 		et.EffectiveContextRequests = et.requestsUpTo(et.EffectiveContextLength)
+		et.TaskTypes = envelopeTaskTypes(s, ts.Target, opts.Objectives.AccuracyThreshold())
 		env.Targets = append(env.Targets, et)
 	}
 	return env
