@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -165,7 +166,7 @@ func yamlError(err error, prefix string) *Error {
 	msg := ye.GetMessage()
 	var unknown *yaml.UnknownFieldError
 	if errors.As(err, &unknown) {
-		msg += ": the fields are targets and jobs; a job has name, tier or task, context, accuracy, ttft_p95, e2e_p95, rate, budget (per_request, per_month), prefer and fallbacks; a target has tier"
+		msg += ": the fields are targets and jobs; a job has name, tier or task, task_type, context, accuracy, ttft_p95, e2e_p95, rate, budget (per_request, per_month), prefer and fallbacks; a target has tier"
 	}
 	if strings.Contains(msg, "\t") || strings.HasPrefix(tk.Origin, "\t") {
 		msg = "a tab in the indentation: YAML indents with spaces only (" + msg + ")"
@@ -241,6 +242,9 @@ func (f *File) check(tree *ast.File) Errors {
 			if tt, _ := TaskTier(j.Task); tt != j.Tier {
 				add(p+".task", "job %s: task %s is a %s job but tier says %s; give one of them", j.label(i), j.Task, tt, j.Tier)
 			}
+		}
+		if j.TaskType != "" && (strings.TrimSpace(j.TaskType) != j.TaskType || strings.ContainsFunc(j.TaskType, unicode.IsControl)) {
+			add(p+".task_type", "job %s: task_type %q: write the task type as your dataset's cases give it, without surrounding spaces or control characters", j.label(i), j.TaskType)
 		}
 		if j.Budget.PerMonth > 0 && j.Rate <= 0 {
 			add(p+".budget.per_month", "job %s: a budget per month needs the rate the job runs at (rate: requests per second)", j.label(i))

@@ -30,6 +30,10 @@ type Job struct {
 	// serve it: a target of that tier or a larger one. Neither: any target.
 	Tier Tier `yaml:"tier" json:"tier,omitempty"`
 	Task Task `yaml:"task" json:"task,omitempty"`
+	// TaskType names a task type of the user's dataset (free text, as the
+	// cases' task_type gives it) whose measured accuracy the job's
+	// accuracy is judged by; empty: the Task's name. It implies no tier.
+	TaskType string `yaml:"task_type" json:"task_type,omitempty"`
 	// Context is the prompt length the job needs, in tokens; required.
 	Context Tokens `yaml:"context" json:"context"`
 	// Accuracy is the share of right answers it needs at that length (0:
@@ -92,6 +96,16 @@ func (j Job) JobTier() Tier {
 	return t
 }
 
+// DatasetTaskType is the dataset task type the job's accuracy is judged
+// by where a target measured it: TaskType, else the Task's name ("" when
+// the job names neither).
+func (j Job) DatasetTaskType() string {
+	if j.TaskType != "" {
+		return j.TaskType
+	}
+	return string(j.Task)
+}
+
 // FallbackCount is the number of fallbacks the job keeps.
 func (j Job) FallbackCount() int {
 	if j.Fallbacks == nil {
@@ -130,6 +144,9 @@ func (j Job) Describe() string {
 		parts = append(parts, fmt.Sprintf("%s (%s)", j.Task, j.JobTier()))
 	case j.Tier != "":
 		parts = append(parts, string(j.Tier))
+	}
+	if j.TaskType != "" {
+		parts = append(parts, "task type "+j.TaskType)
 	}
 	parts = append(parts, "context "+j.Context.String())
 	if j.Accuracy > 0 {

@@ -93,6 +93,11 @@ type EvidenceJSON struct {
 	LimitedBy              string                    `json:"limited_by,omitempty"`
 	Window                 *reports.EnvelopeWindow   `json:"context_window,omitempty"`
 	TokensPerRequest       *reports.TokensPerRequest `json:"tokens_per_request,omitempty"`
+	// TaskType is the target's figures on the job's dataset task type,
+	// when the job's accuracy was judged on them; AccuracyNote says what
+	// the accuracy was judged on, when the job names a task type.
+	TaskType     *reports.EnvelopeTaskType `json:"task_type,omitempty"`
+	AccuracyNote string                    `json:"accuracy_note,omitempty"`
 }
 
 // OtherJSON is a target that is not a route of the job.
@@ -101,6 +106,8 @@ type OtherJSON struct {
 	Covers  bool     `json:"covers"`
 	Reasons []string `json:"reasons,omitempty"`
 	Source  *Source  `json:"source"`
+	// AccuracyNote is as in EvidenceJSON.
+	AccuracyNote string `json:"accuracy_note,omitempty"`
 }
 
 // JSON builds the routes JSON.
@@ -125,7 +132,7 @@ func (r *Routes) JSON() *RoutesJSON {
 		}
 		for k := range d.Candidates {
 			if c := &d.Candidates[k]; !used[c.Target] {
-				j.Others = append(j.Others, OtherJSON{Target: c.Target, Covers: c.Covers, Reasons: c.Reasons, Source: c.Measurement.Source})
+				j.Others = append(j.Others, OtherJSON{Target: c.Target, Covers: c.Covers, Reasons: c.Reasons, Source: c.Measurement.Source, AccuracyNote: c.AccuracyNote})
 			}
 		}
 		out.Jobs = append(out.Jobs, j)
@@ -138,7 +145,7 @@ func routeJSON(group string, c *Candidate) RouteJSON {
 	ev := EvidenceJSON{
 		Length: c.Judged.Length, MaxRate: c.Judged.MaxRate, MaxRateIsLowerBound: c.Ceiling(),
 		EffectiveContextLength: c.Judged.EffectiveContextLength, LimitedBy: c.LimitedBy, Window: et.Window,
-		Currency: et.Currency,
+		Currency: et.Currency, TaskType: c.TaskType, AccuracyNote: c.AccuracyNote,
 	}
 	if el := c.Length(); el != nil {
 		ev.MaxRateRequests = el.MaxRateRequests

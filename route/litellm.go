@@ -248,6 +248,9 @@ func (r *Routes) provenance() []string {
 			if lim.RPMLowerBound {
 				line += "; rpm is a LOWER BOUND: the highest rate tried held"
 			}
+			if c.AccuracyNote != "" {
+				line += "; " + c.AccuracyNote
+			}
 			lines = append(lines, line)
 		}
 		if n := d.Job.FallbackCount(); len(cands)-1 < n {

@@ -91,6 +91,23 @@ func writeDecisionMarkdown(b *strings.Builder, d *Decision) {
 	if len(others) > 0 {
 		b.WriteString("\nNot covering:\n\n" + strings.Join(others, "\n") + "\n")
 	}
+	writeAccuracyNotes(b, d)
+}
+
+// writeAccuracyNotes says, per target, what a job naming a dataset task
+// type had its accuracy judged on.
+func writeAccuracyNotes(b *strings.Builder, d *Decision) {
+	var notes []string
+	for k := range d.Candidates {
+		if c := &d.Candidates[k]; c.AccuracyNote != "" {
+			notes = append(notes, fmt.Sprintf("- **%s**: %s", mdEscape(c.Target), mdEscape(c.AccuracyNote)))
+		}
+	}
+	if len(notes) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nAccuracy on task type %s (your dataset; the table's accuracy is the needles' at the covering point):\n\n%s\n",
+		mdEscape(d.Job.DatasetTaskType()), strings.Join(notes, "\n"))
 }
 
 func writeCandidateRow(b *strings.Builder, c *Candidate, group string) {

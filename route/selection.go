@@ -32,6 +32,14 @@ type Candidate struct {
 	LimitedBy string
 	// Measurement is the envelope the verdict was read from.
 	Measurement *Measurement
+	// TaskType is the target's measured figures on the job's dataset task
+	// type (Job.DatasetTaskType), nil when it has none with expected
+	// answers: then the job's accuracy is judged on the needle envelope.
+	TaskType *reports.EnvelopeTaskType
+	// AccuracyNote says what the job's accuracy was judged on, when the
+	// job names a task type: "accuracy on your extraction cases 0.92 (95%
+	// CI 0.80–0.97, n=40) >= 0.90", or that the target measured none.
+	AccuracyNote string
 }
 
 // Length is the tested length the verdict was read at; nil when the
@@ -196,17 +204,79 @@ func judge(job Job, tier Tier, file *File, m *Measurement) Candidate {
 			c.Reasons = append(c.Reasons, fmt.Sprintf("a %s model: the job needs %s or larger", c.Tier, tier))
 		}
 	}
+	req := job.Requirement()
+	c.TaskType, c.AccuracyNote = taskTypeOf(job, &et)
+	needleAccuracy := max(et.AccuracyThreshold, float64(job.Accuracy))
+	if c.TaskType != nil {
+		// The job's accuracy is the task type's to give; the needle
+		// envelope still gives context, rate and latency at the run's
+		// own threshold.
+		req.Accuracy, needleAccuracy = 0, et.AccuracyThreshold
+	}
 	env := &reports.Envelope{Schema: reports.EnvelopeSchema, Objectives: m.Objectives, StagesMixLengths: m.StagesMixLengths, Targets: []reports.EnvelopeTarget{et}}
-	judged, _ := reports.Choose(env, job.Requirement())
+	judged, _ := reports.Choose(env, req)
 	c.Judged = judged[0]
-	_, c.LimitedBy, _ = et.EffectiveAt(max(et.AccuracyThreshold, float64(job.Accuracy)))
+	_, c.LimitedBy, _ = et.EffectiveAt(needleAccuracy)
 	if !c.Judged.Covers {
 		c.Reasons = append(c.Reasons, c.Judged.Reasons...)
-	} else {
+	}
+	if c.TaskType != nil {
+		if need := taskTypeNeed(job, c.TaskType); c.TaskType.Accuracy < need {
+			c.Reasons = append(c.Reasons, fmt.Sprintf("accuracy on your %s cases %.2f < %.2f (95%% CI %.2f–%.2f, n=%d)",
+				c.TaskType.TaskType, c.TaskType.Accuracy, need, c.TaskType.AccuracyCI[0], c.TaskType.AccuracyCI[1], c.TaskType.Scored))
+		}
+	}
+	if c.Judged.Covers {
 		c.Reasons = append(c.Reasons, budgetReasons(job, &c)...)
 	}
 	c.Covers = len(c.Reasons) == 0
 	return c
+}
+
+// taskTypeNeed is the accuracy a job needs on its task type: its own, or
+// the run's threshold when that is higher (as on the needle path).
+func taskTypeNeed(job Job, tt *reports.EnvelopeTaskType) float64 {
+	return max(tt.AccuracyThreshold, float64(job.Accuracy))
+}
+
+// taskTypeOf finds the job's dataset task type among the target's, and
+// says what the job's accuracy is judged on. Like the needle path, the
+// point estimate is compared with the accuracy needed; its interval and
+// the requests behind it are given beside it. A job naming only a task
+// gets no note on a target that measured no dataset task type at all.
+func taskTypeOf(job Job, et *reports.EnvelopeTarget) (*reports.EnvelopeTaskType, string) {
+	name := job.DatasetTaskType()
+	if name == "" {
+		return nil, ""
+	}
+	tt := et.TaskType(name)
+	switch {
+	case tt == nil && job.TaskType == "" && len(et.TaskTypes) == 0:
+		// A needle-only run and a job that names only a task (a tier):
+		// nothing to say beyond today's needle judgment.
+		return nil, ""
+	case tt == nil:
+		return nil, fmt.Sprintf("no %s cases of your dataset measured on %s: accuracy judged on the needle envelope", name, et.Target)
+	case tt.Scored == 0:
+		return nil, fmt.Sprintf("your %s cases on %s had no expected answers (%d open-ended): accuracy judged on the needle envelope", name, et.Target, tt.Open)
+	}
+	note := fmt.Sprintf("accuracy on your %s cases %.2f (95%% CI %.2f–%.2f, n=%d", name, tt.Accuracy, tt.AccuracyCI[0], tt.AccuracyCI[1], tt.Scored)
+	if tt.Cases != tt.Scored {
+		note += fmt.Sprintf(", %d cases", tt.Cases)
+	}
+	note += ")"
+	if need := taskTypeNeed(job, tt); tt.Accuracy >= need {
+		note += fmt.Sprintf(" >= %.2f", need)
+	} else {
+		note += fmt.Sprintf(" < %.2f", need)
+	}
+	if tt.MaxRate != nil {
+		note += fmt.Sprintf("; held up to %s (stage %s)", Rate(*tt.MaxRate), tt.MaxRateStage)
+	}
+	if tt.HoldsTo > 0 {
+		note += fmt.Sprintf("; held padded to %d tokens", tt.HoldsTo)
+	}
+	return tt, note
 }
 
 // budgetReasons says how a covering point breaks the job's budget.

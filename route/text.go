@@ -44,6 +44,9 @@ func (r *Routes) Text() string {
 			continue
 		}
 		fmt.Fprintf(&b, "  %s\n", d.Summary())
+		if c := d.Chosen(); c.AccuracyNote != "" {
+			fmt.Fprintf(&b, "      %s: %s\n", c.Target, c.AccuracyNote)
+		}
 		for k := range d.Candidates {
 			if c := &d.Candidates[k]; !c.Covers {
 				fmt.Fprintf(&b, "      %s does not cover it: %s\n", c.Target, strings.Join(c.Reasons, "; "))
