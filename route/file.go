@@ -7,11 +7,12 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/needlestorm/needlestorm/internal/termsafe"
 )
 
 // maxFileSize bounds a routing file; a real one is a few kilobytes.
@@ -243,7 +244,7 @@ func (f *File) check(tree *ast.File) Errors {
 				add(p+".task", "job %s: task %s is a %s job but tier says %s; give one of them", j.label(i), j.Task, tt, j.Tier)
 			}
 		}
-		if j.TaskType != "" && (strings.TrimSpace(j.TaskType) != j.TaskType || strings.ContainsFunc(j.TaskType, unicode.IsControl)) {
+		if j.TaskType != "" && (strings.TrimSpace(j.TaskType) != j.TaskType || termsafe.Line(j.TaskType) != j.TaskType) {
 			add(p+".task_type", "job %s: task_type %q: write the task type as your dataset's cases give it, without surrounding spaces or control characters", j.label(i), j.TaskType)
 		}
 		if j.Budget.PerMonth > 0 && j.Rate <= 0 {

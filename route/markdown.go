@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/needlestorm/needlestorm/internal/termsafe"
 )
 
 // WriteMarkdown writes the routing answer for people: a table of jobs, then
@@ -107,7 +109,7 @@ func writeAccuracyNotes(b *strings.Builder, d *Decision) {
 		return
 	}
 	fmt.Fprintf(b, "\nAccuracy on task type %s (your dataset; the table's accuracy is the needles' at the covering point):\n\n%s\n",
-		mdEscape(d.Job.DatasetTaskType()), strings.Join(notes, "\n"))
+		mdEscape(termsafe.Line(d.Job.DatasetTaskType())), strings.Join(notes, "\n"))
 }
 
 func writeCandidateRow(b *strings.Builder, c *Candidate, group string) {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/needlestorm/needlestorm/internal/termsafe"
 	"github.com/needlestorm/needlestorm/reports"
 )
 
@@ -223,7 +224,7 @@ func judge(job Job, tier Tier, file *File, m *Measurement) Candidate {
 	if c.TaskType != nil {
 		if need := taskTypeNeed(job, c.TaskType); c.TaskType.Accuracy < need {
 			c.Reasons = append(c.Reasons, fmt.Sprintf("accuracy on your %s cases %.2f < %.2f (95%% CI %.2f–%.2f, n=%d)",
-				c.TaskType.TaskType, c.TaskType.Accuracy, need, c.TaskType.AccuracyCI[0], c.TaskType.AccuracyCI[1], c.TaskType.Scored))
+				termsafe.Line(c.TaskType.TaskType), c.TaskType.Accuracy, need, c.TaskType.AccuracyCI[0], c.TaskType.AccuracyCI[1], c.TaskType.Scored))
 		}
 	}
 	if c.Judged.Covers {
@@ -250,6 +251,7 @@ func taskTypeOf(job Job, et *reports.EnvelopeTarget) (*reports.EnvelopeTaskType,
 		return nil, ""
 	}
 	tt := et.TaskType(name)
+	name = termsafe.Line(name) // a hand-built job may hold anything: the note goes into YAML comments
 	switch {
 	case tt == nil && job.TaskType == "" && len(et.TaskTypes) == 0:
 		// A needle-only run and a job that names only a task (a tier):

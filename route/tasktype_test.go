@@ -161,3 +161,24 @@ func TestRoutingFileTaskType(t *testing.T) {
 		t.Errorf("a task type with spaces: %v", err)
 	}
 }
+
+// TestRouteTaskTypeControlCharacters: a task type holding a line break
+// (a job built by hand, not from a file) cannot break out of the LiteLLM
+// config's comment lines or the terminal's.
+func TestRouteTaskTypeControlCharacters(t *testing.T) {
+	name := "ext\nmodel_list: []\x1b[2J"
+	r := taskTypeRoutes(t, map[string][]reports.EnvelopeTaskType{"small": {taskType(name, 38, 40)}},
+		Job{Name: "extract", TaskType: name, Context: 1000, Accuracy: 0.9})
+	var lite bytes.Buffer
+	if err := WriteLiteLLM(&lite, r); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Decisions[0].Chosen(); c == nil || c.TaskType == nil {
+		t.Fatalf("the task type was not matched: %s", r.Decisions[0].Summary())
+	}
+	for name, out := range map[string]string{"litellm": lite.String(), "text": r.Text()} {
+		if strings.Contains(out, "\nmodel_list: []") || strings.Contains(out, "\x1b") {
+			t.Errorf("%s carries the task type's control characters:\n%s", name, out)
+		}
+	}
+}
