@@ -16,7 +16,12 @@
 // judges every target against every job with reports.Choose (context,
 // rate, latency, accuracy) plus the tier and the budget, ranks the
 // covering ones (cheapest by cost per correct answer, then latency; or
-// fastest first) and keeps the chosen target and its fallbacks. The
+// fastest first) and keeps the chosen target and its fallbacks. A job
+// whose task (or task_type) names a task type of the user's dataset that
+// a target measured (reports.EnvelopeTaskType) has its accuracy judged on
+// that task type's accuracy instead of the needles' (Candidate.TaskType,
+// AccuracyNote); context, rate and latency still come from the needles.
+// The
 // answer is written as a LiteLLM proxy config (WriteLiteLLM), a generic
 // JSON with the evidence behind each choice (WriteJSON,
 // needlestorm.routes/v1) and Markdown for people (WriteMarkdown).
