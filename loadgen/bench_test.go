@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,11 +33,21 @@ import (
 
 // benchSim starts the simulator's fast profile at time scale 0 and an
 // OpenAI target for it.
+//
+// With NEEDLESTORM_BENCH_SIM=URL it talks to a simulator of its own
+// process instead (`needlestorm sim --profile fast --listen
+// 127.0.0.1:8089`, then NEEDLESTORM_BENCH_SIM=http://127.0.0.1:8089/v1):
+// on the same cores, but its garbage collections are not the client's.
 func benchSim(b *testing.B) loadgen.Target {
 	b.Helper()
 	cfg := testkit.SimConfig(b, "fast")
-	srv := testkit.StartSim(b, cfg)
-	tgt, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "sim", Kind: endpoint.KindOpenAI, BaseURL: srv.URL(), Model: cfg.Model})
+	url := os.Getenv("NEEDLESTORM_BENCH_SIM")
+	if url == "" {
+		url = testkit.StartSim(b, cfg).URL()
+	} else if !strings.HasPrefix(url, "http://127.0.0.1:") && !strings.HasPrefix(url, "http://localhost:") {
+		b.Fatalf("NEEDLESTORM_BENCH_SIM=%s: give a simulator on loopback, such as http://127.0.0.1:8089/v1", url)
+	}
+	tgt, err := endpoint.NewTarget(endpoint.TargetConfig{Name: "sim", Kind: endpoint.KindOpenAI, BaseURL: url, Model: cfg.Model})
 	if err != nil {
 		b.Fatal(err)
 	}
