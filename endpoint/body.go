@@ -2,9 +2,9 @@ package endpoint
 
 import (
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/needlestorm/needlestorm/corpus"
+	"github.com/needlestorm/needlestorm/internal/jsonstr"
 )
 
 // Request bodies, written without encoding/json on the per-request path.
@@ -75,7 +75,7 @@ type openaiBody struct {
 
 // newOpenAIBody renders the fixed parts of an openai target's body.
 func newOpenAIBody(model string, fields bodyFields) *openaiBody {
-	head := append([]byte(`{"model":`), appendJSONString(nil, model)...)
+	head := append([]byte(`{"model":`), jsonstr.Append(nil, model)...)
 	head = append(head, `,"messages":[`...)
 	return &openaiBody{head: head, fields: fields}
 }
@@ -95,10 +95,10 @@ func (o *openaiBody) build(c *corpus.Case) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"role":`...)
-		b = appendJSONString(b, m.Role)
+		b = jsonstr.Append(b, m.Role)
 		if m.Content != "" {
 			b = append(b, `,"content":`...)
-			b = appendJSONString(b, m.Content)
+			b = jsonstr.Append(b, m.Content)
 		}
 		b = append(b, '}')
 	}
@@ -114,7 +114,7 @@ type anthropicBody struct {
 }
 
 func newAnthropicBody(model string, fields bodyFields) *anthropicBody {
-	return &anthropicBody{model: appendJSONString(nil, model), fields: fields}
+	return &anthropicBody{model: jsonstr.Append(nil, model), fields: fields}
 }
 
 // build returns c's body: the encoding of anthropicRequest (the system
@@ -139,7 +139,7 @@ func (a *anthropicBody) build(c *corpus.Case) []byte {
 		} else {
 			b = append(b, `\n\n`...)
 		}
-		b = appendJSONStringBody(b, m.Content)
+		b = jsonstr.AppendContent(b, m.Content)
 	}
 	if system {
 		if len(b) == at {
@@ -159,73 +159,12 @@ func (a *anthropicBody) build(c *corpus.Case) []byte {
 		}
 		first = false
 		b = append(b, `{"role":`...)
-		b = appendJSONString(b, m.Role)
+		b = jsonstr.Append(b, m.Role)
 		b = append(b, `,"content":`...)
-		b = appendJSONString(b, m.Content)
+		b = jsonstr.Append(b, m.Content)
 		b = append(b, '}')
 	}
 	b = append(b, `],"stream":true`...)
 	b = a.fields.appendTo(b, c.MaxTokens)
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string, escaped exactly as
-// encoding/json's Marshal escapes it (HTML characters, U+2028 and U+2029
-// as \u escapes; invalid UTF-8 as U+FFFD).
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	dst = appendJSONStringBody(dst, s)
-	return append(dst, '"')
-}
-
-const bodyHex = "0123456789abcdef"
-
-// appendJSONStringBody appends s escaped as the inside of a JSON string.
-func appendJSONStringBody(dst []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', bodyHex[c>>4], bodyHex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', bodyHex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(dst, s[start:]...)
 }

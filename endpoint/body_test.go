@@ -180,26 +180,6 @@ func bodyText(r *rand.Rand) string {
 	return b.String()
 }
 
-// TestAppendJSONStringMatchesEncodingJSON: the body encoder escapes byte
-// for byte as json.Marshal does.
-func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for range 20000 {
-		s := bodyText(r)
-		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("%q: got %s, want %s", s, got, want)
-		}
-	}
-	for c := range 256 {
-		s := string([]byte{byte(c)})
-		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("byte %#x: got %s, want %s", c, got, want)
-		}
-	}
-}
-
 // bodyCase is a random case: messages of random roles and text (empty
 // content included), and sometimes its own max_tokens.
 func bodyCase(r *rand.Rand) *corpus.Case {

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/needlestorm/needlestorm/internal/jsonstr"
 )
 
 // The fast path of the chunk decoders must read what encoding/json reads,
@@ -192,7 +194,7 @@ func TestChunkFastPathRandomStrings(t *testing.T) {
 			if r.IntN(3) == 0 {
 				b.WriteString(escapes[r.IntN(len(escapes))])
 			} else {
-				b.Write(appendJSONStringBody(nil, bodyText(r)))
+				b.Write(jsonstr.AppendContent(nil, bodyText(r)))
 			}
 		}
 		content := b.String()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+
+	"github.com/needlestorm/needlestorm/internal/jsonstr"
 )
 
 type anthropicUsage struct {
@@ -84,7 +86,7 @@ func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, x *
 		b = append(b, `{"type":"message_start","message":{"id":"`...)
 		b = append(b, id...)
 		b = append(b, `","type":"message","role":"assistant","model":`...)
-		b = appendJSONString(b, x.req.model)
+		b = jsonstr.Append(b, x.req.model)
 		u := x.anthropicUsage()
 		b = append(b, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":`...)
 		b = strconv.AppendInt(b, int64(u.InputTokens), 10)
@@ -100,7 +102,7 @@ func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, x *
 	if !x.streamPieces(ctx, es, func(p string) {
 		event("content_block_delta", func(b []byte) []byte {
 			b = append(b, `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":`...)
-			b = appendJSONString(b, p)
+			b = jsonstr.Append(b, p)
 			return append(b, `}}`...)
 		})
 	}) {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/needlestorm/needlestorm/internal/jsonstr"
 )
 
 type openAIUsage struct {
@@ -81,7 +83,7 @@ func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, x *exc
 	prefix = append(prefix, `","object":"chat.completion.chunk","created":`...)
 	prefix = strconv.AppendInt(prefix, time.Now().Unix(), 10)
 	prefix = append(prefix, `,"model":`...)
-	prefix = appendJSONString(prefix, x.req.model)
+	prefix = jsonstr.Append(prefix, x.req.model)
 	prefix = append(prefix, `,"choices":[`...)
 	suffix := "]}\n\n"
 	if x.req.includeUsage {
@@ -102,7 +104,7 @@ func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, x *exc
 	if !x.streamPieces(ctx, es, func(p string) {
 		chunk(func(b []byte) []byte {
 			b = append(b, `{"index":0,"delta":{"content":`...)
-			b = appendJSONString(b, p)
+			b = jsonstr.Append(b, p)
 			return append(b, `},"logprobs":null,"finish_reason":null}`...)
 		})
 	}) {
@@ -110,7 +112,7 @@ func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, x *exc
 	}
 	chunk(func(b []byte) []byte {
 		b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":`...)
-		b = appendJSONString(b, x.finish)
+		b = jsonstr.Append(b, x.finish)
 		return append(b, '}')
 	})
 	if x.req.includeUsage {

@@ -29,9 +29,9 @@ var layers = [][]string{
 	{"run"},
 	{"probes"},
 	{"corpus"},
-	// Neutralising outside text, suggesting what a misspelling meant:
-	// the standard library only.
-	{"internal/termsafe", "internal/suggest"},
+	// Neutralising outside text, suggesting what a misspelling meant,
+	// writing JSON strings: the standard library only.
+	{"internal/termsafe", "internal/suggest", "internal/jsonstr"},
 }
 
 // siblings are the imports allowed within a layer.
@@ -42,8 +42,8 @@ var siblings = map[string][]string{
 
 // only narrows what a package may import below it to the packages named.
 var only = map[string][]string{
-	"sim":              {"corpus", "run", "probes"},  // a server of its own, not part of load generation (probes: a dataset case's wrong answers are checked to be wrong by the scorer's rules)
-	"scrape":           {"run", "internal/termsafe"}, // a target's own metrics, read during its turn
+	"sim":              {"corpus", "run", "probes", "internal/jsonstr"}, // a server of its own, not part of load generation (probes: a dataset case's wrong answers are checked to be wrong by the scorer's rules)
+	"scrape":           {"run", "internal/termsafe"},                    // a target's own metrics, read during its turn
 	"internal/testkit": {"run", "probes", "corpus", "sim"},
 	"internal/layout":  {},
 	"internal/hostile": {}, // a misbehaving LLM server: the standard library only
