@@ -465,26 +465,9 @@ type TaskAccuracy string
 
 // UnmarshalJSON reads the string form or an object of probabilities.
 func (t *TaskAccuracy) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*t = TaskAccuracy(s)
-		return nil
-	}
-	var m map[string]float64
-	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("task_accuracy: give a mapping of task type to probability, such as {extraction: 0.9}")
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + strconv.FormatFloat(m[k], 'g', -1, 64)
-	}
-	*t = TaskAccuracy(strings.Join(parts, ","))
-	return nil
+	s, err := weightsText(b, "task_accuracy: give a mapping of task type to probability, such as {extraction: 0.9}")
+	*t = TaskAccuracy(s)
+	return err
 }
 
 // Parse reads the probabilities by task type.

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -36,14 +37,22 @@ type WrongMix string
 
 // UnmarshalJSON reads the string form or an object of weights.
 func (w *WrongMix) UnmarshalJSON(b []byte) error {
+	s, err := weightsText(b, "wrong_mix: give a mapping of wrong-answer kind to weight, such as {distractor: 0.4, not_found: 0.3, hallucinated: 0.3}")
+	*w = WrongMix(s)
+	return err
+}
+
+// weightsText reads a JSON string as it is, or an object of names to
+// numbers as the string form "a=0.4,b=0.3", its names sorted; hint is
+// the error for anything else.
+func weightsText(b []byte, hint string) (string, error) {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
-		*w = WrongMix(s)
-		return nil
+		return s, nil
 	}
 	var m map[string]float64
 	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("wrong_mix: give a mapping of wrong-answer kind to weight, such as {distractor: 0.4, not_found: 0.3, hallucinated: 0.3}")
+		return "", errors.New(hint)
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -54,8 +63,7 @@ func (w *WrongMix) UnmarshalJSON(b []byte) error {
 	for i, k := range keys {
 		parts[i] = k + "=" + strconv.FormatFloat(m[k], 'g', -1, 64)
 	}
-	*w = WrongMix(strings.Join(parts, ","))
-	return nil
+	return strings.Join(parts, ","), nil
 }
 
 // wrongWeights are the weights of WrongKinds, in its order.
