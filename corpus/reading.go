@@ -400,7 +400,7 @@ func validValue(noun, v string) bool {
 	case "number":
 		return len(v) == 7 && allDigits(v)
 	case "uuid":
-		return isUUID(v)
+		return IsUUID(v)
 	default:
 		for i := 0; i < len(v); i++ {
 			if v[i] < 'a' || v[i] > 'z' {
@@ -423,8 +423,9 @@ func allDigits(s string) bool {
 	return true
 }
 
-// isUUID checks the 8-4-4-4-12 lower-case hex form.
-func isUUID(s string) bool {
+// IsUUID reports whether s has the 8-4-4-4-12 lower-case hex form of the
+// uuid value kind.
+func IsUUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}

@@ -86,7 +86,7 @@ func invent(like, others []string, text string, pick uint64) string {
 	}
 	kind := inventDigits
 	switch {
-	case isUUIDShape(proto):
+	case corpus.IsUUID(proto):
 		kind = inventUUID
 	case !allDigitsString(proto):
 		kind = inventWord
@@ -183,27 +183,6 @@ func allDigitsString(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// isUUIDShape reports whether s is 8-4-4-4-12 hex digits.
-func isUUIDShape(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // depthOf is where value first appears in text, as a fraction of its length

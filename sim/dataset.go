@@ -306,7 +306,7 @@ func wrongAnswers(ms []corpus.Matcher, prompt string) [4]string {
 // invention could not be told from a paraphrase.
 func inventLike(v, prompt string) string {
 	lv := strings.ToLower(strings.TrimSpace(v))
-	if !allDigitsString(lv) && !isUUIDShape(lv) {
+	if !allDigitsString(lv) && !corpus.IsUUID(lv) {
 		return ""
 	}
 	return invent([]string{lv}, nil, prompt, hashPrompt([]string{prompt, v}))

@@ -83,7 +83,7 @@ func TestInvent(t *testing.T) {
 			switch {
 			case allDigitsString(like) && (len(v) != len(like) || !allDigitsString(v) || v[0] == '0'):
 				t.Errorf("invent(%s) = %q, want %d digits", like, v, len(like))
-			case isUUIDShape(like) && (!isUUIDShape(v) || v[14] != '4' || !strings.ContainsRune("89ab", rune(v[19]))):
+			case corpus.IsUUID(like) && (!corpus.IsUUID(v) || v[14] != '4' || !strings.ContainsRune("89ab", rune(v[19]))):
 				t.Errorf("invent(%s) = %q, want a v4 uuid", like, v)
 			case like == "lantern" && !strings.ContainsFunc(v, func(r rune) bool { return r >= 'a' && r <= 'z' }):
 				t.Errorf("invent(%s) = %q, want a word", like, v)
