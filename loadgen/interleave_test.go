@@ -62,3 +62,24 @@ func TestShortStageSendsEveryLength(t *testing.T) {
 		t.Errorf("lengths sent %v, want both 1k and 4k among 3 requests", lengths)
 	}
 }
+
+// TestInterleaveTasks: within a length the tasks alternate, so a stage
+// that ends early still sends every task (a matrix lists each task's
+// cases together: at 40 requests of 72, cwe after single and latent was
+// never sent).
+func TestInterleaveTasks(t *testing.T) {
+	var cs []corpus.Case
+	for _, task := range []string{"single", "latent", "cwe"} {
+		for _, depth := range []float64{0, 100} {
+			cs = append(cs, corpus.Case{ID: fmt.Sprintf("%s-%g", task, depth), Task: task, Length: 1000, Depth: depth})
+		}
+	}
+	var ids []string
+	for _, c := range loadgen.Interleave(cs) {
+		ids = append(ids, c.ID)
+	}
+	want := []string{"single-0", "latent-0", "cwe-0", "single-100", "latent-100", "cwe-100"}
+	if !slices.Equal(ids, want) {
+		t.Errorf("order %v, want %v", ids, want)
+	}
+}

@@ -265,6 +265,9 @@ type Summary struct {
 	// Misses are why each target's model missed (see MissSplit); empty
 	// when no model missed.
 	Misses []MissSplit `json:"misses,omitempty"`
+	// Tasks are each built-in task's accuracy per length when the run
+	// mixed several (see TaskAccuracy); empty otherwise.
+	Tasks []TaskAccuracy `json:"tasks,omitempty"`
 
 	records       []scored
 	serverSamples []run.ServerSample

@@ -41,6 +41,7 @@ func Build(m *run.Manifest, records []run.Record, opts Options) (*Summary, error
 	s.TaskTypes = taskTypeSummaries(s.records, t.stages, opts)
 	s.AB = abPairs(s.records, t.targets)
 	s.Misses = missSplits(s.records, t.targets, t.stages)
+	s.Tasks = taskAccuracies(s.records, opts)
 	judge(s, m, opts)
 	answerRequirement(s, opts.Requirement)
 	return s, nil

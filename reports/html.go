@@ -84,6 +84,7 @@ func templateFuncs() template.FuncMap {
 		},
 		"per1k":  per1k,
 		"misses": missHTML,
+		"tasks":  tasksHTML,
 		"percorrect": func(c *Cost) *float64 {
 			if c == nil {
 				return nil

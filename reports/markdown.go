@@ -21,6 +21,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		writeTaskTypePadsMarkdown,
 		writeABMarkdown,
 		writeMissMarkdown,
+		writeTasksMarkdown,
 		writePointsMarkdown,
 		writeStagesMarkdown,
 		writeServerMetricsMarkdown,
