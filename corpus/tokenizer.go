@@ -119,29 +119,7 @@ func (t *Tokenizer) Decode(tokens []int) string { return t.enc.Decode(tokens) }
 
 // Count returns the number of tokens in text: len(Encode(text)), without
 // building the token slice.
-func (t *Tokenizer) Count(text string) int {
-	if !t.fast || !isASCII(text) {
-		return len(t.enc.EncodeOrdinary(text))
-	}
-	n := 0
-	for i := 0; i < len(text); {
-		j := cl100kPiece(text, i)
-		piece := text[i:j]
-		if v, ok := t.pieces.Load(piece); ok {
-			n += len(v.([]int))
-		} else {
-			toks := t.enc.EncodeOrdinary(piece)
-			if t.size.Load() < maxCachedPieces {
-				if _, loaded := t.pieces.LoadOrStore(strings.Clone(piece), toks); !loaded {
-					t.size.Add(1)
-				}
-			}
-			n += len(toks)
-		}
-		i = j
-	}
-	return n
-}
+func (t *Tokenizer) Count(text string) int { return t.countPieces(text, len(text)+1) }
 
 // countPieceLimit is the longest run of text CountBounded hands to the
 // byte-pair encoder at once. BPE merging is quadratic in the length of one
@@ -220,7 +198,11 @@ func countCut(text string) int {
 // countShortRuns counts text in which no run of non-whitespace is much
 // longer than countPieceLimit, without caching its pieces when it holds
 // a run cut short (such pieces do not repeat).
-func (t *Tokenizer) countShortRuns(text string) int {
+func (t *Tokenizer) countShortRuns(text string) int { return t.countPieces(text, countPieceLimit/2) }
+
+// countPieces counts text's tokens piece by piece through the piece cache,
+// caching the pieces shorter than cacheBelow bytes.
+func (t *Tokenizer) countPieces(text string, cacheBelow int) int {
 	if !t.fast || !isASCII(text) {
 		return len(t.enc.EncodeOrdinary(text))
 	}
@@ -232,7 +214,7 @@ func (t *Tokenizer) countShortRuns(text string) int {
 			n += len(v.([]int))
 		} else {
 			toks := t.enc.EncodeOrdinary(piece)
-			if len(piece) < countPieceLimit/2 && t.size.Load() < maxCachedPieces {
+			if len(piece) < cacheBelow && t.size.Load() < maxCachedPieces {
 				if _, loaded := t.pieces.LoadOrStore(strings.Clone(piece), toks); !loaded {
 					t.size.Add(1)
 				}
