@@ -121,6 +121,9 @@ type ExecOptions struct {
 	// Tool and Version name the tool in the manifest, Commit the VCS
 	// revision it was built from (left out when empty).
 	Tool, Version, Commit string
+	// Collector says how the process's garbage collector is set, for the
+	// manifest.
+	Collector string
 	// Overwrite replaces a run already in the directory.
 	Overwrite bool
 	// NonceSalt, when set, is the salt of the requests' cache-busting
@@ -600,6 +603,7 @@ func (e *execution) run(ctx context.Context, dir string) (*Result, error) {
 func (e *execution) runOptions() []run.Option {
 	opts := []run.Option{
 		run.Tool(e.o.Tool, e.o.Version),
+		run.Collector(e.o.Collector),
 		run.Commit(e.o.Commit),
 		run.Asked(e.manifestTargets(), manifestCorpus{Matrix: e.matrix, Repeats: e.c.Corpus.Repeats}),
 		run.Objectives(e.c.Objectives()),

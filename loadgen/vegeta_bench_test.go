@@ -36,7 +36,9 @@ import (
 	"github.com/needlestorm/needlestorm/run"
 )
 
-func BenchmarkVsVegeta(b *testing.B) {
+func BenchmarkVsVegeta(b *testing.B) { underCollectors(b, benchVsVegeta) }
+
+func benchVsVegeta(b *testing.B) {
 	const (
 		inFlight = 32
 		span     = 5 * time.Second

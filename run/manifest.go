@@ -32,7 +32,10 @@ type Manifest struct {
 	Tool    string `json:"tool"`
 	Version string `json:"version"`
 	// Commit is the VCS revision the tool was built from, when known.
-	Commit    string    `json:"commit,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	// Collector says how the client's Go garbage collector was set
+	// (internal/gctune): its pauses are one cause of send lag.
+	Collector string    `json:"collector,omitempty"`
 	StartedAt time.Time `json:"started_at"`
 	EndedAt   time.Time `json:"ended_at,omitzero"`
 	Status    string    `json:"status"`

@@ -22,6 +22,7 @@ type Option func(*config)
 type config struct {
 	tool, version   string
 	commit          string
+	collector       string
 	targets, corpus []byte
 	schedule        []byte
 	objectives      []byte
@@ -39,6 +40,13 @@ type config struct {
 // "needlestorm", "dev").
 func Tool(name, version string) Option {
 	return func(c *config) { c.tool, c.version = name, version }
+}
+
+// Collector records in the manifest how the client's garbage collector was
+// set (left out when empty): it weighs on how closely sends kept their
+// schedule.
+func Collector(setting string) Option {
+	return func(c *config) { c.collector = setting }
 }
 
 // Commit records in the manifest the VCS revision the tool was built from
@@ -241,6 +249,7 @@ func Open(dir string, opts ...Option) (*Session, error) {
 		Tool:         cfg.tool,
 		Version:      cfg.version,
 		Commit:       cfg.commit,
+		Collector:    cfg.collector,
 		StartedAt:    res.StartedAt,
 		Status:       StatusRunning,
 		NonceSalt:    cfg.nonceSalt,

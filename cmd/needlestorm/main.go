@@ -5,13 +5,22 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/needlestorm/needlestorm/internal/gctune"
 	"github.com/needlestorm/needlestorm/internal/termsafe"
 )
 
+// collector is how main set the process's garbage collector (see
+// internal/gctune), recorded in every run's manifest.
+var collector = gctune.Setting{Reason: "not set by main"}
+
 func main() {
+	collector = gctune.Apply()
+	guard := gctune.NewGuard(collector, time.Second)
+	defer guard.Stop()
 	if err := newApp().Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "needlestorm:", termsafe.Text(err.Error()))
 		os.Exit(exitCode(err))

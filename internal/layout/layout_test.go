@@ -30,8 +30,9 @@ var layers = [][]string{
 	{"probes"},
 	{"corpus"},
 	// Neutralising outside text, suggesting what a misspelling meant,
-	// writing JSON strings: the standard library only.
-	{"internal/termsafe", "internal/suggest", "internal/jsonstr"},
+	// writing JSON strings: the standard library only; setting the garbage
+	// collector (automemlimit reads the process's memory limit).
+	{"internal/termsafe", "internal/suggest", "internal/jsonstr", "internal/gctune"},
 }
 
 // siblings are the imports allowed within a layer.

@@ -1,0 +1,131 @@
+package gctune
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"time"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
+)
+
+// MaxLimit is the largest soft memory limit Apply sets.
+const MaxLimit = 1 << 30
+
+// ratio is the share of the process's memory the limit may take.
+const ratio = 0.25
+
+// minLimit is the smallest limit worth collecting rarely at: below it (a
+// process allowed less than 256 MiB) Apply leaves the collector alone.
+const minLimit = 64 << 20
+
+// Setting says how the collector of this process is set.
+type Setting struct {
+	// Tuned is true when Apply set the collector (GOGC off, Limit set).
+	Tuned bool
+	// Limit is the soft memory limit in bytes Apply set; 0 when not Tuned.
+	Limit int64
+	// Reason says why the collector was left alone when not Tuned.
+	Reason string
+}
+
+// String describes the setting for a log line or a manifest.
+func (s Setting) String() string {
+	if !s.Tuned {
+		return "Go defaults (" + s.Reason + ")"
+	}
+	return fmt.Sprintf("GOGC=off GOMEMLIMIT=%dMiB (needlestorm's pacing setting; GOGC=100 again if the live heap passes half of it)", s.Limit>>20)
+}
+
+// Apply sets the collector for pacing unless the environment already sets
+// GOGC or GOMEMLIMIT, and returns what it did. It does not start the Guard.
+func Apply() Setting {
+	for _, k := range []string{"GOGC", "GOMEMLIMIT"} {
+		if v, ok := os.LookupEnv(k); ok {
+			return Setting{Reason: k + "=" + v + " is set in the environment"}
+		}
+	}
+	avail, err := memlimit.ApplyFallback(memlimit.FromCgroup, memlimit.FromSystem)()
+	if err != nil || avail == 0 {
+		return Setting{Reason: "the memory available to the process is not known"}
+	}
+	limit := min(int64(float64(avail)*ratio), MaxLimit)
+	if limit < minLimit {
+		return Setting{Reason: fmt.Sprintf("the process may use only %d MiB", avail>>20)}
+	}
+	return set(limit)
+}
+
+// set turns the proportional collector off and sets limit.
+func set(limit int64) Setting {
+	debug.SetMemoryLimit(limit)
+	debug.SetGCPercent(-1)
+	return Setting{Tuned: true, Limit: limit}
+}
+
+// Guard watches the live heap of a tuned process and puts GOGC=100 back
+// once it passes half of the limit.
+type Guard struct {
+	limit int64
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	// Restored is closed when the guard has put GOGC=100 back.
+	Restored chan struct{}
+}
+
+// NewGuard starts a guard for s that looks at the live heap every interval.
+// For a setting that is not Tuned it watches nothing. Stop stops it.
+func NewGuard(s Setting, interval time.Duration) *Guard {
+	g := &Guard{limit: s.Limit, stop: make(chan struct{}), done: make(chan struct{}), Restored: make(chan struct{})}
+	if !s.Tuned {
+		close(g.done)
+		return g
+	}
+	go g.watch(interval)
+	return g
+}
+
+func (g *Guard) watch(interval time.Duration) {
+	defer close(g.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if g.Check() {
+			return
+		}
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Check reads the live heap (as of the last collection) and, once it is
+// over half the limit, sets GOGC=100 and reports true.
+func (g *Guard) Check() bool {
+	if g.limit == 0 {
+		return false
+	}
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 || int64(sample[0].Value.Uint64()) <= g.limit/2 {
+		return false
+	}
+	debug.SetGCPercent(100)
+	g.once.Do(func() { close(g.Restored) })
+	return true
+}
+
+// Stop stops the guard's watching (the collector keeps its setting).
+func (g *Guard) Stop() {
+	select {
+	case <-g.stop:
+	default:
+		close(g.stop)
+	}
+	<-g.done
+}
