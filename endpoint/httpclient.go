@@ -98,6 +98,10 @@ func (c *targetCall) init() {
 
 func (c *targetCall) gotFirstResponseByte() { c.firstByte = time.Now() }
 
+// identityEncoding is the Accept-Encoding value of every request: shared,
+// never written (Header.Set replaces a value slice, it does not write it).
+var identityEncoding = []string{"identity"}
+
 // do sends req and records it in call. For a status outside 2xx it reads the
 // body into call.errBody, closes it, and hands back a response whose body
 // replays those bytes, so go-openai can still read its error.
@@ -106,7 +110,7 @@ func (h *targetHTTP) do(req *http.Request, call *targetCall) (*http.Response, er
 	// by the decompressor, and the transport does not decode (see
 	// newHTTPTransport), so a server that compresses anyway is an error
 	// that names the encoding (encodingError).
-	req.Header.Set("Accept-Encoding", "identity")
+	req.Header["Accept-Encoding"] = identityEncoding
 	for _, kv := range h.headers {
 		req.Header.Set(kv[0], kv[1])
 	}

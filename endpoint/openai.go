@@ -60,11 +60,13 @@ func NewOpenAI(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 	}
 	t := &openaiTarget{targetBase: base, body: newOpenAIBody(base.cfg.Model, fields)}
 	t.url = base.base.String() + "/chat/completions"
+	// HTTP/1.1 keeps the connection alive and does not cache a POST's
+	// answer by itself: no Connection or Cache-Control header, which every
+	// request would write and the server parse.
 	t.header = http.Header{
-		"Content-Type":  {"application/json"},
-		"Accept":        {"text/event-stream"},
-		"Cache-Control": {"no-cache"},
-		"Connection":    {"keep-alive"},
+		"Content-Type":    {"application/json"},
+		"Accept":          {"text/event-stream"},
+		"Accept-Encoding": identityEncoding,
 	}
 	if base.key != "" {
 		t.header["Authorization"] = []string{"Bearer " + base.key}

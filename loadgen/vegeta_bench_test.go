@@ -23,6 +23,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"runtime/pprof"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,8 +58,8 @@ func benchVsVegeta(b *testing.B) {
 		var v, n benchHalf
 		for r := range rounds {
 			halves := []func(){
-				func() { v.add(vegetaRun(b, tr, inFlight, span/rounds)) },
-				func() { n.add(needlestormRun(b, srv.URL(), cfg.Model, cases, inFlight, span/rounds, output)) },
+				labelled("vegeta", func() { v.add(vegetaRun(b, tr, inFlight, span/rounds)) }),
+				labelled("needlestorm", func() { n.add(needlestormRun(b, srv.URL(), cfg.Model, cases, inFlight, span/rounds, output)) }),
 			}
 			if r%2 == 1 {
 				halves[0], halves[1] = halves[1], halves[0]
@@ -76,6 +77,18 @@ func benchVsVegeta(b *testing.B) {
 			b.ReportMetric(float64(v.cpuPer())/float64(n.cpuPer()), "cpu_ratio")
 		}
 	}
+}
+
+// labelled runs f with the profiler label client=name, which the
+// goroutines it starts (the client's workers and its connections' readers
+// and writers) inherit, so a CPU profile of the benchmark splits by client:
+//
+//	go test ./loadgen -run '^$' -bench 'VsVegeta/gc=go' -benchtime 1x -cpuprofile cpu.out
+//	go tool pprof -tagfocus client=needlestorm -top cpu.out
+//
+// The simulator's goroutines are the server's and carry no label.
+func labelled(name string, f func()) func() {
+	return func() { pprof.Do(context.Background(), pprof.Labels("client", name), func(context.Context) { f() }) }
 }
 
 // benchHalf sums the rounds of one client.

@@ -12,11 +12,28 @@ func Append(dst []byte, s string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// safe marks the bytes copied as they are: ASCII from space up but
+// the quote, the backslash, < > and &.
+var safe = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // AppendContent appends s escaped as the inside of a JSON string, without
 // the quotes.
 func AppendContent(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		// A run of bytes that need no look first: a prompt is mostly
+		// plain ASCII.
+		for i < len(s) && safe[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++

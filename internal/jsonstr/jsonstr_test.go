@@ -53,3 +53,14 @@ func FuzzAppend(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAppendPrompt escapes a prompt of plain prose with a few
+// newlines and quotes, as a request body does.
+func BenchmarkAppendPrompt(b *testing.B) {
+	s := strings.Repeat("The harbour was quiet at dawn, and the boats came in with the tide.\n\"Fish!\" said the market. ", 16)
+	b.SetBytes(int64(len(s)))
+	dst := make([]byte, 0, 2*len(s))
+	for b.Loop() {
+		dst = AppendContent(dst[:0], s)
+	}
+}
