@@ -64,9 +64,8 @@ func NewOpenAI(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 	// answer by itself: no Connection or Cache-Control header, which every
 	// request would write and the server parse.
 	t.header = http.Header{
-		"Content-Type":    {"application/json"},
-		"Accept":          {"text/event-stream"},
-		"Accept-Encoding": identityEncoding,
+		"Content-Type": {"application/json"},
+		"Accept":       {"text/event-stream"},
 	}
 	if base.key != "" {
 		t.header["Authorization"] = []string{"Bearer " + base.key}

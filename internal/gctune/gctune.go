@@ -5,7 +5,6 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
-	"sync"
 	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
@@ -71,15 +70,12 @@ type Guard struct {
 	limit int64
 	stop  chan struct{}
 	done  chan struct{}
-	once  sync.Once
-	// Restored is closed when the guard has put GOGC=100 back.
-	Restored chan struct{}
 }
 
 // NewGuard starts a guard for s that looks at the live heap every interval.
 // For a setting that is not Tuned it watches nothing. Stop stops it.
 func NewGuard(s Setting, interval time.Duration) *Guard {
-	g := &Guard{limit: s.Limit, stop: make(chan struct{}), done: make(chan struct{}), Restored: make(chan struct{})}
+	g := &Guard{limit: s.Limit, stop: make(chan struct{}), done: make(chan struct{})}
 	if !s.Tuned {
 		close(g.done)
 		return g
@@ -116,7 +112,6 @@ func (g *Guard) Check() bool {
 		return false
 	}
 	debug.SetGCPercent(100)
-	g.once.Do(func() { close(g.Restored) })
 	return true
 }
 
