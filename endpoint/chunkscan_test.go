@@ -274,8 +274,9 @@ func TestUsageFastPathAgrees(t *testing.T) {
 	}
 }
 
-// BenchmarkChunkDecode decodes a content chunk as the simulator sends it,
-// on the fast path and with encoding/json.
+// BenchmarkChunkDecode decodes a content chunk as the simulator sends it:
+// on the fast path, as the remembered shape of the chunk before it
+// (chunkshape.go), and with encoding/json.
 func BenchmarkChunkDecode(b *testing.B) {
 	data := []byte(`{"id":"chatcmpl-sim0000000000000001","object":"chat.completion.chunk","created":1764780000,"model":"sim-fast","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}],"usage":null}`)
 	b.Run("fast", func(b *testing.B) {
@@ -286,6 +287,22 @@ func BenchmarkChunkDecode(b *testing.B) {
 			var r openaiRead
 			if !d.fast(data, &r) {
 				b.Fatal("slow")
+			}
+		}
+	})
+	b.Run("shape", func(b *testing.B) {
+		var d openaiDecoder
+		var r openaiRead
+		if !d.fast(data, &r) {
+			b.Fatal("slow")
+		}
+		d.shape.learn(data, &r, &d.cand)
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for range b.N {
+			var r openaiRead
+			if !d.shape.read(&d.scan, data, &r) {
+				b.Fatal("not the shape")
 			}
 		}
 	})

@@ -169,6 +169,10 @@ type openaiDecoder struct {
 	usage   openaiUsage
 	details openaiUsageDetails
 	scan    jsScan
+	// shape is the last content chunk's layout (chunkshape.go); cand what
+	// the last full fast read saw of it.
+	shape chunkShape
+	cand  shapeCandidate
 }
 
 // openaiUsage is a chunk's usage, read leniently (see usage.go).
@@ -204,7 +208,11 @@ func (d *openaiDecoder) decode(name, data []byte, ev *streamEvent) error {
 		return nil
 	}
 	var r openaiRead
-	if !d.fast(data, &r) {
+	switch {
+	case d.shape.read(&d.scan, data, &r):
+	case d.fast(data, &r):
+		d.shape.learn(data, &r, &d.cand)
+	default:
 		r = openaiRead{}
 		if err := d.slow(data, &r); err != nil {
 			return err
@@ -295,12 +303,21 @@ func (d *openaiDecoder) slow(data []byte, r *openaiRead) error {
 func (d *openaiDecoder) fast(data []byte, r *openaiRead) bool {
 	s := &d.scan
 	s.reset(data)
+	d.cand = shapeCandidate{}
 	var seenID, seenChoices, seenUsage, zero bool
 	ok := s.object(func(k []byte) bool {
 		fold := false
 		switch {
 		case jsKeyIs(k, "id", &fold):
-			return s.strOrNull(&r.id, &seenID)
+			s.ws()
+			from := s.i
+			if !s.strOrNull(&r.id, &seenID) {
+				return false
+			}
+			if len(r.id) > 0 && s.i-from == len(r.id)+2 && bytes.Equal(data[from+1:s.i-1], r.id) {
+				d.cand.idFrom, d.cand.idTo = from+1, s.i-1
+			}
+			return true
 		case jsKeyIs(k, "choices", &fold):
 			if seenChoices {
 				return false
@@ -333,7 +350,7 @@ func (d *openaiDecoder) fastChoice(r *openaiRead, zero *bool) bool {
 	s := &d.scan
 	var content, reasoningContent, reasoning, finish []byte
 	var seenIndex, seenDelta, seenFinish, seenC, seenRC, seenR bool
-	index := 0
+	index, textFrom, textTo := 0, 0, 0
 	ok := s.object(func(k []byte) bool {
 		fold := false
 		switch {
@@ -360,7 +377,15 @@ func (d *openaiDecoder) fastChoice(r *openaiRead, zero *bool) bool {
 				fold := false
 				switch {
 				case jsKeyIs(k, "content", &fold):
-					return s.strOrNull(&content, &seenC)
+					s.ws()
+					from := s.i
+					if !s.strOrNull(&content, &seenC) {
+						return false
+					}
+					if s.b[from] == '"' {
+						textFrom, textTo = from, s.i
+					}
+					return true
 				case jsKeyIs(k, "reasoning_content", &fold):
 					return s.strOrNull(&reasoningContent, &seenRC)
 				case jsKeyIs(k, "reasoning", &fold):
@@ -387,6 +412,7 @@ func (d *openaiDecoder) fastChoice(r *openaiRead, zero *bool) bool {
 		reasoningContent = reasoning
 	}
 	r.content, r.reasoning = content, reasoningContent
+	d.cand.textFrom, d.cand.textTo = textFrom, textTo
 	if len(finish) > 0 {
 		r.finish = finish
 	}

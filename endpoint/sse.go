@@ -78,6 +78,11 @@ type sseReader struct {
 	data    []byte
 	hasData bool
 
+	// reads counts the reads from src that returned bytes: an event that
+	// Next returns with reads unchanged since the one before was already
+	// in the buffer when that one was returned, so it arrived with it.
+	reads int
+
 	// Diagnostics for the caller.
 	events       int  // events dispatched
 	unknownLines int  // lines that are not a known field or a comment
@@ -218,6 +223,9 @@ func (s *sseReader) readLine() ([]byte, error) {
 			continue
 		}
 		s.w += n
+		if n > 0 {
+			s.reads++
+		}
 		if err != nil {
 			s.err = err
 		} else if n == 0 {

@@ -146,10 +146,18 @@ func (t *targetBase) readStream(ctx context.Context, cancel context.CancelFunc, 
 		m.maxTokens = c.MaxTokens // the case's own cap was sent
 	}
 	ev := &st.ev
+	var now time.Duration
+	reads := -1
 	for {
 		sev, err := r.Next()
-		// One monotonic clock read per event (time.Now reads two clocks).
-		now := time.Since(sentAt)
+		// An event arrived when the read that brought its last byte
+		// returned: the clock is read once per read from the connection
+		// (a monotonic read: time.Now reads two clocks), so the events
+		// that came in one read share its time instead of each carrying
+		// the time the client took to decode those before it.
+		if r.reads != reads || err != nil {
+			now, reads = time.Since(sentAt), r.reads
+		}
 		if err != nil {
 			t.streamEnd(ctx, r, &m, err)
 			m.end(ctx, now, c)

@@ -3,6 +3,8 @@ package endpoint
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"time"
 
 	"net/http"
 	"net/http/httptest"
@@ -274,4 +276,53 @@ func longLetters(n int) string {
 		b[i] = byte('a' + (x>>24)%26)
 	}
 	return string(b)
+}
+
+// pausedReader returns its pieces one per Read, sleeping pause before
+// each piece after the first.
+type pausedReader struct {
+	pieces []string
+	pause  time.Duration
+	n      int
+}
+
+func (p *pausedReader) Read(b []byte) (int, error) {
+	if p.n == len(p.pieces) {
+		return 0, io.EOF
+	}
+	if p.n > 0 {
+		time.Sleep(p.pause)
+	}
+	k := copy(b, p.pieces[p.n])
+	p.n++
+	return k, nil
+}
+
+// TestStreamTimesEventsByRead: chunks that arrive in one read share its
+// time (gap 0, not the time the client spent decoding the ones before),
+// and a chunk of a later read carries that read's time.
+func TestStreamTimesEventsByRead(t *testing.T) {
+	const pause = 30 * time.Millisecond
+	body := &pausedReader{pause: pause, pieces: []string{
+		testRoleChunk + testChunk("a") + testChunk("b") + testChunk("c"),
+		testChunk("d") + testChunk("e") + testFinishChunk + testDone,
+	}}
+	tg := newTestOpenAI(t, "http://127.0.0.1:1", nil).(*openaiTarget)
+	var rec run.Record
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tg.readStream(ctx, cancel, body, (*streamState).openaiDialect, testCase(), &rec, time.Now())
+	if rec.ErrorClass != "" || rec.Answer != "abcde" {
+		t.Fatalf("error %q %s, answer %q", rec.ErrorClass, rec.Error, rec.Answer)
+	}
+	gaps := rec.ChunkGaps
+	if len(gaps) != 4 {
+		t.Fatalf("gaps %v, want 4", gaps)
+	}
+	if gaps[0] != 0 || gaps[1] != 0 || gaps[3] != 0 {
+		t.Errorf("gaps %v: chunks of one read must share its time", gaps)
+	}
+	if gaps[2].Duration() < pause {
+		t.Errorf("gap %v across the pause, want at least %v", gaps[2], pause)
+	}
 }
