@@ -105,11 +105,21 @@ func benchNonce(b *testing.B, length int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Run("WithNonce", func(b *testing.B) { benchNonceWith(b, &c, length, c.WithNonce) })
+	nr, err := c.Noncer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Noncer", func(b *testing.B) { benchNonceWith(b, &c, length, nr.Case) })
+}
+
+// benchNonceWith re-nonces c with nonce, the Case's WithNonce or its kept
+// Noncer's Case (as the dispatcher does).
+func benchNonceWith(b *testing.B, c *Case, length int, nonce func(uint64) (Case, error)) {
 	b.SetBytes(int64(len(c.Messages[1].Content)))
 	b.ReportAllocs()
-	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		nc, err := c.WithNonce(uint64(i))
+		nc, err := nonce(uint64(i))
 		if err != nil {
 			b.Fatal(err)
 		}

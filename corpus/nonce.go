@@ -40,8 +40,20 @@ func makePreamble(words []string) string {
 // "reference"), counts[1][i] that of "-" + preambleWords[i] (the others).
 // Each is one pre-tokenizer piece in both encodings (an optional
 // non-letter followed by letters), so a preamble's count is the sum of its
-// words' counts plus the fixed lead and end.
-type preambleTable struct{ counts [2][]int }
+// words' counts plus the fixed lead and end (fixed).
+//
+// additive says that was checked for every word in both places, once
+// (preambleCounts): the pre-tokenizer cuts a preamble before the space of
+// its first word, before every "-" and before the final ".", whatever the
+// letters between (a piece of letters ends at the first non-letter, and
+// "-", " " and "." each start the next piece), so a check of each word in
+// each place proves the count of every combination of them, and renonce
+// need not count its choice again.
+type preambleTable struct {
+	counts   [2][]int
+	fixed    int
+	additive bool
+}
 
 // preambleCounts returns t's preamble word counts, computed on first use.
 func (t *Tokenizer) preambleCounts() *preambleTable {
@@ -50,6 +62,17 @@ func (t *Tokenizer) preambleCounts() *preambleTable {
 			t.preamble.counts[form] = make([]int, len(preambleWords))
 			for i, w := range preambleWords {
 				t.preamble.counts[form][i] = t.Count(sep + w)
+			}
+		}
+		tab := &t.preamble
+		tab.fixed = t.Count(strings.TrimSuffix(preambleLead, " ")) + t.Count(preambleEnd)
+		tab.additive = true
+		first := preambleWords[0]
+		for i, w := range preambleWords {
+			if t.Count(makePreamble([]string{w})) != tab.fixed+tab.counts[0][i] ||
+				t.Count(makePreamble([]string{first, w})) != tab.fixed+tab.counts[0][0]+tab.counts[1][i] {
+				tab.additive = false
+				break
 			}
 		}
 	})
@@ -78,27 +101,74 @@ func (t *Tokenizer) preambleCounts() *preambleTable {
 // Messages slice itself is new). A Case without a preamble (SharedPrefix,
 // or made by hand) gives an error wrapping ErrNoPreamble.
 func (c *Case) WithNonce(n uint64) (Case, error) {
+	nr, err := c.Noncer()
+	if err != nil {
+		return Case{}, err
+	}
+	return nr.Case(n)
+}
+
+// Noncer makes the re-nonced copies of one Case (WithNonce): it finds the
+// Case's preamble and works out its choice of words once, so that each copy
+// costs only the choice and the copy of the user content. A sender that
+// sends one Case many times keeps one. It is safe for concurrent use and
+// must not outlive changes to its Case.
+type Noncer struct {
+	c     *Case
+	tok   *Tokenizer
+	ui    int
+	end   int
+	plan  *noncePlan
+	probe string
+}
+
+// Noncer returns c's Noncer, or WithNonce's error for a Case without a
+// usable preamble.
+func (c *Case) Noncer() (*Noncer, error) {
 	ui, words, end, err := c.preamble()
 	if err != nil {
-		return Case{}, fmt.Errorf("case %s: %w", c.ID, err)
+		return nil, fmt.Errorf("case %s: %w", c.ID, err)
 	}
 	tok, err := GetTokenizer(c.Encoding)
 	if err != nil {
-		return Case{}, fmt.Errorf("case %s: %w", c.ID, err)
+		return nil, fmt.Errorf("case %s: %w", c.ID, err)
 	}
 	content := c.Messages[ui].Content
-	pre, err := renonce(tok, content[:end], words, seedOf(c.Seed, "nonce", c.ID), n, content[end:])
+	probe := joinProbeOf(content[end:])
+	plan, err := tok.noncePlan(content[:end], words, seedOf(c.Seed, "nonce", c.ID), probe)
+	if err != nil {
+		return nil, fmt.Errorf("case %s: %w", c.ID, err)
+	}
+	return &Noncer{c: c, tok: tok, ui: ui, end: end, plan: plan, probe: probe}, nil
+}
+
+// Case returns the Case with the preamble of nonce n (see WithNonce).
+func (nr *Noncer) Case(n uint64) (Case, error) {
+	c := nr.c
+	pre, err := renonce(nr.tok, nr.plan, nr.probe, n)
 	if err != nil {
 		return Case{}, fmt.Errorf("case %s: %w", c.ID, err)
 	}
+	content := c.Messages[nr.ui].Content
 	var sb strings.Builder
-	sb.Grow(len(pre) + len(content) - end)
+	sb.Grow(len(pre) + len(content) - nr.end)
 	sb.WriteString(pre)
-	sb.WriteString(content[end:])
+	sb.WriteString(content[nr.end:])
 	out := *c
 	out.Messages = append([]Message(nil), c.Messages...)
-	out.Messages[ui].Content = sb.String()
+	out.Messages[nr.ui].Content = sb.String()
 	return out, nil
+}
+
+// joinProbeOf is the start of the text after a preamble that renonce
+// re-encodes to prove the join clean: joinProbe bytes, cut back to whole
+// characters.
+func joinProbeOf(rest string) string {
+	probe := rest[:min(len(rest), joinProbe)]
+	for len(probe) > 0 && !utf8.ValidString(probe) {
+		probe = probe[:len(probe)-1]
+	}
+	return probe
 }
 
 // preamble finds c's preamble: the index of the user message that starts
@@ -155,18 +225,12 @@ func asciiLetters(w string) bool {
 	return true
 }
 
-// renonce returns the preamble for nonce n: as many words as old has, drawn
-// from preambleWords, with old's token count, and proved to join rest
-// cleanly. key is the Case's own seed of nonces.
-func renonce(tok *Tokenizer, old string, words []string, key, n uint64, rest string) (string, error) {
-	probe := rest[:min(len(rest), joinProbe)]
-	for len(probe) > 0 && !utf8.ValidString(probe) {
-		probe = probe[:len(probe)-1]
-	}
-	p, err := tok.noncePlan(old, words, key, probe)
-	if err != nil {
-		return "", err
-	}
+// renonce returns the preamble for nonce n of plan p: as many words as
+// the old preamble has, drawn from preambleWords, with its token count, and
+// proved to join probe (the text after it) cleanly. A proven plan's first
+// choice is right by construction (see preambleTable and noncePlan);
+// otherwise each choice is counted, and the next tried if it is off.
+func renonce(tok *Tokenizer, p *noncePlan, probe string, n uint64) (string, error) {
 	k := p.k
 	form := func(i int) int { return min(i, 1) }
 	tab := tok.preambleCounts()
@@ -192,6 +256,9 @@ func renonce(tok *Tokenizer, old string, words []string, key, n uint64, rest str
 			}
 		}
 		pre := makePreamble(chosen)
+		if p.proven {
+			return pre, nil
+		}
 		if cnt := tok.Count(pre); cnt == p.want && tok.joinsCleanly(pre, probe, cnt, p.probeCount) {
 			return pre, nil
 		}
@@ -207,11 +274,20 @@ func renonce(tok *Tokenizer, old string, words []string, key, n uint64, rest str
 // gcd(a, total) = 1, keyed by the Case, and the counts of the old preamble
 // and of the probe after it. Computing it takes most of WithNonce's time
 // on short prompts, and a run sends each Case many times, so it is kept.
+//
+// proven says every choice of the plan is right without counting it: the
+// words are additive (preambleTable), the old preamble's count is the
+// fixed part plus its words' (so target is the count to keep), and the old
+// preamble joins the probe cleanly. The join depends on the preamble's end
+// alone, ".\n\n" after letters, which every choice shares: the last piece
+// of a preamble is that end whatever its words, and the pieces after it
+// are the probe's.
 type noncePlan struct {
 	k, target        int
 	ways             []uint64 // (k+1) rows of target+1
 	total, a, b      uint64
 	want, probeCount int
+	proven           bool
 }
 
 func (p *noncePlan) way(i, s int) uint64 { return p.ways[i*(p.target+1)+s] }
@@ -279,6 +355,7 @@ func (t *Tokenizer) noncePlan(old string, words []string, key uint64, probe stri
 	p.b = r.next() % p.total
 	p.want = t.Count(old)
 	p.probeCount = t.Count(probe)
+	p.proven = tab.additive && p.want == tab.fixed+target && t.joinsCleanly(old, probe, p.want, p.probeCount)
 	if noncePlansKept.Load() < maxNoncePlans {
 		if _, loaded := noncePlans.LoadOrStore(noncePlanKey{t, key, strings.Clone(old), strings.Clone(probe)}, p); !loaded {
 			noncePlansKept.Add(1)

@@ -95,24 +95,28 @@ func TestWithNonceDistinct(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ui, words, end, err := c.preamble()
+		nr, err := c.Noncer()
 		if err != nil {
 			t.Fatal(err)
 		}
-		old := c.Messages[ui].Content[:end]
+		if !nr.plan.proven {
+			t.Fatalf("%s: the plan is not proven, so every choice is counted", c.ID)
+		}
+		old := c.Messages[nr.ui].Content[:nr.end]
 		want := tok.Count(old)
 		seen := make(map[string]bool, n)
 		var got []string
 		for i := range uint64(n) {
-			pre, err := renonce(tok, old, words, seedOf(c.Seed, "nonce", c.ID), i, c.Messages[ui].Content[end:])
+			pre, err := renonce(tok, nr.plan, nr.probe, i)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if seen[pre] {
 				t.Fatalf("%s: nonce %d repeats an earlier preamble %q", c.ID, i, pre)
 			}
-			if i < 50 && tok.Count(pre) != want {
-				t.Fatalf("%s: nonce %d: %q has %d tokens, want %d", c.ID, i, pre, tok.Count(pre), want)
+			// The proven plan does not count its choices: count them here.
+			if tok.Count(pre) != want || !tok.joinsCleanly(pre, nr.probe, want, nr.plan.probeCount) {
+				t.Fatalf("%s: nonce %d: %q has %d tokens (want %d) or does not join the text cleanly", c.ID, i, pre, tok.Count(pre), want)
 			}
 			seen[pre] = true
 			if i < 10 {
@@ -123,6 +127,30 @@ func TestWithNonceDistinct(t *testing.T) {
 			first = got
 		} else if reflect.DeepEqual(first, got) {
 			t.Fatal("two Cases draw the same preambles for the same nonces")
+		}
+	}
+}
+
+// TestPreambleWordsAdditive: in both encodings every preamble word counts
+// alone in both places, so plans are proven (renonce does not count its
+// choices), and every pair of words, in every order, counts as the sum of
+// its parts, as the proof says.
+func TestPreambleWordsAdditive(t *testing.T) {
+	for _, enc := range []string{"cl100k_base", "o200k_base"} {
+		tok, err := GetTokenizer(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab := tok.preambleCounts()
+		if !tab.additive {
+			t.Fatalf("%s: the preamble words are not additive", enc)
+		}
+		for i, a := range preambleWords {
+			for j, b := range preambleWords {
+				if got, want := tok.Count(makePreamble([]string{a, b, a})), tab.fixed+tab.counts[0][i]+tab.counts[1][j]+tab.counts[1][i]; got != want {
+					t.Fatalf("%s: %q has %d tokens, the sum of its parts is %d", enc, makePreamble([]string{a, b, a}), got, want)
+				}
+			}
 		}
 	}
 }

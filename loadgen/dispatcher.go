@@ -143,7 +143,9 @@ type Dispatcher struct {
 	sink   run.Sink
 	cfg    runConfig
 
-	slots    chan struct{}
+	slots chan struct{}
+	// noncers[i] is cases[i]'s Noncer, made when the case is first sent.
+	noncers  []atomic.Pointer[caseNoncer]
 	seq      atomic.Int64
 	sent     atomic.Int64
 	heldBack atomic.Int64
@@ -184,12 +186,14 @@ func newDispatcher(t Target, cases []corpus.Case, sink run.Sink, cfg runConfig) 
 		cal := cfg.calibration
 		cfg.score = func(c *corpus.Case, rec *run.Record) probes.Verdict { return judgeRecord(c, rec, cal) }
 	}
+	cases = Interleave(cases)
 	return &Dispatcher{
-		target: t,
-		cases:  Interleave(cases),
-		sink:   sink,
-		cfg:    cfg,
-		slots:  make(chan struct{}, cfg.maxInFlight),
+		target:  t,
+		cases:   cases,
+		sink:    sink,
+		cfg:     cfg,
+		slots:   make(chan struct{}, cfg.maxInFlight),
+		noncers: make([]atomic.Pointer[caseNoncer], len(cases)),
 	}, nil
 }
 
@@ -489,7 +493,8 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time, held 
 	defer sr.wg.Done()
 	defer func() { <-d.slots }()
 
-	c := &d.cases[n%len(d.cases)]
+	ci := n % len(d.cases)
+	c := &d.cases[ci]
 	rec := &run.Record{
 		Schema:             run.RecordSchema,
 		Seq:                seq,
@@ -517,7 +522,7 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time, held 
 	if c.Canaries != nil {
 		rec.CanaryHead, rec.CanaryTail = c.Canaries.Head, c.Canaries.Tail
 	}
-	send, err := nonced(c, seq, d.cfg.nonceSalt)
+	send, err := d.nonced(ci, seq)
 	if err != nil {
 		r.stop(err)
 		return
@@ -552,36 +557,57 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time, held 
 	}
 }
 
-// nonced returns the Case to send as request seq: unless c was built with a
-// shared prefix, a copy whose cache-busting preamble is drawn afresh from
-// (seed, Case id, seq XOR salt) with the same token count
-// (corpus.Case.WithNonce), so that repeats of a Case never send the same
-// prompt and a server's prefix cache cannot make them cheap. The run's
-// random salt keeps it so across runs too: without it a rerun of the same
-// campaign would send the same prompts as the last run, which a long-lived
-// server still holds in its cache. XOR with a fixed salt is a bijection that
-// maps the sequence numbers 1..n into one aligned block of fewer than 2n
-// numbers, so distinct sequence numbers keep WithNonce's guarantee of
-// distinct preambles (for up to half its tens of millions of choices).
-// The prompt sent is reproducible from the Case, the record's Seq and the
-// manifest's nonce_salt; sequence numbers continue across the dispatches of
-// one session, so no two requests of a run share a preamble. A Case with no
+// caseNoncer is a case's corpus.Noncer, or nil when the case is sent as it
+// is (it has no preamble or a shared prefix), or the error making one gave.
+type caseNoncer struct {
+	nr  *corpus.Noncer
+	err error
+}
+
+// nonced returns the Case to send as request seq of case i: unless the
+// case was built with a shared prefix, a copy whose cache-busting preamble
+// is drawn afresh from (seed, Case id, seq XOR salt) with the same token
+// count (corpus.Case.WithNonce, through the case's Noncer, made once), so
+// that repeats of a Case never send the same prompt and a server's prefix
+// cache cannot make them cheap. The run's random salt keeps it so across
+// runs too: without it a rerun of the same campaign would send the same
+// prompts as the last run, which a long-lived server still holds in its
+// cache. XOR with a fixed salt is a bijection that maps the sequence
+// numbers 1..n into one aligned block of fewer than 2n numbers, so
+// distinct sequence numbers keep WithNonce's guarantee of distinct
+// preambles (for up to half its tens of millions of choices). The prompt
+// sent is reproducible from the Case, the record's Seq and the manifest's
+// nonce_salt; sequence numbers continue across the dispatches of one
+// session, so no two requests of a run share a preamble. A Case with no
 // preamble (made by hand rather than by corpus.Builder) is sent as it is.
 // The copy costs one copy of the user content (about 0.3 ms for a
 // 128k-token prompt, 3 ms for 1M).
-func nonced(c *corpus.Case, seq int64, salt uint64) (*corpus.Case, error) {
+func (d *Dispatcher) nonced(i int, seq int64) (*corpus.Case, error) {
+	c := &d.cases[i]
 	if c.SharedPrefix {
 		return c, nil
 	}
-	nc, err := c.WithNonce(uint64(seq) ^ salt)
-	switch {
-	case err == nil:
-		return &nc, nil
-	case errors.Is(err, corpus.ErrNoPreamble):
+	cn := d.noncers[i].Load()
+	if cn == nil {
+		// Two requests of a case may both make it: the same Noncer.
+		nr, err := c.Noncer()
+		cn = &caseNoncer{nr: nr, err: err}
+		if errors.Is(err, corpus.ErrNoPreamble) {
+			cn.err = nil
+		}
+		d.noncers[i].Store(cn)
+	}
+	if cn.err != nil {
+		return nil, fmt.Errorf("preparing request %d, so the run stopped: %w", seq, cn.err)
+	}
+	if cn.nr == nil {
 		return c, nil
-	default:
+	}
+	nc, err := cn.nr.Case(uint64(seq) ^ d.cfg.nonceSalt)
+	if err != nil {
 		return nil, fmt.Errorf("preparing request %d, so the run stopped: %w", seq, err)
 	}
+	return &nc, nil
 }
 
 // sleepUntil waits until at, or returns false when ctx ends first. The wait
