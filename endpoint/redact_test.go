@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/needlestorm/needlestorm/internal/testkit"
 )
 
 func TestRedactScrub(t *testing.T) {
@@ -71,5 +73,21 @@ func TestRedactURLString(t *testing.T) {
 		if got != tt.want || strings.Contains(got, "hunter2") {
 			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestRedactNoKey: a target sending no key has no secret to remove, so an
+// answer that says "Bearer", or ends in "Bear", reaches the record whole
+// (a key-less target once took "Bearer " for a secret).
+func TestRedactNoKey(t *testing.T) {
+	answer := "The Bearer bond is held by the Bear"
+	srv := testkit.NewServer(t, testSSE(testRoleChunk, testChunk(answer), testFinishChunk, testDone))
+	tg := newTestOpenAI(t, srv.URL, nil, TargetEnv(func(string) (string, bool) { return "", false }))
+	rec := testSend(t, tg)
+	if rec.ErrorClass != "" || rec.Answer != answer {
+		t.Fatalf("error %q, answer %q; want %q", rec.ErrorClass, rec.Answer, answer)
+	}
+	if r := tg.(*openaiTarget).redact; len(r.secrets) != 0 {
+		t.Errorf("a key-less target redacts %q", r.secrets)
 	}
 }

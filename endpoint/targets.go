@@ -203,7 +203,12 @@ func newTargetBase(cfg TargetConfig, kind string, opts []TargetOption) (*targetB
 		return nil, fail("API key variable %s is not set (api_key_env names it): export it, or remove api_key_env to send no key", cfg.APIKeyEnv)
 	}
 	key = strings.TrimSpace(key)
-	secrets := []string{key, "Bearer " + key}
+	var secrets []string
+	if key != "" {
+		// Without a key, "Bearer " alone is no secret: removing it would
+		// cut "Bearer" and every answer ending in "Bear" out of answers.
+		secrets = append(secrets, key, "Bearer "+key)
+	}
 	if p, ok := base.User.Password(); ok {
 		secrets = append(secrets, p)
 	}
