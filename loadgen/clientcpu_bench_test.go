@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,8 +39,10 @@ func BenchmarkClientCPU(b *testing.B) {
 	for i := range cases {
 		cases[i].Expected = []string{cannedAnswerWord} // every answer is right, as the simulator's are
 	}
-	tr := vegetaTargeter(b, srv.URL, "m", cases, output)
+	var sent atomic.Int64
+	tr := vegetaTargeter(b, srv.URL, "m", cases, output, &sent)
 	for i := 0; i < b.N; i++ {
+		sent.Store(0)
 		var v, n benchHalf
 		for r := range rounds {
 			halves := []func(){

@@ -366,7 +366,7 @@ func (r *dispatch) open(ctx context.Context, sr *stageRun) error {
 		r.wg.Add(1)
 		sr.wg.Add(1)
 		r.d.seq.Store(seq)
-		go r.do(sr, n, seq, at, held)
+		go r.do(r.reqCtx, sr, n, seq, at, held)
 		// Let the new request's goroutine start before the scheduler sleeps.
 		runtime.Gosched()
 	}
@@ -445,6 +445,12 @@ func (r *dispatch) closed(ctx context.Context, sr *stageRun) {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
+			// The worker's requests hang off a context of its own, which
+			// the requests' context cancels: each request then registers
+			// its timeout with the worker's context alone, not with one
+			// context that every worker's requests lock and grow.
+			reqCtx, cancel := context.WithCancel(r.reqCtx)
+			defer cancel()
 			for ctx.Err() == nil {
 				n := claimed.Add(1) - 1
 				if st.Requests > 0 && n >= int64(shard.share(st.Requests)) {
@@ -457,7 +463,7 @@ func (r *dispatch) closed(ctx context.Context, sr *stageRun) {
 				r.wg.Add(1)
 				sr.wg.Add(1)
 				sent.Add(1)
-				r.do(sr, shard.global(int(n)), r.closedSeq(base, n), time.Now(), held)
+				r.do(reqCtx, sr, shard.global(int(n)), r.closedSeq(base, n), time.Now(), held)
 			}
 		}()
 	}
@@ -484,10 +490,11 @@ func (r *dispatch) acquire(ctx context.Context) (held, ok bool) {
 	}
 }
 
-// do sends request n (the seq-th of the run) of a stage, completes its record, writes it and tells
-// the observers; held says the in-flight cap held it back. It releases its
-// in-flight slot when done.
-func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time, held bool) {
+// do sends request n (the seq-th of the run) of a stage under reqCtx (the
+// run's requests' context, or a context it cancels), completes its record,
+// writes it and tells the observers; held says the in-flight cap held it
+// back. It releases its in-flight slot when done.
+func (r *dispatch) do(reqCtx context.Context, sr *stageRun, n int, seq int64, scheduled time.Time, held bool) {
 	d := r.d
 	defer r.wg.Done()
 	defer sr.wg.Done()
@@ -532,7 +539,7 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time, held 
 		o.Sent(rec)
 	}
 
-	d.target.Send(r.reqCtx, send, rec)
+	d.target.Send(reqCtx, send, rec)
 
 	if rec.SentAt.IsZero() {
 		// The target failed before sending; count its time as lag.
@@ -542,7 +549,7 @@ func (r *dispatch) do(sr *stageRun, n int, seq int64, scheduled time.Time, held 
 	if rec.E2E > 0 {
 		rec.E2ESched = run.Seconds(rec.SentAt.Add(rec.E2E.Duration()).Sub(rec.ScheduledAt))
 	}
-	if r.reqCtx.Err() != nil && rec.ErrorClass != "" {
+	if reqCtx.Err() != nil && rec.ErrorClass != "" {
 		// Canceled by the end of the grace period, whatever the target saw.
 		rec.ErrorClass = run.ErrCanceled
 	}

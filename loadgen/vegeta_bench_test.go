@@ -53,8 +53,10 @@ func benchVsVegeta(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr := vegetaTargeter(b, srv.URL(), cfg.Model, cases, output)
+	var sent atomic.Int64
+	tr := vegetaTargeter(b, srv.URL(), cfg.Model, cases, output, &sent)
 	for i := 0; i < b.N; i++ {
+		sent.Store(0)
 		var v, n benchHalf
 		for r := range rounds {
 			halves := []func(){
@@ -68,6 +70,7 @@ func benchVsVegeta(b *testing.B) {
 				h()
 			}
 		}
+		checkFresh(b, &sent)
 		b.ReportMetric(v.rate(), "vegeta_req/s")
 		b.ReportMetric(n.rate(), "needlestorm_req/s")
 		b.ReportMetric(n.rate()/v.rate(), "ratio")
@@ -125,16 +128,18 @@ func timed(f func() int64) benchRound {
 }
 
 // vegetaBodies is how many distinct request bodies vegeta cycles through:
-// more than it sends in the benchmark's 5 s, so, like needlestorm's, every
-// prompt it sends is new to the server.
-const vegetaBodies = 1 << 15
+// more than it sends in the benchmark's 5 s (at up to 26,000 requests/s),
+// so that, like needlestorm's, every prompt it sends is new to the server
+// (the simulator counts every prompt it sees, and a repeat costs it less
+// than a new one). benchVsVegeta fails when vegeta sent more.
+const vegetaBodies = 1 << 17
 
 // vegetaTargeter returns a targeter over vegetaBodies requests of the
 // cases, each case's prompt with a fresh cache-busting preamble
 // (corpus.Case.WithNonce, as needlestorm's dispatcher sends them), in the
 // body needlestorm sends: the simulator then does the same work for both
-// clients (a prompt it has not seen costs it more than a repeat).
-func vegetaTargeter(b *testing.B, base, model string, cases []corpus.Case, output int) vegeta.Targeter {
+// clients. It counts the requests it hands out in sent.
+func vegetaTargeter(b *testing.B, base, model string, cases []corpus.Case, output int, sent *atomic.Int64) vegeta.Targeter {
 	b.Helper()
 	targets := make([]vegeta.Target, vegetaBodies)
 	for i := range targets {
@@ -152,7 +157,21 @@ func vegetaTargeter(b *testing.B, base, model string, cases []corpus.Case, outpu
 		targets[i] = vegeta.Target{Method: http.MethodPost, URL: base + "/chat/completions", Body: body,
 			Header: http.Header{"Content-Type": {"application/json"}}}
 	}
-	return vegeta.NewStaticTargeter(targets...)
+	return func(t *vegeta.Target) error {
+		if t == nil {
+			return vegeta.ErrNilTarget
+		}
+		*t = targets[(sent.Add(1)-1)%vegetaBodies]
+		return nil
+	}
+}
+
+// checkFresh fails the benchmark when vegeta was handed more requests than
+// it has distinct bodies.
+func checkFresh(b *testing.B, sent *atomic.Int64) {
+	if n := sent.Load(); n > vegetaBodies {
+		b.Fatalf("vegeta sent %d requests, more than its %d distinct bodies: the server saw repeats; raise vegetaBodies", n, vegetaBodies)
+	}
 }
 
 // vegetaRun runs vegeta for span and counts its 200 answers.
