@@ -779,33 +779,6 @@ func (e *execution) close(ctx context.Context, rs *run.Session, guard *BudgetGua
 // aborted reports whether ExecOptions.Abort ended.
 func (e *execution) aborted() bool { return e.o.Abort != nil && e.o.Abort.Err() != nil }
 
-// abortable wraps a target so that ExecOptions.Abort cancels its requests
-// in flight, which the dispatcher's own context (it outlives an
-// interruption by the grace period) would not.
-type abortable struct {
-	loadgen.Target
-	abort context.Context
-}
-
-func (a abortable) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
-	if a.abort.Err() != nil {
-		// Aborted before it was sent: canceled without reaching the
-		// target.
-		rec.SentAt = time.Now()
-		rec.ErrorClass, rec.Error = run.ErrCanceled, "canceled before it was sent: "+context.Cause(a.abort).Error()
-		return
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stop := context.AfterFunc(a.abort, func() { cancel(context.Cause(a.abort)) })
-	defer stop()
-	a.Target.Send(ctx, c, rec)
-	if a.abort.Err() != nil && rec.ErrorClass != "" {
-		// Canceled by the abort, whatever the target saw.
-		rec.ErrorClass = run.ErrCanceled
-	}
-}
-
 // runTurn runs one target's schedule or search.
 func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *turn, obj reports.Objectives) error {
 	cfg := t.spec.Config
@@ -815,9 +788,6 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 	}
 	defer ep.Close()
 	var target loadgen.Target = ep
-	if e.o.Abort != nil {
-		target = abortable{Target: target, abort: e.o.Abort}
-	}
 	what := fmt.Sprintf("%d %s", len(t.sched), plural(len(t.sched), "stage"))
 	if e.search != nil {
 		what = "envelope search"
@@ -827,6 +797,10 @@ func (e *execution) runTurn(ctx context.Context, s *loadgen.Session, i int, t *t
 
 	counter := &recordCounter{}
 	opts := []loadgen.Option{loadgen.Model(cfg.Model), loadgen.Observe(counter)}
+	if e.o.Abort != nil {
+		// An abort cancels the requests in flight at once.
+		opts = append(opts, loadgen.Abort(e.o.Abort))
+	}
 	if stages, stop, err := e.startScrape(ctx, cfg); err != nil {
 		return err
 	} else if stop != nil {

@@ -144,20 +144,48 @@ func (c *Case) Noncer() (*Noncer, error) {
 
 // Case returns the Case with the preamble of nonce n (see WithNonce).
 func (nr *Noncer) Case(n uint64) (Case, error) {
-	c := nr.c
+	r, err := nr.Renonce(n)
+	if err != nil {
+		return Case{}, err
+	}
+	return r.Apply(nr.c), nil
+}
+
+// Renonce returns how the Case with the preamble of nonce n differs from
+// the Noncer's Case, without making the copy: a sender that writes the
+// prompt into a request itself (endpoint's targets) applies it there and
+// saves a copy of the prompt per request.
+func (nr *Noncer) Renonce(n uint64) (Renonce, error) {
 	pre, err := renonce(nr.tok, nr.plan, nr.probe, n)
 	if err != nil {
-		return Case{}, fmt.Errorf("case %s: %w", c.ID, err)
+		return Renonce{}, fmt.Errorf("case %s: %w", nr.c.ID, err)
 	}
-	content := c.Messages[nr.ui].Content
+	return Renonce{Message: nr.ui, End: nr.end, Preamble: pre}, nil
+}
+
+// Renonce is one re-nonced prompt of a Case, as a change to it: message
+// Message's first End bytes (the old cache-busting preamble) are replaced
+// by Preamble. Everything else of the Case holds for the re-nonced one
+// (see WithNonce).
+type Renonce struct {
+	Message  int
+	End      int
+	Preamble string
+}
+
+// Apply returns the re-nonced copy of c: WithNonce's Case. It copies the
+// user content once; the other fields are shared with c (the Messages
+// slice itself is new).
+func (r Renonce) Apply(c *Case) Case {
+	content := c.Messages[r.Message].Content
 	var sb strings.Builder
-	sb.Grow(len(pre) + len(content) - nr.end)
-	sb.WriteString(pre)
-	sb.WriteString(content[nr.end:])
+	sb.Grow(len(r.Preamble) + len(content) - r.End)
+	sb.WriteString(r.Preamble)
+	sb.WriteString(content[r.End:])
 	out := *c
 	out.Messages = append([]Message(nil), c.Messages...)
-	out.Messages[nr.ui].Content = sb.String()
-	return out, nil
+	out.Messages[r.Message].Content = sb.String()
+	return out
 }
 
 // joinProbeOf is the start of the text after a preamble that renonce

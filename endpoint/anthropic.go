@@ -112,9 +112,20 @@ type anthropicUsage struct {
 // cache_creation_input_tokens (Anthropic's input_tokens leaves out the cached
 // part); CachedTokens is cache_read_input_tokens.
 func (t *anthropicTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
+	t.send(ctx, c, nil, rec)
+}
+
+// SendRenonced is Send of c with r applied (its preamble replaced), which
+// it writes straight into the request body: the dispatcher need not copy
+// the prompt first.
+func (t *anthropicTarget) SendRenonced(ctx context.Context, c *corpus.Case, r corpus.Renonce, rec *run.Record) {
+	t.send(ctx, c, &r, rec)
+}
+
+func (t *anthropicTarget) send(ctx context.Context, c *corpus.Case, r *corpus.Renonce, rec *run.Record) {
 	started := time.Now()
 	t.prepare(c, rec)
-	body := t.body.build(c)
+	body := t.body.build(c, r)
 
 	var call targetCall
 	call.init()

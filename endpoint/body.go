@@ -80,11 +80,12 @@ func newOpenAIBody(model string, fields bodyFields) *openaiBody {
 	return &openaiBody{head: head, fields: fields}
 }
 
-// build returns c's body: go-openai's encoding of ChatCompletionRequest
-// {Model, Messages, Stream: true} (a message's empty content is left out,
-// as its omitempty does) with the target's fields spliced in.
-func (o *openaiBody) build(c *corpus.Case) []byte {
-	n := len(o.head) + len(`],"stream":true}`) + o.fields.size()
+// build returns c's body (with r applied, when not nil): go-openai's
+// encoding of ChatCompletionRequest {Model, Messages, Stream: true} (a
+// message's empty content is left out, as its omitempty does) with the
+// target's fields spliced in.
+func (o *openaiBody) build(c *corpus.Case, r *corpus.Renonce) []byte {
+	n := len(o.head) + len(`],"stream":true}`) + o.fields.size() + renonceSize(r)
 	for _, m := range c.Messages {
 		n += len(m.Role) + len(m.Content) + len(m.Content)/16 + 32
 	}
@@ -96,7 +97,13 @@ func (o *openaiBody) build(c *corpus.Case) []byte {
 		}
 		b = append(b, `{"role":`...)
 		b = jsonstr.Append(b, m.Role)
-		if m.Content != "" {
+		if r != nil && i == r.Message {
+			if len(r.Preamble)+len(m.Content)-r.End > 0 {
+				b = append(b, `,"content":"`...)
+				b = appendRenonced(b, m.Content, r)
+				b = append(b, '"')
+			}
+		} else if m.Content != "" {
 			b = append(b, `,"content":`...)
 			b = jsonstr.Append(b, m.Content)
 		}
@@ -105,6 +112,24 @@ func (o *openaiBody) build(c *corpus.Case) []byte {
 	b = append(b, `],"stream":true`...)
 	b = o.fields.appendTo(b, c.MaxTokens)
 	return append(b, '}')
+}
+
+// renonceSize is how much longer r may make a body: its preamble, escaped.
+func renonceSize(r *corpus.Renonce) int {
+	if r == nil {
+		return 0
+	}
+	return 2 * len(r.Preamble)
+}
+
+// appendRenonced appends the inside of the JSON string of content with r
+// applied: the new preamble, then the content after the old one. Both
+// escape as the whole would (JSON escapes character by character, and the
+// old preamble ends with an ASCII line break, so the cut is between
+// characters).
+func appendRenonced(b []byte, content string, r *corpus.Renonce) []byte {
+	b = jsonstr.AppendContent(b, r.Preamble)
+	return jsonstr.AppendContent(b, content[r.End:])
 }
 
 // anthropicBody writes the body of a Messages API request.
@@ -117,11 +142,12 @@ func newAnthropicBody(model string, fields bodyFields) *anthropicBody {
 	return &anthropicBody{model: jsonstr.Append(nil, model), fields: fields}
 }
 
-// build returns c's body: the encoding of anthropicRequest (the system
-// messages joined by a blank line into "system", left out when empty; the
-// others in "messages") with the target's fields spliced in.
-func (a *anthropicBody) build(c *corpus.Case) []byte {
-	n := len(a.model) + 64 + a.fields.size()
+// build returns c's body (with r applied, when not nil): the encoding of
+// anthropicRequest (the system messages joined by a blank line into
+// "system", left out when empty; the others in "messages") with the
+// target's fields spliced in.
+func (a *anthropicBody) build(c *corpus.Case, r *corpus.Renonce) []byte {
+	n := len(a.model) + 64 + a.fields.size() + renonceSize(r)
 	for _, m := range c.Messages {
 		n += len(m.Role) + len(m.Content) + len(m.Content)/16 + 32
 	}
@@ -129,7 +155,7 @@ func (a *anthropicBody) build(c *corpus.Case) []byte {
 	b = append(b, `{"model":`...)
 	b = append(b, a.model...)
 	system, at := false, len(b)
-	for _, m := range c.Messages {
+	for i, m := range c.Messages {
 		if m.Role != "system" {
 			continue
 		}
@@ -139,7 +165,11 @@ func (a *anthropicBody) build(c *corpus.Case) []byte {
 		} else {
 			b = append(b, `\n\n`...)
 		}
-		b = jsonstr.AppendContent(b, m.Content)
+		if r != nil && i == r.Message {
+			b = appendRenonced(b, m.Content, r)
+		} else {
+			b = jsonstr.AppendContent(b, m.Content)
+		}
 	}
 	if system {
 		if len(b) == at {
@@ -150,7 +180,7 @@ func (a *anthropicBody) build(c *corpus.Case) []byte {
 	}
 	b = append(b, `,"messages":[`...)
 	first := true
-	for _, m := range c.Messages {
+	for i, m := range c.Messages {
 		if m.Role == "system" {
 			continue
 		}
@@ -161,7 +191,13 @@ func (a *anthropicBody) build(c *corpus.Case) []byte {
 		b = append(b, `{"role":`...)
 		b = jsonstr.Append(b, m.Role)
 		b = append(b, `,"content":`...)
-		b = jsonstr.Append(b, m.Content)
+		if r != nil && i == r.Message {
+			b = append(b, '"')
+			b = appendRenonced(b, m.Content, r)
+			b = append(b, '"')
+		} else {
+			b = jsonstr.Append(b, m.Content)
+		}
 		b = append(b, '}')
 	}
 	b = append(b, `],"stream":true`...)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -198,6 +199,26 @@ func bodyCase(r *rand.Rand) *corpus.Case {
 	return c
 }
 
+// bodyRenonce is a random change of one of c's messages (nil when c has
+// none): its start, cut before a byte that starts a character, replaced by
+// random text.
+func bodyRenonce(r *rand.Rand, c *corpus.Case) *corpus.Renonce {
+	if len(c.Messages) == 0 {
+		return nil
+	}
+	i := r.IntN(len(c.Messages))
+	content := c.Messages[i].Content
+	end := r.IntN(len(content) + 1)
+	for end < len(content) && !utf8.RuneStart(content[end]) {
+		end++
+	}
+	pre := "Archive reference " + bodyText(r) + ".\n\n"
+	if r.IntN(10) == 0 {
+		pre = "" // nothing left of the content when it ends at the cut
+	}
+	return &corpus.Renonce{Message: i, End: end, Preamble: pre}
+}
+
 // bodyConfigs are target configurations whose fields differ: defaults, a
 // reasoning model, extra_body setting the cap, removing it, adding others.
 func bodyConfigs() []TargetConfig {
@@ -231,13 +252,26 @@ func TestBodiesMatchTheMarshalledRequest(t *testing.T) {
 			for range 500 {
 				c := bodyCase(r)
 				var got, want []byte
+				re := bodyRenonce(r, c)
 				switch tt := tg.(type) {
 				case *openaiTarget:
-					got = tt.body.build(c)
+					got = tt.body.build(c, nil)
 					want = refOpenAIBody(t, tt.cfg.Model, c, refFields(t, kind, cfg, c.MaxTokens))
+					if re != nil {
+						applied := re.Apply(c)
+						if a, b := tt.body.build(c, re), tt.body.build(&applied, nil); !bytes.Equal(a, b) {
+							t.Fatalf("%s case %+v renonced %+v:\n got %s\nwant %s", kind, c, re, a, b)
+						}
+					}
 				case *anthropicTarget:
-					got = tt.body.build(c)
+					got = tt.body.build(c, nil)
 					want = refAnthropicBody(t, tt.cfg.Model, c, refFields(t, kind, cfg, c.MaxTokens))
+					if re != nil {
+						applied := re.Apply(c)
+						if a, b := tt.body.build(c, re), tt.body.build(&applied, nil); !bytes.Equal(a, b) {
+							t.Fatalf("%s case %+v renonced %+v:\n got %s\nwant %s", kind, c, re, a, b)
+						}
+					}
 				}
 				if !bytes.Equal(got, want) {
 					t.Fatalf("%s %+v case %+v:\n got %s\nwant %s", kind, cfg.ExtraBody, c, got, want)

@@ -119,9 +119,20 @@ var openaiErrorMarker = []byte(`"error"`)
 
 // Send sends c's messages and measures the streamed answer into rec.
 func (t *openaiTarget) Send(ctx context.Context, c *corpus.Case, rec *run.Record) {
+	t.send(ctx, c, nil, rec)
+}
+
+// SendRenonced is Send of c with r applied (its preamble replaced), which
+// it writes straight into the request body: the dispatcher need not copy
+// the prompt first.
+func (t *openaiTarget) SendRenonced(ctx context.Context, c *corpus.Case, r corpus.Renonce, rec *run.Record) {
+	t.send(ctx, c, &r, rec)
+}
+
+func (t *openaiTarget) send(ctx context.Context, c *corpus.Case, r *corpus.Renonce, rec *run.Record) {
 	started := time.Now()
 	t.prepare(c, rec)
-	body := t.body.build(c)
+	body := t.body.build(c, r)
 
 	var call targetCall
 	call.init()

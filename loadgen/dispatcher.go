@@ -55,16 +55,21 @@ type runConfig struct {
 	observers   []Observer
 	// score is the scorer given with Score; nil means probes.Judge with
 	// calibration (see ScoreCalibration).
-	score       ScoreFunc
-	calibration probes.Calibration
-	spin        time.Duration
-	// nonceSalt is mixed into every request's nonce (see nonced); set
+	score ScoreFunc
+	// scoreReadsPrompt says score may read the prompt sent (a scorer
+	// given with Score); the default scorer does not.
+	scoreReadsPrompt bool
+	calibration      probes.Calibration
+	spin             time.Duration
+	// nonceSalt is mixed into every request's nonce (see Dispatcher.prompt); set
 	// says it was chosen, by NonceSalt or by drawing it for the run.
 	nonceSalt    uint64
 	nonceSaltSet bool
 	// shard and startAt are set by Shard and StartAt (shard.go).
 	shard   shardSpec
 	startAt time.Time
+	// abort is set by Abort.
+	abort context.Context
 }
 
 func defaultRunConfig() runConfig {
@@ -98,7 +103,9 @@ func Observe(obs ...Observer) Option {
 
 // Score replaces the scorer of answers (by default probes.Judge: a strict
 // match, and the attribution of a wrong answer).
-func Score(fn ScoreFunc) Option { return func(c *runConfig) { c.score = fn } }
+func Score(fn ScoreFunc) Option {
+	return func(c *runConfig) { c.score, c.scoreReadsPrompt = fn, fn != nil }
+}
 
 // ScoreCalibration gives the default scorer what is known of the target's
 // token accounting, such as the template overhead preflight measured, so
@@ -128,6 +135,12 @@ func (c *runConfig) drawNonceSalt() {
 	c.nonceSalt, c.nonceSaltSet = run.DrawNonceSalt(), true
 }
 
+// Abort gives a context whose end ends the run at once (a second
+// interrupt): sending stops, the requests in flight are canceled without
+// the grace period, and a request not yet sent is recorded as canceled
+// without reaching the target. Run then returns the context's cause.
+func Abort(ctx context.Context) Option { return func(c *runConfig) { c.abort = ctx } }
+
 // SpinWindow sets how long before a scheduled send the dispatcher stops
 // waiting on the runtime's timers and waits precisely instead (on Linux a
 // nanosleep, elsewhere a yield loop, which costs CPU). 0 uses the runtime's
@@ -156,7 +169,7 @@ type Dispatcher struct {
 // lengths, then depths, so that a stage that ends early has still sent
 // every length), and writes records to sink. Every request
 // of a Case with a cache-busting preamble is sent with a preamble of its own,
-// drawn from its Seq and the dispatcher's nonce salt (see nonced): a random
+// drawn from its Seq and the dispatcher's nonce salt (see Dispatcher.prompt): a random
 // one unless NonceSalt gives it.
 func NewDispatcher(t Target, cases []corpus.Case, sink run.Sink, opts ...Option) (*Dispatcher, error) {
 	cfg := defaultRunConfig()
@@ -239,11 +252,19 @@ func (d *Dispatcher) RunFrom(ctx context.Context, first int, sched Schedule) err
 		}
 	}
 	// Requests outlive ctx by the grace period.
-	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelReqs()
-	// Sending stops on ctx, or on a failure to write a record.
+	reqCtx, cancelReqs := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelReqs(nil)
+	// Sending stops on ctx, on a failure to write a record, or on an abort,
+	// which ends the requests in flight too.
 	sendCtx, stopSending := context.WithCancelCause(ctx)
 	defer stopSending(nil)
+	if a := d.cfg.abort; a != nil {
+		stop := context.AfterFunc(a, func() {
+			stopSending(context.Cause(a))
+			cancelReqs(context.Cause(a))
+		})
+		defer stop()
+	}
 
 	var all sync.WaitGroup
 	allDone := make(chan struct{})
@@ -256,7 +277,7 @@ func (d *Dispatcher) RunFrom(ctx context.Context, first int, sched Schedule) err
 			defer t.Stop()
 			select {
 			case <-t.C:
-				cancelReqs()
+				cancelReqs(nil)
 			case <-allDone:
 			}
 		case <-allDone:
@@ -529,7 +550,7 @@ func (r *dispatch) do(reqCtx context.Context, sr *stageRun, n int, seq int64, sc
 	if c.Canaries != nil {
 		rec.CanaryHead, rec.CanaryTail = c.Canaries.Head, c.Canaries.Tail
 	}
-	send, err := d.nonced(ci, seq)
+	p, err := d.prompt(ci, seq)
 	if err != nil {
 		r.stop(err)
 		return
@@ -539,7 +560,14 @@ func (r *dispatch) do(reqCtx context.Context, sr *stageRun, n int, seq int64, sc
 		o.Sent(rec)
 	}
 
-	d.target.Send(reqCtx, send, rec)
+	if reqCtx.Err() != nil {
+		// Aborted (or past the grace period) before it was sent:
+		// canceled without reaching the target.
+		rec.SentAt = time.Now()
+		rec.ErrorClass, rec.Error = run.ErrCanceled, "canceled before it was sent: "+context.Cause(reqCtx).Error()
+	} else {
+		p.send(reqCtx, d.target, rec)
+	}
 
 	if rec.SentAt.IsZero() {
 		// The target failed before sending; count its time as lag.
@@ -553,8 +581,11 @@ func (r *dispatch) do(reqCtx context.Context, sr *stageRun, n int, seq int64, sc
 		// Canceled by the end of the grace period, whatever the target saw.
 		rec.ErrorClass = run.ErrCanceled
 	}
-	rec.Verdict = d.cfg.score(send, rec)
-	rec.Miss = probes.MissOf(send, rec.Verdict, rec.Answer)
+	rec.Verdict = d.cfg.score(p.scored(d.cfg.scoreReadsPrompt), rec)
+	if rec.Verdict.Attribution == probes.AttrModelMissed {
+		// A miss is classified on the prompt as it was sent.
+		rec.Miss = probes.MissOf(p.scored(true), rec.Verdict, rec.Answer)
+	}
 	if err := d.sink.Write(rec); err != nil {
 		r.stop(fmt.Errorf("writing a record failed, so the run stopped: %w", err))
 		return
@@ -571,28 +602,67 @@ type caseNoncer struct {
 	err error
 }
 
-// nonced returns the Case to send as request seq of case i: unless the
-// case was built with a shared prefix, a copy whose cache-busting preamble
-// is drawn afresh from (seed, Case id, seq XOR salt) with the same token
-// count (corpus.Case.WithNonce, through the case's Noncer, made once), so
-// that repeats of a Case never send the same prompt and a server's prefix
-// cache cannot make them cheap. The run's random salt keeps it so across
-// runs too: without it a rerun of the same campaign would send the same
-// prompts as the last run, which a long-lived server still holds in its
-// cache. XOR with a fixed salt is a bijection that maps the sequence
-// numbers 1..n into one aligned block of fewer than 2n numbers, so
-// distinct sequence numbers keep WithNonce's guarantee of distinct
-// preambles (for up to half its tens of millions of choices). The prompt
-// sent is reproducible from the Case, the record's Seq and the manifest's
-// nonce_salt; sequence numbers continue across the dispatches of one
-// session, so no two requests of a run share a preamble. A Case with no
-// preamble (made by hand rather than by corpus.Builder) is sent as it is.
-// The copy costs one copy of the user content (about 0.3 ms for a
-// 128k-token prompt, 3 ms for 1M).
-func (d *Dispatcher) nonced(i int, seq int64) (*corpus.Case, error) {
+// prompt is what one request sends: a Case, and when renonced is set the
+// new preamble that replaces the Case's own (see Dispatcher.prompt).
+type prompt struct {
+	c        *corpus.Case
+	r        corpus.Renonce
+	renonced bool
+	// copied is r applied to c, once made.
+	copied *corpus.Case
+}
+
+// send sends p to t: the Case and its new preamble to a RenonceSender,
+// which writes them into the request, the re-nonced copy to any other
+// Target.
+func (p *prompt) send(ctx context.Context, t Target, rec *run.Record) {
+	if !p.renonced {
+		t.Send(ctx, p.c, rec)
+		return
+	}
+	if rs, ok := t.(RenonceSender); ok {
+		rs.SendRenonced(ctx, p.c, p.r, rec)
+		return
+	}
+	t.Send(ctx, p.scored(true), rec)
+}
+
+// scored is the Case to score the answer against: the re-nonced copy when
+// the scorer reads the prompt (or the copy was made anyway), else the Case
+// itself, which has every other field of the copy.
+func (p *prompt) scored(readsPrompt bool) *corpus.Case {
+	if !p.renonced || !readsPrompt && p.copied == nil {
+		return p.c
+	}
+	if p.copied == nil {
+		c := p.r.Apply(p.c)
+		p.copied = &c
+	}
+	return p.copied
+}
+
+// prompt returns the prompt of request seq of case i: unless the case was
+// built with a shared prefix, the case with a cache-busting preamble drawn
+// afresh from (seed, Case id, seq XOR salt) with the same token count
+// (corpus.Case.WithNonce, through the case's Noncer, made once), so that
+// repeats of a Case never send the same prompt and a server's prefix cache
+// cannot make them cheap. The run's random salt keeps it so across runs
+// too: without it a rerun of the same campaign would send the same prompts
+// as the last run, which a long-lived server still holds in its cache. XOR
+// with a fixed salt is a bijection that maps the sequence numbers 1..n
+// into one aligned block of fewer than 2n numbers, so distinct sequence
+// numbers keep WithNonce's guarantee of distinct preambles (for up to half
+// its tens of millions of choices). The prompt sent is reproducible from
+// the Case, the record's Seq and the manifest's nonce_salt; sequence
+// numbers continue across the dispatches of one session, so no two
+// requests of a run share a preamble. A Case with no preamble (made by hand
+// rather than by corpus.Builder) is sent as it is. A RenonceSender writes
+// the new preamble into the request itself; for any other Target the
+// prompt is copied once (about 0.3 ms for a 128k-token prompt, 3 ms for 1M).
+func (d *Dispatcher) prompt(i int, seq int64) (prompt, error) {
 	c := &d.cases[i]
 	if c.SharedPrefix {
-		return c, nil
+		return prompt{c: c}, nil
 	}
 	cn := d.noncers[i].Load()
 	if cn == nil {
@@ -605,16 +675,16 @@ func (d *Dispatcher) nonced(i int, seq int64) (*corpus.Case, error) {
 		d.noncers[i].Store(cn)
 	}
 	if cn.err != nil {
-		return nil, fmt.Errorf("preparing request %d, so the run stopped: %w", seq, cn.err)
+		return prompt{}, fmt.Errorf("preparing request %d, so the run stopped: %w", seq, cn.err)
 	}
 	if cn.nr == nil {
-		return c, nil
+		return prompt{c: c}, nil
 	}
-	nc, err := cn.nr.Case(uint64(seq) ^ d.cfg.nonceSalt)
+	r, err := cn.nr.Renonce(uint64(seq) ^ d.cfg.nonceSalt)
 	if err != nil {
-		return nil, fmt.Errorf("preparing request %d, so the run stopped: %w", seq, err)
+		return prompt{}, fmt.Errorf("preparing request %d, so the run stopped: %w", seq, err)
 	}
-	return &nc, nil
+	return prompt{c: c, r: r, renonced: true}, nil
 }
 
 // sleepUntil waits until at, or returns false when ctx ends first. The wait

@@ -495,6 +495,19 @@ func (c *captureTarget) Send(_ context.Context, cs *corpus.Case, rec *run.Record
 	}
 }
 
+// renonceTarget is a captureTarget that takes new preambles apart from
+// their Cases (a RenonceSender), as endpoint's targets do.
+type renonceTarget struct {
+	*captureTarget
+	renonced atomic.Int64
+}
+
+func (r *renonceTarget) SendRenonced(ctx context.Context, c *corpus.Case, re corpus.Renonce, rec *run.Record) {
+	r.renonced.Add(1)
+	sent := re.Apply(c)
+	r.captureTarget.Send(ctx, &sent, rec)
+}
+
 // nonceCases builds real Cases: two with the cache-busting preamble and one
 // with a shared prefix.
 func nonceCases(t *testing.T) []corpus.Case {
@@ -520,9 +533,28 @@ func nonceCases(t *testing.T) []corpus.Case {
 // shared-prefix Case and a hand-made Case are sent as they are; the
 // dispatcher's Cases are left alone.
 func TestDispatchNonce(t *testing.T) {
+	cs := append(nonceCases(t), testkit.Cases(1)...)
+	t.Run("copy", func(t *testing.T) {
+		testDispatchNonce(t, cs, &captureTarget{users: map[int64]string{}})
+	})
+	t.Run("renonce sender", func(t *testing.T) {
+		tgt := &renonceTarget{captureTarget: &captureTarget{users: map[int64]string{}}}
+		testDispatchNonce(t, cs, tgt)
+		if n := tgt.renonced.Load(); n != 12 {
+			t.Errorf("%d requests sent with SendRenonced, want the 12 of the two preamble Cases", n)
+		}
+	})
+}
+
+// testDispatchNonce is TestDispatchNonce through tgt, which keeps what it
+// was sent in its captureTarget.
+func testDispatchNonce(t *testing.T, cs []corpus.Case, tgt Target) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cs := append(nonceCases(t), testkit.Cases(1)...)
+	capture, ok := tgt.(*captureTarget)
+	if !ok {
+		capture = tgt.(*renonceTarget).captureTarget
+	}
 	orig := make([]string, len(cs))
 	for i, c := range cs {
 		if len(c.Messages) > 0 {
@@ -533,7 +565,6 @@ func TestDispatchNonce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tgt := &captureTarget{users: map[int64]string{}}
 	sink := &testkit.MemSink{}
 	d, err := NewDispatcher(tgt, cs, sink)
 	if err != nil {
@@ -555,7 +586,7 @@ func TestDispatchNonce(t *testing.T) {
 	distinct := map[string]int64{}
 	for _, r := range recs {
 		c := byCase[r.CaseID]
-		sent := tgt.users[r.Seq]
+		sent := capture.users[r.Seq]
 		i := 0
 		for cs[i].ID != c.ID {
 			i++
@@ -791,5 +822,71 @@ func TestDispatchScoreCalibration(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// blockingTarget holds every request until its context ends (at most 20 s),
+// then records it canceled with the context's cause.
+type blockingTarget struct{ sent atomic.Int64 }
+
+func (b *blockingTarget) Name() string { return "blocking" }
+
+func (b *blockingTarget) Send(ctx context.Context, _ *corpus.Case, rec *run.Record) {
+	b.sent.Add(1)
+	rec.SentAt = time.Now()
+	select {
+	case <-ctx.Done():
+		rec.ErrorClass, rec.Error = run.ErrCanceled, context.Cause(ctx).Error()
+	case <-time.After(20 * time.Second):
+		rec.ErrorClass, rec.Error = run.ErrTimeout, "the test's target held the request 20 s"
+	}
+}
+
+// abortAfterSent calls abort once n requests were handed to the target.
+type abortAfterSent struct {
+	n     int64
+	abort func()
+	sent  atomic.Int64
+}
+
+func (a *abortAfterSent) StageStarted(int, Stage) {}
+func (a *abortAfterSent) Completed(*run.Record)   {}
+func (a *abortAfterSent) Sent(*run.Record) {
+	if a.sent.Add(1) == a.n {
+		a.abort()
+	}
+}
+
+// TestAbortCancelsInFlight: an abort ends the run at once, without the
+// grace period: sending stops, the requests in flight are canceled with
+// the abort's cause and every one of them has its record; Run returns the
+// cause.
+func TestAbortCancelsInFlight(t *testing.T) {
+	abortCtx, abort := context.WithCancelCause(context.Background())
+	defer abort(nil)
+	reason := errors.New("second interrupt")
+	tgt := &blockingTarget{}
+	obs := &abortAfterSent{n: 4, abort: func() { abort(reason) }}
+	sink := &testkit.MemSink{}
+	d, err := NewDispatcher(tgt, testkit.Cases(2), sink, Grace(time.Minute), Abort(abortCtx), Observe(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = d.Run(context.Background(), Schedule{{Kind: StageConcurrency, Concurrency: 4, Duration: run.Seconds(time.Minute)}})
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Run took %s after the abort, want it at once (the grace period is a minute)", took)
+	}
+	if !errors.Is(err, reason) {
+		t.Errorf("Run returned %v, want the abort's cause", err)
+	}
+	recs := sink.Records()
+	if int64(len(recs)) != d.Sent() || len(recs) < 4 || tgt.sent.Load() > int64(len(recs)) {
+		t.Fatalf("%d records, %d sent by the dispatcher, %d reached the target", len(recs), d.Sent(), tgt.sent.Load())
+	}
+	for _, r := range recs {
+		if r.ErrorClass != run.ErrCanceled || !strings.Contains(r.Error, reason.Error()) {
+			t.Errorf("record %d: %s %q, want canceled by the abort", r.Seq, r.ErrorClass, r.Error)
+		}
 	}
 }

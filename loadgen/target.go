@@ -17,3 +17,14 @@ type Target interface {
 	// ScheduledAt, SendLag, E2ESched and the verdict.
 	Send(ctx context.Context, c *corpus.Case, rec *run.Record)
 }
+
+// RenonceSender is a Target that can send a Case with its cache-busting
+// preamble replaced (corpus.Renonce) by writing the new preamble straight
+// into the request: the dispatcher then sends every repeat of a Case
+// without a copy of its prompt. endpoint's targets are RenonceSenders;
+// to any other Target the dispatcher sends the re-nonced copy.
+type RenonceSender interface {
+	Target
+	// SendRenonced is Send of r applied to c (r.Apply(c)).
+	SendRenonced(ctx context.Context, c *corpus.Case, r corpus.Renonce, rec *run.Record)
+}
