@@ -1,12 +1,12 @@
 package endpoint
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -43,8 +43,10 @@ var anthropicReserved = []string{"model", "messages", "stream", "system"}
 // anthropicTarget is an Anthropic Messages API target.
 type anthropicTarget struct {
 	*targetBase
-	endpoint string
+	endpoint *url.URL
 	body     *anthropicBody
+	// header is every request's header (shared, never written).
+	header http.Header
 }
 
 // NewAnthropic returns a target for the Anthropic Messages API. It reads the
@@ -57,7 +59,19 @@ func NewAnthropic(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 		return nil, err
 	}
 	t := &anthropicTarget{targetBase: base, body: newAnthropicBody(base.cfg.Model, fields)}
-	t.endpoint = base.base.String() + "/v1/messages"
+	if t.endpoint, err = url.Parse(base.base.String() + "/v1/messages"); err != nil {
+		// Never quote the parse error: it holds the URL, password included.
+		return nil, fmt.Errorf("target %s: the endpoint URL under %s does not parse", base.cfg.Name, redactURL(base.base))
+	}
+	header := http.Header{
+		"Content-Type":      {"application/json"},
+		"Accept":            {"text/event-stream"},
+		"Anthropic-Version": {AnthropicVersion},
+	}
+	if base.key != "" {
+		header["X-Api-Key"] = []string{base.key}
+	}
+	t.header = base.http.header(header)
 	t.info.endpoint = redactURL(base.base) + "/v1/messages"
 	return t, nil
 }
@@ -133,19 +147,13 @@ func (t *anthropicTarget) send(ctx context.Context, c *corpus.Case, r *corpus.Re
 	ctx, cancel := context.WithTimeoutCause(ctx, t.cfg.Timeout, errTargetTimeout)
 	defer cancel()
 	ctx = httptrace.WithClientTrace(ctx, &call.trace)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(body))
+	req, err := t.http.post(ctx, t.endpoint, body, t.header)
 	if err != nil {
 		rec.SentAt = started
 		t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
 		return
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Anthropic-Version", AnthropicVersion)
-	if t.key != "" {
-		req.Header.Set("X-Api-Key", t.key)
-	}
-	resp, err := t.http.do(req, &call)
+	resp, err := t.http.roundTrip(req, &call)
 	t.sendTimes(rec, &call, started)
 	if err != nil {
 		class, msg := t.info.transportFailure(ctx, err)

@@ -2,11 +2,13 @@ package endpoint
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strings"
 	"time"
 
@@ -102,18 +104,54 @@ func (c *targetCall) gotFirstResponseByte() { c.firstByte = time.Now() }
 // never written (Header.Set replaces a value slice, it does not write it).
 var identityEncoding = []string{"identity"}
 
-// do sends req and records it in call. For a status outside 2xx it reads the
-// body into call.errBody, closes it, and hands back a response whose body
-// replays those bytes, so go-openai can still read its error.
-func (h *targetHTTP) do(req *http.Request, call *targetCall) (*http.Response, error) {
+// header returns base with what every request of the target carries on
+// top: Accept-Encoding identity, then the configured headers, which
+// replace any of the same name. A target builds the header of its
+// requests once; they share it, and nothing writes to it (a RoundTripper
+// must not modify its request).
+func (h *targetHTTP) header(base http.Header) http.Header {
+	out := make(http.Header, len(base)+1+len(h.headers))
+	for k, v := range base {
+		out[k] = v
+	}
 	// Ask for the body as it is: a compressed stream would be held back
 	// by the decompressor, and the transport does not decode (see
 	// newHTTPTransport), so a server that compresses anyway is an error
 	// that names the encoding (encodingError).
-	req.Header["Accept-Encoding"] = identityEncoding
+	out["Accept-Encoding"] = identityEncoding
 	for _, kv := range h.headers {
-		req.Header.Set(kv[0], kv[1])
+		out[kv[0]] = []string{kv[1]}
 	}
+	return out
+}
+
+// post returns the POST of body to u under ctx with header (from header,
+// shared): net/http's request without parsing the target's URL again for
+// every request.
+func (h *targetHTTP) post(ctx context.Context, u *url.URL, body []byte, header http.Header) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.URL, req.Host, req.Header = u, u.Host, header
+	req.ContentLength = int64(len(body))
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return req, nil
+}
+
+// do sends req with the target's headers over its own (see header); the
+// targets' requests, whose header is the target's already, go through
+// roundTrip.
+func (h *targetHTTP) do(req *http.Request, call *targetCall) (*http.Response, error) {
+	req.Header = h.header(req.Header)
+	return h.roundTrip(req, call)
+}
+
+// roundTrip sends req and records it in call. For a status outside 2xx it
+// reads the body into call.errBody, closes it, and hands back a response
+// whose body replays those bytes, so the error can still be read.
+func (h *targetHTTP) roundTrip(req *http.Request, call *targetCall) (*http.Response, error) {
 	if h.host != "" {
 		req.Host = h.host
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -43,9 +44,9 @@ var openaiReserved = []string{"model", "messages", "stream"}
 // openaiTarget is an OpenAI-compatible target.
 type openaiTarget struct {
 	*targetBase
-	url  string
+	url  *url.URL
 	body *openaiBody
-	// header is the request header every request starts from (copied).
+	// header is every request's header (shared, never written).
 	header http.Header
 }
 
@@ -59,17 +60,21 @@ func NewOpenAI(cfg TargetConfig, opts ...TargetOption) (Target, error) {
 		return nil, err
 	}
 	t := &openaiTarget{targetBase: base, body: newOpenAIBody(base.cfg.Model, fields)}
-	t.url = base.base.String() + "/chat/completions"
+	if t.url, err = url.Parse(base.base.String() + "/chat/completions"); err != nil {
+		// Never quote the parse error: it holds the URL, password included.
+		return nil, fmt.Errorf("target %s: the endpoint URL under %s does not parse", base.cfg.Name, redactURL(base.base))
+	}
 	// HTTP/1.1 keeps the connection alive and does not cache a POST's
 	// answer by itself: no Connection or Cache-Control header, which every
 	// request would write and the server parse.
-	t.header = http.Header{
+	header := http.Header{
 		"Content-Type": {"application/json"},
 		"Accept":       {"text/event-stream"},
 	}
 	if base.key != "" {
-		t.header["Authorization"] = []string{"Bearer " + base.key}
+		header["Authorization"] = []string{"Bearer " + base.key}
 	}
+	t.header = base.http.header(header)
 	t.info.endpoint = redactURL(base.base) + "/chat/completions"
 	return t, nil
 }
@@ -140,19 +145,13 @@ func (t *openaiTarget) send(ctx context.Context, c *corpus.Case, r *corpus.Renon
 	ctx, cancel := context.WithTimeoutCause(ctx, t.cfg.Timeout, errTargetTimeout)
 	defer cancel()
 	ctx = httptrace.WithClientTrace(ctx, &call.trace)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+	req, err := t.http.post(ctx, t.url, body, t.header)
 	if err != nil {
 		rec.SentAt = started
 		t.fail(rec, run.ErrBadResponse, fmt.Sprintf("the request could not be built: %v", err))
 		return
 	}
-	// The values are shared, never written: Set and Add replace a value
-	// slice or append to one of length 1 and capacity 1, which copies it.
-	req.Header = make(http.Header, len(t.header)+2)
-	for k, v := range t.header {
-		req.Header[k] = v
-	}
-	resp, err := t.http.do(req, &call)
+	resp, err := t.http.roundTrip(req, &call)
 	t.sendTimes(rec, &call, started)
 	if err != nil {
 		class, msg := t.info.transportFailure(ctx, err)
