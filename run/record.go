@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/needlestorm/needlestorm/corpus"
@@ -36,7 +37,28 @@ func (s Seconds) Duration() time.Duration { return time.Duration(s) }
 
 // MarshalJSON writes s as float seconds.
 func (s Seconds) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(s).Seconds())
+	return appendSeconds(make([]byte, 0, 24), s), nil
+}
+
+// appendSeconds appends s as float seconds exactly as encoding/json writes
+// a float64 (ES6 number formatting: 'f' between 1e-6 and 1e21, else 'e'
+// with the exponent's leading zero dropped), without its reflection: a
+// record holds twenty of them and more.
+func appendSeconds(b []byte, s Seconds) []byte {
+	f := time.Duration(s).Seconds()
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// 1e-07 is written 1e-7.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 // UnmarshalJSON reads float seconds.

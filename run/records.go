@@ -18,9 +18,8 @@ import (
 type RecordWriter struct {
 	mu    sync.Mutex
 	bw    *bufio.Writer
-	enc   *json.Encoder
-	line  bytes.Buffer // the record being encoded
-	limit int          // longest line written (maxWrittenLine)
+	lines sync.Pool // *recordLine: records are encoded outside mu
+	limit int       // longest line written (maxWrittenLine)
 	w     io.Writer
 	n     int64
 	err   error
@@ -37,10 +36,25 @@ const FlushInterval = 500 * time.Millisecond
 func NewRecordWriter(w io.Writer) *RecordWriter {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	rw := &RecordWriter{bw: bw, w: w, limit: maxWrittenLine, stop: make(chan struct{}), done: make(chan struct{})}
-	rw.enc = json.NewEncoder(&rw.line)
-	rw.enc.SetEscapeHTML(false)
+	rw.lines.New = func() any { return newRecordLine() }
 	go rw.flusher()
 	return rw
+}
+
+// recordLine is a buffer and the encoder writing into it: one record's
+// line is encoded in one, by the goroutine that writes the record, so
+// that records are encoded in parallel and only the finished lines are
+// appended under the writer's lock.
+type recordLine struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newRecordLine() *recordLine {
+	l := &recordLine{}
+	l.enc = json.NewEncoder(&l.buf)
+	l.enc.SetEscapeHTML(false)
+	return l
 }
 
 func (rw *RecordWriter) flusher() {
@@ -64,32 +78,30 @@ func (rw *RecordWriter) Write(r *Record) error {
 	if r.Schema == "" {
 		r.Schema = RecordSchema
 	}
+	l := rw.lines.Get().(*recordLine)
+	defer func() {
+		if l.buf.Cap() <= 1<<20 { // do not keep a huge record's buffer
+			rw.lines.Put(l)
+		}
+	}()
+	l.buf.Reset()
+	encErr := l.enc.Encode(r)
+	line := l.buf.Bytes()
+	if encErr == nil && len(line) > rw.limit {
+		line, encErr = capRecordLine(r, rw.limit)
+	}
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
 	if rw.err != nil {
 		return rw.err
 	}
-	rw.line.Reset()
-	if err := rw.enc.Encode(r); err != nil {
-		rw.err = fmt.Errorf("writing record: %w", err)
+	if encErr != nil {
+		rw.err = fmt.Errorf("writing record: %w", encErr)
 		return rw.err
-	}
-	line := rw.line.Bytes()
-	if len(line) > rw.limit {
-		var err error
-		if line, err = capRecordLine(r, rw.limit); err != nil {
-			rw.err = fmt.Errorf("writing record: %w", err)
-			return rw.err
-		}
 	}
 	if _, err := rw.bw.Write(line); err != nil {
 		rw.err = fmt.Errorf("writing record: %w", err)
 		return rw.err
-	}
-	if rw.line.Cap() > 1<<20 {
-		rw.line = bytes.Buffer{} // do not keep a huge record's buffer
-		rw.enc = json.NewEncoder(&rw.line)
-		rw.enc.SetEscapeHTML(false)
 	}
 	rw.n++
 	return nil

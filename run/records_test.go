@@ -2,9 +2,13 @@ package run
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
+	"math"
+	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -131,4 +135,92 @@ func FuzzRecordReader(f *testing.F) {
 		}
 		t.Fatalf("reader did not stop on %q", b)
 	})
+}
+
+// BenchmarkRecordWrite writes records as a run of streamed answers fills
+// them (16 chunk gaps, a verdict), from 8 goroutines at once, as the
+// dispatcher's requests do:
+//
+//	go test ./run -run '^$' -bench RecordWrite -benchmem
+func BenchmarkRecordWrite(b *testing.B) {
+	w := NewRecordWriter(io.Discard)
+	defer w.Close()
+	rec := testRecord(1, "The magic number is 1234567.")
+	for i := range 15 {
+		rec.ChunkGaps = append(rec.ChunkGaps, Seconds(time.Duration(i)*time.Millisecond+123_456))
+	}
+	rec.TTFB, rec.E2ESched, rec.TPOT = Seconds(3*time.Millisecond), Seconds(1001*time.Millisecond), Seconds(12*time.Millisecond)
+	rec.ServerRequestID, rec.ResponseID = "req-sim0000000000000001", "chatcmpl-sim0000000000000001"
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		r := *rec
+		for pb.Next() {
+			if err := w.Write(&r); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// TestSecondsMarshalLikeFloat: Seconds are written exactly as
+// encoding/json writes the float64 of their seconds, across magnitudes.
+func TestSecondsMarshalLikeFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	values := []Seconds{0, 1, -1, 999, 1000, 1001, Seconds(time.Second), Seconds(math.MaxInt64), Seconds(math.MinInt64)}
+	for range 100000 {
+		values = append(values, Seconds(r.Int64N(1<<uint(r.IntN(63)))-r.Int64N(1<<uint(r.IntN(20)))))
+	}
+	for _, s := range values {
+		got, err := s.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(time.Duration(s).Seconds())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("Seconds(%d): %s, encoding/json %s", int64(s), got, want)
+		}
+	}
+}
+
+// TestRecordWriterConcurrent: records written from many goroutines at once
+// (each encoded by its writer, outside the lock) come out as whole lines,
+// every one of them.
+func TestRecordWriterConcurrent(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewRecordWriter(&buf)
+	const goroutines, each = 8, 200
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				answer := strings.Repeat("It is 1234567. ", i%50)
+				if err := w.Write(testRecord(int64(g*each+i+1), answer)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadRecords(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	for _, r := range got {
+		seen[r.Seq] = true
+	}
+	if len(got) != goroutines*each || len(seen) != goroutines*each {
+		t.Fatalf("%d records read, %d distinct, want %d", len(got), len(seen), goroutines*each)
+	}
 }
