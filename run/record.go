@@ -40,12 +40,15 @@ func (s Seconds) MarshalJSON() ([]byte, error) {
 	return appendSeconds(make([]byte, 0, 24), s), nil
 }
 
-// appendSeconds appends s as float seconds exactly as encoding/json writes
-// a float64 (ES6 number formatting: 'f' between 1e-6 and 1e21, else 'e'
-// with the exponent's leading zero dropped), without its reflection: a
-// record holds twenty of them and more.
-func appendSeconds(b []byte, s Seconds) []byte {
-	f := time.Duration(s).Seconds()
+// appendSeconds appends s as float seconds, as encoding/json writes the
+// float64 (see appendFloat).
+func appendSeconds(b []byte, s Seconds) []byte { return appendFloat(b, time.Duration(s).Seconds()) }
+
+// appendFloat appends f exactly as encoding/json writes a float64 (ES6
+// number formatting: 'f' between 1e-6 and 1e21, else 'e' with the
+// exponent's leading zero dropped), without its reflection: a record holds
+// twenty and more.
+func appendFloat(b []byte, f float64) []byte {
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'

@@ -85,7 +85,12 @@ func (rw *RecordWriter) Write(r *Record) error {
 		}
 	}()
 	l.buf.Reset()
-	encErr := l.enc.Encode(r)
+	var encErr error
+	if b, ok := r.appendJSON(l.buf.AvailableBuffer()); ok {
+		l.buf.Write(b)
+	} else {
+		encErr = l.enc.Encode(r)
+	}
 	line := l.buf.Bytes()
 	if encErr == nil && len(line) > rw.limit {
 		line, encErr = capRecordLine(r, rw.limit)

@@ -1,11 +1,33 @@
 package jsonstr
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Append appends s as a JSON string, quotes included, escaped exactly as
 // encoding/json's Marshal escapes it.
 func Append(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	dst = AppendContent(dst, s)
+	return append(dst, '"')
+}
+
+// AppendNoHTML is Append as an encoding/json Encoder with
+// SetEscapeHTML(false) escapes: <, > and & are left as they are. (Each is
+// one ASCII byte, never inside a character of several, so the text
+// between them escapes as it would whole.)
+func AppendNoHTML(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for {
+		i := strings.IndexAny(s, "<>&")
+		if i < 0 {
+			break
+		}
+		dst = AppendContent(dst, s[:i])
+		dst = append(dst, s[i])
+		s = s[i+1:]
+	}
 	dst = AppendContent(dst, s)
 	return append(dst, '"')
 }

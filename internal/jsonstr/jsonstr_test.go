@@ -64,3 +64,27 @@ func BenchmarkAppendPrompt(b *testing.B) {
 		dst = AppendContent(dst[:0], s)
 	}
 }
+
+// TestAppendNoHTMLMatchesEncoder: AppendNoHTML escapes byte for byte as an
+// Encoder with SetEscapeHTML(false) does.
+func TestAppendNoHTMLMatchesEncoder(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	check := func(s string) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		if got := AppendNoHTML(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %s, want %s", s, got, want)
+		}
+	}
+	for range 20000 {
+		check(text(r))
+	}
+	for c := range 256 {
+		check(string([]byte{byte(c)}))
+	}
+}
