@@ -132,9 +132,9 @@ func benchNonceWith(b *testing.B, c *Case, length int, nonce func(uint64) (Case,
 // BenchmarkWithNonce1k shows WithNonce's fixed cost.
 func BenchmarkWithNonce1k(b *testing.B) { benchNonce(b, 1000) }
 
-// BenchmarkWithNonce128k re-nonces a 128k-token prompt (the dispatcher does
-// this once per request): one copy of the user content plus a few short
-// encodes.
+// BenchmarkWithNonce128k re-nonces a 128k-token prompt: one copy of the
+// user content (which the dispatcher makes only for a target that is not a
+// loadgen.RenonceSender) plus the choice of words.
 func BenchmarkWithNonce128k(b *testing.B) { benchNonce(b, 128_000) }
 
 // BenchmarkWithNonce1M re-nonces a 1,000,000-token prompt (about 4 MB).

@@ -178,7 +178,8 @@ func (vm *victoriaMetrics) query(t *testing.T, expr string) float64 {
 }
 
 // TestVictoriaMetricsPush runs a small campaign on the built-in simulator
-// (with injected 429s and 5xx) pushing its live metrics to a real
+// (with injected 429s and 5xx; at time scale 1, so that its answers'
+// tokens arrive apart and every family, TPOT's too, has samples) pushing its live metrics to a real
 // VictoriaMetrics, then reads them back: through /api/v1/query the counts
 // equal those of records.jsonl, and through /api/v1/export every series
 // carries the run, campaign, target and model labels.
@@ -187,7 +188,7 @@ func TestVictoriaMetricsPush(t *testing.T) {
 	c, err := campaign.Parse("vm.yaml", []byte(`
 name: vm-push
 targets:
-  - {name: s, kind: sim, sim_profile: fast, time_scale: 0, sim: {fault_429: 0.1, fault_5xx: 0.1, base_accuracy: 0.7, output_tokens: 12}}
+  - {name: s, kind: sim, sim_profile: fast, time_scale: 1, sim: {fault_429: 0.1, fault_5xx: 0.1, base_accuracy: 0.7, output_tokens: 12}}
 corpus:
   lengths: [300, 600]
   depths: [0, 100]
