@@ -67,13 +67,60 @@ func appendFloat(b []byte, f float64) []byte {
 // UnmarshalJSON reads float seconds.
 func (s *Seconds) UnmarshalJSON(b []byte) error {
 	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
+	if jsonNumber(b) {
+		// What encoding/json does with a number for a float64, without
+		// its reflection (a record holds twenty durations and more).
+		var err error
+		if f, err = strconv.ParseFloat(string(b), 64); err != nil {
+			return fmt.Errorf("duration must be a number of seconds: %w", err)
+		}
+	} else if err := json.Unmarshal(b, &f); err != nil {
 		return fmt.Errorf("duration must be a number of seconds: %w", err)
 	}
 	// Rounded, not truncated: 1.993e-06 s times 1e9 is 1992.9999... ns,
 	// and a record read and written again must not change.
 	*s = Seconds(math.Round(f * float64(time.Second)))
 	return nil
+}
+
+// jsonNumber reports whether b is a number of JSON's grammar
+// (-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?), which strconv.ParseFloat
+// reads as encoding/json does.
+func jsonNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 // Record is everything measured about one request. Times are from the moment

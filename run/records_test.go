@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -222,5 +223,61 @@ func TestRecordWriterConcurrent(t *testing.T) {
 	}
 	if len(got) != goroutines*each || len(seen) != goroutines*each {
 		t.Fatalf("%d records read, %d distinct, want %d", len(got), len(seen), goroutines*each)
+	}
+}
+
+// BenchmarkReadRecords reads records as a run writes them (16 chunk
+// gaps each), as reports do after a run:
+//
+//	go test ./run -run '^$' -bench ReadRecords -benchmem
+func BenchmarkReadRecords(b *testing.B) {
+	var buf bytes.Buffer
+	w := NewRecordWriter(&buf)
+	rec := testRecord(1, "The magic number is 1234567.")
+	for i := range 15 {
+		rec.ChunkGaps = append(rec.ChunkGaps, Seconds(time.Duration(i)*time.Millisecond+123_456))
+	}
+	const n = 1000
+	for i := range n {
+		rec.Seq = int64(i + 1)
+		if err := w.Write(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		recs, err := ReadRecords(bytes.NewReader(data))
+		if err != nil || len(recs) != n {
+			b.Fatalf("%d records: %v", len(recs), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
+
+// TestSecondsUnmarshalLikeFloat: Seconds read numbers exactly as
+// encoding/json reads a float64, and refuse what it refuses.
+func TestSecondsUnmarshalLikeFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	inputs := []string{"0", "-0", "1", "1.5", "1e-7", "1E+3", "0.000001", "123456789.123456789", "1e400", "null",
+		`"1"`, "01", "1.", ".5", "-", "1e", "+1", "0x10", "true", "[]", "1_0", "NaN"}
+	for range 20000 {
+		inputs = append(inputs, strconv.FormatFloat(r.NormFloat64()*math.Pow(10, float64(r.IntN(30)-15)), 'g', -1, 64))
+	}
+	for _, in := range inputs {
+		var got Seconds
+		gotErr := json.Unmarshal([]byte(in), &got)
+		var f float64
+		wantErr := json.Unmarshal([]byte(in), &f)
+		if (gotErr != nil) != (wantErr != nil) {
+			t.Fatalf("%s: error %v, encoding/json into a float64 %v", in, gotErr, wantErr)
+		}
+		if wantErr == nil && got != Seconds(math.Round(f*float64(time.Second))) {
+			t.Fatalf("%s: %d, want %v s", in, int64(got), f)
+		}
 	}
 }
