@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,32 +38,7 @@ func BenchmarkClientCPU(b *testing.B) {
 	for i := range cases {
 		cases[i].Expected = []string{cannedAnswerWord} // every answer is right, as the simulator's are
 	}
-	var sent atomic.Int64
-	tr := vegetaTargeter(b, srv.URL, "m", cases, output, &sent)
-	for i := 0; i < b.N; i++ {
-		sent.Store(0)
-		var v, n benchHalf
-		for r := range rounds {
-			halves := []func(){
-				labelled("vegeta", func() { v.add(vegetaRun(b, tr, inFlight, span/rounds)) }),
-				labelled("needlestorm", func() { n.add(needlestormRun(b, srv.URL, "m", cases, inFlight, span/rounds, output)) }),
-			}
-			if r%2 == 1 {
-				halves[0], halves[1] = halves[1], halves[0]
-			}
-			for _, h := range halves {
-				h()
-			}
-		}
-		b.ReportMetric(v.rate(), "vegeta_req/s")
-		b.ReportMetric(n.rate(), "needlestorm_req/s")
-		b.ReportMetric(n.rate()/v.rate(), "ratio")
-		if v.cpu > 0 && n.cpu > 0 {
-			b.ReportMetric(v.cpuPer().Seconds()*1e6, "vegeta_cpu_us/req")
-			b.ReportMetric(n.cpuPer().Seconds()*1e6, "needlestorm_cpu_us/req")
-			b.ReportMetric(float64(v.cpuPer())/float64(n.cpuPer()), "cpu_ratio")
-		}
-	}
+	compareClients(b, clientComparison{base: srv.URL, model: "m", cases: cases, inFlight: inFlight, span: span, rounds: rounds, output: output})
 }
 
 // cannedAnswerWord is a word of every canned answer.

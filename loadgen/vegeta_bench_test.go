@@ -53,15 +53,34 @@ func benchVsVegeta(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	compareClients(b, clientComparison{base: srv.URL(), model: cfg.Model, cases: cases, inFlight: inFlight, span: span, rounds: rounds, output: output})
+}
+
+// clientComparison is one side-by-side run of vegeta and needlestorm
+// against the server at base: rounds alternating rounds (vegeta,
+// needlestorm, needlestorm, vegeta, ...) of span/rounds each per client.
+type clientComparison struct {
+	base, model              string
+	cases                    []corpus.Case
+	inFlight, rounds, output int
+	span                     time.Duration
+}
+
+// compareClients runs c b.N times and reports both clients' completion
+// rates, their ratio, and their CPU per request with its ratio. It fails
+// when vegeta had to repeat a body.
+func compareClients(b *testing.B, c clientComparison) {
 	var sent atomic.Int64
-	tr := vegetaTargeter(b, srv.URL(), cfg.Model, cases, output, &sent)
+	tr := vegetaTargeter(b, c.base, c.model, c.cases, c.output, &sent)
 	for i := 0; i < b.N; i++ {
 		sent.Store(0)
 		var v, n benchHalf
-		for r := range rounds {
+		for r := range c.rounds {
 			halves := []func(){
-				labelled("vegeta", func() { v.add(vegetaRun(b, tr, inFlight, span/rounds)) }),
-				labelled("needlestorm", func() { n.add(needlestormRun(b, srv.URL(), cfg.Model, cases, inFlight, span/rounds, output)) }),
+				labelled("vegeta", func() { v.add(vegetaRun(b, tr, c.inFlight, c.span/time.Duration(c.rounds))) }),
+				labelled("needlestorm", func() {
+					n.add(needlestormRun(b, c.base, c.model, c.cases, c.inFlight, c.span/time.Duration(c.rounds), c.output))
+				}),
 			}
 			if r%2 == 1 {
 				halves[0], halves[1] = halves[1], halves[0]
