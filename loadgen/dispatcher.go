@@ -578,13 +578,14 @@ func (r *dispatch) do(reqCtx context.Context, sr *stageRun, n int, seq int64, sc
 		rec.E2ESched = run.Seconds(rec.SentAt.Add(rec.E2E.Duration()).Sub(rec.ScheduledAt))
 	}
 	if reqCtx.Err() != nil && rec.ErrorClass != "" {
-		// Canceled by the end of the grace period, whatever the target saw.
+		// Canceled by the end of the grace period or by an abort, whatever
+		// the target saw.
 		rec.ErrorClass = run.ErrCanceled
 	}
-	rec.Verdict = d.cfg.score(p.scored(d.cfg.scoreReadsPrompt), rec)
+	rec.Verdict = d.cfg.score(p.forScoring(d.cfg.scoreReadsPrompt), rec)
 	if rec.Verdict.Attribution == probes.AttrModelMissed {
 		// A miss is classified on the prompt as it was sent.
-		rec.Miss = probes.MissOf(p.scored(true), rec.Verdict, rec.Answer)
+		rec.Miss = probes.MissOf(p.asSent(), rec.Verdict, rec.Answer)
 	}
 	if err := d.sink.Write(rec); err != nil {
 		r.stop(fmt.Errorf("writing a record failed, so the run stopped: %w", err))
@@ -624,14 +625,12 @@ func (p *prompt) send(ctx context.Context, t Target, rec *run.Record) {
 		rs.SendRenonced(ctx, p.c, p.r, rec)
 		return
 	}
-	t.Send(ctx, p.scored(true), rec)
+	t.Send(ctx, p.asSent(), rec)
 }
 
-// scored is the Case to score the answer against: the re-nonced copy when
-// the scorer reads the prompt (or the copy was made anyway), else the Case
-// itself, which has every other field of the copy.
-func (p *prompt) scored(readsPrompt bool) *corpus.Case {
-	if !p.renonced || !readsPrompt && p.copied == nil {
+// asSent is the Case as it was sent: the re-nonced copy, made once.
+func (p *prompt) asSent() *corpus.Case {
+	if !p.renonced {
 		return p.c
 	}
 	if p.copied == nil {
@@ -639,6 +638,16 @@ func (p *prompt) scored(readsPrompt bool) *corpus.Case {
 		p.copied = &c
 	}
 	return p.copied
+}
+
+// forScoring is the Case to score the answer against: as it was sent when
+// the scorer reads the prompt (or the copy exists anyway), else the Case
+// itself, which has every other field of the copy.
+func (p *prompt) forScoring(readsPrompt bool) *corpus.Case {
+	if readsPrompt || p.copied != nil {
+		return p.asSent()
+	}
+	return p.c
 }
 
 // prompt returns the prompt of request seq of case i: unless the case was
