@@ -122,8 +122,9 @@ type ExecOptions struct {
 	// revision it was built from (left out when empty).
 	Tool, Version, Commit string
 	// Collector says how the process's garbage collector is set, for the
-	// manifest.
-	Collector string
+	// manifest (asked when the run starts and when it ends; nil: not
+	// recorded).
+	Collector fmt.Stringer
 	// Overwrite replaces a run already in the directory.
 	Overwrite bool
 	// NonceSalt, when set, is the salt of the requests' cache-busting

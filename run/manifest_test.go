@@ -2,6 +2,7 @@ package run
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -60,5 +61,32 @@ func TestReadManifestErrors(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// changingSetting is a collector setting that changes while a run goes on.
+type changingSetting struct{ s string }
+
+func (c *changingSetting) String() string { return c.s }
+
+// TestManifestCollectorAtClose: the manifest records the collector as it
+// was when the run started, and as it is when the run ends.
+func TestManifestCollectorAtClose(t *testing.T) {
+	dir := t.TempDir()
+	c := &changingSetting{s: "GOGC=off GOMEMLIMIT=1024MiB"}
+	rs, err := Open(dir, Collector(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ReadManifest(dir)
+	if err != nil || m.Collector != c.s {
+		t.Fatalf("manifest at open: collector %q (%v), want %q", m.Collector, err, c.s)
+	}
+	c.s = "GOGC=off GOMEMLIMIT=1024MiB; GOGC=100 since 2026-12-04T03:00:00Z"
+	if _, err := rs.Close(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = ReadManifest(dir); err != nil || m.Collector != c.s {
+		t.Fatalf("manifest at close: collector %q (%v), want %q", m.Collector, err, c.s)
 	}
 }

@@ -22,7 +22,7 @@ type Option func(*config)
 type config struct {
 	tool, version   string
 	commit          string
-	collector       string
+	collector       fmt.Stringer
 	targets, corpus []byte
 	schedule        []byte
 	objectives      []byte
@@ -42,10 +42,11 @@ func Tool(name, version string) Option {
 	return func(c *config) { c.tool, c.version = name, version }
 }
 
-// Collector records in the manifest how the client's garbage collector was
-// set (left out when empty): it weighs on how closely sends kept their
-// schedule.
-func Collector(setting string) Option {
+// Collector records in the manifest how the client's garbage collector is
+// set (left out when nil or empty): it weighs on how closely sends kept
+// their schedule. It is asked when the run starts and again when it ends,
+// so that a change during the run (a guard's putting GOGC back) shows.
+func Collector(setting fmt.Stringer) Option {
 	return func(c *config) { c.collector = setting }
 }
 
@@ -249,7 +250,7 @@ func Open(dir string, opts ...Option) (*Session, error) {
 		Tool:         cfg.tool,
 		Version:      cfg.version,
 		Commit:       cfg.commit,
-		Collector:    cfg.collector,
+		Collector:    stringOf(cfg.collector),
 		StartedAt:    res.StartedAt,
 		Status:       StatusRunning,
 		NonceSalt:    cfg.nonceSalt,
@@ -352,11 +353,22 @@ func (s *Session) Close(ctx context.Context, runErr error) (*Result, error) {
 	}
 	err := s.UpdateManifest(func(m *Manifest) {
 		m.EndedAt, m.Status, m.Reason, m.Records = res.EndedAt, res.Status, res.Reason, res.Records
+		if c := stringOf(s.cfg.collector); c != "" {
+			m.Collector = c
+		}
 	})
 	if err != nil {
 		runErr = errors.Join(runErr, err)
 	}
 	return res, runErr
+}
+
+// stringOf is s's text, "" for nil.
+func stringOf(s fmt.Stringer) string {
+	if s == nil {
+		return ""
+	}
+	return s.String()
 }
 
 // interruptReason describes why ctx ended: its cause when one was given

@@ -13,13 +13,15 @@ import (
 	"github.com/needlestorm/needlestorm/internal/termsafe"
 )
 
-// collector is how main set the process's garbage collector (see
-// internal/gctune), recorded in every run's manifest.
-var collector = gctune.Setting{Reason: "not set by main"}
+// collector says how main set the process's garbage collector (see
+// internal/gctune), as it is when asked: every run's manifest records it
+// when the run starts and again when it ends, so that a guard's putting
+// GOGC=100 back during the run shows.
+var collector fmt.Stringer = gctune.Setting{Reason: "not set by main"}
 
 func main() {
-	collector = gctune.Apply()
-	guard := gctune.NewGuard(collector, time.Second)
+	guard := gctune.NewGuard(gctune.Apply(), time.Second)
+	collector = guard
 	defer guard.Stop()
 	if err := newApp().Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "needlestorm:", termsafe.Text(err.Error()))

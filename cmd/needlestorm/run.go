@@ -302,7 +302,7 @@ func runExecute(c *cli.Context, s *runSetup) error {
 	s.exec.Progress = !c.Bool("quiet")
 	b := currentBuild()
 	s.exec.Tool, s.exec.Version, s.exec.Commit = "needlestorm", b.short(), b.Commit
-	s.exec.Collector = collector.String()
+	s.exec.Collector = collector
 	s.exec.Overwrite = c.Bool("overwrite")
 	s.exec.Tolerance = s.report.Tolerance
 	if metrics != nil {

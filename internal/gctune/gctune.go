@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync/atomic"
 	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
@@ -67,15 +68,17 @@ func set(limit int64) Setting {
 // Guard watches the live heap of a tuned process and puts GOGC=100 back
 // once it passes half of the limit.
 type Guard struct {
-	limit int64
-	stop  chan struct{}
-	done  chan struct{}
+	limit    int64
+	setting  Setting
+	stop     chan struct{}
+	done     chan struct{}
+	restored atomic.Int64 // when it put GOGC=100 back, in Unix ns; 0: not
 }
 
 // NewGuard starts a guard for s that looks at the live heap every interval.
 // For a setting that is not Tuned it watches nothing. Stop stops it.
 func NewGuard(s Setting, interval time.Duration) *Guard {
-	g := &Guard{limit: s.Limit, stop: make(chan struct{}), done: make(chan struct{})}
+	g := &Guard{limit: s.Limit, setting: s, stop: make(chan struct{}), done: make(chan struct{})}
 	if !s.Tuned {
 		close(g.done)
 		return g
@@ -112,7 +115,27 @@ func (g *Guard) Check() bool {
 		return false
 	}
 	debug.SetGCPercent(100)
+	g.restored.CompareAndSwap(0, time.Now().UnixNano())
 	return true
+}
+
+// RestoredAt is when the guard put GOGC=100 back; zero if it has not.
+func (g *Guard) RestoredAt() time.Time {
+	if ns := g.restored.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// String describes the collector as it is now: the guard's setting, and
+// since when GOGC=100 is back if the guard restored it (for a manifest
+// written when a run ends).
+func (g *Guard) String() string {
+	at := g.RestoredAt()
+	if at.IsZero() {
+		return g.setting.String()
+	}
+	return fmt.Sprintf("%s; GOGC=100 since %s (the live heap passed half the limit)", g.setting, at.UTC().Format(time.RFC3339))
 }
 
 // Stop stops the guard's watching (the collector keeps its setting).

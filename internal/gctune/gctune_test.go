@@ -75,10 +75,13 @@ func TestGuardRestoresGOGCWhenTheLiveHeapPassesHalfTheLimit(t *testing.T) {
 	restoreGC(t)
 	const limit = 64 << 20
 	s := set(limit)
-	g := &Guard{limit: s.Limit}
+	g := &Guard{limit: s.Limit, setting: s}
 	runtime.GC()
 	if g.Check() {
 		t.Fatal("Check restored GOGC with a small live heap")
+	}
+	if !g.RestoredAt().IsZero() || g.String() != s.String() {
+		t.Fatalf("before acting, the guard says %q (restored at %v), want %q", g, g.RestoredAt(), s)
 	}
 	if p := debug.SetGCPercent(-1); p != -1 {
 		t.Fatalf("GOGC is %d before the heap grew, want -1", p)
@@ -94,6 +97,9 @@ func TestGuardRestoresGOGCWhenTheLiveHeapPassesHalfTheLimit(t *testing.T) {
 	runtime.KeepAlive(live)
 	if p := debug.SetGCPercent(100); p != 100 {
 		t.Errorf("GOGC is %d after the guard acted, want 100", p)
+	}
+	if at := g.RestoredAt(); at.IsZero() || time.Since(at) > time.Minute || !strings.Contains(g.String(), "GOGC=100 since") {
+		t.Errorf("after acting, the guard says %q (restored at %v)", g, at)
 	}
 }
 
