@@ -16,7 +16,7 @@ import (
 // collector says how main set the process's garbage collector (see
 // internal/gctune), as it is when asked: every run's manifest records it
 // when the run starts and again when it ends, so that a guard's putting
-// GOGC=100 back during the run shows.
+// Go's defaults back during the run shows.
 var collector fmt.Stringer = gctune.Setting{Reason: "not set by main"}
 
 func main() {

@@ -2,6 +2,7 @@ package gctune
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
@@ -11,8 +12,9 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 )
 
-// MaxLimit is the largest soft memory limit Apply sets.
-const MaxLimit = 1 << 30
+// MaxLimit is the largest soft memory limit Apply sets (see the package
+// documentation for why not more).
+const MaxLimit = 256 << 20
 
 // ratio is the share of the process's memory the limit may take.
 const ratio = 0.25
@@ -36,7 +38,7 @@ func (s Setting) String() string {
 	if !s.Tuned {
 		return "Go defaults (" + s.Reason + ")"
 	}
-	return fmt.Sprintf("GOGC=off GOMEMLIMIT=%dMiB (needlestorm's pacing setting; GOGC=100 again if the live heap passes half of it)", s.Limit>>20)
+	return fmt.Sprintf("GOGC=off GOMEMLIMIT=%dMiB (needlestorm's pacing setting; Go's defaults again if the live heap passes half of it)", s.Limit>>20)
 }
 
 // Apply sets the collector for pacing unless the environment already sets
@@ -65,14 +67,14 @@ func set(limit int64) Setting {
 	return Setting{Tuned: true, Limit: limit}
 }
 
-// Guard watches the live heap of a tuned process and puts GOGC=100 back
-// once it passes half of the limit.
+// Guard watches the live heap of a tuned process and puts Go's defaults
+// back (GOGC=100, no memory limit) once it passes half of the limit.
 type Guard struct {
 	limit    int64
 	setting  Setting
 	stop     chan struct{}
 	done     chan struct{}
-	restored atomic.Int64 // when it put GOGC=100 back, in Unix ns; 0: not
+	restored atomic.Int64 // when it put the defaults back, in Unix ns; 0: not
 }
 
 // NewGuard starts a guard for s that looks at the live heap every interval.
@@ -104,7 +106,8 @@ func (g *Guard) watch(interval time.Duration) {
 }
 
 // Check reads the live heap (as of the last collection) and, once it is
-// over half the limit, sets GOGC=100 and reports true.
+// over half the limit, puts Go's defaults back (GOGC=100, no memory limit)
+// and reports true.
 func (g *Guard) Check() bool {
 	if g.limit == 0 {
 		return false
@@ -114,12 +117,15 @@ func (g *Guard) Check() bool {
 	if sample[0].Value.Kind() != metrics.KindUint64 || int64(sample[0].Value.Uint64()) <= g.limit/2 {
 		return false
 	}
+	// Go's defaults: with the limit kept, a live heap over half of it
+	// would be collected every time the little room left filled up.
 	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(math.MaxInt64)
 	g.restored.CompareAndSwap(0, time.Now().UnixNano())
 	return true
 }
 
-// RestoredAt is when the guard put GOGC=100 back; zero if it has not.
+// RestoredAt is when the guard put the defaults back; zero if it has not.
 func (g *Guard) RestoredAt() time.Time {
 	if ns := g.restored.Load(); ns != 0 {
 		return time.Unix(0, ns)
@@ -135,7 +141,7 @@ func (g *Guard) String() string {
 	if at.IsZero() {
 		return g.setting.String()
 	}
-	return fmt.Sprintf("%s; GOGC=100 since %s (the live heap passed half the limit)", g.setting, at.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("%s; Go's defaults (GOGC=100, no limit) since %s (the live heap passed half the limit)", g.setting, at.UTC().Format(time.RFC3339))
 }
 
 // Stop stops the guard's watching (the collector keeps its setting).

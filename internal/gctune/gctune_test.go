@@ -98,7 +98,10 @@ func TestGuardRestoresGOGCWhenTheLiveHeapPassesHalfTheLimit(t *testing.T) {
 	if p := debug.SetGCPercent(100); p != 100 {
 		t.Errorf("GOGC is %d after the guard acted, want 100", p)
 	}
-	if at := g.RestoredAt(); at.IsZero() || time.Since(at) > time.Minute || !strings.Contains(g.String(), "GOGC=100 since") {
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		t.Errorf("the memory limit is %d after the guard acted, want none", l)
+	}
+	if at := g.RestoredAt(); at.IsZero() || time.Since(at) > time.Minute || !strings.Contains(g.String(), "GOGC=100, no limit) since") {
 		t.Errorf("after acting, the guard says %q (restored at %v)", g, at)
 	}
 }
