@@ -70,7 +70,6 @@ func set(limit int64) Setting {
 // Guard watches the live heap of a tuned process and puts Go's defaults
 // back (GOGC=100, no memory limit) once it passes half of the limit.
 type Guard struct {
-	limit    int64
 	setting  Setting
 	stop     chan struct{}
 	done     chan struct{}
@@ -80,7 +79,7 @@ type Guard struct {
 // NewGuard starts a guard for s that looks at the live heap every interval.
 // For a setting that is not Tuned it watches nothing. Stop stops it.
 func NewGuard(s Setting, interval time.Duration) *Guard {
-	g := &Guard{limit: s.Limit, setting: s, stop: make(chan struct{}), done: make(chan struct{})}
+	g := &Guard{setting: s, stop: make(chan struct{}), done: make(chan struct{})}
 	if !s.Tuned {
 		close(g.done)
 		return g
@@ -109,12 +108,13 @@ func (g *Guard) watch(interval time.Duration) {
 // over half the limit, puts Go's defaults back (GOGC=100, no memory limit)
 // and reports true.
 func (g *Guard) Check() bool {
-	if g.limit == 0 {
+	limit := g.setting.Limit
+	if limit == 0 {
 		return false
 	}
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(sample)
-	if sample[0].Value.Kind() != metrics.KindUint64 || int64(sample[0].Value.Uint64()) <= g.limit/2 {
+	if sample[0].Value.Kind() != metrics.KindUint64 || int64(sample[0].Value.Uint64()) <= limit/2 {
 		return false
 	}
 	// Go's defaults: with the limit kept, a live heap over half of it

@@ -75,7 +75,7 @@ func TestGuardRestoresGOGCWhenTheLiveHeapPassesHalfTheLimit(t *testing.T) {
 	restoreGC(t)
 	const limit = 64 << 20
 	s := set(limit)
-	g := &Guard{limit: s.Limit, setting: s}
+	g := &Guard{setting: s}
 	runtime.GC()
 	if g.Check() {
 		t.Fatal("Check restored GOGC with a small live heap")
